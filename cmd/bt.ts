@@ -1,0 +1,44 @@
+// `bt`: the root command: global flags, help, version, and the command modules.
+
+import { readFileSync } from 'node:fs'
+import yargs from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { BtError, ExitCode } from '../src/errors.js'
+import { die, setVerbose } from './cli.js'
+import { metainfoCommand } from './metainfo.js'
+import { createCommand } from './create.js'
+
+// Found by walking up: this file runs from dist/cmd/ when installed and from cmd/ under tsx.
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version
+    } catch {}
+  }
+  return 'unknown'
+}
+
+export async function main(argv: string[]): Promise<void> {
+  setVerbose(argv.includes('--verbose') || argv.includes('-v'))
+  const parser = yargs(argv)
+    .scriptName('bt')
+    .usage('$0 <command> [options]\n\nA BitTorrent toolkit: inspect and create torrents, download and seed.')
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'more logging; stack traces on errors', global: true })
+    .command(metainfoCommand)
+    .command(createCommand)
+    .demandCommand(1, 'give a command (bt --help lists them)')
+    .recommendCommands()
+    .strict()
+    .version(packageVersion())
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .epilogue('Exit codes: 0 ok, 1 internal error, 2 bad usage or input, 3 network, 4 file system, 130 interrupted.\nSee man bt.')
+    .fail((msg, err) => {
+      if (err) throw err
+      throw new BtError(msg, ExitCode.usage)
+    })
+  await parser.parseAsync()
+}
+
+main(hideBin(process.argv)).catch((err) => die('bt', err))
