@@ -7,6 +7,8 @@ import { BtError, ExitCode } from '../src/errors.js'
 import { die, setVerbose } from './cli.js'
 import { metainfoCommand } from './metainfo.js'
 import { createCommand } from './create.js'
+import { downloadCommand } from './download.js'
+import { seedCommand } from './seed.js'
 
 // Found by walking up: this file runs from dist/cmd/ when installed and from cmd/ under tsx.
 function packageVersion(): string {
@@ -22,10 +24,12 @@ export async function main(argv: string[]): Promise<void> {
   setVerbose(argv.includes('--verbose') || argv.includes('-v'))
   const parser = yargs(argv)
     .scriptName('bt')
-    .usage('$0 <command> [options]\n\nA BitTorrent toolkit: inspect and create torrents, download and seed.')
+    .usage('$0 <command> [options]\n\nA BitTorrent toolkit: download and seed torrents, inspect and create them.')
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'more logging; stack traces on errors', global: true })
     .command(metainfoCommand)
     .command(createCommand)
+    .command(downloadCommand)
+    .command(seedCommand)
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
     .strict()

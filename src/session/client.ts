@@ -1,0 +1,218 @@
+// The Client: one listen socket and identity shared by many torrents, global limits, and the way torrents are
+// added (torrent file, magnet link, or bare info hash) and removed.
+
+import { EventEmitter } from 'node:events'
+import net from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { BtError, ExitCode } from '../errors.js'
+import type { Metainfo } from '../metainfo/metainfo.js'
+import type { MagnetLink } from '../metainfo/magnet.js'
+import { parsePeerAddress, type PeerAddress } from '../discovery/peer-address.js'
+import { ResumeStore } from '../storage/resume.js'
+import { PeerWire } from '../wire/peer-wire.js'
+import { TokenBucket } from './rate.js'
+import { Torrent, type TorrentOptions } from './torrent.js'
+import type { ClientContext } from './context.js'
+
+export interface ClientOptions {
+  /** Listen port; default 6881, falling back to 6882…6889 and then any free port. 0 = any free port. */
+  port?: number
+  /** Listen address (default all interfaces). */
+  host?: string
+  /** Bytes per second; 0 or undefined = unlimited. */
+  downloadLimit?: number
+  uploadLimit?: number
+  /** Upload to peers at all (torrentfs --no-upload turns it off). */
+  upload?: boolean
+  maxPeersPerTorrent?: number
+  maxConnections?: number
+  /** Concurrent outgoing connection attempts. */
+  maxHalfOpen?: number
+  unchokeSlots?: number
+  /** Where resume state lives (default $XDG_DATA_HOME/bt/resume). */
+  resumeDir?: string
+  /** Memory for pieces in flight, per torrent. */
+  memoryBudget?: number
+}
+
+const DEFAULT_PORT = 6881
+
+export class Client extends EventEmitter implements ClientContext {
+  readonly peerId: Buffer
+  readonly torrents = new Map<string, Torrent>()
+  readonly resume: ResumeStore
+  readonly maxPeersPerTorrent: number
+  readonly maxConnections: number
+  readonly unchokeSlots: number
+  readonly uploadEnabled: boolean
+  readonly memoryBudget: number
+  dhtEnabled = false
+  readonly downloadLimiter?: TokenBucket
+  readonly uploadLimiter?: TokenBucket
+  private server?: net.Server
+  private listenPort = 0
+  private halfOpen = 0
+  private readonly maxHalfOpen: number
+  private connections = 0
+  private downloadWaiters = new Set<() => void>()
+  private downloadWaitScheduled = false
+  private destroyed = false
+  /** Incoming sockets, so destroy() can close the ones still handshaking. */
+  private readonly sockets = new Set<net.Socket>()
+  /** Hooks set by the DHT / extension layers. */
+  discoverHook?: (t: Torrent) => void
+  extensionHook?: ClientContext['installExtensions']
+
+  constructor(readonly opts: ClientOptions = {}) {
+    super()
+    // Azureus-style peer id: -BT0100- and 12 random bytes.
+    this.peerId = Buffer.concat([Buffer.from('-BT0100-'), randomBytes(12)])
+    this.resume = new ResumeStore(opts.resumeDir)
+    this.maxPeersPerTorrent = opts.maxPeersPerTorrent ?? 80
+    this.maxConnections = opts.maxConnections ?? 400
+    this.maxHalfOpen = opts.maxHalfOpen ?? 24
+    this.unchokeSlots = opts.unchokeSlots ?? 8
+    this.uploadEnabled = opts.upload ?? true
+    this.memoryBudget = opts.memoryBudget ?? 64 * 1024 * 1024
+    if (opts.downloadLimit) this.downloadLimiter = new TokenBucket(opts.downloadLimit)
+    if (opts.uploadLimit) this.uploadLimiter = new TokenBucket(opts.uploadLimit)
+  }
+
+  port(): number {
+    return this.listenPort
+  }
+
+  /** Open the listen socket. Resolves with the port. */
+  async listen(): Promise<number> {
+    const tryPort = (port: number) =>
+      new Promise<number>((resolve, reject) => {
+        const server = net.createServer((socket) => this.onIncoming(socket))
+        server.once('error', reject)
+        server.listen({ port, host: this.opts.host }, () => {
+          server.removeListener('error', reject)
+          server.on('error', (err) => this.emit('warning', `listen socket: ${err.message}`))
+          this.server = server
+          resolve((server.address() as net.AddressInfo).port)
+        })
+      })
+    const wanted = this.opts.port
+    const candidates = wanted === undefined ? [...Array.from({ length: 9 }, (_, i) => DEFAULT_PORT + i), 0] : [wanted]
+    let lastErr: unknown
+    for (const port of candidates) {
+      try {
+        this.listenPort = await tryPort(port)
+        return this.listenPort
+      } catch (err) {
+        lastErr = err
+      }
+    }
+    const code = (lastErr as NodeJS.ErrnoException)?.code
+    throw new BtError(`cannot listen on port ${wanted}: ${code === 'EADDRINUSE' ? 'address in use' : (lastErr as Error)?.message}`, ExitCode.network)
+  }
+
+  isSelf(a: PeerAddress): boolean {
+    if (a.port !== this.listenPort) return false
+    return a.host === '127.0.0.1' || a.host === '::1' || a.host === 'localhost' || a.host === this.opts.host
+  }
+
+  canDial(): boolean {
+    return this.halfOpen < this.maxHalfOpen && this.connections + this.halfOpen < this.maxConnections && !this.destroyed
+  }
+  dialStarted(): void {
+    this.halfOpen++
+  }
+  dialEnded(): void {
+    this.halfOpen--
+  }
+  connectionOpened(): void {
+    this.connections++
+  }
+  connectionClosed(): void {
+    this.connections--
+  }
+
+  waitDownload(fn: () => void): void {
+    this.downloadWaiters.add(fn)
+    if (this.downloadWaitScheduled || !this.downloadLimiter) return
+    this.downloadWaitScheduled = true
+    const lim = this.downloadLimiter
+    const poll = () => {
+      if (lim.available() >= 16384 || this.destroyed) {
+        this.downloadWaitScheduled = false
+        const fns = [...this.downloadWaiters]
+        this.downloadWaiters.clear()
+        for (const f of fns) f()
+      } else setTimeout(poll, 20).unref()
+    }
+    setTimeout(poll, 20).unref()
+  }
+
+  discover(t: Torrent): void {
+    this.discoverHook?.(t)
+  }
+
+  installExtensions(t: Torrent, wire: PeerWire): void {
+    this.extensionHook?.(t, wire)
+  }
+
+  private onIncoming(socket: net.Socket): void {
+    if (this.destroyed || this.connections + this.halfOpen >= this.maxConnections) {
+      socket.destroy()
+      return
+    }
+    socket.on('error', () => {})
+    this.sockets.add(socket)
+    socket.once('close', () => this.sockets.delete(socket))
+    const wire = new PeerWire('tcpIncoming')
+    wire.on('error', () => {})
+    socket.pipe(wire).pipe(socket)
+    const timer = setTimeout(() => socket.destroy(), 10_000)
+    socket.once('close', () => clearTimeout(timer))
+    wire.once('handshake', (infoHash: string) => {
+      clearTimeout(timer)
+      const t = this.torrents.get(infoHash)
+      if (!t || t.state === 'stopped' || t.state === 'error') {
+        socket.destroy()
+        return
+      }
+      t.acceptIncoming(wire, socket)
+    })
+  }
+
+  /** Add a torrent. Starts at once; listen() first so peers can connect back. */
+  add(source: Metainfo | MagnetLink | { infoHash: string }, opts: TorrentOptions): Torrent {
+    const infoHash = source.infoHash
+    const existing = this.torrents.get(infoHash)
+    if (existing) return existing
+    let t: Torrent
+    if ('pieces' in source) t = new Torrent(this, { metainfo: source }, opts)
+    else {
+      const magnet = source as Partial<MagnetLink>
+      const peers = [...(opts.peers ?? []), ...((magnet.peers ?? []).map(parsePeerAddress).filter(Boolean) as PeerAddress[])]
+      const trackers = [...(opts.trackers ?? []), ...(magnet.trackers ?? []).map((u) => [u])]
+      t = new Torrent(this, { infoHash, name: magnet.name ?? opts.name }, { ...opts, peers, trackers })
+    }
+    this.torrents.set(infoHash, t)
+    t.once('stopped', () => {
+      if (this.torrents.get(infoHash) === t) this.torrents.delete(infoHash)
+    })
+    this.emit('torrent', t)
+    t.start().catch((err) => t.emit('error', err))
+    return t
+  }
+
+  async remove(t: Torrent): Promise<void> {
+    this.torrents.delete(t.infoHash)
+    await t.stop()
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return
+    this.destroyed = true
+    await Promise.allSettled([...this.torrents.values()].map((t) => t.stop()))
+    this.downloadLimiter?.destroy()
+    this.uploadLimiter?.destroy()
+    for (const s of this.sockets) s.destroy()
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
+  }
+}

@@ -1,0 +1,32 @@
+// What a Torrent needs from its Client: identity, limits, shared services. An interface, so the two stay apart.
+
+import type { PeerAddress } from '../discovery/peer-address.js'
+import type { ResumeStore } from '../storage/resume.js'
+import type { PeerWire } from '../wire/peer-wire.js'
+import type { TokenBucket } from './rate.js'
+import type { Torrent } from './torrent.js'
+
+export interface ClientContext {
+  readonly peerId: Buffer
+  port(): number
+  readonly resume: ResumeStore
+  readonly maxPeersPerTorrent: number
+  readonly unchokeSlots: number
+  readonly uploadEnabled: boolean
+  readonly dhtEnabled: boolean
+  readonly memoryBudget: number
+  readonly downloadLimiter?: TokenBucket
+  readonly uploadLimiter?: TokenBucket
+  isSelf(a: PeerAddress): boolean
+  canDial(): boolean
+  dialStarted(): void
+  dialEnded(): void
+  connectionOpened(): void
+  connectionClosed(): void
+  /** Call `fn` once download tokens are available again. */
+  waitDownload(fn: () => void): void
+  /** Start other peer sources (DHT) for a torrent. */
+  discover?(t: Torrent): void
+  /** Add BEP 10 extensions (ut_metadata, ut_pex) to a wire before its handshake. */
+  installExtensions?(t: Torrent, wire: PeerWire): void
+}

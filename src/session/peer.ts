@@ -1,0 +1,55 @@
+// One connected peer as the session sees it: its wire and socket, what it has, what we asked of it, its rates.
+
+import type { Socket } from 'node:net'
+import type { PeerWire } from '../wire/peer-wire.js'
+import type { PeerAddress } from '../discovery/peer-address.js'
+import type { PickPeer } from './picker.js'
+import { RateMeter } from './rate.js'
+
+export const MIN_PIPELINE = 4
+/** Requests kept outstanding to a fresh peer until its rate is known. */
+export const START_PIPELINE = 64
+export const MAX_PIPELINE = 1024
+
+export class Peer implements PickPeer {
+  readonly outstanding = new Set<number>()
+  readonly down = new RateMeter()
+  readonly up = new RateMeter()
+  /** The peer stopped answering requests in time; it gets few requests until it sends again. */
+  snubbed = false
+  /** Peer has every piece (have-all, or a full bitfield). */
+  seed = false
+  haveCount = 0
+  /** Peer's advertised request queue limit (BEP 10 `reqq`), default 250 as libtorrent assumes. */
+  reqq = 250
+  connectedAt = Date.now()
+  lastUnchokedAt = 0
+  /** Our wanted-set version when interest was last computed. */
+  interestVersion = -1
+  optimistic = false
+  /** Blocks this peer sent that completed pieces which failed the hash. */
+  strikes = 0
+
+  constructor(
+    readonly key: string,
+    readonly address: PeerAddress,
+    readonly wire: PeerWire,
+    readonly socket: Socket,
+    readonly incoming: boolean,
+  ) {}
+
+  has(piece: number): boolean {
+    return this.seed || this.wire.peerPieces.get(piece)
+  }
+
+  /**
+   * How many requests to keep outstanding: enough to cover about a second of this peer's rate in 16 KiB blocks,
+   * so the pipe never drains, within the peer's reqq and our cap.
+   */
+  pipelineDepth(): number {
+    if (this.snubbed) return 1
+    const rate = this.down.rate()
+    const want = rate > 0 ? Math.ceil(rate / 16384) : START_PIPELINE
+    return Math.max(Math.min(START_PIPELINE, this.reqq), Math.min(want, this.reqq, MAX_PIPELINE), MIN_PIPELINE)
+  }
+}

@@ -1,0 +1,104 @@
+// Transfer rates and bandwidth limits: a sliding-window rate meter and a token bucket.
+
+/** Bytes per second over the last few seconds, in 250 ms buckets. */
+export class RateMeter {
+  private readonly buckets: Float64Array
+  private head = 0
+  private headTime: number
+  total = 0
+
+  constructor(private readonly windowMs = 5000, private readonly bucketMs = 250) {
+    this.buckets = new Float64Array(Math.ceil(windowMs / bucketMs))
+    this.headTime = Math.floor(Date.now() / bucketMs)
+  }
+
+  private advance(now: number): void {
+    const t = Math.floor(now / this.bucketMs)
+    let steps = t - this.headTime
+    if (steps <= 0) return
+    if (steps > this.buckets.length) steps = this.buckets.length
+    for (let i = 0; i < steps; i++) {
+      this.head = (this.head + 1) % this.buckets.length
+      this.buckets[this.head] = 0
+    }
+    this.headTime = t
+  }
+
+  add(bytes: number, now = Date.now()): void {
+    this.advance(now)
+    this.buckets[this.head] += bytes
+    this.total += bytes
+  }
+
+  /** Average over the full buckets of the window plus the current partial one. */
+  rate(now = Date.now()): number {
+    this.advance(now)
+    let sum = 0
+    for (let i = 0; i < this.buckets.length; i++) sum += this.buckets[i]
+    const partial = (now % this.bucketMs) / this.bucketMs
+    const spanMs = (this.buckets.length - 1 + partial) * this.bucketMs
+    return spanMs > 0 ? (sum * 1000) / spanMs : 0
+  }
+}
+
+/**
+ * A token bucket shared by everything one limit covers. `take` grants up to the bytes asked for that are available
+ * now; `wait` resolves when some are. The burst is a quarter second of the rate, so a limit holds within a few percent
+ * over any span of seconds.
+ */
+export class TokenBucket {
+  private tokens: number
+  private last = Date.now()
+  private waiters: Array<() => void> = []
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(public rate: number) {
+    this.tokens = Math.max(16384, rate / 4)
+  }
+
+  private refill(): void {
+    const now = Date.now()
+    const burst = Math.max(16384, this.rate / 4)
+    this.tokens = Math.min(burst, this.tokens + ((now - this.last) * this.rate) / 1000)
+    this.last = now
+  }
+
+  available(): number {
+    this.refill()
+    return Math.max(0, Math.floor(this.tokens))
+  }
+
+  /** Take exactly `n` bytes, allowing the balance to go negative (it is repaid before anyone else is served). */
+  consume(n: number): void {
+    this.refill()
+    this.tokens -= n
+  }
+
+  /** Resolve when the balance is positive again. */
+  wait(): Promise<void> {
+    this.refill()
+    if (this.tokens > 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.waiters.push(resolve)
+      this.schedule()
+    })
+  }
+
+  private schedule(): void {
+    if (this.timer) return
+    const deficit = Math.max(1, -this.tokens + 1)
+    const ms = Math.max(5, Math.ceil((deficit * 1000) / this.rate))
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.refill()
+      while (this.tokens > 0 && this.waiters.length) this.waiters.shift()!()
+      if (this.waiters.length) this.schedule()
+    }, ms)
+    this.timer.unref?.()
+  }
+
+  destroy(): void {
+    clearTimeout(this.timer)
+    for (const w of this.waiters.splice(0)) w()
+  }
+}

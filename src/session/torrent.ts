@@ -1,0 +1,871 @@
+// One torrent in a Client: metadata -> checking -> downloading -> seeding. Owns its peers, picker, storage,
+// trackers and choker. The download path: peers -> picker -> requests -> blocks into memory -> hash once ->
+// write -> HAVE to everyone -> resume state.
+
+import { EventEmitter } from 'node:events'
+import { createHash } from 'node:crypto'
+import net, { type Socket } from 'node:net'
+import { BtError, ExitCode, errorMessage } from '../errors.js'
+import { pieceHash, type Metainfo } from '../metainfo/metainfo.js'
+import { peerKey, type PeerAddress } from '../discovery/peer-address.js'
+import { TrackerClient } from '../discovery/tracker.js'
+import { FileStorage } from '../storage/file-storage.js'
+import { checkExisting } from '../storage/check.js'
+import { PeerWire } from '../wire/peer-wire.js'
+import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PieceProgress } from './picker.js'
+import { Peer } from './peer.js'
+import { Priority, type PriorityHandle } from './priority.js'
+import { RateMeter } from './rate.js'
+import type { ClientContext } from './context.js'
+
+export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'done' | 'stopped' | 'error'
+
+export interface TorrentOptions {
+  /** Download directory; the torrent's files go below it. */
+  dir: string
+  /** File indices to download (default all). */
+  select?: number[]
+  /** Stream mode: nothing is fetched unless a priority handle (a Reader) asks for it. */
+  stream?: boolean
+  /** Keep seeding after completion (default: stop and emit done). */
+  seed?: boolean
+  /** Re-check all existing data instead of trusting resume state. */
+  verify?: boolean
+  /** Extra trackers (tiers) beyond the torrent's own, e.g. magnet `tr`. */
+  trackers?: string[][]
+  /** Peers to connect to directly (magnet x.pe, --peer). */
+  peers?: PeerAddress[]
+  /** Name to show until metadata arrives. */
+  name?: string
+}
+
+export interface TorrentStats {
+  state: TorrentState
+  name: string
+  infoHash: string
+  /** Verified bytes of the selected files' pieces. */
+  have: number
+  /** Bytes of all selected pieces. */
+  wanted: number
+  downloaded: number
+  uploaded: number
+  downloadRate: number
+  uploadRate: number
+  peers: number
+  seeds: number
+  knownPeers: number
+}
+
+const HANDSHAKE_TIMEOUT_MS = 10_000
+const CONNECT_TIMEOUT_MS = 5_000
+const REQUEST_TIMEOUT_MS = 12_000
+const MAX_REQUEST_LENGTH = 128 * 1024
+const MAX_PEER_QUEUE = 1000
+const CHOKE_INTERVAL_MS = 10_000
+const OPTIMISTIC_EVERY = 3 // choke rounds
+const RESUME_SAVE_MS = 5_000
+
+interface Candidate {
+  address: PeerAddress
+  failures: number
+  nextTry: number
+  connecting: boolean
+}
+
+export class Torrent extends EventEmitter {
+  readonly infoHash: string
+  readonly infoHashBuffer: Buffer
+  metainfo?: Metainfo
+  state: TorrentState = 'metadata'
+  readonly opts: TorrentOptions
+  storage?: FileStorage
+  picker?: PiecePicker
+  readonly peers = new Map<string, Peer>()
+  private readonly candidates = new Map<string, Candidate>()
+  private readonly banned = new Set<string>()
+  private readonly bannedIds = new Set<string>()
+  private connecting = 0
+  readonly down = new RateMeter()
+  readonly up = new RateMeter()
+  private trackers?: TrackerClient
+  private timers: NodeJS.Timeout[] = []
+  private chokeRound = 0
+  private resumeDirty = false
+  private destroyed = false
+  private wantedVersion = 0
+  private selected?: boolean[]
+  /** Waiters for pieces (streaming reads). */
+  private pieceWaiters = new Map<number, Array<{ resolve: () => void; reject: (e: Error) => void }>>()
+  /** Block hashes of pieces that failed, to find the peer that lied once the piece verifies (smart ban). */
+  private failedBlocks = new Map<number, Map<number, { peer: string; digest: Buffer }>>()
+  private stopping?: Promise<void>
+  private abort = new AbortController()
+
+  constructor(
+    private readonly ctx: ClientContext,
+    source: { metainfo: Metainfo } | { infoHash: string; name?: string },
+    opts: TorrentOptions,
+  ) {
+    super()
+    this.opts = opts
+    if ('metainfo' in source) {
+      this.metainfo = source.metainfo
+      this.infoHash = source.metainfo.infoHash
+    } else {
+      this.infoHash = source.infoHash
+    }
+    this.infoHashBuffer = Buffer.from(this.infoHash, 'hex')
+  }
+
+  get name(): string {
+    return this.metainfo?.name ?? this.opts.name ?? this.infoHash
+  }
+
+  get done(): boolean {
+    return this.state === 'seeding' || this.state === 'done'
+  }
+
+  // --- lifecycle ----------------------------------------------------------------------------------------------
+
+  /** Start: announce, connect, and (once metadata is known) check existing data and download. */
+  async start(): Promise<void> {
+    this.timers.push(setInterval(() => this.tick(), 1000))
+    this.timers.push(setInterval(() => this.rechoke(), CHOKE_INTERVAL_MS))
+    this.timers.push(setInterval(() => void this.saveResume(), RESUME_SAVE_MS))
+    for (const t of this.timers) t.unref()
+    this.startTrackers()
+    if (this.opts.peers?.length) this.addPeers(this.opts.peers)
+    this.ctx.discover?.(this)
+    if (this.metainfo) await this.onMetadata(this.metainfo)
+    else this.emit('state', this.state)
+  }
+
+  private startTrackers(): void {
+    const tiers = [...(this.metainfo?.announce ?? []), ...(this.opts.trackers ?? [])].filter((t) => t.length > 0)
+    if (tiers.length === 0 || this.trackers) return
+    this.trackers = new TrackerClient({
+      tiers,
+      infoHash: this.infoHashBuffer,
+      peerId: this.ctx.peerId,
+      port: this.ctx.port(),
+      stats: () => ({ uploaded: this.up.total, downloaded: this.down.total, left: this.bytesLeft() }),
+    })
+    this.trackers.on('peers', (peers: PeerAddress[]) => this.addPeers(peers))
+    this.trackers.on('warning', (_url: string, message: string) => this.emit('warning', message))
+    this.trackers.start()
+  }
+
+  /** Metadata is known (from the .torrent or fetched from peers): set up storage and picker, check, go. */
+  async onMetadata(m: Metainfo): Promise<void> {
+    if (this.picker) return
+    if (m.infoHash !== this.infoHash) throw new BtError('metadata does not match the info hash', ExitCode.network)
+    this.metainfo = m
+    this.emit('metadata', m)
+    this.selected = this.opts.select
+      ? m.files.map((_, i) => this.opts.select!.includes(i))
+      : m.files.map(() => true)
+    this.storage = new FileStorage(m, this.opts.dir, { selected: this.selected })
+    const picker = new PiecePicker(m.pieceCount, m.pieceLength, m.lastPieceLength, { memoryBudget: this.ctx.memoryBudget })
+    this.applySelection(picker)
+    this.state = 'checking'
+    this.emit('state', this.state)
+    let have: Uint8Array
+    try {
+      have = await checkExisting(this.storage, this.ctx.resume, {
+        force: this.opts.verify,
+        signal: this.abort.signal,
+        onProgress: (done, total) => this.emit('checking', done, total),
+      })
+    } catch (err) {
+      if (this.destroyed) return
+      return this.fail(err)
+    }
+    if (this.destroyed) return
+    picker.setHave(have)
+    this.picker = picker
+    for (const peer of this.peers.values()) this.onPeerReady(peer)
+    this.startTrackers()
+    this.emit('ready')
+    this.updateDoneState()
+    if (!this.done) {
+      // Stream mode fetches only what Readers ask for; with `seed` it is seed-only (bt seed of partial data).
+      this.state = this.opts.stream && this.opts.seed ? 'seeding' : 'downloading'
+      this.emit('state', this.state)
+    }
+    this.tick()
+  }
+
+  private applySelection(picker: PiecePicker): void {
+    const m = this.metainfo!
+    const base = new Uint8Array(m.pieceCount) // Priority.none
+    if (!this.opts.stream) {
+      m.files.forEach((f, i) => {
+        if (!this.selected![i] || f.padding || f.length === 0) return
+        base.fill(Priority.normal, Math.floor(f.offset / m.pieceLength), Math.floor((f.offset + f.length - 1) / m.pieceLength) + 1)
+      })
+    }
+    picker.setBasePriorities(base)
+  }
+
+  /** Change which files are downloaded. */
+  select(files: number[] | undefined): void {
+    this.opts.select = files
+    if (!this.metainfo || !this.picker) return
+    this.selected = this.metainfo.files.map((_, i) => !files || files.includes(i))
+    this.storage?.setSelected(this.selected)
+    this.applySelection(this.picker)
+    this.picker.dropUnwanted()
+    this.wantedVersion++
+    this.updateDoneState()
+    for (const p of this.peers.values()) this.updateInterest(p)
+  }
+
+  private fail(err: unknown): void {
+    const e = err instanceof BtError ? err : new BtError(errorMessage(err), ExitCode.io)
+    this.state = 'error'
+    this.emit('error', e)
+    void this.stop()
+  }
+
+  /** Stop: save resume state, tell trackers, close peers. Idempotent. */
+  stop(): Promise<void> {
+    if (!this.stopping) this.stopping = this.doStop()
+    return this.stopping
+  }
+
+  private async doStop(): Promise<void> {
+    this.destroyed = true
+    this.abort.abort()
+    for (const t of this.timers) clearInterval(t)
+    this.timers = []
+    for (const peer of this.peers.values()) peer.wire.destroy()
+    this.peers.clear()
+    for (const waiters of this.pieceWaiters.values()) {
+      for (const w of waiters) w.reject(new BtError(`${this.name}: torrent was removed`, ExitCode.io))
+    }
+    this.pieceWaiters.clear()
+    await Promise.allSettled([this.trackers?.stop(), this.saveResume(true)])
+    await this.storage?.close().catch(() => {})
+    if (this.state !== 'error') this.state = 'stopped'
+    this.emit('stopped')
+  }
+
+  // --- progress -----------------------------------------------------------------------------------------------
+
+  private bytesLeft(): number {
+    const m = this.metainfo
+    const p = this.picker
+    if (!m || !p) return m?.length ?? 0
+    let left = 0
+    for (let i = 0; i < m.pieceCount; i++) if (!p.have[i] && p.priority[i] !== Priority.none) left += p.pieceSize(i)
+    return left
+  }
+
+  stats(): TorrentStats {
+    const m = this.metainfo
+    const p = this.picker
+    let have = 0
+    let wanted = 0
+    if (m && p) {
+      for (let i = 0; i < m.pieceCount; i++) {
+        // In stream mode nothing is selected as such: progress is over the whole torrent.
+        if (p.basePriority[i] === Priority.none && !this.opts.stream) continue
+        const s = p.pieceSize(i)
+        wanted += s
+        if (p.have[i]) have += s
+      }
+    }
+    let seeds = 0
+    for (const peer of this.peers.values()) if (peer.seed) seeds++
+    return {
+      state: this.state,
+      name: this.name,
+      infoHash: this.infoHash,
+      have,
+      wanted,
+      downloaded: this.down.total,
+      uploaded: this.up.total,
+      downloadRate: this.down.rate(),
+      uploadRate: this.up.rate(),
+      peers: this.peers.size,
+      seeds,
+      knownPeers: this.candidates.size,
+    }
+  }
+
+  private updateDoneState(): void {
+    const p = this.picker
+    if (!p || this.done || this.opts.stream) return
+    if (p.wantedLeft > 0) return
+    this.state = this.opts.seed ? 'seeding' : 'done'
+    void this.saveResume(true)
+    this.trackers?.completed()
+    this.emit('state', this.state)
+    this.emit('done')
+    for (const peer of this.peers.values()) {
+      this.updateInterest(peer)
+      // Two seeds have nothing to say to each other.
+      if (peer.seed && p.haveCount === p.pieceCount) peer.wire.destroy()
+    }
+  }
+
+  private async saveResume(force = false): Promise<void> {
+    if (!this.picker || !this.metainfo || (!this.resumeDirty && !force)) return
+    this.resumeDirty = false
+    try {
+      await this.ctx.resume.save(this.metainfo, this.opts.dir, this.picker.have)
+    } catch (err) {
+      this.emit('warning', `could not save resume state: ${errorMessage(err)}`)
+    }
+  }
+
+  // --- peers: discovery and connections ----------------------------------------------------------------------
+
+  /** Learn peer addresses from any source; connects as slots allow. */
+  addPeers(addrs: PeerAddress[]): void {
+    if (this.destroyed) return
+    for (const a of addrs) {
+      const key = peerKey(a)
+      if (this.candidates.has(key) || this.banned.has(key) || this.ctx.isSelf(a)) continue
+      if (this.candidates.size >= 2000) break
+      this.candidates.set(key, { address: a, failures: 0, nextTry: 0, connecting: false })
+    }
+    this.connectMore()
+  }
+
+  private connectMore(): void {
+    if (this.destroyed || this.done && !this.wantsPeersWhenDone()) return
+    const now = Date.now()
+    for (const [key, c] of this.candidates) {
+      if (this.peers.size + this.connecting >= this.ctx.maxPeersPerTorrent) return
+      if (!this.ctx.canDial()) return
+      if (c.connecting || this.peers.has(key) || c.nextTry > now) continue
+      this.dial(key, c)
+    }
+  }
+
+  private wantsPeersWhenDone(): boolean {
+    return this.state === 'seeding'
+  }
+
+  private dial(key: string, c: Candidate): void {
+    c.connecting = true
+    this.connecting++
+    this.ctx.dialStarted()
+    const socket = net.connect({ host: c.address.host, port: c.address.port })
+    let settled = false
+    const finish = (ok: boolean) => {
+      if (settled) return
+      settled = true
+      c.connecting = false
+      this.connecting--
+      this.ctx.dialEnded()
+      if (!ok) {
+        c.failures++
+        // Back off: 10 s, 20 s, 40 s … capped at 10 min; forget after many failures.
+        c.nextTry = Date.now() + Math.min(600_000, 10_000 * 2 ** (c.failures - 1))
+        if (c.failures > 8) this.candidates.delete(key)
+        setImmediate(() => this.connectMore())
+      }
+    }
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy())
+    socket.once('error', () => finish(false))
+    socket.once('close', () => finish(false))
+    socket.once('connect', () => {
+      socket.setTimeout(0)
+      if (this.destroyed) return socket.destroy()
+      const wire = new PeerWire('tcpOutgoing')
+      this.handshakeWire(wire, socket, c.address, false, (ok) => {
+        if (ok) c.failures = 0
+        finish(ok)
+      })
+      wire.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: false })
+    })
+  }
+
+  /** An incoming connection whose handshake named this torrent (the Client already read it). */
+  acceptIncoming(wire: PeerWire, socket: Socket): void {
+    const address = { host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }
+    if (this.destroyed || this.peers.size >= this.ctx.maxPeersPerTorrent + 10 || this.banned.has(peerKey(address))) {
+      socket.destroy()
+      return
+    }
+    this.installExtensions(wire)
+    wire.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: false })
+    this.attach(wire, socket, address, true, wire.peerId ?? '')
+  }
+
+  private installExtensions(wire: PeerWire): void {
+    wire.extendedHandshake.reqq = 2000
+    this.ctx.installExtensions?.(this, wire)
+  }
+
+  private handshakeWire(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, done: (ok: boolean) => void): void {
+    this.installExtensions(wire)
+    socket.pipe(wire).pipe(socket)
+    const timer = setTimeout(() => {
+      done(false)
+      socket.destroy()
+    }, HANDSHAKE_TIMEOUT_MS)
+    wire.once('handshake', (infoHash: string, peerId: string) => {
+      clearTimeout(timer)
+      if (infoHash !== this.infoHash || this.destroyed) {
+        done(false)
+        socket.destroy()
+        return
+      }
+      done(true)
+      this.attach(wire, socket, address, incoming, peerId)
+    })
+    wire.on('error', () => {})
+    socket.on('error', () => {})
+  }
+
+  private attach(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, peerId: string): void {
+    const key = peerKey(address)
+    if (peerId === this.ctx.peerId.toString('hex') || this.bannedIds.has(peerId) || this.peers.has(key)) {
+      socket.destroy()
+      return
+    }
+    for (const other of this.peers.values()) {
+      if (other.wire.peerId === peerId) {
+        socket.destroy()
+        return
+      }
+    }
+    socket.setNoDelay(true)
+    socket.on('error', () => {})
+    wire.on('error', () => {})
+    const peer = new Peer(key, address, wire, socket, incoming)
+    this.peers.set(key, peer)
+    this.ctx.connectionOpened()
+    wire.setKeepAlive(true)
+    wire.setTimeout(REQUEST_TIMEOUT_MS, true)
+
+    wire.on('bitfield', () => {
+      if (!this.picker) return
+      const p = this.picker
+      let n = 0
+      for (let i = 0; i < p.pieceCount; i++) if (wire.peerPieces.get(i)) n++
+      if (peer.haveCount > 0) p.peerBitfield((i) => wire.peerPieces.get(i), -1)
+      peer.haveCount = n
+      peer.seed = n === p.pieceCount
+      p.peerBitfield((i) => wire.peerPieces.get(i), 1)
+      this.afterPeerHas(peer)
+    })
+    wire.on('have-all', () => {
+      peer.seed = true
+      if (this.picker) {
+        peer.haveCount = this.picker.pieceCount
+        this.picker.peerHasAll(1)
+      }
+      this.afterPeerHas(peer)
+    })
+    wire.on('have', (i: number) => {
+      if (!this.picker) return
+      if (i >= this.picker.pieceCount) {
+        wire.violation = `have for piece ${i} of ${this.picker.pieceCount}`
+        wire.destroy()
+        return
+      }
+      peer.haveCount++
+      this.picker.peerHave(i)
+      if (peer.haveCount >= this.picker.pieceCount) peer.seed = true
+      if (!wire.amInterested && this.picker.wanted(i)) wire.interested()
+      this.fillRequests(peer)
+    })
+    wire.on('unchoke', () => {
+      peer.snubbed = false
+      this.fillRequests(peer)
+    })
+    wire.on('choke', () => {
+      // bittorrent-protocol fails outstanding requests itself; the callbacks release the blocks.
+    })
+    wire.on('interested', () => this.onPeerInterested(peer))
+    wire.on('uninterested', () => {
+      if (!wire.amChoking) {
+        wire.choke()
+        this.unchokeSomeone()
+      }
+    })
+    wire.on('timeout', () => this.onSnubbed(peer))
+    wire.on('request', (index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void) =>
+      this.onRequest(peer, index, offset, length, respond))
+    wire.on('extended', (ext: string, data: any) => {
+      if (ext === 'handshake' && data && typeof data.reqq === 'number' && data.reqq > 0) peer.reqq = Math.min(data.reqq, 4000)
+    })
+    wire.once('close', () => {
+      socket.destroy()
+      this.detach(peer)
+    })
+    socket.once('close', () => wire.destroy())
+
+    this.emit('peer', peer)
+    this.onPeerReady(peer)
+  }
+
+  /** Things to do once both the peer is attached and metadata is known. */
+  private onPeerReady(peer: Peer): void {
+    const p = this.picker
+    if (!p || peer.wire.destroyed) return
+    peer.wire.setPieceCount(p.pieceCount)
+    if (p.haveCount === p.pieceCount) peer.wire.bitfield(packBitfield(p.have))
+    else if (p.haveCount > 0) peer.wire.bitfield(packBitfield(p.have))
+    // A bitfield that arrived before metadata was known is counted now.
+    if (!peer.seed && peer.haveCount === 0) {
+      let n = 0
+      for (let i = 0; i < p.pieceCount; i++) if (peer.wire.peerPieces.get(i)) n++
+      if (n > 0) {
+        peer.haveCount = n
+        peer.seed = n === p.pieceCount
+        p.peerBitfield((i) => peer.wire.peerPieces.get(i), 1)
+      }
+    } else if (peer.seed && peer.haveCount === 0) {
+      peer.haveCount = p.pieceCount
+      p.peerHasAll(1)
+    }
+    this.afterPeerHas(peer)
+    if (peer.wire.peerInterested) this.onPeerInterested(peer)
+  }
+
+  private afterPeerHas(peer: Peer): void {
+    if (!this.picker) return
+    this.updateInterest(peer)
+    this.fillRequests(peer)
+    if (peer.seed && this.done && this.picker.haveCount === this.picker.pieceCount) peer.wire.destroy()
+  }
+
+  private detach(peer: Peer): void {
+    if (this.peers.get(peer.key) !== peer) return
+    this.peers.delete(peer.key)
+    this.ctx.connectionClosed()
+    const p = this.picker
+    if (p && peer.haveCount > 0) {
+      if (peer.seed && peer.haveCount === p.pieceCount) p.peerHasAll(-1)
+      else p.peerBitfield((i) => peer.wire.peerPieces.get(i), -1)
+    }
+    if (peer.wire.violation) this.ban(peer, peer.wire.violation)
+    const c = this.candidates.get(peer.key)
+    if (c) c.nextTry = Date.now() + 5_000
+    this.emit('peer-gone', peer)
+    if (!peer.wire.amChoking) this.unchokeSomeone()
+    setImmediate(() => this.connectMore())
+  }
+
+  private ban(peer: Peer, why: string): void {
+    this.banned.add(peer.key)
+    if (peer.wire.peerId) this.bannedIds.add(peer.wire.peerId)
+    this.candidates.delete(peer.key)
+    this.emit('warning', `banned peer ${peer.key}: ${why}`)
+    peer.wire.destroy()
+  }
+
+  // --- download -----------------------------------------------------------------------------------------------
+
+  private updateInterest(peer: Peer): void {
+    const p = this.picker
+    if (!p || peer.wire.destroyed) return
+    if (peer.interestVersion === this.wantedVersion && peer.wire.amInterested) return
+    let interesting = false
+    if (p.wantedLeft > 0) {
+      for (let i = 0; i < p.pieceCount; i++) {
+        if (p.wanted(i) && peer.has(i)) {
+          interesting = true
+          break
+        }
+      }
+    }
+    peer.interestVersion = this.wantedVersion
+    if (interesting && !peer.wire.amInterested) peer.wire.interested()
+    else if (!interesting && peer.wire.amInterested) peer.wire.uninterested()
+  }
+
+  private readonly pickBuf: BlockRequest[] = []
+
+  /** Keep the peer's request pipeline full. */
+  fillRequests(peer: Peer): void {
+    const p = this.picker
+    const wire = peer.wire
+    if (!p || wire.peerChoking || !wire.amInterested || wire.destroyed || this.destroyed) return
+    const depth = peer.pipelineDepth()
+    let room = depth - peer.outstanding.size
+    // Refill in batches: one pick per several blocks keeps per-block work small.
+    if (room < Math.max(1, depth >> 3)) return
+    const limiter = this.ctx.downloadLimiter
+    if (limiter) {
+      const allowed = Math.floor(limiter.available() / BLOCK_SIZE)
+      if (allowed <= 0) {
+        this.ctx.waitDownload(() => this.fillRequests(peer))
+        return
+      }
+      room = Math.min(room, allowed)
+    }
+    const out = this.pickBuf
+    out.length = 0
+    const n = p.pick(peer, room, out)
+    for (let k = 0; k < n; k++) {
+      const req = out[k]
+      p.requested(req, peer)
+      limiter?.consume(req.length)
+      wire.request(req.piece, req.offset, req.length, (err, buf) => this.onBlock(peer, req, err, buf))
+    }
+    out.length = 0
+    if (n === 0 && peer.outstanding.size === 0 && p.wantedLeft > 0) this.updateInterest(peer)
+  }
+
+  private onBlock(peer: Peer, req: BlockRequest, err: Error | null, buf: Uint8Array | undefined): void {
+    const p = this.picker
+    if (!p || this.destroyed) return
+    const block = err ? undefined : buf
+    if (block) {
+      peer.down.add(block.length)
+      this.down.add(block.length)
+      peer.snubbed = false
+    }
+    const completed = p.requestDone(req, peer, peer.key, block)
+    const prog = req.progress
+    // Endgame: someone else still has this block outstanding; cancel theirs.
+    const b = req.offset / BLOCK_SIZE
+    if (block && prog.requested[b] > 0) {
+      const id = req.piece * p.blockStride + b
+      for (const other of this.peers.values()) {
+        if (other !== peer && other.outstanding.has(id)) other.wire.cancel(req.piece, req.offset, req.length)
+      }
+    }
+    if (completed) this.verifyPiece(prog)
+    if (!peer.wire.destroyed) this.fillRequests(peer)
+  }
+
+  private verifyPiece(prog: PieceProgress): void {
+    const p = this.picker!
+    const m = this.metainfo!
+    const buf = prog.buf!
+    const i = prog.index
+    const ok = createHash('sha1').update(buf).digest().equals(pieceHash(m, i))
+    if (!ok) {
+      this.onHashFailure(prog)
+      return
+    }
+    this.checkFailedBlocks(i, buf)
+    this.storage!.writePiece(i, buf).then(
+      () => {
+        prog.buf = null
+        if (this.destroyed) return
+        p.pieceDone(i)
+        this.resumeDirty = true
+        this.wantedVersion++
+        for (const peer of this.peers.values()) peer.wire.have(i)
+        const waiters = this.pieceWaiters.get(i)
+        if (waiters) {
+          this.pieceWaiters.delete(i)
+          for (const w of waiters) w.resolve()
+        }
+        this.emit('piece', i)
+        this.updateDoneState()
+      },
+      (err) => this.fail(err),
+    )
+  }
+
+  private onHashFailure(prog: PieceProgress): void {
+    const p = this.picker!
+    const i = prog.index
+    // Keep each block's digest and sender; when the piece later verifies, the sender of a block that differs lied.
+    const record = this.failedBlocks.get(i) ?? new Map()
+    for (let b = 0; b < prog.blocks; b++) {
+      const sender = prog.senders[b]
+      if (!sender) continue
+      const digest = createHash('sha1').update(prog.buf!.subarray(b * BLOCK_SIZE, b * BLOCK_SIZE + prog.blockLength(b))).digest()
+      if (!record.has(b)) record.set(b, { peer: sender, digest })
+    }
+    this.failedBlocks.set(i, record)
+    const contributors = p.pieceFailed(i)
+    this.emit('warning', `piece ${i} failed its hash check`)
+    if (contributors.size === 1) {
+      const peer = this.peers.get([...contributors][0])
+      if (peer) this.ban(peer, 'sent data that failed the hash check')
+      else this.banned.add([...contributors][0])
+    } else {
+      for (const key of contributors) {
+        const peer = this.peers.get(key)
+        if (peer && ++peer.strikes >= 5) this.ban(peer, 'too many pieces failed the hash check')
+      }
+    }
+    for (const peer of this.peers.values()) this.fillRequests(peer)
+  }
+
+  private checkFailedBlocks(i: number, good: Buffer): void {
+    const record = this.failedBlocks.get(i)
+    if (!record) return
+    this.failedBlocks.delete(i)
+    for (const [b, { peer, digest }] of record) {
+      const len = Math.min(BLOCK_SIZE, good.length - b * BLOCK_SIZE)
+      const actual = createHash('sha1').update(good.subarray(b * BLOCK_SIZE, b * BLOCK_SIZE + len)).digest()
+      if (!actual.equals(digest)) {
+        const p = this.peers.get(peer)
+        if (p) this.ban(p, 'sent data that failed the hash check')
+        else this.banned.add(peer)
+      }
+    }
+  }
+
+  private onSnubbed(peer: Peer): void {
+    peer.snubbed = true
+    // Give its outstanding blocks back so other peers fetch them.
+    const p = this.picker
+    if (!p) return
+    for (const r of [...peer.wire.requests]) peer.wire.cancel(r.piece, r.offset, r.length)
+    for (const other of this.peers.values()) if (other !== peer) this.fillRequests(other)
+  }
+
+  // --- upload -------------------------------------------------------------------------------------------------
+
+  private onRequest(peer: Peer, index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void): void {
+    const p = this.picker
+    if (!p || !this.storage) return respond(new Error('no metadata'))
+    if (index >= p.pieceCount || length === 0 || length > MAX_REQUEST_LENGTH || offset + length > p.pieceSize(index)) {
+      peer.wire.violation = `bad request ${index}:${offset}+${length}`
+      peer.wire.destroy()
+      return
+    }
+    if (peer.wire.peerRequests.length > MAX_PEER_QUEUE) {
+      peer.wire.violation = 'request flood'
+      peer.wire.destroy()
+      return
+    }
+    if (!p.have[index]) return respond(new Error('piece not available'))
+    const send = () => {
+      this.storage!.read(index, offset, length).then(
+        (buf) => {
+          if (peer.wire.destroyed) return
+          peer.up.add(length)
+          this.up.add(length)
+          respond(null, buf)
+        },
+        (err) => respond(err),
+      )
+    }
+    const limiter = this.ctx.uploadLimiter
+    if (!limiter) return send()
+    limiter.consume(length)
+    limiter.wait().then(send)
+  }
+
+  private onPeerInterested(peer: Peer): void {
+    if (!this.picker || !this.ctx.uploadEnabled) return
+    if (!peer.wire.amChoking) return
+    if (this.unchokedCount() < this.ctx.unchokeSlots) {
+      peer.wire.unchoke()
+      peer.lastUnchokedAt = Date.now()
+    }
+  }
+
+  private unchokedCount(): number {
+    let n = 0
+    for (const peer of this.peers.values()) if (!peer.wire.amChoking) n++
+    return n
+  }
+
+  private unchokeSomeone(): void {
+    if (!this.picker || !this.ctx.uploadEnabled) return
+    for (const peer of this.peers.values()) {
+      if (this.unchokedCount() >= this.ctx.unchokeSlots) return
+      if (peer.wire.amChoking && peer.wire.peerInterested) {
+        peer.wire.unchoke()
+        peer.lastUnchokedAt = Date.now()
+      }
+    }
+  }
+
+  /**
+   * Tit-for-tat: every 10 s unchoke the interested peers that give us the most (downloading) or take the most
+   * (seeding: the fastest downloaders spread the data best), plus one optimistic unchoke rotated every 30 s.
+   */
+  private rechoke(): void {
+    if (!this.picker || !this.ctx.uploadEnabled) return
+    this.chokeRound++
+    const seeding = this.done
+    const interested = [...this.peers.values()].filter((p) => p.wire.peerInterested)
+    interested.sort((a, b) => (seeding ? b.up.rate() - a.up.rate() : b.down.rate() - a.down.rate()))
+    const slots = Math.max(1, this.ctx.unchokeSlots - 1)
+    const keep = new Set(interested.slice(0, slots))
+    let optimistic = interested.find((p) => p.optimistic && !keep.has(p))
+    if (!optimistic || this.chokeRound % OPTIMISTIC_EVERY === 0) {
+      const rest = interested.filter((p) => !keep.has(p))
+      for (const p of rest) p.optimistic = false
+      optimistic = rest.length ? rest[Math.floor(Math.random() * rest.length)] : undefined
+      if (optimistic) optimistic.optimistic = true
+    }
+    if (optimistic) keep.add(optimistic)
+    for (const peer of this.peers.values()) {
+      if (keep.has(peer)) {
+        if (peer.wire.amChoking) {
+          peer.wire.unchoke()
+          peer.lastUnchokedAt = Date.now()
+        }
+      } else if (!peer.wire.amChoking) peer.wire.choke()
+    }
+  }
+
+  // --- periodic -----------------------------------------------------------------------------------------------
+
+  private tick(): void {
+    if (this.destroyed) return
+    this.connectMore()
+    if (this.picker) {
+      for (const peer of this.peers.values()) {
+        if (peer.interestVersion !== this.wantedVersion) this.updateInterest(peer)
+        this.fillRequests(peer)
+      }
+    }
+    this.emit('tick')
+  }
+
+  // --- streaming: the ReadableTorrent interface (src/stream) ---------------------------------------------------
+
+  hasPiece(i: number): boolean {
+    return this.picker?.have[i] === 1
+  }
+
+  waitPiece(i: number, signal?: AbortSignal): Promise<void> {
+    if (this.hasPiece(i)) return Promise.resolve()
+    if (this.destroyed) return Promise.reject(new BtError(`${this.name}: torrent was removed`, ExitCode.io))
+    return new Promise((resolve, reject) => {
+      const entry = { resolve, reject }
+      const list = this.pieceWaiters.get(i) ?? []
+      list.push(entry)
+      this.pieceWaiters.set(i, list)
+      signal?.addEventListener('abort', () => {
+        const l = this.pieceWaiters.get(i)
+        if (l) {
+          const k = l.indexOf(entry)
+          if (k >= 0) l.splice(k, 1)
+        }
+        reject(signal.reason ?? new Error('aborted'))
+      }, { once: true })
+    })
+  }
+
+  readAt(buf: Buffer, position: number): Promise<number> {
+    if (!this.storage) return Promise.reject(new BtError('no metadata yet', ExitCode.usage))
+    return this.storage.readAt(buf, position)
+  }
+
+  createPriorityHandle(): PriorityHandle {
+    if (!this.picker) throw new BtError('no metadata yet', ExitCode.usage)
+    return this.picker.createHandle(() => {
+      this.wantedVersion++
+      for (const peer of this.peers.values()) {
+        this.updateInterest(peer)
+        this.fillRequests(peer)
+      }
+    })
+  }
+}
+
+/** BEP 3 bitfield: piece 0 is the high bit of the first byte. */
+export function packBitfield(have: Uint8Array): Buffer {
+  const out = Buffer.alloc(Math.ceil(have.length / 8))
+  for (let i = 0; i < have.length; i++) if (have[i]) out[i >> 3] |= 0x80 >> (i & 7)
+  return out
+}

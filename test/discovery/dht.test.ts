@@ -1,0 +1,284 @@
+// DhtNode on a local 20-node DHT (127.0.0.1 only): announce/lookup, saved routing tables, hostile datagrams.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createSocket } from 'node:dgram'
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import bencode from 'bencode'
+import { DhtNode, wellFormedKrpc } from '../../src/discovery/dht.js'
+import type { PeerAddress } from '../../src/discovery/peer-address.js'
+import { startDhtSwarm, withTimeout, type DhtSwarm } from '../helpers/dht-swarm.js'
+import { tmpDir } from '../helpers/tmp.js'
+
+let swarm: DhtSwarm
+const extra: DhtNode[] = []
+
+function node(opts: ConstructorParameters<typeof DhtNode>[0] = {}): DhtNode {
+  const d = new DhtNode({ host: '127.0.0.1', port: 0, bootstrap: swarm.bootstrap, ...opts })
+  extra.push(d)
+  return d
+}
+
+/** Resolves with the first batch that contains `want`, collecting everything seen until then. */
+function findPeer(d: DhtNode, hash: Buffer, want: PeerAddress, ms: number): Promise<{ seen: PeerAddress[]; cancel: () => void }> {
+  const seen: PeerAddress[] = []
+  let cancel = () => {}
+  const p = new Promise<{ seen: PeerAddress[]; cancel: () => void }>((resolve) => {
+    cancel = d.lookup(hash, (peers) => {
+      seen.push(...peers)
+      if (peers.some((x) => x.host === want.host && x.port === want.port)) resolve({ seen, cancel })
+    })
+  })
+  return withTimeout(p, ms, `lookup did not find ${want.host}:${want.port} (saw ${JSON.stringify(seen)})`).finally(cancel)
+}
+
+function announced(d: DhtNode, hash: Buffer, ms = 5000): Promise<number> {
+  return withTimeout(new Promise<number>((resolve) => {
+    const on = (h: Buffer, n: number) => {
+      if (!h.equals(hash)) return
+      d.off('announced', on)
+      resolve(n)
+    }
+    d.on('announced', on)
+  }), ms, 'announce did not complete')
+}
+
+test.before(async () => {
+  swarm = await startDhtSwarm(20)
+})
+
+test.after(async () => {
+  await Promise.all(extra.map((d) => d.destroy()))
+  await swarm?.stop()
+})
+
+test('swarm: every node knows most of the others', () => {
+  assert.is(swarm.nodes.length, 20)
+  assert.match(swarm.bootstrap[0], /^127\.0\.0\.1:\d+$/)
+  for (const d of swarm.nodes) assert.ok(d.nodeCount >= 10, `node knows only ${d.nodeCount} nodes`)
+})
+
+test('announce on one node, lookup from another finds address and port within seconds', async () => {
+  const a = node()
+  const b = node()
+  await a.listen()
+  await b.listen()
+  const hash = randomBytes(20)
+  const started = Date.now()
+  const done = announced(a, hash)
+  a.announce(hash, 51413)
+  const reached = await done
+  assert.ok(reached >= 5, `announce reached only ${reached} nodes`)
+  const { seen } = await findPeer(b, hash, { host: '127.0.0.1', port: 51413 }, 5000)
+  assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`)
+  // Only what was announced: nothing invented, no duplicates within a round.
+  assert.equal(seen, [{ host: '127.0.0.1', port: 51413 }])
+  // Another info hash stays empty.
+  const other: PeerAddress[] = []
+  const cancel = b.lookup(randomBytes(20), (p) => other.push(...p))
+  await new Promise((r) => setTimeout(r, 300))
+  cancel()
+  assert.equal(other, [])
+})
+
+test('lookup and announce given before listen() start once the socket is bound', async () => {
+  const a = node()
+  const b = node()
+  const hash = randomBytes(20)
+  const done = announced(a, hash)
+  a.announce(hash, 6001)
+  const found = findPeer(b, hash, { host: '127.0.0.1', port: 6001 }, 8000)
+  await a.listen()
+  await done
+  await b.listen()
+  await found
+})
+
+test('saved routing table: a restarted node with bootstrap false still finds peers, with the same node id', async () => {
+  const dir = tmpDir()
+  const statePath = join(dir, 'sub', 'dht.json')
+  const hash = randomBytes(20)
+  const seeder = node()
+  await seeder.listen()
+  const done = announced(seeder, hash)
+  seeder.announce(hash, 7777)
+  await done
+
+  const first = node({ statePath })
+  await first.listen()
+  await first.ready()
+  const id = first.nodeId!.toString('hex')
+  assert.ok(first.nodeCount >= 10)
+  await first.destroy()
+  assert.ok(existsSync(statePath))
+  const saved = JSON.parse(readFileSync(statePath, 'utf8'))
+  assert.is(saved.id, id)
+  assert.ok(saved.nodes.length >= 10, `saved ${saved.nodes.length} nodes`)
+  assert.ok(saved.nodes.every((n: any) => n.host === '127.0.0.1' && /^[0-9a-f]{40}$/.test(n.id)))
+
+  const second = node({ statePath, bootstrap: false })
+  await second.listen()
+  assert.is(second.nodeId!.toString('hex'), id)
+  assert.ok(second.nodeCount >= 10, `loaded ${second.nodeCount} nodes`)
+  await findPeer(second, hash, { host: '127.0.0.1', port: 7777 }, 5000)
+})
+
+test('no bootstrap, no state: listens, knows nobody, save() does not wipe an existing table', async () => {
+  const dir = tmpDir()
+  const statePath = join(dir, 'dht.json')
+  const lonely = node({ bootstrap: false })
+  const port = await lonely.listen()
+  assert.ok(port > 0)
+  assert.is(lonely.nodeCount, 0)
+
+  const good = { version: 1, id: 'ab'.repeat(20), nodes: [{ id: 'cd'.repeat(20), host: '127.0.0.1', port: 9 }] }
+  writeFileSync(statePath, JSON.stringify(good))
+  const offline = node({ bootstrap: false, statePath })
+  await offline.listen()
+  assert.is(offline.nodeId!.toString('hex'), 'ab'.repeat(20))
+  offline.krpc!.nodes.remove(Buffer.from('cd'.repeat(20), 'hex')) // as if the node timed out
+  await offline.destroy()
+  assert.equal(JSON.parse(readFileSync(statePath, 'utf8')), good)
+})
+
+test('a corrupt state file is ignored with a warning', async () => {
+  const statePath = join(tmpDir(), 'dht.json')
+  writeFileSync(statePath, '{not json')
+  const d = node({ bootstrap: false, statePath })
+  const warnings: string[] = []
+  d.on('warning', (e: Error) => warnings.push(e.message))
+  await d.listen()
+  assert.is(d.nodeCount, 0)
+  assert.ok(warnings.some((w) => w.includes('corrupt state')), warnings.join('; '))
+})
+
+test('listen fails cleanly on a port in use', async () => {
+  const a = node({ bootstrap: false })
+  const port = await a.listen()
+  const b = node({ bootstrap: false, port })
+  try {
+    await b.listen()
+    assert.unreachable('listen should fail')
+  } catch (err) {
+    assert.match((err as Error).message, /EADDRINUSE/)
+  }
+})
+
+function udpQuery(port: number, msg: unknown, wait = 300): Promise<any[]> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4')
+    const replies: any[] = []
+    s.on('message', (buf) => {
+      try { replies.push(bencode.decode(buf)) } catch {}
+    })
+    s.bind(0, '127.0.0.1', () => {
+      const buf = Buffer.isBuffer(msg) ? msg : Buffer.from(bencode.encode(msg))
+      s.send(buf, port, '127.0.0.1')
+      setTimeout(() => { s.close(); resolve(replies) }, wait)
+    })
+  })
+}
+
+test('hostile queries do not crash the node; it still answers afterwards', async () => {
+  const d = node({ bootstrap: false })
+  const port = await d.listen()
+  const id = randomBytes(20)
+  const hostile = [
+    { t: 'aa', y: 'q', q: 'announce_peer', a: { id, info_hash: randomBytes(20), port: 1, token: 5 } },
+    { t: 'ab', y: 'q', q: 'find_node', a: { id, target: 7 } },
+    { t: 'ac', y: 'q', q: 'get_peers', a: { id, info_hash: 'short' } },
+    { t: 'ad', y: 'q', q: 'get_peers', a: { id, info_hash: [1, 2] } },
+    { t: 'ae', y: 'q', q: 'put', a: { id, v: 5, k: 1, sig: 2, token: 3 } },
+    { t: 'af', y: 'q', q: 'ping', a: 5 },
+    { t: 'ag', y: 'q', q: 'ping' },
+    { t: 'ah', y: 'r', r: { id: 5 } },
+    [1, 2, 3],
+    Buffer.from('d1:t2:aa1:y1:q1:q4:ping1:ad2:id20:'),
+    Buffer.from('garbage'),
+  ]
+  for (const m of hostile) assert.equal(await udpQuery(port, m, 50), [])
+  const pong = await udpQuery(port, { t: 'zz', y: 'q', q: 'ping', a: { id } })
+  assert.is(pong.length, 1)
+  assert.ok(Buffer.from(pong[0].r.id).equals(d.nodeId!))
+})
+
+test('an answer with a non-buffer id from a known node does not crash or hang a lookup', async () => {
+  const d = node({ bootstrap: false })
+  await d.listen()
+  const fake = createSocket('udp4')
+  const fakeId = randomBytes(20)
+  let queries = 0
+  fake.on('message', (buf, rinfo) => {
+    const q = bencode.decode(buf)
+    queries++
+    fake.send(Buffer.from(bencode.encode({ t: q.t, y: 'r', r: { id: 12345, nodes: 9 } })), rinfo.port, rinfo.address)
+  })
+  await new Promise<void>((r) => fake.bind(0, '127.0.0.1', () => r()))
+  try {
+    d.dht!.addNode({ id: fakeId, host: '127.0.0.1', port: fake.address().port })
+    const n = await withTimeout(new Promise<number>((resolve) => d.dht!.lookup(randomBytes(20), (_e, n) => resolve(n ?? 0))), 6000, 'lookup hung')
+    assert.is(n, 0)
+    assert.ok(queries >= 1)
+  } finally {
+    fake.close()
+  }
+})
+
+test('get_peers answers are bounded (50 peers, 16 nodes), whatever is stored', async () => {
+  const d = node({ bootstrap: false })
+  const port = await d.listen()
+  const hash = randomBytes(20)
+  const id = randomBytes(20)
+  const [first] = await udpQuery(port, { t: 'g0', y: 'q', q: 'get_peers', a: { id, info_hash: hash } })
+  const token = first.r.token
+  const s = createSocket('udp4')
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()))
+  for (let i = 0; i < 120; i++) {
+    s.send(Buffer.from(bencode.encode({ t: 'a' + i, y: 'q', q: 'announce_peer', a: { id, info_hash: hash, port: 10000 + i, token } })), port, '127.0.0.1')
+  }
+  await new Promise((r) => setTimeout(r, 300))
+  s.close()
+  const [res] = await udpQuery(port, { t: 'g1', y: 'q', q: 'get_peers', a: { id, info_hash: hash } })
+  assert.is(res.r.values.length, 50)
+  const seen = new Set<number>()
+  for (const v of res.r.values) seen.add(Buffer.from(v).readUInt16BE(4))
+  assert.is(seen.size, 50)
+
+  // find_node on a swarm node: at most 16 nodes (26 bytes each).
+  const swarmPort = Number(swarm.bootstrap[0].split(':')[1])
+  const [fn] = await udpQuery(swarmPort, { t: 'f0', y: 'q', q: 'find_node', a: { id, target: randomBytes(20) } })
+  assert.is(fn.r.nodes.length, 16 * 26)
+})
+
+test('wellFormedKrpc accepts real messages and rejects malformed ones', () => {
+  const id = randomBytes(20)
+  const ok = (m: unknown) => wellFormedKrpc(Buffer.from(bencode.encode(m)))
+  assert.ok(ok({ t: 'aa', y: 'q', q: 'ping', a: { id } }))
+  assert.ok(ok({ t: 'aa', y: 'q', q: 'sample_infohashes', a: { id, target: id } }))
+  assert.ok(ok({ t: 'aa', y: 'r', r: { id, nodes: Buffer.alloc(26), values: [Buffer.alloc(6)], token: Buffer.alloc(4) } }))
+  assert.ok(ok({ t: 'aa', y: 'e', e: [201, 'oops'] }))
+  assert.not.ok(ok({ t: 'aa', y: 'q', q: 'ping', a: { id: id.subarray(0, 19) } }))
+  assert.not.ok(ok({ t: 'aa', y: 'r', r: { id, values: [5] } }))
+  assert.not.ok(ok({ t: 'aa', y: 'r', r: { id, nodes: [Buffer.alloc(26)] } }))
+  assert.not.ok(ok({ t: 'aa', y: 'x' }))
+  assert.not.ok(ok({ y: 'q', q: 'ping', a: { id } }))
+})
+
+test('a cancelled lookup reports nothing more', async () => {
+  const a = node()
+  const b = node()
+  await a.listen()
+  await b.listen()
+  const hash = randomBytes(20)
+  const calls: PeerAddress[][] = []
+  const cancel = b.lookup(hash, (p) => calls.push(p))
+  cancel()
+  const done = announced(a, hash)
+  a.announce(hash, 4242)
+  await done
+  await new Promise((r) => setTimeout(r, 300))
+  assert.equal(calls, [])
+})
+
+test.run()
