@@ -15,6 +15,10 @@ import { ProgressView, jsonEvent, progressMode } from './progress.js'
 
 export interface SessionArgs {
   port?: number
+  dht: boolean
+  'dht-port'?: number
+  'dht-bootstrap'?: string
+  'metadata-timeout': number
   peer: string[]
   tracker: string[]
   'download-limit'?: string
@@ -58,8 +62,36 @@ export function sessionOptions<T>(y: Argv<T>): Argv<T> {
     .option('download-limit', { alias: 'D', type: 'string', describe: 'max download rate, e.g. 10M or 500k (bytes/s)' })
     .option('upload-limit', { alias: 'U', type: 'string', describe: 'max upload rate, e.g. 1M' })
     .option('max-peers', { type: 'number', default: 80, describe: 'connections per torrent' })
+    .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht: trackers and given peers only)' })
+    .option('dht-port', { type: 'number', describe: 'UDP port of the DHT (default: the listen port)' })
+    .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… (default: the public routers, or $BT_DHT_BOOTSTRAP; "none" for none)' })
+    .option('metadata-timeout', { type: 'number', default: 600, describe: 'seconds to wait for a magnet\'s metadata (0: forever)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing but errors' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON event per line on stdout' }) as Argv<T>
+}
+
+/** --dht-bootstrap, else $BT_DHT_BOOTSTRAP, else the public routers (undefined). `none` means no bootstrap. */
+export function bootstrapOption(v: string | undefined): string[] | false | undefined {
+  const s = v ?? process.env.BT_DHT_BOOTSTRAP
+  if (s === undefined || s === '') return undefined
+  if (s === 'none') return false
+  return s.split(',').map((x) => x.trim()).filter(Boolean).map((x) => {
+    if (!/^[^\s:]+:\d{1,5}$/.test(x) && !parsePeerAddress(x)) throw new BtError(`--dht-bootstrap: "${x}" is not host:port`, ExitCode.usage)
+    return x
+  })
+}
+
+/** Fail a magnet torrent that has no metadata after `seconds` (0: never). */
+export function metadataTimeout(t: Torrent, seconds: number): void {
+  if (!seconds || t.metainfo) return
+  const timer = setTimeout(() => {
+    if (t.metainfo) return
+    const s = t.stats()
+    t.emit('error', new BtError(`${t.name}: no metadata after ${seconds} s (${s.peers} peers connected, ${s.knownPeers} known)`, ExitCode.network))
+  }, seconds * 1000)
+  timer.unref()
+  t.once('metadata', () => clearTimeout(timer))
+  t.once('stopped', () => clearTimeout(timer))
 }
 
 export function makeClient(args: SessionArgs): Client {
@@ -68,6 +100,7 @@ export function makeClient(args: SessionArgs): Client {
   }
   return new Client({
     port: args.port,
+    dht: args.dht ? { port: args['dht-port'], bootstrap: bootstrapOption(args['dht-bootstrap']) } : false,
     downloadLimit: sizeOption('download-limit', args['download-limit']),
     uploadLimit: sizeOption('upload-limit', args['upload-limit']),
     maxPeersPerTorrent: args['max-peers'],
@@ -143,6 +176,7 @@ export const downloadCommand: CommandModule<object, Args> = {
         t = client.add(src.metainfo, { ...common, select: resolveSelection(src.metainfo, { indices, globs }) })
       } else {
         t = client.add(src.magnet, { ...common, name: src.magnet.name })
+        metadataTimeout(t, args['metadata-timeout'])
         // A magnet's file list is known only with the metadata: apply the selection then.
         if (indices || globs.length || src.magnet.select) {
           t.once('metadata', () => {

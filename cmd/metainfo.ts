@@ -7,15 +7,64 @@ import { magnetOf } from '../src/metainfo/magnet.js'
 import { readTorrentBytes } from '../src/metainfo/load.js'
 import type { BValue } from '../src/metainfo/bdecode.js'
 import { formatBytes } from '../src/format.js'
-import { out } from './cli.js'
+import { out, stderrIsTTY } from './cli.js'
+import { writeFile } from 'node:fs/promises'
+import { isMagnet } from '../src/metainfo/magnet.js'
+import { resolveTorrentSource } from '../src/metainfo/source.js'
+import { torrentFileFromInfo } from '../src/metainfo/metainfo.js'
+import { Client } from '../src/session/client.js'
+import { bootstrapOption, exitOnSignal, metadataTimeout, peersOption } from './download.js'
 
-const VERBS = ['magnet', 'info', 'files', 'pieces', 'json'] as const
+const VERBS = ['magnet', 'info', 'files', 'pieces', 'json', 'save'] as const
 type Verb = (typeof VERBS)[number]
 
 interface Args {
   torrent: string
   verb: Verb
   json: boolean
+  output?: string
+  port?: number
+  peer: string[]
+  tracker: string[]
+  dht: boolean
+  'dht-port'?: number
+  'dht-bootstrap'?: string
+  'metadata-timeout': number
+  quiet: boolean
+}
+
+/** Fetch a magnet's metadata from the swarm (DHT, trackers, x.pe, --peer): the bytes of a .torrent file. */
+async function fetchTorrent(args: Args): Promise<Buffer> {
+  const src = await resolveTorrentSource(args.torrent)
+  if (src.kind !== 'magnet') throw new Error('unreachable')
+  const magnet = src.magnet
+  const client = new Client({
+    port: args.port ?? 0,
+    dht: args.dht ? { port: args['dht-port'], bootstrap: bootstrapOption(args['dht-bootstrap']) } : false,
+  })
+  await client.listen()
+  exitOnSignal(client)
+  const t = client.add(magnet, { dir: '.', metadataOnly: true, peers: peersOption(args.peer), trackers: args.tracker.map((u) => [u]) })
+  metadataTimeout(t, args['metadata-timeout'])
+  const progress = !args.quiet && stderrIsTTY()
+    ? setInterval(() => {
+      const st = t.stats()
+      process.stderr.write(`\rfetching metadata (${st.peers} peers, ${st.knownPeers} known)   `)
+    }, 500)
+    : undefined
+  try {
+    const m = await new Promise<Metainfo>((resolve, reject) => {
+      t.once('metadata', resolve)
+      t.once('error', reject)
+    })
+    return torrentFileFromInfo(m.infoBuffer, { announce: magnet.trackers.map((u) => [u]), urlList: magnet.webSeeds })
+  } finally {
+    if (progress) {
+      clearInterval(progress)
+      process.stderr.write('\r\x1b[K')
+    }
+    await client.destroy()
+  }
 }
 
 async function readStdin(): Promise<Buffer> {
@@ -69,19 +118,30 @@ function printInfo(m: Metainfo): void {
 
 export const metainfoCommand: CommandModule<object, Args> = {
   command: 'metainfo <torrent> [verb]',
-  describe: 'Inspect a torrent file (- for stdin)',
+  describe: 'Inspect a torrent file (- for stdin) or a magnet link (fetches its metadata)',
   builder: (y: Argv) =>
     y
-      .positional('torrent', { type: 'string', describe: '.torrent file, or - for stdin', demandOption: true })
+      .positional('torrent', { type: 'string', describe: '.torrent file, - for stdin, magnet link or infohash:HEX', demandOption: true })
       .positional('verb', { choices: VERBS, default: 'info' as Verb, describe: 'what to print' })
       .option('json', { type: 'boolean', default: false, describe: 'print data as JSON (info, files, pieces)' })
+      .option('output', { alias: 'o', type: 'string', describe: 'save: write the .torrent here (default NAME.torrent; - for stdout)' })
+      .option('port', { alias: 'p', type: 'number', describe: 'magnets: listen port (default any)' })
+      .option('peer', { type: 'string', array: true, default: [], describe: 'magnets: fetch metadata from this peer (host:port)' })
+      .option('tracker', { alias: 't', type: 'string', array: true, default: [], describe: 'magnets: extra tracker URL' })
+      .option('dht', { type: 'boolean', default: true, describe: 'magnets: use the DHT (--no-dht to disable)' })
+      .option('dht-port', { type: 'number', describe: 'magnets: UDP port of the DHT' })
+      .option('dht-bootstrap', { type: 'string', describe: 'magnets: DHT bootstrap nodes host:port,… ("none" for none)' })
+      .option('metadata-timeout', { type: 'number', default: 600, describe: 'magnets: seconds to wait for metadata (0: forever)' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress' })
+      .example("$0 metainfo 'magnet:?xt=urn:btih:…' save -o file.torrent", 'fetch the metadata of a magnet link')
       .example('$0 metainfo ubuntu.torrent magnet', 'print the magnet link')
       .example('$0 metainfo ubuntu.torrent files --json', 'list files as JSON') as unknown as Argv<Args>,
   handler: async (args) => {
     // yargs-parser turns a lone "-" positional into an empty string.
     const stdin = args.torrent === '-' || args.torrent === ''
     const source = stdin ? 'stdin' : args.torrent
-    const bytes = stdin ? await readStdin() : await readTorrentBytes(args.torrent)
+    const remote = !stdin && (isMagnet(args.torrent) || /^infohash:/i.test(args.torrent) || /^[0-9a-fA-F]{40}$/.test(args.torrent))
+    const bytes = stdin ? await readStdin() : remote ? await fetchTorrent(args) : await readTorrentBytes(args.torrent)
     const m = parseTorrent(bytes, source)
     switch (args.verb) {
       case 'magnet':
@@ -110,6 +170,19 @@ export const metainfoCommand: CommandModule<object, Args> = {
       case 'json':
         out(JSON.stringify(toJSON(m.raw), null, 2))
         break
+      case 'save': {
+        const output = args.output ?? `${m.name}.torrent`
+        if (output === '-') process.stdout.write(bytes)
+        else {
+          try {
+            await writeFile(output, bytes)
+          } catch (err) {
+            throw new BtError(`${output}: ${(err as Error).message}`, ExitCode.io)
+          }
+          out(output)
+        }
+        break
+      }
     }
   },
 }

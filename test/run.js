@@ -32,7 +32,8 @@ function runFile(file) {
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      // BT_DHT_BOOTSTRAP=none: no test may reach the public DHT routers, even one that forgets --dht-bootstrap.
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', BT_DHT_BOOTSTRAP: 'none' },
       detached: true, // own process group, so a timeout kills whatever the test started too
     })
     let output = ''

@@ -232,3 +232,27 @@ export function pieceHash(m: Pick<Metainfo, 'pieces'>, i: number): Buffer {
 export function pieceSize(m: Pick<Metainfo, 'pieceLength' | 'pieceCount' | 'lastPieceLength'>, i: number): number {
   return i === m.pieceCount - 1 ? m.lastPieceLength : m.pieceLength
 }
+
+/**
+ * A .torrent file around raw info bytes (fetched with ut_metadata): the info dict is embedded byte for byte, so the
+ * info hash of the result is the one the bytes were fetched for.
+ */
+export function torrentFileFromInfo(infoBuffer: Buffer, extra: { announce?: string[][]; urlList?: string[]; createdBy?: string } = {}): Buffer {
+  const str = (s: string) => {
+    const b = Buffer.from(s)
+    return Buffer.concat([Buffer.from(`${b.length}:`), b])
+  }
+  const list = (items: Buffer[]) => Buffer.concat([Buffer.from('l'), ...items, Buffer.from('e')])
+  // Keys in sorted order, as bencode requires: announce, announce-list, created by, info, url-list.
+  const parts: Buffer[] = [Buffer.from('d')]
+  const tiers = (extra.announce ?? []).filter((t) => t.length)
+  if (tiers.length) {
+    parts.push(str('announce'), str(tiers[0][0]))
+    if (tiers.length > 1 || tiers[0].length > 1) parts.push(str('announce-list'), list(tiers.map((t) => list(t.map(str)))))
+  }
+  parts.push(str('created by'), str(extra.createdBy ?? 'bt'))
+  parts.push(str('info'), infoBuffer)
+  if (extra.urlList?.length) parts.push(str('url-list'), list(extra.urlList.map(str)))
+  parts.push(Buffer.from('e'))
+  return Buffer.concat(parts)
+}

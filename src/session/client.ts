@@ -8,7 +8,9 @@ import { BtError, ExitCode } from '../errors.js'
 import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
 import { parsePeerAddress, type PeerAddress } from '../discovery/peer-address.js'
-import { ResumeStore } from '../storage/resume.js'
+import { ResumeStore, stateDir } from '../storage/resume.js'
+import { DhtNode } from '../discovery/dht.js'
+import { join } from 'node:path'
 import { PeerWire } from '../wire/peer-wire.js'
 import { TokenBucket } from './rate.js'
 import { Torrent, type TorrentOptions } from './torrent.js'
@@ -33,6 +35,8 @@ export interface ClientOptions {
   resumeDir?: string
   /** Memory for pieces in flight, per torrent. */
   memoryBudget?: number
+  /** The DHT (BEP 5): off unless given. `port` defaults to the listen port; `statePath` to $XDG_DATA_HOME/bt/dht.json. */
+  dht?: false | { port?: number; bootstrap?: string[] | false; statePath?: string }
 }
 
 const DEFAULT_PORT = 6881
@@ -47,6 +51,9 @@ export class Client extends EventEmitter implements ClientContext {
   readonly uploadEnabled: boolean
   readonly memoryBudget: number
   dhtEnabled = false
+  /** The DHT node, once listen() started it. */
+  dht?: DhtNode
+  private readonly dhtJobs = new Map<Torrent, Array<() => void>>()
   readonly downloadLimiter?: TokenBucket
   readonly uploadLimiter?: TokenBucket
   private server?: net.Server
@@ -101,6 +108,7 @@ export class Client extends EventEmitter implements ClientContext {
     for (const port of candidates) {
       try {
         this.listenPort = await tryPort(port)
+        await this.startDht()
         return this.listenPort
       } catch (err) {
         lastErr = err
@@ -108,6 +116,33 @@ export class Client extends EventEmitter implements ClientContext {
     }
     const code = (lastErr as NodeJS.ErrnoException)?.code
     throw new BtError(`cannot listen on port ${wanted}: ${code === 'EADDRINUSE' ? 'address in use' : (lastErr as Error)?.message}`, ExitCode.network)
+  }
+
+  private async startDht(): Promise<void> {
+    const o = this.opts.dht
+    if (!o) return
+    const node = new DhtNode({
+      port: o.port ?? this.listenPort,
+      host: this.opts.host,
+      bootstrap: o.bootstrap,
+      statePath: o.statePath ?? join(stateDir(), 'dht.json'),
+    })
+    node.on('warning', () => {}) // stray packets are normal on the DHT; not worth a user's attention
+    try {
+      await node.listen()
+    } catch (err) {
+      // The DHT port may be taken while TCP was free: fall back to any port rather than no DHT.
+      if (o.port !== undefined) throw new BtError(`cannot open DHT port ${o.port}: ${(err as Error).message}`, ExitCode.network)
+      await node.destroy().catch(() => {})
+      const fallback = new DhtNode({ port: 0, host: this.opts.host, bootstrap: o.bootstrap, statePath: o.statePath ?? join(stateDir(), 'dht.json') })
+      fallback.on('warning', () => {})
+      await fallback.listen()
+      this.dht = fallback
+      this.dhtEnabled = true
+      return
+    }
+    this.dht = node
+    this.dhtEnabled = true
   }
 
   isSelf(a: PeerAddress): boolean {
@@ -149,6 +184,18 @@ export class Client extends EventEmitter implements ClientContext {
 
   discover(t: Torrent): void {
     this.discoverHook?.(t)
+    if (!this.dht || t.metainfo?.private || this.dhtJobs.has(t)) return
+    const onPeers = (peers: PeerAddress[]) => t.addPeers(peers)
+    this.dhtJobs.set(t, [this.dht.lookup(t.infoHashBuffer, onPeers), this.dht.announce(t.infoHashBuffer, this.listenPort)])
+  }
+
+  undiscover(t: Torrent): void {
+    for (const cancel of this.dhtJobs.get(t) ?? []) cancel()
+    this.dhtJobs.delete(t)
+  }
+
+  dhtNode(host: string, port: number): void {
+    this.dht?.addNode({ host, port })
   }
 
   installExtensions(t: Torrent, wire: PeerWire): void {
@@ -190,7 +237,7 @@ export class Client extends EventEmitter implements ClientContext {
       const magnet = source as Partial<MagnetLink>
       const peers = [...(opts.peers ?? []), ...((magnet.peers ?? []).map(parsePeerAddress).filter(Boolean) as PeerAddress[])]
       const trackers = [...(opts.trackers ?? []), ...(magnet.trackers ?? []).map((u) => [u])]
-      t = new Torrent(this, { infoHash, name: magnet.name ?? opts.name }, { ...opts, peers, trackers })
+      t = new Torrent(this, { infoHash, name: magnet.name ?? opts.name }, { ...opts, peers, trackers, webSeeds: magnet.webSeeds })
     }
     this.torrents.set(infoHash, t)
     t.once('stopped', () => {
@@ -213,6 +260,7 @@ export class Client extends EventEmitter implements ClientContext {
     this.downloadLimiter?.destroy()
     this.uploadLimiter?.destroy()
     for (const s of this.sockets) s.destroy()
+    await this.dht?.destroy().catch(() => {})
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
   }
 }

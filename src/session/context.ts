@@ -27,6 +27,10 @@ export interface ClientContext {
   waitDownload(fn: () => void): void
   /** Start other peer sources (DHT) for a torrent. */
   discover?(t: Torrent): void
+  /** Stop them (torrent stopped, or found to be private). */
+  undiscover?(t: Torrent): void
+  /** A peer told us its DHT port (BEP 5 PORT message). */
+  dhtNode?(host: string, port: number): void
   /** Add BEP 10 extensions (ut_metadata, ut_pex) to a wire before its handshake. */
   installExtensions?(t: Torrent, wire: PeerWire): void
 }

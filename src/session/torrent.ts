@@ -6,12 +6,14 @@ import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import net, { type Socket } from 'node:net'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
-import { pieceHash, type Metainfo } from '../metainfo/metainfo.js'
+import { metainfoFromInfo, pieceHash, type Metainfo } from '../metainfo/metainfo.js'
 import { peerKey, type PeerAddress } from '../discovery/peer-address.js'
 import { TrackerClient } from '../discovery/tracker.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { checkExisting } from '../storage/check.js'
 import { PeerWire } from '../wire/peer-wire.js'
+import { metadataExtension, type MetadataExtension } from '../wire/metadata.js'
+import { pexExtension, type PexExtension } from '../wire/pex.js'
 import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PieceProgress } from './picker.js'
 import { Peer } from './peer.js'
 import { Priority, type PriorityHandle } from './priority.js'
@@ -37,6 +39,10 @@ export interface TorrentOptions {
   peers?: PeerAddress[]
   /** Name to show until metadata arrives. */
   name?: string
+  /** Web seeds from a magnet (kept in a saved .torrent). */
+  webSeeds?: string[]
+  /** Stop at metadata: no storage, no download (`bt metainfo MAGNET save`). */
+  metadataOnly?: boolean
 }
 
 export interface TorrentStats {
@@ -160,7 +166,9 @@ export class Torrent extends EventEmitter {
     if (this.picker) return
     if (m.infoHash !== this.infoHash) throw new BtError('metadata does not match the info hash', ExitCode.network)
     this.metainfo = m
+    if (m.private) this.ctx.undiscover?.(this)
     this.emit('metadata', m)
+    if (this.opts.metadataOnly) return
     this.selected = this.opts.select
       ? m.files.map((_, i) => this.opts.select!.includes(i))
       : m.files.map(() => true)
@@ -236,6 +244,7 @@ export class Torrent extends EventEmitter {
   private async doStop(): Promise<void> {
     this.destroyed = true
     this.abort.abort()
+    this.ctx.undiscover?.(this)
     for (const t of this.timers) clearInterval(t)
     this.timers = []
     for (const peer of this.peers.values()) peer.wire.destroy()
@@ -397,7 +406,68 @@ export class Torrent extends EventEmitter {
 
   private installExtensions(wire: PeerWire): void {
     wire.extendedHandshake.reqq = 2000
+    wire.extendedHandshake.p = this.ctx.port()
+    wire.use(metadataExtension({
+      infoHash: this.infoHashBuffer,
+      getInfo: () => this.metainfo?.infoBuffer,
+      onMetadata: (info) => this.gotMetadata(info),
+      onBadMetadata: (w, reason) => {
+        ;(w as PeerWire).violation = `bad metadata: ${reason}`
+        w.destroy()
+      },
+    }))
+    // Private torrents (BEP 27) get peers from their trackers only. A magnet's privacy is unknown until its
+    // metadata arrives; PEX messages received before then are dropped once it says private.
+    if (!this.metainfo?.private) {
+      wire.use(pexExtension({ onPeers: (peers) => !this.metainfo?.private && this.addPeers(peers) }))
+    }
     this.ctx.installExtensions?.(this, wire)
+  }
+
+  /** Verified metadata from a peer (ut_metadata checked its SHA-1). */
+  private gotMetadata(info: Buffer): void {
+    if (this.metainfo || this.destroyed) return
+    let m: Metainfo
+    try {
+      m = metainfoFromInfo(info, { announce: this.opts.trackers ?? [], urlList: this.opts.webSeeds ?? [] })
+    } catch (err) {
+      this.emit('warning', errorMessage(err))
+      return
+    }
+    for (const peer of this.peers.values()) (peer.wire.ut_metadata as MetadataExtension | undefined)?.cancel()
+    this.onMetadata(m).catch((err) => this.fail(err))
+  }
+
+  /** Where this peer accepts connections: its address for outgoing ones, its BEP 10 `p` for incoming ones. */
+  private connectableAddress(peer: Peer): PeerAddress | undefined {
+    if (!peer.incoming) return peer.address
+    const p = peer.wire.peerExtendedHandshake?.p
+    return typeof p === 'number' && p > 0 && p < 65536 ? { host: peer.address.host, port: p } : undefined
+  }
+
+  /** Tell every PEX-capable peer about a peer that came or went. */
+  private pexBroadcast(peer: Peer, gone: boolean): void {
+    if (this.metainfo?.private) return
+    const addr = this.connectableAddress(peer)
+    if (!addr) return
+    for (const other of this.peers.values()) {
+      if (other === peer) continue
+      const pex = other.wire.ut_pex as PexExtension | undefined
+      if (pex?.supported) pex.sendPeers(gone ? [] : [addr], gone ? [addr] : [])
+    }
+  }
+
+  /** A new PEX-capable peer learns everyone we are connected to. */
+  private pexIntroduce(peer: Peer): void {
+    const pex = peer.wire.ut_pex as PexExtension | undefined
+    if (!pex?.supported || this.metainfo?.private) return
+    const list: PeerAddress[] = []
+    for (const other of this.peers.values()) {
+      if (other === peer) continue
+      const a = this.connectableAddress(other)
+      if (a) list.push(a)
+    }
+    if (list.length) pex.sendPeers(list, [])
   }
 
   private handshakeWire(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, done: (ok: boolean) => void): void {
@@ -492,8 +562,13 @@ export class Torrent extends EventEmitter {
     wire.on('request', (index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void) =>
       this.onRequest(peer, index, offset, length, respond))
     wire.on('extended', (ext: string, data: any) => {
-      if (ext === 'handshake' && data && typeof data.reqq === 'number' && data.reqq > 0) peer.reqq = Math.min(data.reqq, 4000)
+      if (ext !== 'handshake' || !data) return
+      if (typeof data.reqq === 'number' && data.reqq > 0) peer.reqq = Math.min(data.reqq, 4000)
+      // Its listen port is known now (BEP 10 `p`); PEX may introduce it and us to each other's peers.
+      this.pexIntroduce(peer)
+      this.pexBroadcast(peer, false)
     })
+    wire.on('port', (port: number) => this.ctx.dhtNode?.(address.host, port))
     wire.once('close', () => {
       socket.destroy()
       this.detach(peer)
@@ -547,6 +622,7 @@ export class Torrent extends EventEmitter {
     if (peer.wire.violation) this.ban(peer, peer.wire.violation)
     const c = this.candidates.get(peer.key)
     if (c) c.nextTry = Date.now() + 5_000
+    this.pexBroadcast(peer, true)
     this.emit('peer-gone', peer)
     if (!peer.wire.amChoking) this.unchokeSomeone()
     setImmediate(() => this.connectMore())
