@@ -47,6 +47,7 @@ declare module 'bittorrent-protocol' {
     downloadSpeed(n?: number): number
     [ext: string]: any
 
+    _write(chunk: any, ...rest: any[]): void
     setKeepAlive(enable: boolean): void
     setTimeout(ms: number, unref?: boolean): void
     destroy(err?: Error): this

@@ -80,7 +80,7 @@ export class Client extends EventEmitter implements ClientContext {
     this.maxHalfOpen = opts.maxHalfOpen ?? 24
     this.unchokeSlots = opts.unchokeSlots ?? 8
     this.uploadEnabled = opts.upload ?? true
-    this.memoryBudget = opts.memoryBudget ?? 64 * 1024 * 1024
+    this.memoryBudget = opts.memoryBudget ?? 32 * 1024 * 1024
     if (opts.downloadLimit) this.downloadLimiter = new TokenBucket(opts.downloadLimit)
     if (opts.uploadLimit) this.uploadLimiter = new TokenBucket(opts.uploadLimit)
   }

@@ -3,7 +3,7 @@
 // time-critical duplicates for `now` pieces, and endgame duplicates when nothing unrequested is left.
 // Pieces being downloaded live in memory (bounded) until complete and verified.
 
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes, type Hash } from 'node:crypto'
 import { Priority, type PriorityHandle } from './priority.js'
 
 export const BLOCK_SIZE = 16 * 1024
@@ -40,6 +40,20 @@ export class PieceProgress {
   readonly contributors = new Set<string>()
   /** Which peer sent each block (smart ban after a hash failure). */
   readonly senders: (string | undefined)[] = []
+  /**
+   * SHA-1 fed block by block as blocks arrive in order (they usually do: a piece's blocks are requested in order),
+   * so a completed piece is hashed while its data is still in cache and no second pass is needed.
+   */
+  hash: Hash | null = null
+  hashedBlocks = 0
+  /** The piece's SHA-1 once complete. */
+  digest(): Buffer {
+    const h = this.hash ?? createHash('sha1')
+    for (let b = this.hashedBlocks; b < this.blocks; b++) h.update(this.buf!.subarray(b * BLOCK_SIZE, b * BLOCK_SIZE + this.blockLength(b)))
+    this.hash = null
+    this.hashedBlocks = this.blocks
+    return h.digest()
+  }
 
   constructor(readonly index: number, readonly length: number) {
     this.blocks = Math.ceil(length / BLOCK_SIZE)
@@ -93,7 +107,7 @@ export class PiecePicker {
     this.priority = new Uint8Array(pieceCount).fill(Priority.normal)
     const rnd = randomBytes(pieceCount * 4)
     this.tieBreak = new Uint32Array(rnd.buffer, rnd.byteOffset, pieceCount)
-    this.maxInProgress = Math.max(4, Math.floor((opts.memoryBudget ?? 64 * 1024 * 1024) / pieceLength))
+    this.maxInProgress = Math.max(4, Math.floor((opts.memoryBudget ?? 32 * 1024 * 1024) / pieceLength))
     let stride = 1
     while (stride < Math.ceil(pieceLength / BLOCK_SIZE)) stride *= 2
     this.blockStride = stride
@@ -319,17 +333,40 @@ export class PiecePicker {
     }
     if (p.received[b] || p.complete || this.inProgress.get(p.index) !== p) return false
     if (block.length !== p.blockLength(b)) return false
-    if (!p.buf) p.buf = Buffer.allocUnsafe(p.length)
+    if (!p.buf) p.buf = this.takeBuffer(p.length)
     p.buf.set(block, req.offset)
     p.received[b] = 1
     p.receivedCount++
     p.contributors.add(peerKey)
     p.senders[b] = peerKey
+    if (b === p.hashedBlocks) {
+      const h = (p.hash ??= createHash('sha1'))
+      while (p.hashedBlocks < p.blocks && p.received[p.hashedBlocks]) {
+        const k = p.hashedBlocks++
+        h.update(p.buf.subarray(k * BLOCK_SIZE, k * BLOCK_SIZE + p.blockLength(k)))
+      }
+    }
     if (p.receivedCount === p.blocks) {
       p.complete = true
       return true
     }
     return false
+  }
+
+  private readonly freeBuffers: Buffer[] = []
+
+  // Piece buffers are reused: at hundreds of MiB/s, allocating a fresh MiB per piece keeps the GC busy.
+  private takeBuffer(len: number): Buffer {
+    if (len === this.pieceLength) {
+      const b = this.freeBuffers.pop()
+      if (b) return b
+    }
+    return Buffer.allocUnsafe(len)
+  }
+
+  /** Return a piece buffer for reuse once its data is written. */
+  releaseBuffer(buf: Buffer): void {
+    if (buf.length === this.pieceLength && this.freeBuffers.length < 8) this.freeBuffers.push(buf)
   }
 
   /** The completed piece was verified and written. */

@@ -412,7 +412,7 @@ export class Torrent extends EventEmitter {
       getInfo: () => this.metainfo?.infoBuffer,
       onMetadata: (info) => this.gotMetadata(info),
       onBadMetadata: (w, reason) => {
-        ;(w as PeerWire).violation = `bad metadata: ${reason}`
+        ;(w as unknown as PeerWire).violation = `bad metadata: ${reason}`
         w.destroy()
       },
     }))
@@ -713,34 +713,30 @@ export class Torrent extends EventEmitter {
   }
 
   private verifyPiece(prog: PieceProgress): void {
-    const p = this.picker!
-    const m = this.metainfo!
-    const buf = prog.buf!
     const i = prog.index
-    const ok = createHash('sha1').update(buf).digest().equals(pieceHash(m, i))
-    if (!ok) {
-      this.onHashFailure(prog)
-      return
-    }
+    const buf = prog.buf!
+    if (!prog.digest().equals(pieceHash(this.metainfo!, i))) return this.onHashFailure(prog)
     this.checkFailedBlocks(i, buf)
-    this.storage!.writePiece(i, buf).then(
-      () => {
-        prog.buf = null
-        if (this.destroyed) return
-        p.pieceDone(i)
-        this.resumeDirty = true
-        this.wantedVersion++
-        for (const peer of this.peers.values()) peer.wire.have(i)
-        const waiters = this.pieceWaiters.get(i)
-        if (waiters) {
-          this.pieceWaiters.delete(i)
-          for (const w of waiters) w.resolve()
-        }
-        this.emit('piece', i)
-        this.updateDoneState()
-      },
-      (err) => this.fail(err),
-    )
+    this.storage!.writePiece(i, buf).then(() => this.pieceWritten(prog), (err) => this.fail(err))
+  }
+
+  private pieceWritten(prog: PieceProgress): void {
+    const i = prog.index
+    const p = this.picker!
+    if (prog.buf) p.releaseBuffer(prog.buf)
+    prog.buf = null
+    if (this.destroyed) return
+    p.pieceDone(i)
+    this.resumeDirty = true
+    this.wantedVersion++
+    for (const peer of this.peers.values()) peer.wire.have(i)
+    const waiters = this.pieceWaiters.get(i)
+    if (waiters) {
+      this.pieceWaiters.delete(i)
+      for (const w of waiters) w.resolve()
+    }
+    this.emit('piece', i)
+    this.updateDoneState()
   }
 
   private onHashFailure(prog: PieceProgress): void {
