@@ -2,24 +2,39 @@
 _bt() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local cmds="metainfo create"
+  local cmds="download seed metainfo create"
   local global="--verbose -v --help -h --version"
+  local net="--port -p --peer --tracker -t --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q --json"
   if [ "$cword" -eq 1 ]; then
     COMPREPLY=($(compgen -W "$cmds $global" -- "$cur")); return
   fi
+  case "$prev" in
+    -o|--output|-d|--dir|--save-torrent) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    -l|--piece-length) COMPREPLY=($(compgen -W "auto 16k 32k 64k 128k 256k 512k 1M 2M 4M 8M 16M" -- "$cur")); return ;;
+    -t|--tracker|-w|--web-seed|-c|--comment|-n|--name|--source|--peer|-p|--port|-D|--download-limit|-U|--upload-limit|--max-peers|--dht-port|--dht-bootstrap|--metadata-timeout|-s|--select|--select-glob) return ;;
+  esac
   case "${words[1]}" in
+    download)
+      if [[ "$cur" == -* ]]; then
+        COMPREPLY=($(compgen -W "--output -o --select -s --select-glob --seed --verify $net $global" -- "$cur"))
+      else
+        COMPREPLY=($(compgen -f -X '!*.torrent' -- "$cur") $(compgen -d -- "$cur"))
+      fi ;;
+    seed)
+      if [[ "$cur" == -* ]]; then
+        COMPREPLY=($(compgen -W "--dir -d --save-torrent $net $global" -- "$cur"))
+      else
+        COMPREPLY=($(compgen -f -- "$cur"))
+      fi ;;
     metainfo)
-      case "$cword" in
-        2) COMPREPLY=($(compgen -f -X '!*.torrent' -- "$cur") $(compgen -d -- "$cur")) ;;
-        3) COMPREPLY=($(compgen -W "magnet info files pieces json" -- "$cur")) ;;
-        *) COMPREPLY=($(compgen -W "--json $global" -- "$cur")) ;;
-      esac ;;
+      if [[ "$cur" == -* ]]; then
+        COMPREPLY=($(compgen -W "--json --output -o $net $global" -- "$cur"))
+      elif [ "$cword" -eq 2 ]; then
+        COMPREPLY=($(compgen -f -X '!*.torrent' -- "$cur") $(compgen -d -- "$cur"))
+      else
+        COMPREPLY=($(compgen -W "magnet info files pieces json save" -- "$cur"))
+      fi ;;
     create)
-      case "$prev" in
-        -o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        -l|--piece-length) COMPREPLY=($(compgen -W "auto 16k 32k 64k 128k 256k 512k 1M 2M 4M 8M 16M" -- "$cur")); return ;;
-        -t|--tracker|-w|--web-seed|-c|--comment|-n|--name|--source) return ;;
-      esac
       if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "--output -o --tracker -t --piece-length -l --private -p --comment -c --web-seed -w --name -n --source --no-date --quiet -q $global" -- "$cur"))
       else
