@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+# A python3-libtorrent peer (seeder or leecher) confined to 127.0.0.1, driven by test/helpers/libtorrent.ts and the
+# benches: one JSON config in argv[1], one JSON event per line on stdout, text commands on stdin (EOF ends it).
+import ctypes
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import libtorrent as lt
+
+
+def emit(ev, **fields):
+    fields['ev'] = ev
+    sys.stdout.write(json.dumps(fields) + '\n')
+    sys.stdout.flush()
+
+
+def die_with_parent():
+    # Belt and braces next to the stdin-EOF rule: a SIGKILLed test runner closes our stdin anyway, but a parent that
+    # hands stdin to someone else would not.
+    try:
+        libc = ctypes.CDLL('libc.so.6', use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:
+            os._exit(1)
+    except Exception:
+        pass
+
+
+def split_host_port(s):
+    host, _, port = s.rpartition(':')
+    return host.strip('[]'), int(port)
+
+
+def main():
+    die_with_parent()
+    cfg = json.loads(sys.argv[1])
+    port = int(cfg.get('port') or 0)
+    dht_nodes = cfg.get('dht_bootstrap') or []
+
+    settings = {
+        'listen_interfaces': '127.0.0.1:%d' % port,
+        'enable_dht': bool(dht_nodes),
+        'dht_bootstrap_nodes': ','.join(dht_nodes),
+        'enable_lsd': False,
+        'enable_upnp': False,
+        'enable_natpmp': False,
+        'enable_ip_notifier': False,
+        'allow_multiple_connections_per_ip': True,
+        'alert_mask': lt.alert.category_t.status_notification | lt.alert.category_t.error_notification
+        | lt.alert.category_t.storage_notification | lt.alert.category_t.tracker_notification,
+    }
+    if dht_nodes:
+        # Every node of a loopback DHT shares one IP; the default anti-sybil rules would keep only one of them.
+        settings['dht_restrict_routing_ips'] = False
+        settings['dht_restrict_search_ips'] = False
+    if cfg.get('high_performance'):
+        hp = lt.high_performance_seed()
+        hp.update(settings)
+        settings = hp
+    ses = lt.session(settings)
+
+    if cfg.get('magnet'):
+        atp = lt.parse_magnet_uri(cfg['magnet'])
+    else:
+        atp = lt.add_torrent_params()
+        try:
+            atp.ti = lt.torrent_info(cfg['torrent'])
+        except Exception as e:
+            emit('error', message='cannot load torrent: %s' % e)
+            os._exit(2)
+    atp.save_path = cfg['save']
+    extra_trackers = cfg.get('trackers') or []
+    if extra_trackers:
+        atp.trackers = list(atp.trackers) + extra_trackers
+    if not dht_nodes:
+        atp.flags |= lt.torrent_flags.disable_dht
+    atp.flags |= lt.torrent_flags.disable_lsd
+    handle = ses.add_torrent(atp)
+    emit('added', info_hash=str(handle.info_hash()))
+    if cfg.get('upload_limit'):
+        handle.set_upload_limit(int(cfg['upload_limit']))
+
+    seed = bool(cfg.get('seed'))
+    # Benches time the whole process: a leecher that exits once complete, as aria2c --seed-time=0 does.
+    exit_on_finish = bool(cfg.get('exit_on_finish')) and not seed
+    has_trackers = bool(handle.trackers())
+    pending_peers = list(cfg.get('peers') or [])
+    commands = []
+    lock = threading.Lock()
+
+    def read_stdin():
+        for line in sys.stdin:
+            with lock:
+                commands.append(line.strip())
+        os._exit(0)  # stdin closed: our owner is gone or asked us to stop
+
+    threading.Thread(target=read_stdin, daemon=True).start()
+
+    listening = False
+    ready = False
+    tracker_answered = False
+    finished = False
+    last_state = None
+    interval = float(cfg.get('interval') or 0.25)
+    next_progress = 0.0
+    connectable = (lt.torrent_status.states.downloading_metadata, lt.torrent_status.states.downloading,
+                   lt.torrent_status.states.finished, lt.torrent_status.states.seeding)
+
+    while True:
+        ses.wait_for_alert(100)
+        for a in ses.pop_alerts():
+            if isinstance(a, lt.listen_succeeded_alert):
+                if not listening and a.socket_type == lt.socket_type_t.tcp:
+                    listening = True
+                    emit('listening', port=a.port)
+            elif isinstance(a, lt.listen_failed_alert):
+                emit('error', message='listen failed: %s' % a.message())
+                os._exit(3)
+            elif isinstance(a, lt.tracker_reply_alert):
+                tracker_answered = True
+                emit('tracker_reply', url=a.url, peers=a.num_peers)
+            elif isinstance(a, lt.tracker_error_alert):
+                tracker_answered = True
+                emit('tracker_error', url=a.url, message=a.message())
+            elif isinstance(a, lt.metadata_received_alert):
+                emit('metadata')
+            elif isinstance(a, lt.torrent_finished_alert):
+                if not finished:
+                    finished = True
+                    emit('finished')
+                    if exit_on_finish:
+                        os._exit(0)
+            elif isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
+                emit('error', message=a.message())
+
+        with lock:
+            cmds, commands[:] = commands[:], []
+        for c in cmds:
+            verb, _, arg = c.partition(' ')
+            if verb == 'add_peer' and arg:
+                pending_peers.append(arg.strip())
+            elif verb == 'quit':
+                os._exit(0)
+            elif verb == 'status':
+                next_progress = 0.0
+
+        st = handle.status()
+        if st.state != last_state:
+            last_state = st.state
+            emit('state', state=str(st.state))
+        if st.state in connectable and pending_peers:
+            for p in pending_peers:
+                try:
+                    handle.connect_peer(split_host_port(p))
+                except Exception as e:
+                    emit('error', message='connect_peer %s: %s' % (p, e))
+            pending_peers = []
+        if not finished and st.state in (lt.torrent_status.states.finished, lt.torrent_status.states.seeding):
+            finished = True
+            emit('finished')
+            if exit_on_finish:
+                os._exit(0)
+        becomes_ready = not ready and listening and (
+            not seed or (st.state == lt.torrent_status.states.seeding and (tracker_answered or not has_trackers)))
+        now = time.monotonic()
+        if now >= next_progress or becomes_ready:
+            next_progress = now + interval
+            emit('progress', progress=st.progress, peers=st.num_peers, state=str(st.state),
+                 down=st.download_payload_rate, up=st.upload_payload_rate, done=st.total_done,
+                 uploaded=st.all_time_upload)
+        if becomes_ready:
+            ready = True
+            emit('ready')  # after a fresh progress line, so stats() is current when startLibtorrent resolves
+
+
+if __name__ == '__main__':
+    main()
