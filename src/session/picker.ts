@@ -234,7 +234,13 @@ export class PiecePicker {
       const r = p.requested[b]
       if (r === 0 || (dupBefore && r < dupLimit + 1 && p.requestedAt[b] < dupBefore)) {
         const id = p.index * stride + b
+        // Never the same block twice to one peer: bittorrent-protocol matches answers to requests by
+        // (piece, offset, length), and two equal requests in flight can both lose their answer.
         if (r > 0 && peer.outstanding.has(id)) continue
+        // Recorded here, not by the caller, so a later pass of this same pick sees it as requested.
+        if (r === 0) p.requestedAt[b] = Date.now()
+        p.requested[b]++
+        peer.outstanding.add(id)
         out.push({ piece: p.index, offset: b * BLOCK_SIZE, length: p.blockLength(b), progress: p })
         taken++
       }
@@ -246,8 +252,8 @@ export class PiecePicker {
   }
 
   /**
-   * Choose up to `max` blocks for `peer`. The caller sends them and reports each outcome with requestDone().
-   * Returns the number chosen (appended to `out`).
+   * Choose up to `max` blocks for `peer` and record them as requested from it. The caller sends them and reports each
+   * outcome with requestDone(). Returns the number chosen (appended to `out`).
    */
   pick(peer: PickPeer, max: number, out: BlockRequest[]): number {
     let left = max
@@ -307,15 +313,6 @@ export class PiecePicker {
     let writing = 0
     for (const p of this.inProgress.values()) if (p.complete) writing++
     return this.wantedLeftPieces - writing <= started
-  }
-
-  /** Record that a request was sent. */
-  requested(req: BlockRequest, peer: PickPeer): void {
-    const p = req.progress
-    const b = req.offset / BLOCK_SIZE
-    if (p.requested[b] === 0) p.requestedAt[b] = Date.now()
-    p.requested[b]++
-    peer.outstanding.add(p.index * this.blockStride + b)
   }
 
   /**

@@ -681,7 +681,6 @@ export class Torrent extends EventEmitter {
     const n = p.pick(peer, room, out)
     for (let k = 0; k < n; k++) {
       const req = out[k]
-      p.requested(req, peer)
       limiter?.consume(req.length)
       wire.request(req.piece, req.offset, req.length, (err, buf) => this.onBlock(peer, req, err, buf))
     }
@@ -902,19 +901,29 @@ export class Torrent extends EventEmitter {
   waitPiece(i: number, signal?: AbortSignal): Promise<void> {
     if (this.hasPiece(i)) return Promise.resolve()
     if (this.destroyed) return Promise.reject(new BtError(`${this.name}: torrent was removed`, ExitCode.io))
+    if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('aborted'))
     return new Promise((resolve, reject) => {
-      const entry = { resolve, reject }
+      const onAbort = () => {
+        const l = this.pieceWaiters.get(i)
+        const k = l ? l.indexOf(entry) : -1
+        if (k >= 0) l!.splice(k, 1)
+        if (l && l.length === 0) this.pieceWaiters.delete(i)
+        reject(signal!.reason ?? new Error('aborted'))
+      }
+      const entry = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
+        },
+        reject: (e: Error) => {
+          signal?.removeEventListener('abort', onAbort)
+          reject(e)
+        },
+      }
       const list = this.pieceWaiters.get(i) ?? []
       list.push(entry)
       this.pieceWaiters.set(i, list)
-      signal?.addEventListener('abort', () => {
-        const l = this.pieceWaiters.get(i)
-        if (l) {
-          const k = l.indexOf(entry)
-          if (k >= 0) l.splice(k, 1)
-        }
-        reject(signal.reason ?? new Error('aborted'))
-      }, { once: true })
+      signal?.addEventListener('abort', onAbort, { once: true })
     })
   }
 

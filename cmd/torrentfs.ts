@@ -1,0 +1,180 @@
+// `torrentfs`: mount the torrents of a metainfo directory as a read-only file system; reads fetch what they need,
+// with readahead. Flags follow anacrolix's torrentfs (-mountDir …) and also take the --kebab-case forms.
+
+import { readFileSync } from 'node:fs'
+import { mkdir, stat } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { resolve } from 'node:path'
+import yargs from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { chalkStderr } from 'chalk'
+import { BtError, ExitCode, errorMessage } from '../src/errors.js'
+import { parseSize } from '../src/format.js'
+import { DEFAULT_READAHEAD } from '../src/stream/reader.js'
+import { ClientTorrentProvider } from '../src/fs/client-provider.js'
+import { Client } from '../src/session/client.js'
+import { parsePeerAddress, type PeerAddress } from '../src/discovery/peer-address.js'
+import { bootstrapOption } from './download.js'
+import { loadFuse } from '../src/fs/fuse.js'
+import type { TorrentProvider } from '../src/fs/provider.js'
+import { TorrentFS } from '../src/fs/torrentfs.js'
+import { MetainfoWatcher } from '../src/fs/watcher.js'
+import { die, info, setVerbose, verbose } from './cli.js'
+
+const PROG = 'torrentfs'
+
+export interface TorrentfsArgs {
+  mountDir: string
+  metainfoDir: string
+  downloadDir: string
+  /** Bytes. */
+  readahead: number
+  port?: number
+  upload: boolean
+  verbose: boolean
+  fuseDebug: boolean
+  peers: PeerAddress[]
+  trackers: string[]
+  dht: boolean
+  dhtPort?: number
+  dhtBootstrap?: string
+}
+
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version
+    } catch {}
+  }
+  return 'unknown'
+}
+
+function warn(line: string): void {
+  process.stderr.write(chalkStderr.yellow(`${PROG}: ${line.split('\n')[0]}`) + '\n')
+}
+
+/** Where torrents come from: a session Client in stream mode (reads drive what is fetched). */
+export async function createProvider(args: TorrentfsArgs): Promise<TorrentProvider> {
+  const client = new Client({
+    port: args.port ?? 0,
+    upload: args.upload,
+    dht: args.dht ? { port: args.dhtPort, bootstrap: bootstrapOption(args.dhtBootstrap) } : false,
+  })
+  await client.listen()
+  return new ClientTorrentProvider(client, {
+    downloadDir: args.downloadDir,
+    peers: args.peers,
+    trackers: args.trackers.map((u) => [u]),
+    onWarning: verbose ? (m) => warn(m) : undefined,
+  })
+}
+
+async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
+  const parser = yargs(argv)
+    .scriptName(PROG)
+    // anacrolix spells its flags -mountDir; without this yargs would read that as -m -o -u -n …
+    .parserConfiguration({ 'short-option-groups': false })
+    .usage('$0 -mountDir DIR -metainfoDir DIR [-downloadDir DIR] [options]\n\nMount the torrents of a directory of .torrent and .magnet files as a read-only file system.')
+    .option('mountDir', { alias: 'mount-dir', type: 'string', demandOption: 'give -mountDir (where to mount)', describe: 'where to mount (an existing directory)' })
+    .option('metainfoDir', { alias: 'metainfo-dir', type: 'string', demandOption: 'give -metainfoDir (the directory of .torrent files)', describe: 'directory of .torrent and .magnet files, watched for changes' })
+    .option('downloadDir', { alias: 'download-dir', type: 'string', default: '.', describe: 'where torrent data is stored' })
+    .option('readahead', { alias: 'readaheadBytes', type: 'string', default: '64M', describe: 'largest readahead window per open file (e.g. 16M)' })
+    .option('port', { type: 'number', describe: 'peer listen port (default: any free port)' })
+    .option('upload', { type: 'boolean', default: true, describe: 'upload to peers (--no-upload: download only)' })
+    .option('peer', { type: 'string', array: true, default: [], describe: 'connect to this peer (host:port) for every torrent; repeatable' })
+    .option('tracker', { alias: 't', type: 'string', array: true, default: [], describe: 'extra tracker URL for every torrent; repeatable' })
+    .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht to disable)' })
+    .option('dht-port', { type: 'number', describe: 'UDP port of the DHT (default: the listen port)' })
+    .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… (default: the public routers, or $BT_DHT_BOOTSTRAP; "none" for none)' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log torrents and failed reads; stack traces on errors' })
+    .option('fuse-debug', { type: 'boolean', default: false, hidden: true })
+    .strict()
+    .version(packageVersion())
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .epilogue('Exit codes: 0 ok, 1 internal error, 2 bad usage or FUSE missing, 3 network, 4 file system, 130 interrupted.\nSee man torrentfs.')
+    .fail((msg, err) => {
+      if (err) throw err
+      throw new BtError(msg, ExitCode.usage)
+    })
+  const a = await parser.parseAsync()
+  const readahead = parseSize(String(a.readahead))
+  if (readahead === undefined) throw new BtError(`--readahead: "${a.readahead}" is not a size (e.g. 16M)`, ExitCode.usage)
+  if (a.port !== undefined && !(Number.isInteger(a.port) && a.port >= 0 && a.port <= 65535)) {
+    throw new BtError(`--port: ${a.port} is not a port number`, ExitCode.usage)
+  }
+  return {
+    mountDir: resolve(a.mountDir),
+    metainfoDir: resolve(a.metainfoDir),
+    downloadDir: resolve(a.downloadDir),
+    readahead: readahead ?? DEFAULT_READAHEAD,
+    port: a.port,
+    upload: a.upload,
+    peers: (a.peer as string[]).flatMap((x) => x.split(',')).filter(Boolean).map((x) => {
+      const p = parsePeerAddress(x.trim())
+      if (!p) throw new BtError(`--peer: "${x}" is not host:port`, ExitCode.usage)
+      return p
+    }),
+    trackers: a.tracker as string[],
+    dht: a.dht as boolean,
+    dhtPort: a['dht-port'] as number | undefined,
+    dhtBootstrap: a['dht-bootstrap'] as string | undefined,
+    verbose: a.verbose,
+    fuseDebug: a['fuse-debug'] as boolean,
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  setVerbose(argv.includes('--verbose') || argv.includes('-v') || argv.includes('-verbose'))
+  const args = await parseArgs(argv)
+  loadFuse() // before anything else: without FUSE, say what to install
+  const st = await stat(args.metainfoDir).catch(() => undefined)
+  if (!st?.isDirectory()) throw new BtError(`${args.metainfoDir}: no such directory`, ExitCode.usage)
+  await mkdir(args.downloadDir, { recursive: true }).catch((err) => {
+    throw new BtError(`${args.downloadDir}: ${errorMessage(err)}`, ExitCode.io)
+  })
+
+  const log = verbose ? (line: string) => info(line) : undefined
+  const provider = await createProvider(args)
+  const fs = new TorrentFS(args.mountDir, { readahead: args.readahead, log, debug: args.fuseDebug })
+  const watcher = new MetainfoWatcher(args.metainfoDir, provider, fs, {
+    log,
+    onError: (path, err) => warn(errorMessage(err).startsWith(path) ? errorMessage(err) : `${path}: ${errorMessage(err)}`),
+  })
+
+  let stopping = false
+  const shutdown = async (code: number) => {
+    if (stopping) process.exit(code) // a second signal: stop waiting
+    stopping = true
+    setTimeout(() => process.exit(code), 10_000).unref()
+    try {
+      await fs.unmount()
+      await watcher.stop()
+      await provider.close()
+    } catch (err) {
+      die(PROG, err)
+    }
+    process.exit(code)
+  }
+  process.on('SIGINT', () => void shutdown(ExitCode.interrupted))
+  process.on('SIGTERM', () => void shutdown(ExitCode.ok))
+  process.on('SIGHUP', () => void shutdown(ExitCode.ok))
+  // Whatever kills us from inside: leave no mount behind (autoUnmount covers a hard kill).
+  const fatal = (err: unknown) => {
+    if (fs.mounted) {
+      try {
+        execFileSync('fusermount', ['-uz', args.mountDir], { stdio: 'ignore' })
+      } catch {}
+    }
+    die(PROG, err)
+  }
+  process.on('uncaughtException', fatal)
+  process.on('unhandledRejection', fatal)
+
+  await fs.mount()
+  info(`${PROG}: mounted ${args.metainfoDir} at ${args.mountDir}`)
+  await watcher.start()
+}
+
+main(hideBin(process.argv)).catch((err) => die(PROG, err))

@@ -1,0 +1,15 @@
+# bash completion for torrentfs. Source it, or copy to /usr/share/bash-completion/completions/torrentfs.
+_torrentfs() {
+  local cur prev
+  cur=${COMP_WORDS[COMP_CWORD]}
+  prev=${COMP_WORDS[COMP_CWORD-1]}
+  case "$prev" in
+    -mountDir|--mountDir|--mount-dir|-metainfoDir|--metainfoDir|--metainfo-dir|-downloadDir|--downloadDir|--download-dir)
+      COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    --readahead|-readaheadBytes|--readaheadBytes)
+      COMPREPLY=($(compgen -W "0 4M 16M 64M 256M" -- "$cur")); return ;;
+    --port) return ;;
+  esac
+  COMPREPLY=($(compgen -W "-mountDir --mount-dir -metainfoDir --metainfo-dir -downloadDir --download-dir --readahead --port --no-upload --verbose -v --help -h --version" -- "$cur"))
+}
+complete -F _torrentfs torrentfs

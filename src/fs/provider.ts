@@ -1,0 +1,22 @@
+// Where torrentfs gets its torrents: a provider turns a .torrent or .magnet file into a readable torrent and drops it
+// again. ClientTorrentProvider (the session Client) is the one torrentfs uses.
+
+import type { ReadableTorrent } from '../stream/source.js'
+
+/** A torrent torrentfs can show: readable, with the name of its top-level entry in the mount. */
+export type MountedTorrent = ReadableTorrent & { readonly name: string }
+
+export type MetainfoKind = 'torrent' | 'magnet'
+
+export interface TorrentProvider {
+  /**
+   * Start serving the torrent described by the file at `path` (a .torrent, or a .magnet holding a magnet link).
+   * Resolves once its metadata is known; rejects with BtError if the file is bad. `signal` aborts a pending add
+   * (the file was removed while its metadata was still being fetched).
+   */
+  add(path: string, kind: MetainfoKind, signal?: AbortSignal): Promise<MountedTorrent>
+  /** Stop serving `t`; its waiting reads reject. */
+  remove(t: MountedTorrent): Promise<void>
+  /** Stop serving everything (shutdown). */
+  close(): Promise<void>
+}

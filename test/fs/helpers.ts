@@ -1,0 +1,142 @@
+// Shared by the torrentfs tests: child processes and mounts that are cleaned up even when a test fails, polling.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
+
+export const PREAD = fileURLToPath(new URL('./pread-child.mjs', import.meta.url))
+
+const children = new Set<ChildProcess>()
+const mounts = new Set<string>()
+
+function cleanup(): void {
+  for (const c of children) {
+    try {
+      if (c.pid) process.kill(-c.pid, 'SIGKILL')
+    } catch {
+      try { c.kill('SIGKILL') } catch {}
+    }
+  }
+  for (const m of mounts) {
+    try { execFileSync('fusermount', ['-uz', m], { stdio: 'ignore' }) } catch {}
+  }
+}
+// First in line: test/helpers/tmp.ts removes temp dirs on exit, and a recursive delete walking into a live mount
+// served by this very process would wait for itself forever.
+process.prependListener('exit', cleanup)
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(1))
+
+/** Fail the whole file (cleaning up) if it runs longer than ms: a hung read must not hang the suite. */
+export function watchdog(ms = 55_000): void {
+  setTimeout(() => {
+    process.stderr.write(`test file still running after ${ms} ms: giving up\n`)
+    process.exit(1)
+  }, ms).unref()
+}
+
+/** p, or an error after ms. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out: ${what}`)), ms))),
+  ])
+}
+
+/** Unmount `dir` when the test process exits, whatever happened. */
+export function cleanupMount(dir: string): void {
+  mounts.add(resolve(dir))
+}
+
+export interface Child {
+  proc: ChildProcess
+  stdout: () => string
+  stderr: () => string
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>
+}
+
+/** This process's descriptors for /dev/fuse (a FUSE mount served in-process holds one, not close-on-exec). */
+function fuseFds(): number[] {
+  const out: number[] = []
+  for (const name of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${name}`) === '/dev/fuse') out.push(Number(name))
+    } catch {}
+  }
+  return out
+}
+
+/**
+ * Spawn a child in its own process group, killed at exit if still running. A child must not inherit /dev/fuse: if
+ * this process dies while the child waits on the mount, the inherited descriptor would keep the connection alive
+ * and the child would wait forever.
+ */
+export function start(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Child {
+  const fds = fuseFds()
+  if (fds.length) {
+    args = ['-c', `exec ${fds.map((fd) => `${fd}>&-`).join(' ')} "$0" "$@"`, cmd, ...args]
+    cmd = '/bin/bash'
+  }
+  const proc = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  children.add(proc)
+  let out = ''
+  let err = ''
+  proc.stdout!.on('data', (d) => (out += d))
+  proc.stderr!.on('data', (d) => (err += d))
+  const exited = new Promise<number | string>((res) => {
+    proc.on('close', (code, signal) => {
+      children.delete(proc)
+      res(code ?? signal ?? -1)
+    })
+  })
+  return { proc, stdout: () => out, stderr: () => err, exited }
+}
+
+/** Run to completion with a time limit; kills the child if it runs over. */
+export async function runChild(cmd: string, args: string[], timeoutMs = 20_000, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const c = start(cmd, args, opts)
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-c.proc.pid!, 'SIGKILL')
+    } catch {}
+  }, timeoutMs)
+  const code = await c.exited
+  clearTimeout(timer)
+  return { code, stdout: c.stdout(), stderr: c.stderr() }
+}
+
+export interface PreadResult {
+  offset: number
+  n?: number
+  md5?: string
+  error?: string
+}
+
+/** Read OFFSET:LENGTH ranges of a file from a child process (see pread-child.mjs). */
+export function preadChild(file: string, ranges: Array<[number, number]>): Child & { results: () => PreadResult[] } {
+  const c = start(process.execPath, [PREAD, file, ...ranges.map(([o, l]) => `${o}:${l}`)])
+  return {
+    ...c,
+    exited: within(c.exited, 15_000, `pread of ${file}`),
+    results: () => c.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as PreadResult),
+  }
+}
+
+export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Poll until fn() is truthy; throws after timeoutMs. */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await delay(25)
+  }
+}
+
+export function isMounted(dir: string): boolean {
+  const want = resolve(dir)
+  return readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === want)
+}
