@@ -190,7 +190,8 @@ export const downloadCommand: CommandModule<object, Args> = {
         }
       }
       view.add(t)
-      t.on('warning', (msg: string) => args.verbose && view.log(`${t.name}: ${msg}`))
+      // Tracker failures, bans and hash failures are reported (each tracker failure once); --quiet hides them.
+    t.on('warning', (msg: string) => view.log(`${t.name}: ${msg}`))
       torrents.push(t)
     }
     try {

@@ -61,7 +61,8 @@ export const seedCommand: CommandModule<object, Args> = {
     // Trackers given on the command line are announced to; with a .torrent they add to its own.
     const t = client.add(m, { dir, seed: true, stream: true, peers: peersOption(args.peer), trackers: args.path.endsWith('.torrent') ? args.tracker.map((u) => [u]) : [] })
     view.add(t)
-    t.on('warning', (msg: string) => args.verbose && view.log(`${t.name}: ${msg}`))
+    // Tracker failures, bans and hash failures are reported (each tracker failure once); --quiet hides them.
+    t.on('warning', (msg: string) => view.log(`${t.name}: ${msg}`))
     await new Promise<void>((resolveReady, reject) => {
       t.once('ready', () => resolveReady())
       t.once('error', reject)
