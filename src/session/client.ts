@@ -244,7 +244,8 @@ export class Client extends EventEmitter implements ClientContext {
       if (this.torrents.get(infoHash) === t) this.torrents.delete(infoHash)
     })
     this.emit('torrent', t)
-    t.start().catch((err) => t.emit('error', err))
+    // Started on the next tick, so the caller can listen for 'metadata', 'ready' and the rest first.
+    process.nextTick(() => t.start().catch((err) => t.emit('error', err)))
     return t
   }
 

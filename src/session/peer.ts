@@ -29,6 +29,11 @@ export class Peer implements PickPeer {
   optimistic = false
   /** Blocks this peer sent that completed pieces which failed the hash. */
   strikes = 0
+  /** Its requests we have yet to read from disk and send. */
+  readonly uploadQueue: Array<{ index: number; offset: number; length: number; respond: (err: Error | null, buf?: Uint8Array) => void }> = []
+  uploadsInFlight = 0
+  /** Waiting for upload tokens. */
+  uploadWaiting = false
 
   constructor(
     readonly key: string,

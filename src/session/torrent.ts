@@ -67,6 +67,8 @@ const CONNECT_TIMEOUT_MS = 5_000
 const REQUEST_TIMEOUT_MS = 12_000
 const MAX_REQUEST_LENGTH = 128 * 1024
 const MAX_PEER_QUEUE = 1000
+// Disk reads in flight for one peer's requests; more would only queue on libuv's pool.
+const UPLOAD_READS_PER_PEER = 16
 const CHOKE_INTERVAL_MS = 10_000
 const OPTIMISTIC_EVERY = 3 // choke rounds
 const RESUME_SAVE_MS = 5_000
@@ -405,7 +407,8 @@ export class Torrent extends EventEmitter {
   }
 
   private installExtensions(wire: PeerWire): void {
-    wire.extendedHandshake.reqq = 2000
+    // What we let a peer queue; MAX_PEER_QUEUE (the disconnect point) leaves room for clients that overshoot a little.
+    wire.extendedHandshake.reqq = 500
     wire.extendedHandshake.p = this.ctx.port()
     wire.use(metadataExtension({
       infoHash: this.infoHashBuffer,
@@ -662,7 +665,7 @@ export class Torrent extends EventEmitter {
   fillRequests(peer: Peer): void {
     const p = this.picker
     const wire = peer.wire
-    if (!p || wire.peerChoking || !wire.amInterested || wire.destroyed || this.destroyed) return
+    if (!p || wire.peerChoking || !wire.amInterested || wire.destroyed || (wire as any)._finished || this.destroyed) return
     const depth = peer.pipelineDepth()
     let room = depth - peer.outstanding.size
     // Refill in batches: one pick per several blocks keeps per-block work small.
@@ -708,7 +711,8 @@ export class Torrent extends EventEmitter {
       }
     }
     if (completed) this.verifyPiece(prog)
-    if (!peer.wire.destroyed) this.fillRequests(peer)
+    // A failed request can fail synchronously inside wire.request (choked, closed): refilling from here would recurse.
+    if (block && !peer.wire.destroyed) this.fillRequests(peer)
   }
 
   private verifyPiece(prog: PieceProgress): void {
@@ -805,21 +809,53 @@ export class Torrent extends EventEmitter {
       return
     }
     if (!p.have[index]) return respond(new Error('piece not available'))
-    const send = () => {
-      this.storage!.read(index, offset, length).then(
+    peer.uploadQueue.push({ index, offset, length, respond })
+    this.pumpUploads(peer)
+  }
+
+  /**
+   * Serve a peer's queued requests, a few disk reads at a time. Upload tokens are taken only as a block is actually
+   * read and sent, so requests that are cancelled or die with their peer never put the limit in debt.
+   */
+  private pumpUploads(peer: Peer): void {
+    const limiter = this.ctx.uploadLimiter
+    while (peer.uploadQueue.length > 0 && peer.uploadsInFlight < UPLOAD_READS_PER_PEER) {
+      if (peer.wire.destroyed || this.destroyed) {
+        peer.uploadQueue.length = 0
+        return
+      }
+      const req = peer.uploadQueue[0]
+      if (limiter && limiter.available() < req.length) {
+        if (!peer.uploadWaiting) {
+          peer.uploadWaiting = true
+          limiter.wait().then(() => {
+            peer.uploadWaiting = false
+            this.pumpUploads(peer)
+          })
+        }
+        return
+      }
+      peer.uploadQueue.shift()
+      // Cancelled since it was queued (bittorrent-protocol dropped it): don't spend a read or tokens on it.
+      if (!peer.wire.peerRequests.some((r) => r.piece === req.index && r.offset === req.offset && r.length === req.length)) continue
+      limiter?.consume(req.length)
+      peer.uploadsInFlight++
+      this.storage!.read(req.index, req.offset, req.length).then(
         (buf) => {
+          peer.uploadsInFlight--
           if (peer.wire.destroyed) return
-          peer.up.add(length)
-          this.up.add(length)
-          respond(null, buf)
+          peer.up.add(req.length)
+          this.up.add(req.length)
+          req.respond(null, buf)
+          this.pumpUploads(peer)
         },
-        (err) => respond(err),
+        (err) => {
+          peer.uploadsInFlight--
+          req.respond(err)
+          this.pumpUploads(peer)
+        },
       )
     }
-    const limiter = this.ctx.uploadLimiter
-    if (!limiter) return send()
-    limiter.consume(length)
-    limiter.wait().then(send)
   }
 
   private onPeerInterested(peer: Peer): void {

@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// Download benchmark: one python3-libtorrent seeder on 127.0.0.1 (announced to a local opentracker), then each client
+// downloads the same payload in turn from a fresh directory; prints wall time, MiB/s, CPU, peak RSS, md5 and bt/other.
+//
+//   npm run build && node bench/download.js [--size 1G] [--clients bt,aria2,libtorrent,webtorrent]
+//        [--timeout 600] [--seeder default|fast] [--no-seeder-utp] [--bt-args "..."] [--dir /tmp] [--no-netns] [--keep]
+//
+// --bt-args appends arguments to bt's command line; {seeder} in them becomes the seeder's host:port.
+// The seeder accepts TCP and uTP (clients pick; webtorrent is ~8x faster over uTP than TCP against libtorrent);
+// the libtorrent leecher dials over TCP (libtorrent's own uTP manages ~10 MiB/s on loopback) and gets the seeder's
+// address directly as well as from the tracker. Wall time is the whole process, startup and shutdown included
+// (aria2c spends ~3 s of it in its one-second ticks). libtorrent's peak RSS counts its memory-mapped file pages.
+//
+// Network: webtorrent-cli cannot switch off DHT or its default public trackers, so the whole run (tracker, seeder,
+// every client) happens inside a fresh network namespace that has only `lo` (ip netns add; nsenter --net=...): this
+// script re-executes itself there, which needs root. Every client then sees the same loopback, so the comparison stays
+// fair. webtorrent-cli is installed first (outside the namespace, with npm) into bench/.cache/webtorrent. Without a
+// namespace (--no-netns, or not root) webtorrent is skipped and the rest runs on the host's 127.0.0.1.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  BT, LT_PYTHON, LT_SCRIPT, MiB, ensureBuilt, ensureWebtorrent, fmtSize, freePort, have, killAll, md5File, parseArgs,
+  parseSize, startLtPeer, startOpentracker, timed, writeRandomFile,
+} from './lib.js'
+
+const ALL = ['bt', 'aria2', 'libtorrent', 'webtorrent']
+const { flags } = parseArgs(process.argv.slice(2), ['no-netns', 'keep', 'help', 'no-seeder-utp'])
+if (flags.help) {
+  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
+  process.exit(0)
+}
+const size = parseSize(flags.size ?? '1G')
+const clients = String(flags.clients ?? ALL.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
+for (const c of clients) if (!ALL.includes(c)) { console.error(`unknown client ${c} (known: ${ALL.join(', ')})`); process.exit(2) }
+const timeoutMs = Number(flags.timeout ?? 600) * 1000
+const skipped = new Map() // client -> reason
+
+if (!process.env.BT_BENCH_NETNS && !flags['no-netns']) {
+  const code = await reexecInNetns()
+  if (code !== undefined) process.exit(code)
+}
+if (process.env.BT_BENCH_SKIP) for (const [c, why] of JSON.parse(process.env.BT_BENCH_SKIP)) skipped.set(c, why)
+if (!process.env.BT_BENCH_NETNS && clients.includes('webtorrent') && !skipped.has('webtorrent')) {
+  skipped.set('webtorrent', 'needs a network namespace (it cannot disable DHT or public trackers); run as root without --no-netns')
+}
+await main()
+
+/**
+ * Installs webtorrent (needs the registry), makes the namespace, runs this script inside it, removes the namespace.
+ * Returns the inner run's exit code, or undefined when no namespace could be made (then run here, on the host).
+ */
+async function reexecInNetns() {
+  const skip = []
+  let webtorrent
+  if (clients.includes('webtorrent')) {
+    try { webtorrent = ensureWebtorrent() } catch (e) { skip.push(['webtorrent', e.message]) }
+  }
+  const ns = `btbench-${process.pid}`
+  const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' })
+  if (add.status !== 0) {
+    const why = `no network namespace (ip netns add: ${(add.stderr || add.error?.message || '').trim()})`
+    console.error(`${why}: running on the host's 127.0.0.1`)
+    for (const [c, r] of skip) skipped.set(c, r)
+    if (!skipped.has('webtorrent')) skipped.set('webtorrent', `${why}; webtorrent cannot disable DHT or public trackers`)
+    return undefined
+  }
+  let deleted = false
+  const cleanup = () => { if (!deleted) { deleted = true; spawnSync('ip', ['netns', 'del', ns]) } }
+  process.on('exit', cleanup) // lib.js turns SIGINT/SIGTERM into process.exit
+  try {
+    const up = spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up'], { encoding: 'utf8' })
+    if (up.status !== 0) throw new Error(`ip link set lo up: ${up.stderr}`)
+    const child = spawn('nsenter', [`--net=/run/netns/${ns}`, process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+      stdio: 'inherit',
+      env: { ...process.env, BT_BENCH_NETNS: ns, BT_BENCH_SKIP: JSON.stringify(skip), BT_BENCH_WEBTORRENT: webtorrent ?? '' },
+    })
+    return await new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)))
+  } finally {
+    cleanup()
+  }
+}
+
+function versionOf(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' })
+  return r.status === 0 ? (r.stdout || r.stderr).trim().split('\n')[0] : undefined
+}
+
+async function main() {
+  const work = mkdtempSync(join(flags.dir ?? tmpdir(), 'bt-bench-'))
+  const cleanupWork = () => { if (!flags.keep) rmSync(work, { recursive: true, force: true }) }
+  process.on('exit', () => { killAll(); cleanupWork() })
+
+  for (const c of clients) {
+    if (skipped.has(c)) continue
+    if (c === 'bt') { try { ensureBuilt() } catch (e) { skipped.set(c, e.message) } }
+    if (c === 'aria2' && !have('aria2c')) skipped.set(c, 'aria2c not installed (Debian package aria2)')
+    if (c === 'webtorrent' && !process.env.BT_BENCH_WEBTORRENT) {
+      try { process.env.BT_BENCH_WEBTORRENT = ensureWebtorrent() } catch (e) { skipped.set(c, e.message) }
+    }
+  }
+  for (const need of ['mktorrent', 'opentracker', '/usr/bin/time']) {
+    if (!have(need)) throw new Error(`${need} is missing (Debian packages: mktorrent, opentracker, time)`)
+  }
+
+  console.log(`payload ${fmtSize(size)}, 1 MiB pieces, libtorrent ${versionOf(LT_PYTHON, ['-c', 'import libtorrent as lt; print(lt.__version__)'])} seeder` +
+    ` (${flags.seeder === 'fast' ? 'high_performance_seed' : 'default'} settings, ${flags['no-seeder-utp'] ? 'TCP only' : 'TCP and incoming uTP'}), ${process.env.BT_BENCH_NETNS ? `netns ${process.env.BT_BENCH_NETNS} (lo only)` : "host's 127.0.0.1"}, work dir ${work}`)
+  const seedDir = join(work, 'seed')
+  mkdirSync(seedDir)
+  const file = join(seedDir, 'payload.bin')
+  let t = Date.now()
+  writeRandomFile(file, size)
+  const srcMd5 = await md5File(file)
+  console.log(`random payload written and hashed in ${((Date.now() - t) / 1000).toFixed(1)} s (md5 ${srcMd5})`)
+
+  const trackerPort = await freePort()
+  const announce = `http://127.0.0.1:${trackerPort}/announce`
+  const torrent = join(work, 'payload.torrent')
+  const mk = spawnSync('mktorrent', ['-l', '20', '-d', '-a', announce, '-o', torrent, file], { encoding: 'utf8' })
+  if (mk.status !== 0) throw new Error(`mktorrent: ${mk.stderr}`)
+  const ih = spawnSync(LT_PYTHON, ['-c', 'import sys, libtorrent as lt; print(lt.torrent_info(sys.argv[1]).info_hash())', torrent], { encoding: 'utf8' })
+  if (ih.status !== 0) throw new Error(`reading the info hash: ${ih.stderr}`)
+  const infoHash = ih.stdout.trim()
+  const tracker = await startOpentracker(trackerPort, [infoHash], join(work, 'opentracker'))
+  t = Date.now()
+  const seeder = await startLtPeer({ torrent, save: seedDir, seed: true, high_performance: flags.seeder === 'fast', utp: !flags['no-seeder-utp'], interval: 1 })
+  const seederAddr = `127.0.0.1:${seeder.port}`
+  console.log(`opentracker on ${trackerPort}, seeder on ${seederAddr} (checked and announced in ${((Date.now() - t) / 1000).toFixed(1)} s)\n`)
+
+  const commands = {
+    bt: (out) => [process.execPath, [BT, 'download', torrent, '-o', out, '--quiet',
+      ...(flags['bt-args'] ? String(flags['bt-args']).replaceAll('{seeder}', seederAddr).split(/\s+/).filter(Boolean) : [])]],
+    aria2: (out) => ['aria2c', ['--no-conf', `--dir=${out}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false',
+      '--enable-peer-exchange=false', '--interface=127.0.0.1', '--disable-ipv6=true', '--seed-time=0', '--bt-save-metadata=false',
+      '--follow-torrent=mem', '--allow-overwrite=true', '--file-allocation=falloc', '--summary-interval=0',
+      '--show-console-readout=false', '--console-log-level=warn', `--stop-with-process=${process.pid}`, torrent]],
+    // The libtorrent leecher gets the seeder both from the tracker and as a direct peer address.
+    libtorrent: (out) => [LT_PYTHON, [LT_SCRIPT, JSON.stringify({ torrent, save: out, peers: [seederAddr], exit_on_finish: true, interval: 5 })]],
+    webtorrent: (out) => [process.execPath, [process.env.BT_BENCH_WEBTORRENT, 'download', torrent, '-o', out, '-q']],
+  }
+
+  const results = []
+  for (const c of clients) {
+    if (skipped.has(c)) { console.log(`${c}: skipped: ${skipped.get(c)}`); continue }
+    const out = join(work, `out-${c}`)
+    mkdirSync(out)
+    const [cmd, args] = commands[c](out)
+    const r = await timed(cmd, args, { timeoutMs, stdin: c === 'libtorrent' ? 'pipe' : 'ignore' })
+    const got = join(out, 'payload.bin')
+    let md5 = 'missing'
+    try { if (statSync(got).size === size) md5 = await md5File(got); else md5 = `short (${statSync(got).size} bytes)` } catch {}
+    const ok = r.code === 0 && md5 === srcMd5
+    rmSync(out, { recursive: true, force: true })
+    if (!ok) {
+      const why = r.timedOut ? `timed out after ${timeoutMs / 1000} s` : r.code !== 0 ? `exit code ${r.code}` : `md5 ${md5}`
+      console.log(`${c}: failed (${why}): ${r.output.trim().split('\n').slice(-3).join(' / ').slice(0, 400)}`)
+      skipped.set(c, why)
+      continue
+    }
+    const res = { client: c, ...r, mibs: size / MiB / r.wall, md5ok: true }
+    results.push(res)
+    console.log(`${c}: ${r.wall.toFixed(2)} s, ${res.mibs.toFixed(0)} MiB/s, CPU ${r.cpu.toFixed(2)} s, RSS ${(r.rssKiB / 1024).toFixed(0)} MiB, md5 ok`)
+  }
+  tracker.stop()
+  seeder.stop()
+
+  console.log('\nclient       wall s   MiB/s   CPU s (user+sys)   peak RSS MiB   md5')
+  for (const r of results) {
+    console.log(`${r.client.padEnd(12)} ${r.wall.toFixed(2).padStart(6)}  ${r.mibs.toFixed(0).padStart(6)}   ${r.cpu.toFixed(2).padStart(6)} (${r.user.toFixed(2)}+${r.sys.toFixed(2)})`.padEnd(52) +
+      `${(r.rssKiB / 1024).toFixed(0).padStart(8)}        ok`)
+  }
+  const bt = results.find((r) => r.client === 'bt')
+  if (bt && results.length > 1) {
+    console.log('\nbt / other   speed (>1: bt faster)   CPU (<1: bt cheaper)   RSS (<1: bt smaller)')
+    for (const r of results) {
+      if (r === bt) continue
+      console.log(`${r.client.padEnd(12)} ${(bt.mibs / r.mibs).toFixed(2).padStart(8)}                ${(bt.cpu / r.cpu).toFixed(2).padStart(8)}               ${(bt.rssKiB / r.rssKiB).toFixed(2).padStart(8)}`)
+    }
+  } else if (!bt) {
+    console.log(`\nno bt figures (${skipped.get('bt') ?? 'not selected'}): no ratios`)
+  }
+  process.exitCode = skipped.size && results.length === 0 ? 1 : 0
+}
