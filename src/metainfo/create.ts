@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { basename, join, resolve } from 'node:path'
 import bencode from 'bencode'
 import { BtError, ExitCode } from '../errors.js'
+import { HashPool } from '../storage/hash-pool.js'
 
 export interface CreateOptions {
   name?: string
@@ -62,6 +63,70 @@ async function collect(path: string): Promise<{ files: InputFile[]; single: bool
   const key = (f: InputFile) => Buffer.from(f.rel.join('/'))
   files.sort((a, b) => Buffer.compare(key(a), key(b)))
   return { files, single: false }
+}
+
+// Bytes per job handed to a hash worker: large enough that posting jobs costs nothing, small enough for progress.
+const POOL_JOB_BYTES = 32 * 1024 * 1024
+
+/**
+ * Hash on the worker pool: each worker reads its run of pieces straight from the files and hashes it, so both
+ * cores hash (mktorrent uses threads too). A few jobs in flight at once keep file descriptors bounded.
+ */
+async function hashFilesOnPool(pool: HashPool, files: InputFile[], pieceLength: number, total: number, opts: CreateOptions): Promise<Buffer> {
+  const pieceCount = Math.ceil(total / pieceLength)
+  const out = Buffer.alloc(pieceCount * 20)
+  const perJob = Math.max(1, Math.floor(POOL_JOB_BYTES / pieceLength))
+  const offsets: number[] = []
+  let acc = 0
+  for (const f of files) {
+    offsets.push(acc)
+    acc += f.length
+  }
+  let nextPiece = 0
+  let hashed = 0
+  let fileCursor = 0
+  const runJob = async (first: number, count: number): Promise<void> => {
+    const start = first * pieceLength
+    const end = Math.min(total, (first + count) * pieceLength)
+    while (fileCursor < files.length && offsets[fileCursor] + files[fileCursor].length <= start) fileCursor++
+    const segs: number[] = []
+    const handles: Array<Awaited<ReturnType<typeof open>>> = []
+    try {
+      for (let i = fileCursor; i < files.length && offsets[i] < end; i++) {
+        const f = files[i]
+        if (f.length === 0) continue
+        const from = Math.max(start, offsets[i])
+        const to = Math.min(end, offsets[i] + f.length)
+        if (to <= from) continue
+        const fh = await open(f.abs, 'r')
+        handles.push(fh)
+        segs.push(fh.fd, from - offsets[i], to - from)
+      }
+      const lastLen = end - (first + count - 1) * pieceLength
+      const digests = await pool.digests({ segs: Float64Array.from(segs), count, pieceLength, lastLen })
+      digests.copy(out, first * 20)
+    } catch (err) {
+      throw err instanceof BtError ? err : new BtError(`${files[fileCursor]?.abs ?? 'input'}: ${(err as Error).message}`, ExitCode.io)
+    } finally {
+      await Promise.all(handles.map((h) => h.close()))
+    }
+    hashed += end - start
+    opts.onProgress?.(hashed, total)
+  }
+  const inFlight = new Set<Promise<void>>()
+  let failure: unknown
+  while (nextPiece < pieceCount && failure === undefined) {
+    if (opts.signal?.aborted) throw new BtError('interrupted', ExitCode.interrupted)
+    const first = nextPiece
+    const count = Math.min(perJob, pieceCount - first)
+    nextPiece += count
+    const job = runJob(first, count).catch((err) => (failure ??= err)).finally(() => inFlight.delete(job))
+    inFlight.add(job)
+    if (inFlight.size >= pool.size * 2) await Promise.race(inFlight)
+  }
+  await Promise.all(inFlight)
+  if (failure !== undefined) throw failure
+  return out
 }
 
 /** Hash the concatenation of `files` in pieces; reads overlap hashing (reads run on libuv's pool). */
@@ -136,7 +201,8 @@ export async function createTorrent(path: string, opts: CreateOptions = {}): Pro
     throw new BtError(`piece length must be a power of two of at least 16 KiB (got ${pieceLength})`, ExitCode.usage)
   }
   const name = opts.name ?? basename(root)
-  const pieces = await hashFiles(files, pieceLength, total, opts)
+  const pool = total >= 64 * 1024 * 1024 ? HashPool.shared() : undefined
+  const pieces = pool ? await hashFilesOnPool(pool, files, pieceLength, total, opts) : await hashFiles(files, pieceLength, total, opts)
   const info: Record<string, unknown> = { name, 'piece length': pieceLength, pieces }
   if (single) info.length = total
   else info.files = files.map((f) => ({ length: f.length, path: f.rel }))

@@ -17,6 +17,8 @@ parentPort.on('message', (msg) => {
   const segs = msg.segs
   const expected = Buffer.from(msg.expected.buffer, msg.expected.byteOffset, msg.expected.byteLength)
   const ok = new Uint8Array(msg.count)
+  // Digest mode (bt create): no expected hashes; every piece's SHA-1 is returned instead.
+  const out = msg.digests ? Buffer.alloc(msg.count * 20) : null
   let seg = 0
   let segOff = 0
   let at = 0 // bytes of the run consumed so far
@@ -61,7 +63,9 @@ parentPort.on('message', (msg) => {
       off += take
       state.pos += take
       if (state.pos === pieceEnd(state.piece)) {
-        if (state.hash.digest().equals(expected.subarray(state.piece * 20, state.piece * 20 + 20))) ok[state.piece] = 1
+        const d = state.hash.digest()
+        if (out) { d.copy(out, state.piece * 20); ok[state.piece] = 1 }
+        else if (d.equals(expected.subarray(state.piece * 20, state.piece * 20 + 20))) ok[state.piece] = 1
         state.piece++
         state.hash = createHash('sha1')
       }
@@ -87,7 +91,7 @@ parentPort.on('message', (msg) => {
     }
     k = j
   }
-  parentPort.postMessage({ id: msg.id, ok })
+  parentPort.postMessage({ id: msg.id, ok, out })
 })
 `
 
@@ -105,7 +109,7 @@ export interface HashJob {
 }
 
 interface Pending {
-  resolve: (ok: Uint8Array) => void
+  resolve: (ok: Uint8Array, out?: Uint8Array) => void
   reject: (err: Error) => void
 }
 
@@ -157,17 +161,37 @@ export class HashPool {
       for (const job of slot.jobs.values()) job.reject(err)
       slot.jobs.clear()
     }
-    worker.on('message', (msg: { id: number; ok: Uint8Array }) => {
+    worker.on('message', (msg: { id: number; ok: Uint8Array; out?: Uint8Array }) => {
       const job = slot.jobs.get(msg.id)
       if (!job) return
       slot.jobs.delete(msg.id)
       if (slot.jobs.size === 0) worker.unref()
-      job.resolve(msg.ok)
+      job.resolve(msg.ok, msg.out ?? undefined)
     })
     worker.on('error', fail)
     worker.on('exit', (code) => fail(new Error(`hash worker exited with code ${code}`)))
     this.slots[best] = slot
     return slot
+  }
+
+  /**
+   * SHA-1 of every piece of the run (no expected hashes needed; `expected` and `bad` are ignored), for making
+   * torrents. Rejects if data is missing. The descriptors must stay open until this settles.
+   */
+  digests(job: Omit<HashJob, 'expected' | 'bad'>): Promise<Buffer> {
+    const slot = this.slot()
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      slot.jobs.set(id, {
+        resolve: (ok, out) => {
+          if (!out || ok.some((v) => v === 0)) reject(new Error('file shrank while hashing'))
+          else resolve(Buffer.from(out.buffer, out.byteOffset, out.byteLength))
+        },
+        reject,
+      })
+      slot.worker.ref()
+      slot.worker.postMessage({ id, ...job, digests: true, expected: new Uint8Array(0), bad: new Uint8Array(job.count) })
+    })
   }
 
   /** Per piece of the run: 1 when its data is present and matches its hash. The descriptors must stay open until this settles. */
