@@ -47,6 +47,17 @@ test('directory with nested, empty, hidden and symlinked files: same as mktorren
   }
 })
 
+test('inputs over 64 MiB hash on the worker pool: same info hash as mktorrent, across file boundaries', async () => {
+  const dir = tmpDir()
+  const root = join(dir, 'big')
+  mkdirSync(root)
+  writeRandomFile(join(root, 'a.bin'), 40 * 1024 * 1024 + 12345, 21)
+  writeFileSync(join(root, 'b-empty'), '')
+  writeRandomFile(join(root, 'c.bin'), 30 * 1024 * 1024 + 777, 22)
+  const t = parseTorrent(await createTorrent(root, { pieceLength: 2 ** 18, trackers: [['http://127.0.0.1:1/announce']] }))
+  assert.is(t.infoHash, await mktorrentHash(dir, root, 18))
+})
+
 test('bt create CLI: output file, trackers, web seeds, magnet round trip', async () => {
   const dir = tmpDir()
   const file = join(dir, 'f.bin')
