@@ -169,6 +169,7 @@ export const downloadCommand: CommandModule<object, Args> = {
     exitOnSignal(client, view)
     if (args.verbose) view.log(`listening on port ${client.port()}`)
     const torrents: Torrent[] = []
+    const deferred: string[] = []
     for (const src of sources) {
       let t: Torrent
       const common = { dir, seed: args.seed, verify: args.verify, peers: extraPeers, trackers: extraTrackers }
@@ -202,7 +203,9 @@ export const downloadCommand: CommandModule<object, Args> = {
         if (mode === 'json') jsonEvent('done', { infoHash: t.infoHash, name: t.name, path, length: s.wanted })
         else {
           view.log(`${t.name}: done, ${formatBytes(s.wanted)}`)
-          out(path)
+          // With bars on the same terminal, a path written now would be drawn over; print it once they stop.
+          if (mode === 'bars' && process.stdout.isTTY && !args.seed) deferred.push(path)
+          else out(path)
         }
       }))
     } catch (err) {
@@ -216,6 +219,7 @@ export const downloadCommand: CommandModule<object, Args> = {
       await new Promise(() => {}) // until a signal
     }
     view.stop()
+    for (const path of deferred) out(path)
     await client.destroy()
   },
 }
