@@ -55,8 +55,8 @@ function runFile(file) {
       const secs = ((Date.now() - started) / 1000).toFixed(1)
       const status = bad === 0 ? 'ok  ' : 'FAIL'
       process.stdout.write(`${status} ${name} (${ok}/${total}, ${secs}s)${timedOut ? ' TIMED OUT' : ''}\n`)
+      if (bad > 0) failures.push(name)
       if (bad > 0 || process.env.TEST_VERBOSE) {
-        failures.push(name)
         process.stdout.write(output.split('\n').map((l) => '    ' + l).join('\n') + '\n')
       }
       resolve()

@@ -12,7 +12,10 @@ export type HostileMode =
   | 'huge-message'
   /** Takes requests and never answers them. */
   | 'silent'
-  /** Sends HAVE for a piece index just beyond the torrent's last piece. */
+  /**
+   * On the first request (so the other side is past checking and validates HAVEs), sends choke, HAVE for the index
+   * just beyond the last piece, and unchoke, in one segment.
+   */
   | 'bad-have'
   /** Claims no pieces; once unchoked, sends a burst of `floodCount` requests for real blocks and stops reading. */
   | 'flood'
@@ -100,7 +103,6 @@ export async function startHostilePeer(m: Metainfo, mode: HostileMode, opts: Hos
       if (!outgoing) wire.handshake(m.infoHash, peerId, { dht: false })
       // A flooder claims nothing: a seeder drops peers that claim every piece (two seeds have nothing to trade).
       if (mode !== 'flood') wire.bitfield(allPieces(m.pieceCount))
-      if (mode === 'bad-have') wire.have(m.pieceCount)
       wire.unchoke()
       // Interest makes the other side unchoke us, which 'flood' needs; the others keep up appearances.
       wire.interested()
@@ -113,6 +115,11 @@ export async function startHostilePeer(m: Metainfo, mode: HostileMode, opts: Hos
     })
     wire.on('request', (index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void) => {
       stats.requestsSeen++
+      if (mode === 'bad-have' && stats.requestsSeen === 1) {
+        wire.choke()
+        wire.have(m.pieceCount)
+        wire.unchoke()
+      }
       if (mode === 'corrupt') {
         if (length > filler.length) return respond(new Error('too long'))
         stats.corruptBlocks++

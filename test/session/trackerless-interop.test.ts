@@ -36,7 +36,9 @@ test('a libtorrent magnet leecher gets metadata and data from a bt seeder', asyn
   const dir = tmpDir()
   const lt = await startLibtorrent({ magnet: `magnet:?xt=urn:btih:${tt.metainfo.infoHash}`, saveDir: dir, peers: [seed.addr] })
   lts.push(lt)
-  await Promise.race([lt.done, new Promise((_, rej) => setTimeout(() => rej(new Error(`libtorrent not done: ${lt.log().slice(-2000)}`)), 40_000))])
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([lt.done, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`libtorrent not done: ${lt.log().slice(-2000)}`)), 40_000)))])
+  clearTimeout(timer)
   for (const [rel, sum] of tt.md5) assert.is(await md5File(join(dir, rel)), sum, rel)
 })
 
