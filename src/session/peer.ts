@@ -32,8 +32,11 @@ export class Peer implements PickPeer {
   /** Its requests we have yet to read from disk and send. */
   readonly uploadQueue: Array<{ index: number; offset: number; length: number; respond: (err: Error | null, buf?: Uint8Array) => void }> = []
   uploadsInFlight = 0
-  /** Waiting for upload tokens. */
+  /** Waiting for upload tokens or for its socket to drain. */
   uploadWaiting = false
+  /** Metadata fetches started from this peer, and when the next may start. */
+  metadataTries = 0
+  metadataRetryAt = 0
 
   constructor(
     readonly key: string,

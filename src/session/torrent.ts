@@ -69,6 +69,11 @@ const MAX_REQUEST_LENGTH = 128 * 1024
 const MAX_PEER_QUEUE = 1000
 // Disk reads in flight for one peer's requests; more would only queue on libuv's pool.
 const UPLOAD_READS_PER_PEER = 16
+// Bytes sent to a peer but not yet taken by its socket, beyond which we stop reading blocks for it.
+const UPLOAD_BACKLOG = 4 * 1024 * 1024
+// Peers fetching metadata at once (each fetches the whole info dict), and tries per peer.
+const METADATA_FETCHERS = 3
+const METADATA_TRIES = 3
 const CHOKE_INTERVAL_MS = 10_000
 const OPTIMISTIC_EVERY = 3 // choke rounds
 const RESUME_SAVE_MS = 5_000
@@ -108,6 +113,8 @@ export class Torrent extends EventEmitter {
   private failedBlocks = new Map<number, Map<number, { peer: string; digest: Buffer }>>()
   private stopping?: Promise<void>
   private abort = new AbortController()
+  /** Wires fetching the info dict right now. */
+  private readonly metadataFetchers = new Set<PeerWire>()
 
   constructor(
     private readonly ctx: ClientContext,
@@ -415,9 +422,12 @@ export class Torrent extends EventEmitter {
       getInfo: () => this.metainfo?.infoBuffer,
       onMetadata: (info) => this.gotMetadata(info),
       onBadMetadata: (w, reason) => {
+        this.metadataFetchers.delete(w as unknown as PeerWire)
         ;(w as unknown as PeerWire).violation = `bad metadata: ${reason}`
         w.destroy()
       },
+      onGiveUp: (w, reason) => this.metadataGaveUp(w as unknown as PeerWire, reason),
+      fetch: false,
     }))
     // Private torrents (BEP 27) get peers from their trackers only. A magnet's privacy is unknown until its
     // metadata arrives; PEX messages received before then are dropped once it says private.
@@ -425,6 +435,36 @@ export class Torrent extends EventEmitter {
       wire.use(pexExtension({ onPeers: (peers) => !this.metainfo?.private && this.addPeers(peers) }))
     }
     this.ctx.installExtensions?.(this, wire)
+  }
+
+  /**
+   * Fetch metadata from a few peers at a time, not all of them: each fetch pulls the whole info dict. Called when a
+   * peer's extended handshake arrives, when a fetch ends, and every tick.
+   */
+  private fetchMetadata(): void {
+    if (this.metainfo || this.destroyed) return
+    for (const peer of this.peers.values()) {
+      if (this.metadataFetchers.size >= METADATA_FETCHERS) return
+      const ext = peer.wire.ut_metadata as MetadataExtension | undefined
+      if (!ext || ext.peerMetadataSize === undefined || this.metadataFetchers.has(peer.wire)) continue
+      if (peer.metadataTries >= METADATA_TRIES || peer.metadataRetryAt > Date.now()) continue
+      peer.metadataTries++
+      this.metadataFetchers.add(peer.wire)
+      ext.fetch()
+    }
+  }
+
+  /** A peer stopped sending metadata without fault (rejected, timed out): try it again later, then let it go. */
+  private metadataGaveUp(wire: PeerWire, reason: string): void {
+    this.metadataFetchers.delete(wire)
+    const peer = [...this.peers.values()].find((p) => p.wire === wire)
+    if (peer) {
+      peer.metadataRetryAt = Date.now() + 3000 * peer.metadataTries
+      // Out of tries and nothing else to offer before metadata: free its slot for another peer.
+      if (peer.metadataTries >= METADATA_TRIES && !this.metainfo) wire.destroy()
+    }
+    if (reason !== 'peer has no metadata') this.emit('debug', `metadata from ${peer?.key}: ${reason}`)
+    this.fetchMetadata()
   }
 
   /** Verified metadata from a peer (ut_metadata checked its SHA-1). */
@@ -438,6 +478,7 @@ export class Torrent extends EventEmitter {
       return
     }
     for (const peer of this.peers.values()) (peer.wire.ut_metadata as MetadataExtension | undefined)?.cancel()
+    this.metadataFetchers.clear()
     this.onMetadata(m).catch((err) => this.fail(err))
   }
 
@@ -496,7 +537,15 @@ export class Torrent extends EventEmitter {
 
   private attach(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, peerId: string): void {
     const key = peerKey(address)
-    if (peerId === this.ctx.peerId.toString('hex') || this.bannedIds.has(peerId) || this.peers.has(key)) {
+    if (this.bannedIds.has(peerId)) {
+      // Known liar under a new address: never dial this one again either.
+      this.banned.add(key)
+      this.candidates.delete(key)
+      socket.destroy()
+      return
+    }
+    if (peerId === this.ctx.peerId.toString('hex') || this.peers.has(key)) {
+      if (peerId === this.ctx.peerId.toString('hex')) this.candidates.delete(key)
       socket.destroy()
       return
     }
@@ -570,6 +619,7 @@ export class Torrent extends EventEmitter {
       // Its listen port is known now (BEP 10 `p`); PEX may introduce it and us to each other's peers.
       this.pexIntroduce(peer)
       this.pexBroadcast(peer, false)
+      this.fetchMetadata()
     })
     wire.on('port', (port: number) => this.ctx.dhtNode?.(address.host, port))
     wire.once('close', () => {
@@ -616,6 +666,7 @@ export class Torrent extends EventEmitter {
   private detach(peer: Peer): void {
     if (this.peers.get(peer.key) !== peer) return
     this.peers.delete(peer.key)
+    if (this.metadataFetchers.delete(peer.wire)) this.fetchMetadata()
     this.ctx.connectionClosed()
     const p = this.picker
     if (p && peer.haveCount > 0) {
@@ -803,7 +854,7 @@ export class Torrent extends EventEmitter {
       peer.wire.destroy()
       return
     }
-    if (peer.wire.peerRequests.length > MAX_PEER_QUEUE) {
+    if (peer.wire.peerRequests.length > MAX_PEER_QUEUE || peer.uploadQueue.length > MAX_PEER_QUEUE) {
       peer.wire.violation = 'request flood'
       peer.wire.destroy()
       return
@@ -822,6 +873,18 @@ export class Torrent extends EventEmitter {
     while (peer.uploadQueue.length > 0 && peer.uploadsInFlight < UPLOAD_READS_PER_PEER) {
       if (peer.wire.destroyed || this.destroyed) {
         peer.uploadQueue.length = 0
+        return
+      }
+      // A peer that asks but does not read: stop reading blocks for it until its socket drains. Its requests then
+      // queue in the wire, and past MAX_PEER_QUEUE the peer is dropped.
+      if (peer.wire.backlog + peer.socket.writableLength > UPLOAD_BACKLOG) {
+        if (!peer.uploadWaiting) {
+          peer.uploadWaiting = true
+          peer.socket.once('drain', () => {
+            peer.uploadWaiting = false
+            this.pumpUploads(peer)
+          })
+        }
         return
       }
       const req = peer.uploadQueue[0]
@@ -919,6 +982,7 @@ export class Torrent extends EventEmitter {
   private tick(): void {
     if (this.destroyed) return
     this.connectMore()
+    this.fetchMetadata()
     if (this.picker) {
       for (const peer of this.peers.values()) {
         if (peer.interestVersion !== this.wantedVersion) this.updateInterest(peer)

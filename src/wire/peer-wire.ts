@@ -29,6 +29,8 @@ export class PeerWire extends Wire {
     const length = ((buffer[0] << 24) | (buffer[1] << 16) | (buffer[2] << 8) | buffer[3]) >>> 0
     if (length > this.maxMessage) {
       this.violation = `message of ${length} bytes`
+      // Whatever follows is garbage: parse nothing more, even before the socket is gone.
+      ;(this as any)._parse(Number.MAX_VALUE, () => {})
       this.destroy()
       return
     }
@@ -48,6 +50,11 @@ export class PeerWire extends Wire {
       process.nextTick(this.flushOut)
     }
     return true
+  }
+
+  /** Bytes queued for this peer and not yet taken by the socket (ours, plus what the wire's stream holds). */
+  get backlog(): number {
+    return this.outBytes + ((this as any)._readableState?.buffered ?? 0)
   }
 
   private flush(): void {

@@ -158,15 +158,8 @@ test('request flood against the leecher and the seeder', async () => {
   assertNoCrash()
 })
 
-// BUG: a peer that keeps asking but never reads makes the seeder buffer without bound (RSS +230 MiB here for
-// 16 000 requests in 4 s, 250 MiB "uploaded" into a socket nobody reads; it grows as long as requests come).
-// In src/session/torrent.ts pumpUploads() serves a peer's queue whenever uploadsInFlight < UPLOAD_READS_PER_PEER:
-// each block is read and respond()ed, bittorrent-protocol's piece() -> PeerWire._push/flush -> streamx push queues
-// it, and the socket, whose peer never reads, never drains (net.Socket buffers writes without limit).
-// MAX_PEER_QUEUE (1000) counts only requests not yet answered, so a peer sending 200 requests every 50 ms is never
-// stopped (bigger bursts sometimes trip it by luck of timing). Fix: in pumpUploads() stop while the peer's output
-// backlog (peer.socket.writableLength plus what the wire still holds) is over a few MiB and resume on the socket's
-// 'drain'; requests then stay in peerRequests and the 1000 cap drops the peer.
+// A peer that keeps asking but never reads: the seeder must stop reading blocks for it once its socket backlog is a
+// few MiB (pumpUploads waits for 'drain'); its requests then pile up and past the queue cap it is dropped.
 test('a peer that requests without reading cannot make the seeder buffer without bound', async () => {
   const tt = await makeTestTorrent([4 * MiB], { pieceLength: 65536, seed: 36 })
   const seed = await seedWith(tt)
