@@ -344,7 +344,7 @@ export class Torrent extends EventEmitter {
     if (this.destroyed) return
     for (const a of addrs) {
       const key = peerKey(a)
-      if (this.candidates.has(key) || this.banned.has(key) || this.ctx.isSelf(a)) continue
+      if (this.candidates.has(key) || this.isBanned(a) || this.ctx.isSelf(a)) continue
       if (this.candidates.size >= 2000) break
       this.candidates.set(key, { address: a, failures: 0, nextTry: 0, connecting: false })
     }
@@ -404,7 +404,7 @@ export class Torrent extends EventEmitter {
   /** An incoming connection whose handshake named this torrent (the Client already read it). */
   acceptIncoming(wire: PeerWire, socket: Socket): void {
     const address = { host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }
-    if (this.destroyed || this.peers.size >= this.ctx.maxPeersPerTorrent + 10 || this.banned.has(peerKey(address))) {
+    if (this.destroyed || this.peers.size >= this.ctx.maxPeersPerTorrent + 10 || this.isBanned(address)) {
       socket.destroy()
       return
     }
@@ -682,8 +682,17 @@ export class Torrent extends EventEmitter {
     setImmediate(() => this.connectMore())
   }
 
+  /**
+   * Bans hold for the whole IP, as other clients do (a liar reconnects from new ports), except on loopback, where
+   * every peer of a local swarm shares 127.0.0.1 and only host:port tells them apart.
+   */
+  private isBanned(a: PeerAddress): boolean {
+    return this.banned.has(peerKey(a)) || this.banned.has(a.host)
+  }
+
   private ban(peer: Peer, why: string): void {
     this.banned.add(peer.key)
+    if (!isLoopback(peer.address.host)) this.banned.add(peer.address.host)
     if (peer.wire.peerId) this.bannedIds.add(peer.wire.peerId)
     this.candidates.delete(peer.key)
     this.emit('warning', `banned peer ${peer.key}: ${why}`)
@@ -1042,6 +1051,10 @@ export class Torrent extends EventEmitter {
       }
     })
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
 }
 
 /** BEP 3 bitfield: piece 0 is the high bit of the first byte. */
