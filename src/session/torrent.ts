@@ -9,12 +9,13 @@ import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { metainfoFromInfo, pieceHash, type Metainfo } from '../metainfo/metainfo.js'
 import { peerKey, type PeerAddress } from '../discovery/peer-address.js'
 import { TrackerClient } from '../discovery/tracker.js'
+import { WebSeed } from '../discovery/webseed.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { checkExisting } from '../storage/check.js'
 import { PeerWire } from '../wire/peer-wire.js'
 import { metadataExtension, type MetadataExtension } from '../wire/metadata.js'
 import { pexExtension, type PexExtension } from '../wire/pex.js'
-import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PieceProgress } from './picker.js'
+import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
 import { Peer } from './peer.js'
 import { Priority, type PriorityHandle } from './priority.js'
 import { RateMeter } from './rate.js'
@@ -115,6 +116,7 @@ export class Torrent extends EventEmitter {
   private abort = new AbortController()
   /** Wires fetching the info dict right now. */
   private readonly metadataFetchers = new Set<PeerWire>()
+  private webSeeds: Array<{ seed: WebSeed; key: string; peer: PickPeer }> = []
 
   constructor(
     private readonly ctx: ClientContext,
@@ -200,10 +202,13 @@ export class Torrent extends EventEmitter {
     if (this.destroyed) return
     picker.setHave(have)
     this.picker = picker
+    const urls = [...new Set([...m.urlList, ...(this.opts.webSeeds ?? [])])].filter((u) => /^https?:\/\//i.test(u))
+    this.webSeeds = urls.map((u) => ({ seed: new WebSeed(u, m), key: `web:${u}`, peer: { has: () => true, outstanding: new Set<number>() } }))
     for (const peer of this.peers.values()) this.onPeerReady(peer)
     this.startTrackers()
     this.emit('ready')
     this.updateDoneState()
+    this.serveWebSeeds()
     if (!this.done) {
       // Stream mode fetches only what Readers ask for; with `seed` it is seed-only (bt seed of partial data).
       this.state = this.opts.stream && this.opts.seed ? 'seeding' : 'downloading'
@@ -853,6 +858,68 @@ export class Torrent extends EventEmitter {
     for (const other of this.peers.values()) if (other !== peer) this.fillRequests(other)
   }
 
+  // --- web seeds (BEP 19) -------------------------------------------------------------------------------------
+
+  /** Keep each web seed busy with up to two range requests of up to 1 MiB of wanted blocks. */
+  private serveWebSeeds(): void {
+    const p = this.picker
+    if (!p || this.destroyed || p.wantedLeft === 0) return
+    const now = Date.now()
+    for (const ws of this.webSeeds) {
+      const seed = ws.seed
+      if (this.banned.has(ws.key)) seed.disabled = true
+      if (seed.disabled || seed.retryAt > now) continue
+      while (seed.busy < 2) {
+        const out: BlockRequest[] = []
+        // About a piece per request (at least 256 KiB), so peers keep a share of the work.
+        if (p.pick(ws.peer, Math.max(16, p.blockStride), out) === 0) break
+        // Contiguous runs of blocks become one request each.
+        out.sort((a, b) => a.piece - b.piece || a.offset - b.offset)
+        let run: BlockRequest[] = []
+        const flush = () => {
+          if (run.length) this.fetchFromWebSeed(ws, run)
+          run = []
+        }
+        for (const r of out) {
+          const last = run[run.length - 1]
+          if (last && last.piece * p.pieceLength + last.offset + last.length !== r.piece * p.pieceLength + r.offset) flush()
+          run.push(r)
+        }
+        flush()
+      }
+    }
+  }
+
+  private fetchFromWebSeed(ws: { seed: WebSeed; key: string; peer: PickPeer }, run: BlockRequest[]): void {
+    const p = this.picker!
+    const start = run[0].piece * p.pieceLength + run[0].offset
+    const last = run[run.length - 1]
+    const end = last.piece * p.pieceLength + last.offset + last.length
+    ws.seed.busy++
+    ws.seed.fetch(start, end, this.abort.signal).then(
+      (data) => {
+        ws.seed.busy--
+        ws.seed.failures = 0
+        if (this.destroyed) return
+        this.down.add(data.length)
+        for (const r of run) {
+          const off = r.piece * p.pieceLength + r.offset - start
+          if (p.requestDone(r, ws.peer, ws.key, data.subarray(off, off + r.length))) this.verifyPiece(r.progress)
+        }
+        this.serveWebSeeds()
+      },
+      (err) => {
+        ws.seed.busy--
+        for (const r of run) p.requestDone(r, ws.peer, ws.key, undefined)
+        if (this.destroyed) return
+        ws.seed.failures++
+        ws.seed.retryAt = Date.now() + Math.min(120_000, 5_000 * 2 ** (ws.seed.failures - 1))
+        if (ws.seed.failures === 1 || ws.seed.failures >= 5) this.emit('warning', errorMessage(err))
+        if (ws.seed.failures >= 5) ws.seed.disabled = true
+      },
+    )
+  }
+
   // --- upload -------------------------------------------------------------------------------------------------
 
   private onRequest(peer: Peer, index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void): void {
@@ -992,6 +1059,7 @@ export class Torrent extends EventEmitter {
     if (this.destroyed) return
     this.connectMore()
     this.fetchMetadata()
+    this.serveWebSeeds()
     if (this.picker) {
       for (const peer of this.peers.values()) {
         if (peer.interestVersion !== this.wantedVersion) this.updateInterest(peer)
