@@ -236,7 +236,8 @@ export class PiecePicker {
         const id = p.index * stride + b
         // Never the same block twice to one peer: bittorrent-protocol matches answers to requests by
         // (piece, offset, length), and two equal requests in flight can both lose their answer.
-        if (r > 0 && peer.outstanding.has(id)) continue
+        // (Also across a piece's restart after a failed hash: the old request may still be in flight.)
+        if (peer.outstanding.has(id)) continue
         // Recorded here, not by the caller, so a later pass of this same pick sees it as requested.
         if (r === 0) p.requestedAt[b] = Date.now()
         p.requested[b]++

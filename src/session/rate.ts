@@ -49,7 +49,7 @@ export class RateMeter {
 export class TokenBucket {
   private tokens: number
   private last = Date.now()
-  private waiters: Array<() => void> = []
+  private waiters: Array<{ need: number; resolve: () => void }> = []
   private timer: NodeJS.Timeout | undefined
 
   constructor(public rate: number) {
@@ -74,31 +74,32 @@ export class TokenBucket {
     this.tokens -= n
   }
 
-  /** Resolve when the balance is positive again. */
-  wait(): Promise<void> {
+  /** Resolve when at least `n` bytes are available (never more than the burst, so a big `n` still resolves). */
+  wait(n = 1): Promise<void> {
     this.refill()
-    if (this.tokens > 0) return Promise.resolve()
+    const need = Math.min(n, Math.max(16384, this.rate / 4))
+    if (this.tokens >= need) return Promise.resolve()
     return new Promise((resolve) => {
-      this.waiters.push(resolve)
+      this.waiters.push({ need, resolve })
       this.schedule()
     })
   }
 
   private schedule(): void {
-    if (this.timer) return
-    const deficit = Math.max(1, -this.tokens + 1)
+    if (this.timer || this.waiters.length === 0) return
+    const deficit = Math.max(1, this.waiters[0].need - this.tokens)
     const ms = Math.max(5, Math.ceil((deficit * 1000) / this.rate))
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.refill()
-      while (this.tokens > 0 && this.waiters.length) this.waiters.shift()!()
-      if (this.waiters.length) this.schedule()
+      while (this.waiters.length && this.tokens >= this.waiters[0].need) this.waiters.shift()!.resolve()
+      this.schedule()
     }, ms)
     this.timer.unref?.()
   }
 
   destroy(): void {
     clearTimeout(this.timer)
-    for (const w of this.waiters.splice(0)) w()
+    for (const w of this.waiters.splice(0)) w.resolve()
   }
 }

@@ -116,7 +116,7 @@ export class Torrent extends EventEmitter {
   private abort = new AbortController()
   /** Wires fetching the info dict right now. */
   private readonly metadataFetchers = new Set<PeerWire>()
-  private webSeeds: Array<{ seed: WebSeed; key: string; peer: PickPeer }> = []
+  private webSeeds: Array<{ seed: WebSeed; key: string; peer: PickPeer; hashFailures: number }> = []
 
   constructor(
     private readonly ctx: ClientContext,
@@ -203,7 +203,7 @@ export class Torrent extends EventEmitter {
     picker.setHave(have)
     this.picker = picker
     const urls = [...new Set([...m.urlList, ...(this.opts.webSeeds ?? [])])].filter((u) => /^https?:\/\//i.test(u))
-    this.webSeeds = urls.map((u) => ({ seed: new WebSeed(u, m), key: `web:${u}`, peer: { has: () => true, outstanding: new Set<number>() } }))
+    this.webSeeds = urls.map((u) => ({ seed: new WebSeed(u, m), key: `web:${u}`, peer: { has: () => true, outstanding: new Set<number>() }, hashFailures: 0 }))
     for (const peer of this.peers.values()) this.onPeerReady(peer)
     this.startTrackers()
     this.emit('ready')
@@ -821,6 +821,13 @@ export class Torrent extends EventEmitter {
     this.failedBlocks.set(i, record)
     const contributors = p.pieceFailed(i)
     this.emit('warning', `piece ${i} failed its hash check`)
+    // A web seed has no peer id to ban; two failed pieces it helped with and it is not asked again.
+    for (const ws of this.webSeeds) {
+      if (contributors.has(ws.key) && ++ws.hashFailures >= 2 && !ws.seed.disabled) {
+        ws.seed.disabled = true
+        this.emit('warning', `web seed ${ws.seed.url} sent data that failed the hash check; not using it`)
+      }
+    }
     if (contributors.size === 1) {
       const peer = this.peers.get([...contributors][0])
       if (peer) this.ban(peer, 'sent data that failed the hash check')
@@ -890,7 +897,7 @@ export class Torrent extends EventEmitter {
     }
   }
 
-  private fetchFromWebSeed(ws: { seed: WebSeed; key: string; peer: PickPeer }, run: BlockRequest[]): void {
+  private fetchFromWebSeed(ws: { seed: WebSeed; key: string; peer: PickPeer; hashFailures: number }, run: BlockRequest[]): void {
     const p = this.picker!
     const start = run[0].piece * p.pieceLength + run[0].offset
     const last = run[run.length - 1]
@@ -967,7 +974,7 @@ export class Torrent extends EventEmitter {
       if (limiter && limiter.available() < req.length) {
         if (!peer.uploadWaiting) {
           peer.uploadWaiting = true
-          limiter.wait().then(() => {
+          limiter.wait(req.length).then(() => {
             peer.uploadWaiting = false
             this.pumpUploads(peer)
           })
