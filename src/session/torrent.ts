@@ -823,7 +823,9 @@ export class Torrent extends EventEmitter {
     this.emit('warning', `piece ${i} failed its hash check`)
     // A web seed has no peer id to ban; two failed pieces it helped with and it is not asked again.
     for (const ws of this.webSeeds) {
-      if (contributors.has(ws.key) && ++ws.hashFailures >= 2 && !ws.seed.disabled) {
+      if (!contributors.has(ws.key)) continue
+      ws.hashFailures++
+      if ((contributors.size === 1 || ws.hashFailures >= 2) && !ws.seed.disabled) {
         ws.seed.disabled = true
         this.emit('warning', `web seed ${ws.seed.url} sent data that failed the hash check; not using it`)
       }
@@ -874,7 +876,6 @@ export class Torrent extends EventEmitter {
     const now = Date.now()
     for (const ws of this.webSeeds) {
       const seed = ws.seed
-      if (this.banned.has(ws.key)) seed.disabled = true
       if (seed.disabled || seed.retryAt > now) continue
       while (seed.busy < 2) {
         const out: BlockRequest[] = []
