@@ -1,24 +1,13 @@
 // `bt`: the root command: global flags, help, version, and the command modules.
 
-import { readFileSync } from 'node:fs'
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { BtError, ExitCode } from '../src/errors.js'
-import { die, setVerbose } from './cli.js'
+import { die, packageVersion, setVerbose } from './cli.js'
 import { metainfoCommand } from './metainfo.js'
 import { createCommand } from './create.js'
 import { downloadCommand } from './download.js'
 import { seedCommand } from './seed.js'
-
-// Found by walking up: this file runs from dist/cmd/ when installed and from cmd/ under tsx.
-function packageVersion(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version
-    } catch {}
-  }
-  return 'unknown'
-}
 
 export async function main(argv: string[]): Promise<void> {
   setVerbose(argv.includes('--verbose') || argv.includes('-v'))

@@ -1,5 +1,7 @@
 // What every command shares: running a yargs program, one-line errors with exit codes, TTY and colour decisions.
 
+import { readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { chalkStderr } from 'chalk'
 import { BtError, ExitCode, errorMessage } from '../src/errors.js'
 
@@ -40,3 +42,27 @@ export function out(line: string): void {
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0)
 })
+
+/** Our version, from package.json: found by walking up, as this runs from dist/cmd/ when built and from cmd/ under tsx. */
+export function packageVersion(): string {
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version
+    } catch {}
+  }
+  return 'unknown'
+}
+
+/** Write a .torrent (or any output file): `-` means stdout; otherwise the path written is printed on stdout. */
+export async function writeOutput(path: string, bytes: Buffer, opts: { announce?: boolean } = {}): Promise<void> {
+  if (path === '-') {
+    process.stdout.write(bytes)
+    return
+  }
+  try {
+    await writeFile(path, bytes)
+  } catch (err) {
+    throw new BtError(`${path}: ${errorMessage(err)}`, ExitCode.io)
+  }
+  if (opts.announce !== false) out(path)
+}

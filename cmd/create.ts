@@ -1,13 +1,12 @@
 // `bt create PATH`: make a torrent of a file or directory, with a progress bar while hashing.
 
-import { writeFile } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
 import cliProgress from 'cli-progress'
 import { BtError, ExitCode } from '../src/errors.js'
 import { createTorrent } from '../src/metainfo/create.js'
 import { parseTorrent } from '../src/metainfo/metainfo.js'
 import { formatBytes, parseSize } from '../src/format.js'
-import { info, stderrIsTTY } from './cli.js'
+import { info, stderrIsTTY, writeOutput } from './cli.js'
 
 interface Args {
   path: string
@@ -77,16 +76,7 @@ export const createCommand: CommandModule<object, Args> = {
     })
     bar?.stop()
     const m = parseTorrent(torrent, 'created torrent')
-    const output = args.output ?? `${m.name}.torrent`
-    if (output === '-') process.stdout.write(torrent)
-    else {
-      try {
-        await writeFile(output, torrent)
-      } catch (err) {
-        throw new BtError(`${output}: ${(err as Error).message}`, ExitCode.io)
-      }
-      process.stdout.write(`${output}\n`)
-    }
+    await writeOutput(args.output ?? `${m.name}.torrent`, torrent)
     if (!args.quiet) info(`${m.name}: ${m.infoHash}, ${formatBytes(m.length)} in ${m.pieceCount} pieces of ${formatBytes(m.pieceLength)}`)
   },
 }

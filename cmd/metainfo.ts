@@ -7,8 +7,7 @@ import { magnetOf } from '../src/metainfo/magnet.js'
 import { readTorrentBytes } from '../src/metainfo/load.js'
 import type { BValue } from '../src/metainfo/bdecode.js'
 import { formatBytes } from '../src/format.js'
-import { out, stderrIsTTY } from './cli.js'
-import { writeFile } from 'node:fs/promises'
+import { out, stderrIsTTY, writeOutput } from './cli.js'
 import { isMagnet } from '../src/metainfo/magnet.js'
 import { resolveTorrentSource } from '../src/metainfo/source.js'
 import { torrentFileFromInfo } from '../src/metainfo/metainfo.js'
@@ -171,16 +170,7 @@ export const metainfoCommand: CommandModule<object, Args> = {
         out(JSON.stringify(toJSON(m.raw), null, 2))
         break
       case 'save': {
-        const output = args.output ?? `${m.name}.torrent`
-        if (output === '-') process.stdout.write(bytes)
-        else {
-          try {
-            await writeFile(output, bytes)
-          } catch (err) {
-            throw new BtError(`${output}: ${(err as Error).message}`, ExitCode.io)
-          }
-          out(output)
-        }
+        await writeOutput(args.output ?? `${m.name}.torrent`, bytes)
         break
       }
     }

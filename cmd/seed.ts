@@ -2,15 +2,14 @@
 // into a torrent on the fly and its magnet link printed, so others can fetch it at once.
 
 import { basename, dirname, resolve } from 'node:path'
-import { writeFile } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
-import { BtError, ExitCode, errorMessage } from '../src/errors.js'
+import { BtError, ExitCode } from '../src/errors.js'
 import { createTorrent } from '../src/metainfo/create.js'
 import { parseTorrent, type Metainfo } from '../src/metainfo/metainfo.js'
 import { loadTorrentFile } from '../src/metainfo/load.js'
 import { magnetOf, formatMagnet } from '../src/metainfo/magnet.js'
 import { formatBytes } from '../src/format.js'
-import { out } from './cli.js'
+import { out, writeOutput } from './cli.js'
 import { ProgressView, jsonEvent, progressMode } from './progress.js'
 import { exitOnSignal, makeClient, peersOption, sessionOptions, type SessionArgs } from './download.js'
 
@@ -46,13 +45,7 @@ export const seedCommand: CommandModule<object, Args> = {
       const bytes = await createTorrent(path, { trackers: args.tracker.map((u) => [u]) })
       m = parseTorrent(bytes, basename(path))
       dir = dirname(path)
-      if (args['save-torrent']) {
-        try {
-          await writeFile(args['save-torrent'], bytes)
-        } catch (err) {
-          throw new BtError(`${args['save-torrent']}: ${errorMessage(err)}`, ExitCode.io)
-        }
-      }
+      if (args['save-torrent']) await writeOutput(args['save-torrent'], bytes, { announce: false })
     }
     const client = makeClient(args)
     const port = await client.listen()

@@ -1,7 +1,6 @@
 // `torrentfs`: mount the torrents of a metainfo directory as a read-only file system; reads fetch what they need,
 // with readahead. Flags follow anacrolix's torrentfs (-mountDir …) and also take the --kebab-case forms.
 
-import { readFileSync } from 'node:fs'
 import { mkdir, stat } from 'node:fs/promises'
 import { execFileSync } from 'node:child_process'
 import { resolve } from 'node:path'
@@ -19,7 +18,7 @@ import { loadFuse } from '../src/fs/fuse.js'
 import type { TorrentProvider } from '../src/fs/provider.js'
 import { TorrentFS } from '../src/fs/torrentfs.js'
 import { MetainfoWatcher } from '../src/fs/watcher.js'
-import { die, info, setVerbose, verbose } from './cli.js'
+import { die, info, packageVersion, setVerbose, verbose } from './cli.js'
 
 const PROG = 'torrentfs'
 
@@ -38,15 +37,6 @@ export interface TorrentfsArgs {
   dht: boolean
   dhtPort?: number
   dhtBootstrap?: string
-}
-
-function packageVersion(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version
-    } catch {}
-  }
-  return 'unknown'
 }
 
 function warn(line: string): void {
