@@ -12,6 +12,7 @@ import { METADATA_PIECE_SIZE } from '../../src/wire/metadata.js'
 import type { PeerAddress } from '../../src/discovery/peer-address.js'
 import type { Torrent } from '../../src/session/torrent.js'
 import { tmpDir } from '../helpers/tmp.js'
+import { waitFor } from '../helpers/wait.js'
 import { bt } from '../helpers/cli.js'
 import { assertSameFiles, makeTestTorrent, seedWith, startClient, stopAll, whenDone } from '../helpers/swarm.js'
 
@@ -165,20 +166,6 @@ function rssWatch() {
   }
 }
 
-function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now()
-    const iv = setInterval(() => {
-      if (cond()) {
-        clearInterval(iv)
-        resolve()
-      } else if (Date.now() - started > ms) {
-        clearInterval(iv)
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}`))
-      }
-    }, 20)
-  })
-}
 
 interface Outcome {
   liar: Liar
@@ -239,7 +226,7 @@ async function assertLiarDropped(o: Outcome, reason: RegExp): Promise<void> {
   assert.ok(ban, `the leecher banned ${key}; warnings: ${o.warnings.join(' | ')}`)
   assert.match(ban!, /bad metadata/)
   assert.match(ban!, reason)
-  await waitFor(() => o.liar.stats.closed >= o.liar.stats.handshakes, 2000, 'the liar\'s connection to close')
+  await waitFor('the liar\'s connection to close', () => o.liar.stats.closed >= o.liar.stats.handshakes, 2000)
   assert.ok(o.liar.stats.handshakes >= 1, 'the leecher did talk to the liar')
   const handshakes = o.liar.stats.handshakes
   // The leecher ticks every second and re-dials candidates after 5 s; a banned address is no candidate.

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startDhtSwarm, type DhtSwarm } from '../helpers/dht-swarm.js'
 import { tmpDir } from '../helpers/tmp.js'
+import { waitFor } from '../helpers/wait.js'
 import { assertSameFiles, makeTestTorrent, seedWith, startClient, stopAll, whenDone } from '../helpers/swarm.js'
 import { bt } from '../helpers/cli.js'
 import { parseTorrent } from '../../src/metainfo/metainfo.js'
@@ -17,20 +18,6 @@ test.after.each(async () => {
   swarm = undefined
 })
 
-function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now()
-    const iv = setInterval(() => {
-      if (cond()) {
-        clearInterval(iv)
-        resolve()
-      } else if (Date.now() - started > ms) {
-        clearInterval(iv)
-        reject(new Error(`timed out waiting for ${what}`))
-      }
-    }, 50)
-  })
-}
 
 test('bare magnet: DHT finds the seeder, metadata comes over ut_metadata, download completes', async () => {
   swarm = await startDhtSwarm(20)
@@ -72,14 +59,14 @@ test('PEX: a leecher that knows one peer learns the others', async () => {
   // A and B fetch nothing (stream mode) and stay connected to the seeder and each other; the leecher knows only A.
   const a = await startClient()
   const ta = a.add(tt.metainfo, { dir: tmpDir(), stream: true, peers: [{ host: '127.0.0.1', port: seed.client.port() }] })
-  await waitFor(() => ta.peers.size >= 1, 5000, 'A to connect to the seeder')
+  await waitFor('A to connect to the seeder', () => ta.peers.size >= 1, 5000)
   const b = await startClient()
   const tb = b.add(tt.metainfo, { dir: tmpDir(), stream: true, peers: [{ host: '127.0.0.1', port: seed.client.port() }, { host: '127.0.0.1', port: a.port() }] })
-  await waitFor(() => tb.peers.size >= 2 && ta.peers.size >= 2, 5000, 'B to connect to the seeder and A')
+  await waitFor('B to connect to the seeder and A', () => tb.peers.size >= 2 && ta.peers.size >= 2, 5000)
   const l = await startClient()
   const tl = l.add(tt.metainfo, { dir: tmpDir(), seed: true, peers: [{ host: '127.0.0.1', port: a.port() }] })
   const others = [seed.client.port(), b.port()]
-  await waitFor(() => [...tl.peers.values()].some((p) => others.includes(p.address.port)), 10_000, 'a PEX-learned peer')
+  await waitFor('a PEX-learned peer', () => [...tl.peers.values()].some((p) => others.includes(p.address.port)), 10_000)
   await whenDone(tl)
 })
 
