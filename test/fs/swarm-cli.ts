@@ -1,0 +1,104 @@
+// Shared by the test/fs/swarm*.test.ts files: the torrentfs command run as a child process (as a user runs it)
+// against real seeders on 127.0.0.1, with its own XDG_DATA_HOME, and readers (cat, pread) in further children.
+import { mkdirSync, copyFileSync, readFileSync, readdirSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import * as assert from 'uvu/assert'
+import { ROOT } from '../helpers/cli.js'
+import { tmpDir } from '../helpers/tmp.js'
+import type { TestTorrent } from '../helpers/swarm.js'
+import { cleanupMount, isMounted, runChild, start, waitFor, within, type Child } from './helpers.js'
+
+export const KiB = 1024
+export const MiB = 1024 * 1024
+export const CMD = join(ROOT, 'cmd/torrentfs.ts')
+
+export interface Mount {
+  /** Temp dir holding mnt/, torrents/, data/, xdg/. */
+  dir: string
+  mnt: string
+  torrents: string
+  data: string
+  xdg: string
+  child: Child
+}
+
+/** A fresh set of directories; the mount point is unmounted at exit whatever happens. */
+export function mountDirs(tag = 'bt-swarmfs-'): Omit<Mount, 'child'> {
+  const dir = tmpDir(tag)
+  const m = { dir, mnt: join(dir, 'mnt'), torrents: join(dir, 'torrents'), data: join(dir, 'data'), xdg: join(dir, 'xdg') }
+  for (const d of [m.mnt, m.torrents, m.data, m.xdg]) mkdirSync(d)
+  cleanupMount(m.mnt)
+  return m
+}
+
+/** Start `torrentfs` on dirs (the torrents must already be in dirs.torrents) and wait until `expect` shows. */
+export async function startTorrentfs(dirs: Omit<Mount, 'child'>, extra: string[], expect: string[]): Promise<Mount> {
+  const child = start(process.execPath, ['--import', 'tsx', CMD, '-mountDir', dirs.mnt, '-metainfoDir', dirs.torrents, '-downloadDir', dirs.data, '--no-dht', ...extra], {
+    cwd: ROOT,
+    env: { XDG_DATA_HOME: dirs.xdg, BT_DHT_BOOTSTRAP: 'none' },
+  })
+  await waitFor('torrentfs to mount', () => /mounted/.test(child.stderr()) || child.proc.exitCode !== null, 20_000)
+  assert.ok(child.proc.exitCode === null, `torrentfs exited: ${child.stderr()}`)
+  await waitFor(`${expect.join(', ')} to show`, async () => {
+    const names = await readdir(dirs.mnt).catch(() => [] as string[])
+    return expect.every((e) => names.includes(e))
+  }, 10_000)
+  return { ...dirs, child }
+}
+
+/** SIGTERM the torrentfs child; asserts it exits 0 and leaves a plain directory behind. */
+export async function stopTorrentfs(m: Mount): Promise<void> {
+  if (m.child.proc.exitCode !== null) return
+  m.child.proc.kill('SIGTERM')
+  const code = await within(m.child.exited, 12_000, 'torrentfs exit after SIGTERM')
+  assert.is(code, 0, m.child.stderr())
+  assert.not.ok(isMounted(m.mnt), 'still mounted after SIGTERM')
+}
+
+export function copyTorrent(tt: TestTorrent, dirs: { torrents: string }, name = 'a.torrent'): void {
+  copyFileSync(tt.torrentPath, join(dirs.torrents, name))
+}
+
+/** `cat FILE | md5sum` in a shell, as a user would. */
+export async function catMd5(path: string, timeoutMs = 30_000): Promise<string> {
+  const r = await runChild('bash', ['-c', 'set -o pipefail; cat "$1" | md5sum', 'bash', path], timeoutMs)
+  assert.is(r.code, 0, `cat ${path}: ${r.stderr}`)
+  return r.stdout.split(' ')[0]
+}
+
+/** `dd if=FILE bs=BS skip=… count=… | md5sum`: COUNT blocks of BS bytes starting at block SKIP. */
+export async function ddMd5(path: string, bs: number, skip: number, count: number, timeoutMs = 20_000): Promise<string> {
+  const r = await runChild('bash', ['-c', `set -o pipefail; dd if="$1" bs=${bs} skip=${skip} count=${count} status=none | md5sum`, 'bash', path], timeoutMs)
+  assert.is(r.code, 0, `dd ${path}: ${r.stderr}`)
+  return r.stdout.split(' ')[0]
+}
+
+export function md5Range(file: string, offset: number, length: number): string {
+  return createHash('md5').update(readFileSync(file).subarray(offset, offset + length)).digest('hex')
+}
+
+/** A port nothing listens on right now (listen on 0, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** Verified pieces recorded in the (single) resume file under an XDG_DATA_HOME. */
+export function resumePieces(xdg: string): { have: number; pieceCount: number } {
+  const dir = join(xdg, 'bt', 'resume')
+  const files = readdirSync(dir).filter((f) => f.endsWith('.resume'))
+  assert.is(files.length, 1, `resume files: ${files.join(', ')}`)
+  const saved = JSON.parse(readFileSync(join(dir, files[0]), 'utf8')) as { have: string; pieceCount: number }
+  let have = 0
+  for (const byte of Buffer.from(saved.have, 'base64')) for (let b = byte; b; b &= b - 1) have++
+  return { have, pieceCount: saved.pieceCount }
+}
