@@ -108,11 +108,18 @@ export class Client extends EventEmitter implements ClientContext {
     for (const port of candidates) {
       try {
         this.listenPort = await tryPort(port)
-        await this.startDht()
-        return this.listenPort
       } catch (err) {
         lastErr = err
+        continue
       }
+      try {
+        await this.startDht()
+      } catch (err) {
+        this.server?.close()
+        this.server = undefined
+        throw err
+      }
+      return this.listenPort
     }
     const code = (lastErr as NodeJS.ErrnoException)?.code
     throw new BtError(`cannot listen on port ${wanted}: ${code === 'EADDRINUSE' ? 'address in use' : (lastErr as Error)?.message}`, ExitCode.network)
@@ -203,7 +210,7 @@ export class Client extends EventEmitter implements ClientContext {
   }
 
   private onIncoming(socket: net.Socket): void {
-    if (this.destroyed || this.connections + this.halfOpen >= this.maxConnections) {
+    if (this.destroyed || this.connections + this.halfOpen + this.sockets.size >= this.maxConnections) {
       socket.destroy()
       return
     }

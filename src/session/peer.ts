@@ -12,7 +12,7 @@ export const START_PIPELINE = 64
 export const MAX_PIPELINE = 1024
 
 export class Peer implements PickPeer {
-  readonly outstanding = new Set<number>()
+  readonly outstanding = new Map<number, number>()
   readonly down = new RateMeter()
   readonly up = new RateMeter()
   /** The peer stopped answering requests in time; it gets few requests until it sends again. */
@@ -34,6 +34,8 @@ export class Peer implements PickPeer {
   uploadsInFlight = 0
   /** Waiting for upload tokens or for its socket to drain. */
   uploadWaiting = false
+  /** A bitfield, have or have-all arrived (a bitfield after that is a protocol violation). */
+  sawHaves = false
   /** Metadata fetches started from this peer, and when the next may start. */
   metadataTries = 0
   metadataRetryAt = 0

@@ -19,8 +19,8 @@ export interface BlockRequest {
 /** What the picker needs to know about one peer. */
 export interface PickPeer {
   has(piece: number): boolean
-  /** Block ids this peer has requests outstanding for (endgame never asks one peer twice for a block). */
-  outstanding: Set<number>
+  /** Block ids this peer has requests outstanding for, with when each was sent (never asked twice of one peer). */
+  outstanding: Map<number, number>
 }
 
 export class PieceProgress {
@@ -239,9 +239,10 @@ export class PiecePicker {
         // (Also across a piece's restart after a failed hash: the old request may still be in flight.)
         if (peer.outstanding.has(id)) continue
         // Recorded here, not by the caller, so a later pass of this same pick sees it as requested.
-        if (r === 0) p.requestedAt[b] = Date.now()
+        const now = Date.now()
+        if (r === 0) p.requestedAt[b] = now
         p.requested[b]++
-        peer.outstanding.add(id)
+        peer.outstanding.set(id, now)
         out.push({ piece: p.index, offset: b * BLOCK_SIZE, length: p.blockLength(b), progress: p })
         taken++
       }
@@ -276,7 +277,11 @@ export class PiecePicker {
       if (p.complete || p.cursor >= p.blocks || !peer.has(p.index) || this.priority[p.index] === Priority.none) continue
       left -= this.takeBlocks(p, peer, left, out)
     }
-    // 3. New pieces, rarest first.
+    // 3. New pieces, rarest first. The memory cap counts pieces being worked on; idle partial pieces (their peers
+    //    left) get a second allowance, so pieces only a departed peer had cannot block the download.
+    let active = 0
+    for (const p of this.inProgress.values()) if (p.complete || p.requested.some((r) => r > 0)) active++
+    const capReached = () => active >= this.maxInProgress || this.inProgress.size >= 2 * this.maxInProgress
     if (left > 0) {
       if (this.orderDirty && (now - this.orderBuiltAt > 500 || this.orderStart >= this.order.length)) this.rebuildOrder()
       const order = this.order
@@ -285,10 +290,11 @@ export class PiecePicker {
       while (k < order.length && (this.have[order[k]] || this.inProgress.has(order[k]))) k++
       this.orderStart = k
       for (; k < order.length && left > 0; k++) {
-        if (this.inProgress.size >= this.maxInProgress) break
+        if (capReached()) break
         const i = order[k]
         if (this.have[i] || this.inProgress.has(i) || this.priority[i] !== Priority.normal || !peer.has(i)) continue
         left -= this.takeBlocks(this.startPiece(i), peer, left, out)
+        active++
       }
     }
     // 4. Endgame: nothing unrequested is left that this peer can serve, and nothing new can start. Ask for blocks
@@ -327,6 +333,14 @@ export class PiecePicker {
     if (p.requested[b] > 0) p.requested[b]--
     if (!block) {
       if (!p.received[b] && p.requested[b] === 0 && b < p.cursor) p.cursor = b
+      // Nothing received and nothing asked any more (its peer left or choked us): forget it, so it costs no memory
+      // and does not count against the cap; it is picked again like any other piece.
+      if (p.receivedCount === 0 && !p.complete && this.inProgress.get(p.index) === p && p.requested.every((r) => r === 0)) {
+        this.inProgress.delete(p.index)
+        if (p.buf) this.releaseBuffer(p.buf)
+        p.buf = null
+        this.orderDirty = true
+      }
       return false
     }
     if (p.received[b] || p.complete || this.inProgress.get(p.index) !== p) return false
@@ -400,7 +414,12 @@ export class PiecePicker {
   /** Drop in-progress pieces nobody wants any more (priority fell to none); frees their memory. */
   dropUnwanted(): void {
     for (const [i, p] of this.inProgress) {
-      if (!p.complete && this.priority[i] === Priority.none && p.requested.every((r) => r === 0)) this.inProgress.delete(i)
+      if (!p.complete && this.priority[i] === Priority.none && p.requested.every((r) => r === 0)) {
+        this.inProgress.delete(i)
+        if (p.buf) this.releaseBuffer(p.buf)
+        p.buf = null
+        this.orderDirty = true
+      }
     }
   }
 }

@@ -78,6 +78,7 @@ const METADATA_TRIES = 3
 const CHOKE_INTERVAL_MS = 10_000
 const OPTIMISTIC_EVERY = 3 // choke rounds
 const RESUME_SAVE_MS = 5_000
+const MAX_CANDIDATES = 2000
 
 interface Candidate {
   address: PeerAddress
@@ -146,6 +147,7 @@ export class Torrent extends EventEmitter {
 
   /** Start: announce, connect, and (once metadata is known) check existing data and download. */
   async start(): Promise<void> {
+    if (this.destroyed) return // removed before it started
     this.timers.push(setInterval(() => this.tick(), 1000))
     this.timers.push(setInterval(() => this.rechoke(), CHOKE_INTERVAL_MS))
     this.timers.push(setInterval(() => void this.saveResume(), RESUME_SAVE_MS))
@@ -158,6 +160,7 @@ export class Torrent extends EventEmitter {
   }
 
   private startTrackers(): void {
+    if (this.destroyed) return
     const tiers = [...(this.metainfo?.announce ?? []), ...(this.opts.trackers ?? [])].filter((t) => t.length > 0)
     if (tiers.length === 0 || this.trackers) return
     this.trackers = new TrackerClient({
@@ -183,6 +186,7 @@ export class Torrent extends EventEmitter {
     this.selected = this.opts.select
       ? m.files.map((_, i) => this.opts.select!.includes(i))
       : m.files.map(() => true)
+    if (this.destroyed) return
     this.storage = new FileStorage(m, this.opts.dir, { selected: this.selected })
     const picker = new PiecePicker(m.pieceCount, m.pieceLength, m.lastPieceLength, { memoryBudget: this.ctx.memoryBudget })
     this.applySelection(picker)
@@ -203,7 +207,7 @@ export class Torrent extends EventEmitter {
     picker.setHave(have)
     this.picker = picker
     const urls = [...new Set([...m.urlList, ...(this.opts.webSeeds ?? [])])].filter((u) => /^https?:\/\//i.test(u))
-    this.webSeeds = urls.map((u) => ({ seed: new WebSeed(u, m), key: `web:${u}`, peer: { has: () => true, outstanding: new Set<number>() }, hashFailures: 0 }))
+    this.webSeeds = urls.map((u) => ({ seed: new WebSeed(u, m), key: `web:${u}`, peer: { has: () => true, outstanding: new Map<number, number>() }, hashFailures: 0 }))
     for (const peer of this.peers.values()) this.onPeerReady(peer)
     this.startTrackers()
     this.emit('ready')
@@ -243,6 +247,8 @@ export class Torrent extends EventEmitter {
   }
 
   private fail(err: unknown): void {
+    // Once: several writes can fail together (disk full), and a write cut short by stop() is not a failure.
+    if (this.destroyed || this.state === 'error') return
     const e = err instanceof BtError ? err : new BtError(errorMessage(err), ExitCode.io)
     this.state = 'error'
     this.emit('error', e)
@@ -261,7 +267,10 @@ export class Torrent extends EventEmitter {
     this.ctx.undiscover?.(this)
     for (const t of this.timers) clearInterval(t)
     this.timers = []
-    for (const peer of this.peers.values()) peer.wire.destroy()
+    for (const peer of this.peers.values()) {
+      this.ctx.connectionClosed()
+      peer.wire.destroy()
+    }
     this.peers.clear()
     for (const waiters of this.pieceWaiters.values()) {
       for (const w of waiters) w.reject(new BtError(`${this.name}: torrent was removed`, ExitCode.io))
@@ -350,10 +359,21 @@ export class Torrent extends EventEmitter {
     for (const a of addrs) {
       const key = peerKey(a)
       if (this.candidates.has(key) || this.isBanned(a) || this.ctx.isSelf(a)) continue
-      if (this.candidates.size >= 2000) break
+      if (this.candidates.size >= MAX_CANDIDATES && !this.evictCandidate()) break
       this.candidates.set(key, { address: a, failures: 0, nextTry: 0, connecting: false })
     }
     this.connectMore()
+  }
+
+  /** Make room among known addresses: drop one that failed before (PEX from hostile peers can name many). */
+  private evictCandidate(): boolean {
+    for (const [key, c] of this.candidates) {
+      if (c.failures > 0 && !c.connecting && !this.peers.has(key)) {
+        this.candidates.delete(key)
+        return true
+      }
+    }
+    return false
   }
 
   private connectMore(): void {
@@ -574,13 +594,23 @@ export class Torrent extends EventEmitter {
       const p = this.picker
       let n = 0
       for (let i = 0; i < p.pieceCount; i++) if (wire.peerPieces.get(i)) n++
-      if (peer.haveCount > 0) p.peerBitfield((i) => wire.peerPieces.get(i), -1)
+      // BEP 3 puts the bitfield first and once, but some clients (aria2) send another later. The old bits are gone
+      // by now (bittorrent-protocol replaced them), so recount availability from every peer instead of guessing.
+      const again = peer.sawHaves
+      peer.sawHaves = true
       peer.haveCount = n
+      if (again) {
+        peer.seed = n === p.pieceCount
+        this.recountAvailability()
+        this.afterPeerHas(peer)
+        return
+      }
       peer.seed = n === p.pieceCount
       p.peerBitfield((i) => wire.peerPieces.get(i), 1)
       this.afterPeerHas(peer)
     })
     wire.on('have-all', () => {
+      peer.sawHaves = true
       peer.seed = true
       if (this.picker) {
         peer.haveCount = this.picker.pieceCount
@@ -589,12 +619,14 @@ export class Torrent extends EventEmitter {
       this.afterPeerHas(peer)
     })
     wire.on('have', (i: number) => {
+      peer.sawHaves = true
       if (!this.picker) return
-      if (i >= this.picker.pieceCount) {
+      if (i < 0 || i >= this.picker.pieceCount) {
         wire.violation = `have for piece ${i} of ${this.picker.pieceCount}`
         wire.destroy()
         return
       }
+      if (peer.seed) return
       peer.haveCount++
       this.picker.peerHave(i)
       if (peer.haveCount >= this.picker.pieceCount) peer.seed = true
@@ -659,6 +691,17 @@ export class Torrent extends EventEmitter {
     }
     this.afterPeerHas(peer)
     if (peer.wire.peerInterested) this.onPeerInterested(peer)
+  }
+
+  private recountAvailability(): void {
+    const p = this.picker
+    if (!p) return
+    p.availability.fill(0)
+    for (const other of this.peers.values()) {
+      if (other.haveCount === 0) continue
+      if (other.seed) p.peerHasAll(1)
+      else p.peerBitfield((i) => other.wire.peerPieces.get(i), 1)
+    }
   }
 
   private afterPeerHas(peer: Peer): void {
@@ -972,10 +1015,12 @@ export class Torrent extends EventEmitter {
         return
       }
       const req = peer.uploadQueue[0]
-      if (limiter && limiter.available() < req.length) {
+      // Wait for one block's worth at most: a request larger than the bucket's burst could otherwise never start.
+      const need = Math.min(req.length, BLOCK_SIZE)
+      if (limiter && limiter.available() < need) {
         if (!peer.uploadWaiting) {
           peer.uploadWaiting = true
-          limiter.wait(req.length).then(() => {
+          limiter.wait(need).then(() => {
             peer.uploadWaiting = false
             this.pumpUploads(peer)
           })
@@ -1069,7 +1114,18 @@ export class Torrent extends EventEmitter {
     this.fetchMetadata()
     this.serveWebSeeds()
     if (this.picker) {
+      const p = this.picker
+      p.dropUnwanted()
+      // The wire's own timeout restarts whenever any answer arrives, so a request a peer silently dropped would stay
+      // outstanding while the peer sends others: cancel requests far older than the timeout.
+      const stale = Date.now() - 2 * REQUEST_TIMEOUT_MS
       for (const peer of this.peers.values()) {
+        for (const [id, sentAt] of peer.outstanding) {
+          if (sentAt > stale) continue
+          const piece = Math.floor(id / p.blockStride)
+          const offset = (id % p.blockStride) * BLOCK_SIZE
+          peer.wire.cancel(piece, offset, Math.min(BLOCK_SIZE, p.pieceSize(piece) - offset))
+        }
         if (peer.interestVersion !== this.wantedVersion) this.updateInterest(peer)
         this.fillRequests(peer)
       }
@@ -1120,6 +1176,7 @@ export class Torrent extends EventEmitter {
   createPriorityHandle(): PriorityHandle {
     if (!this.picker) throw new BtError('no metadata yet', ExitCode.usage)
     return this.picker.createHandle(() => {
+      this.picker?.dropUnwanted()
       this.wantedVersion++
       for (const peer of this.peers.values()) {
         this.updateInterest(peer)

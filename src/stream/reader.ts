@@ -2,6 +2,7 @@
 // `readahead`, and the window grows while reads stay contiguous (a seek collapses it). One Reader per open file.
 
 import { Readable } from 'node:stream'
+import { setMaxListeners } from 'node:events'
 import { BtError, ExitCode } from '../errors.js'
 import { Priority, type PriorityHandle } from '../session/priority.js'
 import type { ReadableTorrent } from './source.js'
@@ -36,6 +37,13 @@ export class ReaderClosedError extends BtError {
  * reads may be in flight at once.
  */
 export class Reader {
+  // Every waiting read listens on the close signal, and the kernel keeps many reads in flight on one handle: no cap.
+  private static closeController(): AbortController {
+    const c = new AbortController()
+    setMaxListeners(0, c.signal)
+    return c
+  }
+
   readonly start: number
   readonly end: number
   /** end - start: the size of what this Reader serves. */
@@ -44,7 +52,7 @@ export class Reader {
   private readonly pieceLength: number
   private readonly maxReadahead: number
   private handle: PriorityHandle | undefined
-  private readonly closer = new AbortController()
+  private readonly closer = Reader.closeController()
   private closedFlag = false
 
   // The current run of contiguous reads: where it began and the furthest byte it reached (absolute offsets).
