@@ -405,9 +405,10 @@ export class Torrent extends EventEmitter {
       this.ctx.dialEnded()
       if (!ok) {
         c.failures++
-        // Back off: 10 s, 20 s, 40 s … capped at 10 min; forget after many failures.
-        c.nextTry = Date.now() + Math.min(600_000, 10_000 * 2 ** (c.failures - 1))
-        if (c.failures > 8) this.candidates.delete(key)
+        // Back off: 2 s, 4 s, 8 s … capped at 10 min; forget after many failures. The first retries come soon: a
+        // peer given by hand (--peer, x.pe) may simply not be up yet.
+        c.nextTry = Date.now() + Math.min(600_000, 2_000 * 2 ** (c.failures - 1))
+        if (c.failures > 10) this.candidates.delete(key)
         setImmediate(() => this.connectMore())
       }
     }

@@ -36,7 +36,7 @@ export function mountDirs(tag = 'bt-swarmfs-'): Omit<Mount, 'child'> {
 
 /** Start `torrentfs` on dirs (the torrents must already be in dirs.torrents) and wait until `expect` shows. */
 export async function startTorrentfs(dirs: Omit<Mount, 'child'>, extra: string[], expect: string[]): Promise<Mount> {
-  const child = start(process.execPath, ['--import', 'tsx', CMD, '-mountDir', dirs.mnt, '-metainfoDir', dirs.torrents, '-downloadDir', dirs.data, '--no-dht', ...extra], {
+  const child = start(process.execPath, ['--import', 'tsx', CMD, '-mountDir', dirs.mnt, '-metainfoDir', dirs.torrents, '-downloadDir', dirs.data, '--no-dht', '--verbose', ...extra], {
     cwd: ROOT,
     env: { XDG_DATA_HOME: dirs.xdg, BT_DHT_BOOTSTRAP: 'none' },
   })
@@ -47,6 +47,21 @@ export async function startTorrentfs(dirs: Omit<Mount, 'child'>, extra: string[]
     return expect.every((e) => names.includes(e))
   }, 10_000)
   return { ...dirs, child }
+}
+
+/**
+ * Run fn with the mount, then stop torrentfs (SIGTERM, asserting a clean exit). A failure carries torrentfs's own
+ * log (it runs with --verbose: failed reads, added torrents) so a flaky run can be diagnosed from CI output.
+ */
+export async function withMount(m: Mount, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn()
+  } catch (err) {
+    if (err instanceof Error) err.message += `\n--- torrentfs stderr ---\n${m.child.stderr().slice(-4000)}`
+    throw err
+  } finally {
+    await stopTorrentfs(m)
+  }
 }
 
 /** SIGTERM the torrentfs child; asserts it exits 0 and leaves a plain directory behind. */

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { makeTestTorrent, type TestTorrent } from '../helpers/swarm.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { preadChild, delay, watchdog } from './helpers.js'
-import { KiB, MiB, catMd5, copyTorrent, ddMd5, md5Range, mountDirs, resumePieces, startTorrentfs, stopTorrentfs } from './swarm-cli.js'
+import { KiB, MiB, catMd5, copyTorrent, ddMd5, md5Range, mountDirs, resumePieces, startTorrentfs, stopTorrentfs, withMount } from './swarm-cli.js'
 
 watchdog(58_000)
 
@@ -33,7 +33,7 @@ test('random offsets, then two files read at once by two processes (cat | md5sum
   const dirs = mountDirs()
   copyTorrent(multi, dirs)
   const m = await startTorrentfs(dirs, ['--peer', `127.0.0.1:${ltMulti.port}`], ['multi'])
-  try {
+  await withMount(m, async () => {
     const src0 = join(multi.seedDir, 'multi/f0.bin')
     const ranges: Array<[number, number]> = [
       [2 * MiB + 5, 1000],
@@ -55,9 +55,7 @@ test('random offsets, then two files read at once by two processes (cat | md5sum
     const [a, b] = await Promise.all([catMd5(join(m.mnt, 'multi/f0.bin')), catMd5(join(m.mnt, 'multi/sub/f1.bin'))])
     assert.is(a, multi.md5.get('multi/f0.bin'))
     assert.is(b, multi.md5.get('multi/sub/f1.bin'))
-  } finally {
-    await stopTorrentfs(m)
-  }
+  })
 })
 
 test('only what is read, plus readahead, is downloaded (8 MiB file, first 256 KiB, --readahead 1M)', async () => {
@@ -65,26 +63,22 @@ test('only what is read, plus readahead, is downloaded (8 MiB file, first 256 Ki
   copyTorrent(single, dirs)
   const m = await startTorrentfs(dirs, ['--peer', `127.0.0.1:${ltSingle.port}`, '--readahead', '1M'], ['file.bin'])
   let allocated = 0
-  try {
+  await withMount(m, async () => {
     const r = preadChild(join(m.mnt, 'file.bin'), [[0, 256 * KiB]])
     assert.is(await r.exited, 0, r.stderr())
     assert.equal(r.results(), [{ offset: 0, n: 256 * KiB, md5: md5Range(join(single.seedDir, 'file.bin'), 0, 256 * KiB) }])
     await delay(1500)
     allocated = statSync(join(dirs.data, 'file.bin')).blocks * 512
-  } finally {
-    await stopTorrentfs(m)
-  }
+  })
   const { have } = resumePieces(dirs.xdg)
   if (process.env.TEST_VERBOSE) process.stderr.write(`read 256 KiB: ${have} pieces verified, ${allocated} bytes allocated\n`)
   assert.ok(have >= 4 && have <= 4 + 16 + 8, `verified pieces after unmount: ${have} of 128`)
   assert.ok(allocated >= 256 * KiB && allocated <= 2 * MiB, `allocated on disk: ${allocated} bytes of 8 MiB`)
   // And then the whole file, through a new mount that trusts the resume state for what is already there.
   const again = await startTorrentfs(dirs, ['--peer', `127.0.0.1:${ltSingle.port}`], ['file.bin'])
-  try {
+  await withMount(again, async () => {
     assert.is(await catMd5(join(again.mnt, 'file.bin')), single.md5.get('file.bin'))
-  } finally {
-    await stopTorrentfs(again)
-  }
+  })
 })
 
 test.run()

@@ -3,12 +3,12 @@
 // SIGTERM / kill -9 with a read waiting on a piece no peer has.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdirSync, openSync, writeSync, closeSync, copyFileSync, statSync } from 'node:fs'
+import { mkdirSync, openSync, writeSync, closeSync, copyFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpDir } from '../helpers/tmp.js'
 import { makeTestTorrent, seedWith, stopAll, type TestTorrent } from '../helpers/swarm.js'
 import { isMounted, preadChild, delay, within, watchdog } from './helpers.js'
-import { KiB, MiB, catMd5, copyTorrent, ddMd5, md5Range, mountDirs, resumePieces, startTorrentfs, stopTorrentfs } from './swarm-cli.js'
+import { KiB, MiB, catMd5, copyTorrent, ddMd5, md5Range, mountDirs, resumePieces, startTorrentfs, stopTorrentfs, withMount } from './swarm-cli.js'
 
 watchdog(58_000)
 
@@ -41,7 +41,7 @@ test('random offsets (pread, dd skip/count) return the source bytes, cold', asyn
   const dirs = mountDirs()
   copyTorrent(multi, dirs)
   const m = await startTorrentfs(dirs, ['--peer', multiAddr], ['multi'])
-  try {
+  await withMount(m, async () => {
     const src0 = join(multi.seedDir, 'multi/f0.bin')
     const f0 = join(m.mnt, 'multi/f0.bin')
     // Inside a piece, across piece boundaries, the last bytes of the file, and a read past its end.
@@ -65,24 +65,30 @@ test('random offsets (pread, dd skip/count) return the source bytes, cold', asyn
     const src1 = join(multi.seedDir, 'multi/sub/f1.bin')
     assert.is(await ddMd5(join(m.mnt, 'multi/sub/f1.bin'), 4096, 300, 7), md5Range(src1, 300 * 4096, 7 * 4096))
     assert.is(await ddMd5(join(m.mnt, 'multi/sub/f1.bin'), 100_000, 20, 3), md5Range(src1, 2_000_000, 2 * MiB + 77 - 2_000_000))
-  } finally {
-    await stopTorrentfs(m)
-  }
+  })
 })
 
 test('cat | md5sum of two files read at once by two processes, cold', async () => {
   const dirs = mountDirs()
   copyTorrent(multi, dirs)
   const m = await startTorrentfs(dirs, ['--peer', multiAddr], ['multi'])
-  try {
+  await withMount(m, async () => {
     const [a, b] = await Promise.all([catMd5(join(m.mnt, 'multi/f0.bin')), catMd5(join(m.mnt, 'multi/sub/f1.bin'))])
     assert.is(a, multi.md5.get('multi/f0.bin'))
     assert.is(b, multi.md5.get('multi/sub/f1.bin'))
     // Now complete on disk: served again without the network.
     assert.is(await catMd5(join(m.mnt, 'multi/f0.bin')), multi.md5.get('multi/f0.bin'))
-  } finally {
-    await stopTorrentfs(m)
-  }
+  })
+})
+
+test('a .magnet file: metadata from the --peer, then reads', async () => {
+  const dirs = mountDirs()
+  writeFileSync(join(dirs.torrents, 'm.magnet'), `magnet:?xt=urn:btih:${multi.metainfo.infoHash}&dn=multi\n`)
+  const m = await startTorrentfs(dirs, ['--peer', multiAddr], ['multi'])
+  await withMount(m, async () => {
+    assert.is(statSync(join(m.mnt, 'multi/sub/f1.bin')).size, 2 * MiB + 77)
+    assert.is(await catMd5(join(m.mnt, 'multi/sub/f1.bin')), multi.md5.get('multi/sub/f1.bin'))
+  })
 })
 
 test('only what is read, plus readahead, is downloaded (8 MiB file, first 256 KiB, --readahead 1M)', async () => {
@@ -90,15 +96,13 @@ test('only what is read, plus readahead, is downloaded (8 MiB file, first 256 Ki
   copyTorrent(single, dirs)
   const m = await startTorrentfs(dirs, ['--peer', singleAddr, '--readahead', '1M'], ['file.bin'])
   let allocated = 0
-  try {
+  await withMount(m, async () => {
     const r = preadChild(join(m.mnt, 'file.bin'), [[0, 256 * KiB]])
     assert.is(await r.exited, 0, r.stderr())
     assert.equal(r.results(), [{ offset: 0, n: 256 * KiB, md5: md5Range(join(single.seedDir, 'file.bin'), 0, 256 * KiB) }])
     await delay(1500) // let the readahead that is coming arrive
     allocated = statSync(join(dirs.data, 'file.bin')).blocks * 512
-  } finally {
-    await stopTorrentfs(m)
-  }
+  })
   const { have, pieceCount } = resumePieces(dirs.xdg)
   assert.is(pieceCount, 128)
   if (process.env.TEST_VERBOSE) process.stderr.write(`read 256 KiB: ${have} pieces verified, ${allocated} bytes allocated\n`)
@@ -138,12 +142,10 @@ test('kill -9: a new torrentfs on the same mount point starts and serves reads',
   process.kill(first.child.proc.pid!, 'SIGKILL')
   await within(first.child.exited, 5000, 'the killed torrentfs')
   const second = await startTorrentfs(dirs, ['--peer', singleAddr], ['file.bin'])
-  try {
+  await withMount(second, async () => {
     assert.ok(isMounted(second.mnt))
     assert.is(await catMd5(join(second.mnt, 'file.bin')), single.md5.get('file.bin'))
-  } finally {
-    await stopTorrentfs(second)
-  }
+  })
 })
 
 test.run()
