@@ -79,6 +79,8 @@ const CHOKE_INTERVAL_MS = 10_000
 const OPTIMISTIC_EVERY = 3 // choke rounds
 const RESUME_SAVE_MS = 5_000
 const MAX_CANDIDATES = 2000
+// Verified pieces kept in memory for readers in stream mode.
+const RECENT_PIECES = 8
 
 interface Candidate {
   address: PeerAddress
@@ -115,6 +117,8 @@ export class Torrent extends EventEmitter {
   private failedBlocks = new Map<number, Map<number, { peer: string; digest: Buffer }>>()
   private stopping?: Promise<void>
   private abort = new AbortController()
+  /** Stream mode: the last verified pieces, kept for readers (index -> piece data), oldest first. */
+  private readonly recentPieces = new Map<number, Buffer>()
   /** Wires fetching the info dict right now. */
   private readonly metadataFetchers = new Set<PeerWire>()
   private webSeeds: Array<{ seed: WebSeed; key: string; peer: PickPeer; hashFailures: number }> = []
@@ -276,6 +280,7 @@ export class Torrent extends EventEmitter {
       for (const w of waiters) w.reject(new BtError(`${this.name}: torrent was removed`, ExitCode.io))
     }
     this.pieceWaiters.clear()
+    this.recentPieces.clear()
     await Promise.allSettled([this.trackers?.stop(), this.saveResume(true)])
     await this.storage?.close().catch(() => {})
     if (this.state !== 'error') this.state = 'stopped'
@@ -835,7 +840,18 @@ export class Torrent extends EventEmitter {
   private pieceWritten(prog: PieceProgress): void {
     const i = prog.index
     const p = this.picker!
-    if (prog.buf) p.releaseBuffer(prog.buf)
+    if (prog.buf) {
+      // Readers usually want a piece the moment it arrives: in stream mode keep the last few verified pieces in
+      // memory and serve them from there, without a round trip through the disk thread pool.
+      if (this.opts.stream && !this.destroyed) {
+        this.recentPieces.set(i, prog.buf)
+        if (this.recentPieces.size > RECENT_PIECES) {
+          const [oldest, buf] = this.recentPieces.entries().next().value as [number, Buffer]
+          this.recentPieces.delete(oldest)
+          p.releaseBuffer(buf)
+        }
+      } else p.releaseBuffer(prog.buf)
+    }
     prog.buf = null
     if (this.destroyed) return
     p.pieceDone(i)
@@ -1171,7 +1187,30 @@ export class Torrent extends EventEmitter {
 
   readAt(buf: Buffer, position: number): Promise<number> {
     if (!this.storage) return Promise.reject(new BtError('no metadata yet', ExitCode.usage))
+    const n = this.readRecent(buf, position)
+    if (n >= 0) return Promise.resolve(n)
     return this.storage.readAt(buf, position)
+  }
+
+  /** Copy from verified pieces still in memory; -1 unless every byte asked for is there. */
+  private readRecent(buf: Buffer, position: number): number {
+    const m = this.metainfo
+    if (!m || this.recentPieces.size === 0) return -1
+    const end = Math.min(m.length, position + buf.length)
+    if (end <= position) return -1
+    for (let pos = position; pos < end; ) {
+      if (!this.recentPieces.has(Math.floor(pos / m.pieceLength))) return -1
+      pos = (Math.floor(pos / m.pieceLength) + 1) * m.pieceLength
+    }
+    for (let pos = position; pos < end; ) {
+      const i = Math.floor(pos / m.pieceLength)
+      const piece = this.recentPieces.get(i)!
+      const from = pos - i * m.pieceLength
+      const take = Math.min(end - pos, piece.length - from)
+      piece.copy(buf, pos - position, from, from + take)
+      pos += take
+    }
+    return end - position
   }
 
   createPriorityHandle(): PriorityHandle {
