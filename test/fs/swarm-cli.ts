@@ -95,17 +95,7 @@ export function md5Range(file: string, offset: number, length: number): string {
   return createHash('md5').update(readFileSync(file).subarray(offset, offset + length)).digest('hex')
 }
 
-/** A port nothing listens on right now (listen on 0, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../helpers/clients.js'
 
 /** Verified pieces recorded in the (single) resume file under an XDG_DATA_HOME. */
 export function resumePieces(xdg: string): { have: number; pieceCount: number } {

@@ -2,41 +2,15 @@
 // path confinement and the descriptor cache.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import bencode from 'bencode'
 import { parseTorrent, pieceSize, type Metainfo } from '../../src/metainfo/metainfo.js'
 import { createTorrent } from '../../src/metainfo/create.js'
 import { FileStorage } from '../../src/storage/file-storage.js'
 import { BtError } from '../../src/errors.js'
-import { seededBytes, tmpDir, writeRandomFile } from '../helpers/tmp.js'
+import { tmpDir, writeRandomFile } from '../helpers/tmp.js'
+import { buildTorrent, type FileSpec } from '../helpers/handmade-torrent.js'
 
-interface FileSpec {
-  path: string[]
-  length: number
-  pad?: boolean
-}
-
-/** A hand-built multi-file torrent named `tor` (seeded contents, pad ranges zero) and its whole byte stream. */
-function buildTorrent(files: FileSpec[], pieceLength: number, seed = 5): { m: Metainfo; payload: Buffer } {
-  const total = files.reduce((s, f) => s + f.length, 0)
-  const payload = seededBytes(total, seed)
-  let off = 0
-  for (const f of files) {
-    if (f.pad) payload.fill(0, off, off + f.length)
-    off += f.length
-  }
-  const hashes: Buffer[] = []
-  for (let p = 0; p < total; p += pieceLength) hashes.push(createHash('sha1').update(payload.subarray(p, p + pieceLength)).digest())
-  const info = {
-    name: 'tor',
-    'piece length': pieceLength,
-    pieces: Buffer.concat(hashes),
-    files: files.map((f) => ({ length: f.length, path: f.path, ...(f.pad ? { attr: 'p' } : {}) })),
-  }
-  return { m: parseTorrent(Buffer.from(bencode.encode({ info }))), payload }
-}
 
 function piece(m: Metainfo, payload: Buffer, i: number): Buffer {
   return payload.subarray(i * m.pieceLength, i * m.pieceLength + pieceSize(m, i))

@@ -2,42 +2,16 @@
 // what of an output directory can be trusted, re-hashed, or skipped without reading.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createHash } from 'node:crypto'
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import bencode from 'bencode'
-import { parseTorrent, pieceSize, type Metainfo } from '../../src/metainfo/metainfo.js'
+import { pieceSize } from '../../src/metainfo/metainfo.js'
 import { FileStorage, type VerifyOptions } from '../../src/storage/file-storage.js'
 import { ResumeStore, stateDir } from '../../src/storage/resume.js'
 import { checkExisting } from '../../src/storage/check.js'
-import { seededBytes, tmpDir } from '../helpers/tmp.js'
+import { tmpDir } from '../helpers/tmp.js'
+import { buildTorrent, type FileSpec } from '../helpers/handmade-torrent.js'
 
-interface FileSpec {
-  path: string[]
-  length: number
-  pad?: boolean
-}
-
-/** A hand-built multi-file torrent named `tor` (seeded contents, pad ranges zero) and its whole byte stream. */
-function buildTorrent(files: FileSpec[], pieceLength: number, seed = 5): { m: Metainfo; payload: Buffer } {
-  const total = files.reduce((s, f) => s + f.length, 0)
-  const payload = seededBytes(total, seed)
-  let off = 0
-  for (const f of files) {
-    if (f.pad) payload.fill(0, off, off + f.length)
-    off += f.length
-  }
-  const hashes: Buffer[] = []
-  for (let p = 0; p < total; p += pieceLength) hashes.push(createHash('sha1').update(payload.subarray(p, p + pieceLength)).digest())
-  const info = {
-    name: 'tor',
-    'piece length': pieceLength,
-    pieces: Buffer.concat(hashes),
-    files: files.map((f) => ({ length: f.length, path: f.path, ...(f.pad ? { attr: 'p' } : {}) })),
-  }
-  return { m: parseTorrent(Buffer.from(bencode.encode({ info }))), payload }
-}
 
 // Piece length 16 KiB. a: pieces 0-2, pad to 49152, b: pieces 3-4 (b ends at 81920), c: 5-6, empty file.
 const FILES: FileSpec[] = [
