@@ -161,7 +161,9 @@ export const downloadCommand: CommandModule<object, Args> = {
     try {
       await mkdir(dir, { recursive: true })
     } catch (err) {
-      throw new BtError(`${args.output}: ${errorMessage(err)}`, ExitCode.io)
+      const code = (err as NodeJS.ErrnoException).code
+      const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'not a directory' : code === 'EACCES' ? 'permission denied' : errorMessage(err)
+      throw new BtError(`${args.output}: ${why}`, ExitCode.io)
     }
     const client = makeClient(args)
     await client.listen()
