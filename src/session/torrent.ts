@@ -1218,11 +1218,16 @@ export class Torrent extends EventEmitter {
     return this.picker.createHandle(() => {
       this.picker?.dropUnwanted()
       this.wantedVersion++
-      for (const peer of this.peers.values()) {
+      // Fastest peers pick first, so the pieces a reader waits for go to them.
+      for (const peer of this.peersByRate()) {
         this.updateInterest(peer)
         this.fillRequests(peer)
       }
     })
+  }
+
+  private peersByRate(): Peer[] {
+    return [...this.peers.values()].sort((a, b) => b.down.rate() - a.down.rate())
   }
 }
 
