@@ -157,7 +157,14 @@ export const downloadCommand: CommandModule<object, Args> = {
     const extraTrackers = args.tracker.map((u) => [u])
     const dir = resolve(args.output)
     const sources: TorrentSource[] = []
-    for (const x of args.torrents) sources.push(await resolveTorrentSource(x))
+    const seen = new Set<string>()
+    for (const x of args.torrents) {
+      const src = await resolveTorrentSource(x)
+      const hash = src.kind === 'torrent' ? src.metainfo.infoHash : src.magnet.infoHash
+      if (seen.has(hash)) continue // the same torrent named twice is downloaded (and printed) once
+      seen.add(hash)
+      sources.push(src)
+    }
     try {
       await mkdir(dir, { recursive: true })
     } catch (err) {
