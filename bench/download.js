@@ -16,14 +16,14 @@
 // script re-executes itself there, which needs root. Every client then sees the same loopback, so the comparison stays
 // fair. webtorrent-cli is installed first (outside the namespace, with npm) into bench/.cache/webtorrent. Without a
 // namespace (--no-netns, or not root) webtorrent is skipped and the rest runs on the host's 127.0.0.1.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   BT, LT_PYTHON, LT_SCRIPT, MiB, ensureBuilt, ensureWebtorrent, fmtSize, freePort, have, killAll, md5File, parseArgs,
-  parseSize, startLtPeer, startOpentracker, timed, writeRandomFile,
+  parseSize, reexecInNetns as runInNetns, startLtPeer, startOpentracker, timed, writeRandomFile,
 } from './lib.js'
 
 const ALL = ['bt', 'aria2', 'libtorrent', 'webtorrent']
@@ -58,29 +58,14 @@ async function reexecInNetns() {
   if (clients.includes('webtorrent')) {
     try { webtorrent = ensureWebtorrent() } catch (e) { skip.push(['webtorrent', e.message]) }
   }
-  const ns = `btbench-${process.pid}`
-  const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' })
-  if (add.status !== 0) {
-    const why = `no network namespace (ip netns add: ${(add.stderr || add.error?.message || '').trim()})`
-    console.error(`${why}: running on the host's 127.0.0.1`)
-    for (const [c, r] of skip) skipped.set(c, r)
-    if (!skipped.has('webtorrent')) skipped.set('webtorrent', `${why}; webtorrent cannot disable DHT or public trackers`)
+  const r = await runInNetns('btbench', import.meta.url, { env: { BT_BENCH_SKIP: JSON.stringify(skip), BT_BENCH_WEBTORRENT: webtorrent ?? '' } })
+  if (r.unavailable) {
+    console.error(`${r.unavailable}: running on the host's 127.0.0.1`)
+    for (const [c, why] of skip) skipped.set(c, why)
+    if (!skipped.has('webtorrent')) skipped.set('webtorrent', `${r.unavailable}; webtorrent cannot disable DHT or public trackers`)
     return undefined
   }
-  let deleted = false
-  const cleanup = () => { if (!deleted) { deleted = true; spawnSync('ip', ['netns', 'del', ns]) } }
-  process.on('exit', cleanup) // lib.js turns SIGINT/SIGTERM into process.exit
-  try {
-    const up = spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up'], { encoding: 'utf8' })
-    if (up.status !== 0) throw new Error(`ip link set lo up: ${up.stderr}`)
-    const child = spawn('nsenter', [`--net=/run/netns/${ns}`, process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-      stdio: 'inherit',
-      env: { ...process.env, BT_BENCH_NETNS: ns, BT_BENCH_SKIP: JSON.stringify(skip), BT_BENCH_WEBTORRENT: webtorrent ?? '' },
-    })
-    return await new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)))
-  } finally {
-    cleanup()
-  }
+  return r.code
 }
 
 function versionOf(cmd, args) {

@@ -99,6 +99,51 @@ export function killAll() {
 process.on('exit', killAll)
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(130) })
 
+/** The figures GNU time wrote with `-f '%e %U %S %M'` (and removes the file): seconds, KiB. NaN when missing. */
+export function readTimeFile(tf) {
+  let t = ['NaN', 'NaN', 'NaN', 'NaN']
+  try {
+    // GNU time prefixes "Command exited with non-zero status N" lines; the figures are on the last line.
+    t = readFileSync(tf, 'utf8').trim().split('\n').pop().split(' ')
+    rmSync(tf, { force: true })
+  } catch {}
+  const [wall, user, sys, rss] = t.map(Number)
+  return { wall, user, sys, cpu: user + sys, rssKiB: rss }
+}
+
+/**
+ * Re-runs `script` (this bench) with the same arguments inside a fresh network namespace holding only `lo`
+ * (ip netns add; nsenter — needs root), so nothing a client does can leave the machine, and removes the namespace
+ * afterwards. Resolves { code } with the inner run's exit code, or { unavailable: reason } when no namespace could
+ * be made (the caller then runs on the host). With `forwardSignals`, SIGINT/SIGTERM go to the inner run, which
+ * cleans up (mounts) before the namespace is removed.
+ */
+export async function reexecInNetns(prefix, script, { env = {}, forwardSignals = false } = {}) {
+  const ns = `${prefix}-${process.pid}`
+  const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' })
+  if (add.status !== 0) return { unavailable: `no network namespace (ip netns add: ${(add.stderr || add.error?.message || '').trim()})` }
+  let deleted = false
+  const cleanup = () => { if (!deleted) { deleted = true; spawnSync('ip', ['netns', 'del', ns]) } }
+  process.on('exit', cleanup) // SIGINT/SIGTERM become process.exit (below)
+  try {
+    const up = spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up'], { encoding: 'utf8' })
+    if (up.status !== 0) throw new Error(`ip link set lo up: ${up.stderr}`)
+    const child = spawn('nsenter', [`--net=/run/netns/${ns}`, process.execPath, fileURLToPath(script), ...process.argv.slice(2)], {
+      stdio: 'inherit',
+      env: { ...process.env, ...env, BT_BENCH_NETNS: ns },
+    })
+    if (forwardSignals) {
+      for (const sig of ['SIGINT', 'SIGTERM']) {
+        process.removeAllListeners(sig)
+        process.on(sig, () => child.kill(sig))
+      }
+    }
+    return { code: await new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1))) }
+  } finally {
+    cleanup()
+  }
+}
+
 /**
  * Runs cmd under GNU time; resolves { code, wall, user, sys, cpu, rssKiB, output, timedOut }.
  * `wall` is the whole process's wall time in seconds (startup included), as a user would see it.
@@ -117,14 +162,7 @@ export function timed(cmd, args, { timeoutMs = 600_000, cwd, env, stdin = 'ignor
     child.on('error', (e) => { clearTimeout(timer); reject(e) })
     child.on('close', (code) => {
       clearTimeout(timer)
-      let t = ['NaN', 'NaN', 'NaN', 'NaN']
-      try {
-        // GNU time prefixes "Command exited with non-zero status N" lines; the figures are on the last line.
-        t = readFileSync(tf, 'utf8').trim().split('\n').pop().split(' ')
-        rmSync(tf, { force: true })
-      } catch {}
-      const [wall, user, sys, rss] = t.map(Number)
-      resolve({ code: code ?? -1, wall, user, sys, cpu: user + sys, rssKiB: rss, output, timedOut })
+      resolve({ code: code ?? -1, ...readTimeFile(tf), output, timedOut })
     })
   })
 }

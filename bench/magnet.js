@@ -24,8 +24,8 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import {
-  BT, LT_PYTHON, LT_SCRIPT, MiB, ROOT, ensureBuilt, fmtSize, have, killAll, md5File, parseArgs, parseSize, startLtPeer,
-  writeRandomFile,
+  BT, LT_PYTHON, LT_SCRIPT, MiB, ROOT, ensureBuilt, fmtSize, have, killAll, md5File, parseArgs, parseSize,
+  readTimeFile, reexecInNetns as runInNetns, startLtPeer, writeRandomFile,
 } from './lib.js'
 
 const ALL = ['bt', 'libtorrent']
@@ -92,26 +92,9 @@ async function dhtChild(n) {
 
 /** Makes the namespace, runs this script inside it, removes the namespace; undefined when there is none to be had. */
 async function reexecInNetns() {
-  const ns = `btmagnet-${process.pid}`
-  const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' })
-  if (add.status !== 0) {
-    console.error(`no network namespace (ip netns add: ${(add.stderr || add.error?.message || '').trim()}): running on the host's 127.0.0.1`)
-    return undefined
-  }
-  let deleted = false
-  const cleanup = () => { if (!deleted) { deleted = true; spawnSync('ip', ['netns', 'del', ns]) } }
-  process.on('exit', cleanup) // lib.js turns SIGINT/SIGTERM into process.exit
-  try {
-    const up = spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up'], { encoding: 'utf8' })
-    if (up.status !== 0) throw new Error(`ip link set lo up: ${up.stderr}`)
-    const child = spawn('nsenter', [`--net=/run/netns/${ns}`, process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-      stdio: 'inherit',
-      env: { ...process.env, BT_BENCH_NETNS: ns },
-    })
-    return await new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)))
-  } finally {
-    cleanup()
-  }
+  const r = await runInNetns('btmagnet', import.meta.url)
+  if (r.unavailable) console.error(`${r.unavailable}: running on the host's 127.0.0.1`)
+  return r.code
 }
 
 /**
@@ -140,13 +123,7 @@ function timedLines(cmd, args, { timeoutMs, env, onLine, keepStdinOpen }) {
     child.on('close', (code) => {
       clearTimeout(timer)
       children.delete(child)
-      let t = ['NaN', 'NaN', 'NaN', 'NaN']
-      try {
-        t = readFileSync(tf, 'utf8').trim().split('\n').pop().split(' ')
-        rmSync(tf, { force: true })
-      } catch {}
-      const [wall, user, sys, rss] = t.map(Number)
-      resolve({ code: code ?? -1, wall, user, sys, cpu: user + sys, rssKiB: rss, output, timedOut })
+      resolve({ code: code ?? -1, ...readTimeFile(tf), output, timedOut })
     })
   })
 }

@@ -35,7 +35,7 @@ import { tmpdir } from 'node:os'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { LT_PYTHON, LT_SCRIPT, MiB, ROOT, fmtSize, freePort, have, killAll, md5File, parseArgs, parseSize, writeRandomFile } from './lib.js'
+import { LT_PYTHON, LT_SCRIPT, MiB, ROOT, fmtSize, freePort, have, killAll, md5File, parseArgs, parseSize, reexecInNetns as runInNetns, writeRandomFile } from './lib.js'
 
 const TORRENTFS = join(ROOT, 'bin', 'torrentfs.js')
 const ALL = ['torrentfs', 'btfs']
@@ -69,8 +69,8 @@ process.on('exit', cleanupAll)
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
 
 if (!process.env.BT_BENCH_NETNS && !flags['no-netns']) {
-  const code = reexecInNetns()
-  if (code !== undefined) process.exit(await code)
+  const code = await reexecInNetns()
+  if (code !== undefined) process.exit(code)
 }
 if (!process.env.BT_BENCH_NETNS && clients.includes('btfs')) skipped.set('btfs', 'needs a network namespace (it cannot disable its DHT); run as root without --no-netns')
 try {
@@ -82,27 +82,10 @@ try {
 process.exit() // children's pipes would keep the loop alive
 
 /** Runs this script inside a fresh namespace with only `lo`; undefined when none can be made (then run here). */
-function reexecInNetns() {
-  const ns = `btfsbench-${process.pid}`
-  const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' })
-  if (add.status !== 0) {
-    console.error(`no network namespace (ip netns add: ${(add.stderr || add.error?.message || '').trim()}): running on the host's 127.0.0.1`)
-    return undefined
-  }
-  const del = () => spawnSync('ip', ['netns', 'del', ns])
-  process.on('exit', del)
-  const up = spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up'], { encoding: 'utf8' })
-  if (up.status !== 0) { del(); throw new Error(`ip link set lo up: ${up.stderr}`) }
-  const child = spawn('nsenter', [`--net=/run/netns/${ns}`, process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, BT_BENCH_NETNS: ns },
-  })
-  // A signal here goes to the inner run too (it cleans up its mounts), and the namespace goes once it has ended.
-  for (const sig of ['SIGINT', 'SIGTERM']) {
-    process.removeAllListeners(sig)
-    process.on(sig, () => child.kill(sig))
-  }
-  return new Promise((resolve) => child.on('close', (code) => { del(); resolve(code ?? 1) }))
+async function reexecInNetns() {
+  const r = await runInNetns('btfsbench', import.meta.url, { forwardSignals: true })
+  if (r.unavailable) console.error(`${r.unavailable}: running on the host's 127.0.0.1`)
+  return r.code
 }
 
 /** Spawn in its own process group; collects (the tail of) its output. */
