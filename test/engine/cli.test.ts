@@ -2,11 +2,10 @@
 // codes, info hashes and magnets with --peer, --download-limit, --help, and Ctrl-C.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BT, bt } from '../helpers/cli.js'
+import { bt, killSpawned, spawnBt } from '../helpers/cli.js'
+import { waitFor } from '../helpers/wait.js'
 import { tmpDir, writeRandomFile } from '../helpers/tmp.js'
 import { createTorrent } from '../../src/metainfo/create.js'
 import { parseTorrent } from '../../src/metainfo/metainfo.js'
@@ -14,11 +13,8 @@ import { assertSameFiles, makeTestTorrent, md5, seedWith, stopAll, type TestTorr
 
 const MiB = 1024 * 1024
 
-const children = new Set<ChildProcess>()
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
-
 test.after.each(async () => {
-  for (const c of children) c.kill('SIGKILL')
+  killSpawned()
   await stopAll()
 })
 
@@ -27,26 +23,7 @@ function xdg(home = tmpDir('bt-xdg-')): NodeJS.ProcessEnv {
   return { XDG_DATA_HOME: home }
 }
 
-/** A bt child that keeps running (seed, a download to interrupt), with its stdout lines as they come. */
-function spawnBt(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [BT, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.add(child)
-  const lines: string[] = []
-  let stderr = ''
-  child.stderr!.on('data', (d) => { if (stderr.length < 16384) stderr += d })
-  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line))
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => { children.delete(child); resolve({ code, signal }) }))
-  return { child, lines, exit, stderr: () => stderr }
-}
 
-async function until(what: string, ms: number, check: () => boolean): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 function jsonLines(stdout: string): Array<Record<string, any>> {
   return stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l))
@@ -215,11 +192,11 @@ test('bt seed FILE prints a magnet; another bt downloads it with --peer', async 
   const file = join(dir, 'shared.bin')
   const sum = md5(writeRandomFile(file, 2 * MiB + 333, 76))
   const seeder = spawnBt(['seed', file, '--port', '0'], xdg())
-  await until('a magnet on stdout', 15_000, () => seeder.lines.length > 0 || seeder.child.exitCode !== null)
+  await waitFor('a magnet on stdout', () => seeder.lines.length > 0 || seeder.child.exitCode !== null, 15_000)
   const magnet = seeder.lines[0]
   assert.match(magnet, /^magnet:\?xt=urn:btih:[0-9a-f]{40}/)
   // The port is in the x.pe of the second magnet, on stderr.
-  await until('the seeding line on stderr', 5000, () => /seeding .* on port \d+/.test(seeder.stderr()))
+  await waitFor('the seeding line on stderr', () => /seeding .* on port \d+/.test(seeder.stderr()), 5000)
   const port = Number(/on port (\d+)/.exec(seeder.stderr())![1])
   const out = tmpDir('bt-out-')
   const r = await bt(['download', magnet, '-o', out, '--port', '0', '--peer', `127.0.0.1:${port}`], { env: xdg(), timeoutMs: 20_000 })
@@ -261,7 +238,7 @@ test('SIGINT during a download: exit 130, resume state left behind', async () =>
   const out = tmpDir('bt-out-')
   const home = tmpDir('bt-xdg-')
   const dl = spawnBt(['download', tt.torrentPath, '-o', out, '--port', '0', '--peer', seed.addr, '--json', '--download-limit', '1M'], xdg(home))
-  await until('progress with data', 10_000, () => dl.lines.some((l) => { try { const e = JSON.parse(l); return e.event === 'progress' && e.have > 0 } catch { return false } }) || dl.child.exitCode !== null)
+  await waitFor('progress with data', () => dl.events.some((e) => e.event === 'progress' && e.have > 0) || dl.child.exitCode !== null, 10_000)
   dl.child.kill('SIGINT')
   const r = await dl.exit
   assert.is(r.code, 130, dl.stderr())

@@ -10,7 +10,8 @@ import { tmpDir } from '../helpers/tmp.js'
 import { makeTestTorrent, type TestTorrent } from '../helpers/swarm.js'
 import { startOpentracker, type Opentracker } from '../helpers/opentracker.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
-import { md5File, runAria2 } from '../helpers/clients.js'
+import { assertSameMd5, runAria2 } from '../helpers/clients.js'
+import { within } from '../helpers/wait.js'
 
 const MiB = 1024 * 1024
 
@@ -73,15 +74,7 @@ function xdg(): NodeJS.ProcessEnv {
   return { XDG_DATA_HOME: tmpDir('bt-xdg-') }
 }
 
-async function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const t = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what()}`)), ms) })
-  try { return await Promise.race([p, t]) } finally { clearTimeout(timer) }
-}
 
-async function assertSameMd5(tt: TestTorrent, dir: string): Promise<void> {
-  for (const [rel, sum] of tt.md5) assert.is(await md5File(join(dir, rel)), sum, `${rel} md5`)
-}
 
 function rate(bytes: number, ms: number): string {
   return `${((bytes / MiB) / (ms / 1000)).toFixed(1)} MiB/s`

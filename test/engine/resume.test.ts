@@ -2,44 +2,21 @@
 // again; --verify re-checks everything and re-fetches only the pieces that are bad.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { closeSync, cpSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, utimesSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { BT, bt } from '../helpers/cli.js'
+import { bt, killSpawned, spawnBt } from '../helpers/cli.js'
+import { waitFor } from '../helpers/wait.js'
 import { tmpDir } from '../helpers/tmp.js'
 import { assertSameFiles, makeTestTorrent, seedWith, stopAll } from '../helpers/swarm.js'
 
 const MiB = 1024 * 1024
 
-const children = new Set<ChildProcess>()
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
-
 test.after.each(async () => {
-  for (const c of children) c.kill('SIGKILL')
+  killSpawned()
   await stopAll()
 })
 
-/** `bt download … --json` as a child, with its JSON events as they come. */
-function spawnDownload(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [BT, 'download', ...args, '--json'], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.add(child)
-  const events: Array<Record<string, any>> = []
-  let stderr = ''
-  child.stderr!.on('data', (d) => { if (stderr.length < 16384) stderr += d })
-  createInterface({ input: child.stdout! }).on('line', (line) => { try { events.push(JSON.parse(line)) } catch {} })
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => { children.delete(child); resolve({ code, signal }) }))
-  return { child, events, exit, stderr: () => stderr }
-}
 
-async function until(what: string, ms: number, check: () => boolean): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 /** The pieces a resume file under `xdgHome` marks as present (0 when there is none yet). */
 function resumePieces(xdgHome: string): number {
@@ -62,9 +39,9 @@ test('kill -9 mid-download, then the same command finishes with less than the wh
   const home = tmpDir('bt-xdg-')
   const args = [tt.torrentPath, '-o', out, '--port', '0', '--peer', seed.addr, '--download-limit', '1M']
 
-  const first = spawnDownload(args, { XDG_DATA_HOME: home })
+  const first = spawnBt(['download', ...args, '--json'], { XDG_DATA_HOME: home })
   // Resume state is written every few seconds; kill once it records some pieces, well before the end (8 s at 1M/s).
-  await until('resume state with some pieces', 15_000, () => resumePieces(home) > 0 || first.child.exitCode !== null)
+  await waitFor('resume state with some pieces', () => resumePieces(home) > 0 || first.child.exitCode !== null, 15_000)
   assert.is(first.child.exitCode, null, `the first run ended early: ${first.stderr()}`)
   const progress = first.events.filter((e) => e.event === 'progress')
   assert.ok(progress.some((e) => e.have > 0), 'progress events report data before the kill')
@@ -75,7 +52,7 @@ test('kill -9 mid-download, then the same command finishes with less than the wh
   const upBefore = seed.torrent.stats().uploaded
   assert.ok(upBefore < tt.metainfo.length, `killed before the end (seeder sent ${upBefore} bytes)`)
 
-  const second = spawnDownload(args, { XDG_DATA_HOME: home })
+  const second = spawnBt(['download', ...args, '--json'], { XDG_DATA_HOME: home })
   const killer = setTimeout(() => second.child.kill('SIGKILL'), 20_000)
   const r2 = await second.exit
   clearTimeout(killer)

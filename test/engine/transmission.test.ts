@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { bt } from '../helpers/cli.js'
 import { tmpDir } from '../helpers/tmp.js'
 import { makeTestTorrent, seedWith, stopAll, type TestTorrent } from '../helpers/swarm.js'
-import { md5File, startTransmission, type TransmissionHandle } from '../helpers/clients.js'
+import { assertSameMd5, startTransmission, type TransmissionHandle } from '../helpers/clients.js'
+import { within } from '../helpers/wait.js'
 
 const MiB = 1024 * 1024
 let tr: TransmissionHandle | undefined
@@ -17,15 +18,7 @@ test.after.each(async () => {
   await stopAll()
 })
 
-async function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const t = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what()}`)), ms) })
-  try { return await Promise.race([p, t]) } finally { clearTimeout(timer) }
-}
 
-async function assertSameMd5(tt: TestTorrent, dir: string): Promise<void> {
-  for (const [rel, sum] of tt.md5) assert.is(await md5File(join(dir, rel)), sum, `${rel} md5`)
-}
 
 test('bt download from a transmission-cli seeder (--peer)', async () => {
   const tt = await makeTestTorrent([2 * MiB + 100], { pieceLength: 256 * 1024, seed: 49 })

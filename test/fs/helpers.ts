@@ -3,6 +3,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { resolve } from 'node:path'
+import { within } from '../helpers/wait.js'
 
 export const PREAD = fileURLToPath(new URL('./pread-child.mjs', import.meta.url))
 
@@ -34,14 +35,6 @@ export function watchdog(ms = 55_000): void {
   }, ms).unref()
 }
 
-/** p, or an error after ms. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out: ${what}`)), ms))),
-  ])
-}
 
 /** Unmount `dir` when the test process exits, whatever happened. */
 export function cleanupMount(dir: string): void {
@@ -123,7 +116,7 @@ export function preadChild(file: string, ranges: Array<[number, number]>): Child
   }
 }
 
-export { delay, waitFor } from '../helpers/wait.js'
+export { delay, waitFor, within } from '../helpers/wait.js'
 
 export function isMounted(dir: string): boolean {
   const want = resolve(dir)

@@ -1,5 +1,6 @@
 // Run the built `bt`/`torrentfs` binaries as a user would, capturing output and exit code.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -33,4 +34,32 @@ export function run(cmd: string, args: string[], opts: { input?: Buffer | string
 
 export function bt(args: string[], opts: Parameters<typeof run>[2] = {}): Promise<RunResult> {
   return run(process.execPath, [BT, ...args], opts)
+}
+
+const running = new Set<ChildProcess>()
+process.on('exit', killSpawned)
+
+/** Kill every child spawnBt started that is still running (call from after.each). */
+export function killSpawned(): void {
+  for (const c of running) c.kill('SIGKILL')
+}
+
+/**
+ * A bt child that keeps running (a seed, a download to interrupt), with its stdout lines — and those that are JSON,
+ * as events — as they come.
+ */
+export function spawnBt(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [BT, ...args], { env: { ...process.env, NO_COLOR: '1', BT_DHT_BOOTSTRAP: 'none', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  const lines: string[] = []
+  const events: Array<Record<string, any>> = []
+  let stderr = ''
+  child.stderr!.on('data', (d) => { if (stderr.length < 16384) stderr += d })
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line)
+    try { events.push(JSON.parse(line)) } catch {}
+  })
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => { running.delete(child); resolve({ code, signal }) }))
+  return { child, lines, events, exit, stderr: () => stderr }
 }

@@ -196,3 +196,11 @@ export async function md5Dir(dir: string): Promise<string> {
   for (const f of files) h.update(`${f} ${await md5File(join(dir, f))}\n`)
   return h.digest('hex')
 }
+
+/** md5 of every file of the torrent under `dir` equals the original's (streamed, for big payloads). */
+export async function assertSameMd5(tt: { md5: Map<string, string> }, dir: string): Promise<void> {
+  for (const [rel, sum] of tt.md5) {
+    const got = await md5File(join(dir, rel))
+    if (got !== sum) throw new Error(`${rel} md5: ${got} != ${sum}`)
+  }
+}

@@ -12,3 +12,16 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
     await delay(25)
   }
 }
+
+/** p, or an error after ms; `what` may be a function, to describe the state at the time of the timeout. */
+export async function within<T>(p: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const t = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`)), ms)
+  })
+  try {
+    return await Promise.race([p, t])
+  } finally {
+    clearTimeout(timer)
+  }
+}
