@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  BT, LT_PYTHON, LT_SCRIPT, MiB, ensureBuilt, ensureWebtorrent, fmtSize, freePort, have, killAll, md5File, parseArgs,
+  BT, LT_PYTHON, LT_SCRIPT, MiB, ensureBuilt, makePayload, ensureWebtorrent, fmtSize, freePort, have, killAll, md5File, parseArgs,
   parseSize, reexecInNetns as runInNetns, startLtPeer, startOpentracker, timed, writeRandomFile,
 } from './lib.js'
 
@@ -92,13 +92,8 @@ async function main() {
 
   console.log(`payload ${fmtSize(size)}, 1 MiB pieces, libtorrent ${versionOf(LT_PYTHON, ['-c', 'import libtorrent as lt; print(lt.__version__)'])} seeder` +
     ` (${flags.seeder === 'fast' ? 'high_performance_seed' : 'default'} settings, ${flags['no-seeder-utp'] ? 'TCP only' : 'TCP and incoming uTP'}), ${process.env.BT_BENCH_NETNS ? `netns ${process.env.BT_BENCH_NETNS} (lo only)` : "host's 127.0.0.1"}, work dir ${work}`)
-  const seedDir = join(work, 'seed')
-  mkdirSync(seedDir)
-  const file = join(seedDir, 'payload.bin')
+  const { seedDir, file, srcMd5 } = await makePayload(work, size)
   let t = Date.now()
-  writeRandomFile(file, size)
-  const srcMd5 = await md5File(file)
-  console.log(`random payload written and hashed in ${((Date.now() - t) / 1000).toFixed(1)} s (md5 ${srcMd5})`)
 
   const trackerPort = await freePort()
   const announce = `http://127.0.0.1:${trackerPort}/announce`

@@ -99,6 +99,18 @@ export function killAll() {
 process.on('exit', killAll)
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(130) })
 
+/** A random payload of `size` bytes at work/seed/payload.bin, hashed; logs how long that took. */
+export async function makePayload(work, size) {
+  const seedDir = join(work, 'seed')
+  mkdirSync(seedDir)
+  const file = join(seedDir, 'payload.bin')
+  const t = Date.now()
+  writeRandomFile(file, size)
+  const srcMd5 = await md5File(file)
+  console.log(`random payload written and hashed in ${((Date.now() - t) / 1000).toFixed(1)} s (md5 ${srcMd5})`)
+  return { seedDir, file, srcMd5 }
+}
+
 /** The figures GNU time wrote with `-f '%e %U %S %M'` (and removes the file): seconds, KiB. NaN when missing. */
 export function readTimeFile(tf) {
   let t = ['NaN', 'NaN', 'NaN', 'NaN']

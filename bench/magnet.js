@@ -24,7 +24,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import {
-  BT, LT_PYTHON, LT_SCRIPT, MiB, ROOT, ensureBuilt, fmtSize, have, killAll, md5File, parseArgs, parseSize,
+  BT, LT_PYTHON, LT_SCRIPT, MiB, ROOT, ensureBuilt, makePayload, fmtSize, have, killAll, md5File, parseArgs, parseSize,
   readTimeFile, reexecInNetns as runInNetns, startLtPeer, writeRandomFile,
 } from './lib.js'
 
@@ -182,13 +182,8 @@ async function main({ size, nodes, runs, clients, timeoutMs }) {
 
   console.log(`payload ${fmtSize(size)}, 1 MiB pieces, ${nodes}-node local DHT, libtorrent ${versionOf(LT_PYTHON, ['-c', 'import libtorrent as lt; print(lt.__version__)'])} seeder, ` +
     `${process.env.BT_BENCH_NETNS ? `netns ${process.env.BT_BENCH_NETNS} (lo only)` : "host's 127.0.0.1"}, work dir ${work}`)
-  const seedDir = join(work, 'seed')
-  mkdirSync(seedDir)
-  const file = join(seedDir, 'payload.bin')
+  const { seedDir, file, srcMd5 } = await makePayload(work, size)
   let t = Date.now()
-  writeRandomFile(file, size)
-  const srcMd5 = await md5File(file)
-  console.log(`random payload written and hashed in ${((Date.now() - t) / 1000).toFixed(1)} s (md5 ${srcMd5})`)
   // No announce URL: the DHT is the only way to find the seeder.
   const torrent = join(work, 'payload.torrent')
   const mk = spawnSync('mktorrent', ['-l', '20', '-o', torrent, file], { encoding: 'utf8' })

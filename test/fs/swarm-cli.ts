@@ -1,5 +1,6 @@
 // Shared by the test/fs/swarm*.test.ts files: the torrentfs command run as a child process (as a user runs it)
 // against real seeders on 127.0.0.1, with its own XDG_DATA_HOME, and readers (cat, pread) in further children.
+import { preadChild } from './helpers.js'
 import { mkdirSync, copyFileSync, readFileSync, readdirSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -106,4 +107,16 @@ export function resumePieces(xdg: string): { have: number; pieceCount: number } 
   let have = 0
   for (const byte of Buffer.from(saved.have, 'base64')) for (let b = byte; b; b &= b - 1) have++
   return { have, pieceCount: saved.pieceCount }
+}
+
+/** pread the ranges of `file` in a child and check each against the source file (`length` bytes long). */
+export async function assertPreads(file: string, src: string, length: number, ranges: Array<[number, number]>): Promise<void> {
+  const r = preadChild(file, ranges)
+  assert.is(await r.exited, 0, r.stderr())
+  const got = r.results()
+  assert.is(got.length, ranges.length, r.stdout())
+  ranges.forEach(([off, len], i) => {
+    const n = Math.min(len, length - off)
+    assert.equal(got[i], { offset: off, n, md5: md5Range(src, off, n) }, `pread ${off}:${len}`)
+  })
 }

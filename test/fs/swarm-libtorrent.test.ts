@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { makeTestTorrent, type TestTorrent } from '../helpers/swarm.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { preadChild, delay, watchdog } from './helpers.js'
-import { KiB, MiB, catMd5, copyTorrent, ddMd5, md5Range, mountDirs, resumePieces, startTorrentfs, stopTorrentfs, withMount } from './swarm-cli.js'
+import { KiB, MiB, catMd5, copyTorrent, ddMd5, md5Range, mountDirs, resumePieces, startTorrentfs, stopTorrentfs, withMount, assertPreads } from './swarm-cli.js'
 
 watchdog(58_000)
 
@@ -41,14 +41,7 @@ test('random offsets, then two files read at once by two processes (cat | md5sum
       [777_777, 200 * KiB],
       [3 * MiB + 1200, 4096],
     ]
-    const r = preadChild(join(m.mnt, 'multi/f0.bin'), ranges)
-    assert.is(await r.exited, 0, r.stderr())
-    const got = r.results()
-    assert.is(got.length, ranges.length, r.stdout())
-    ranges.forEach(([off, len], i) => {
-      const n = Math.min(len, 3 * MiB + 1234 - off)
-      assert.equal(got[i], { offset: off, n, md5: md5Range(src0, off, n) }, `pread ${off}:${len}`)
-    })
+    await assertPreads(join(m.mnt, 'multi/f0.bin'), src0, 3 * MiB + 1234, ranges)
     const src1 = join(multi.seedDir, 'multi/sub/f1.bin')
     assert.is(await ddMd5(join(m.mnt, 'multi/sub/f1.bin'), 4096, 300, 7), md5Range(src1, 300 * 4096, 7 * 4096))
 

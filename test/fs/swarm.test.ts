@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { tmpDir } from '../helpers/tmp.js'
 import { makeTestTorrent, seedWith, stopAll, type TestTorrent } from '../helpers/swarm.js'
 import { isMounted, preadChild, delay, within, watchdog } from './helpers.js'
-import { KiB, MiB, catMd5, copyTorrent, ddMd5, md5Range, mountDirs, resumePieces, startTorrentfs, stopTorrentfs, withMount } from './swarm-cli.js'
+import { KiB, MiB, catMd5, copyTorrent, ddMd5, md5Range, mountDirs, resumePieces, startTorrentfs, stopTorrentfs, withMount, assertPreads } from './swarm-cli.js'
 
 watchdog(58_000)
 
@@ -53,14 +53,7 @@ test('random offsets (pread, dd skip/count) return the source bytes, cold', asyn
       [3 * MiB + 1200, 4096],
       [12_345, 1],
     ]
-    const r = preadChild(f0, ranges)
-    assert.is(await r.exited, 0, r.stderr())
-    const got = r.results()
-    assert.is(got.length, ranges.length, r.stdout())
-    ranges.forEach(([off, len], i) => {
-      const n = Math.min(len, 3 * MiB + 1234 - off)
-      assert.equal(got[i], { offset: off, n, md5: md5Range(src0, off, n) }, `pread ${off}:${len}`)
-    })
+    await assertPreads(f0, src0, 3 * MiB + 1234, ranges)
     // dd on the second file (it starts mid-piece: 3 MiB + 1234 is not a multiple of 64 KiB).
     const src1 = join(multi.seedDir, 'multi/sub/f1.bin')
     assert.is(await ddMd5(join(m.mnt, 'multi/sub/f1.bin'), 4096, 300, 7), md5Range(src1, 300 * 4096, 7 * 4096))
