@@ -1,0 +1,89 @@
+// Shared types of the search index: what a stored torrent is, what the classifier says about it, and the store
+// interface that the SQLite and PostgreSQL backends implement. The importer, the crawler and the HTTP search API
+// all talk to an IndexStore; none of them knows which backend is behind it.
+
+export type ContentType =
+  | 'movie'
+  | 'tv_show'
+  | 'music'
+  | 'ebook'
+  | 'comic'
+  | 'audiobook'
+  | 'software'
+  | 'game'
+  | 'xxx'
+  | 'unknown'
+
+/** What the classifier makes of a torrent's name (and file list). Field names are those of `bt classify --json`. */
+export interface Classification {
+  contentType: ContentType
+  title?: string
+  year?: number
+  seasons: number[]
+  episodes: number[]
+  /** Daily shows: YYYY-MM-DD. */
+  airDate?: string
+  /** '480p' | '576p' | '720p' | '1080p' | '1440p' | '2160p' … */
+  resolution?: string
+  /** 'bluray' | 'web-dl' | 'webrip' | 'hdtv' | 'dvd' | 'cam' | … */
+  source?: string
+  videoCodec?: string
+  audioCodec?: string
+  hdr?: string
+  threeD?: boolean
+  /** ISO 639-1 codes, e.g. ['en', 'fr']. */
+  languages: string[]
+  releaseGroup?: string
+  edition?: string
+  container?: string
+  /** A season pack or complete series. */
+  complete: boolean
+}
+
+export interface IndexedFile {
+  /** Path inside the torrent, '/'-separated, as `bt metainfo X files` prints it. */
+  path: string
+  size: number
+}
+
+/** One torrent as an importer or the crawler hands it to the store. */
+export interface TorrentRecord {
+  /** 40 lower-case hex characters (v1 info hash). */
+  infoHash: string
+  name: string
+  /** Total bytes; the sum of `files` when they are given. */
+  size?: number
+  files?: IndexedFile[]
+  /** When the source first published or saw it (ms since the epoch). */
+  publishedAt?: number
+  /** Which importer or crawler saw it: 'import', 'dht', 'torrent-file', 'magnet', a bitmagnet `source` … */
+  source: string
+  seeders?: number
+  leechers?: number
+  private?: boolean
+  trackers?: string[]
+  /** True when only a magnet link was seen: name and files are to be completed later from the metadata. */
+  partial?: boolean
+  /** Attributes an importer already knows (bitmagnet's contentType, title, releaseYear …); they win over the classifier. */
+  known?: Partial<Classification> & { contentSource?: string; contentId?: string }
+}
+
+export interface UpsertResult {
+  added: number
+  updated: number
+}
+
+/**
+ * The store behind `bt import`, `bt search`, `bt crawl` and bt serve's search APIs. Both backends implement it.
+ * Search and query types live beside the query parser (src/index/query); this is the part every writer needs.
+ */
+export interface IndexWriter {
+  /** Insert or update in one transaction; classifies each record (files included) unless `known` says otherwise. */
+  upsert(records: readonly TorrentRecord[]): Promise<UpsertResult>
+  /** Which of these info hashes are already stored (the crawler skips them). */
+  has(infoHashes: readonly string[]): Promise<Set<string>>
+  /** Swarm counts from a scrape or the DHT. */
+  updateSwarm(infoHash: string, seeders: number, leechers: number): Promise<void>
+  count(): Promise<number>
+  close(): Promise<void>
+}
