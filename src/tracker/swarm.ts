@@ -98,6 +98,8 @@ export interface TrackerOptions {
   allowIpParam?: boolean
   /** Seconds between expiry sweeps (default: peerTimeout / 20, between 1 and 60). */
   sweepInterval?: number
+  /** Milliseconds clock (tests move time forward). */
+  clock?: () => number
 }
 
 export interface TrackerCounters {
@@ -135,6 +137,7 @@ export class Tracker {
   private readonly limiter: RateLimiter | undefined
   private sweepTimer: NodeJS.Timeout | undefined
   private readonly rate = new RateMeter()
+  private readonly clock: () => number
 
   constructor(opts: TrackerOptions = {}) {
     this.interval = opts.interval ?? 900
@@ -145,19 +148,20 @@ export class Tracker {
     this.isPrivate = opts.private ?? false
     this.fullScrape = opts.fullScrape ?? !this.isPrivate
     this.allowIpParam = opts.allowIpParam ?? false
+    this.clock = opts.clock ?? Date.now
     const rate = opts.rateLimit ?? 50
     this.limiter = rate > 0 ? new RateLimiter(rate, rate * 4) : undefined
     const sweep = opts.sweepInterval ?? Math.max(1, Math.min(60, Math.floor(this.peerTimeout / 20)))
     this.sweepTimer = setInterval(() => {
       this.sweep()
-      this.limiter?.prune()
+      this.limiter?.prune(this.clock())
     }, sweep * 1000)
     this.sweepTimer.unref()
   }
 
   /** Whole seconds since this process's epoch: small integers, cheap to store per peer. */
   now(): number {
-    return Math.floor((Date.now() - EPOCH_MS) / 1000)
+    return Math.floor((this.clock() - EPOCH_MS) / 1000)
   }
 
   /** Converts between the in-memory clock and Unix seconds (for persistence). */
@@ -176,7 +180,7 @@ export class Tracker {
 
   /** Throws TrackerRefusal when this IP is over its rate. */
   checkRate(ip: string): void {
-    if (this.limiter && !this.limiter.take(ip)) {
+    if (this.limiter && !this.limiter.take(ip, this.clock())) {
       this.counters.refused++
       throw new TrackerRefusal('rate limit exceeded: announce less often')
     }

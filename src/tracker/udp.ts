@@ -26,18 +26,28 @@ export class ConnectionIds {
     this.secret = secret
   }
 
-  /** The 8-byte id for this address in the window `w` (default: now). */
+  /**
+   * The 8-byte id for this address now: the low byte of the window number, then 7 bytes of HMAC-SHA256 over
+   * (window, ip, port). The window byte lets check() compute a single HMAC.
+   */
   make(ip: string, port: number, now = Date.now()): Buffer {
-    return this.forWindow(ip, port, Math.floor(now / WINDOW_MS))
+    const w = Math.floor(now / WINDOW_MS)
+    const id = Buffer.allocUnsafe(8)
+    id[0] = w & 0xff
+    this.mac(ip, port, w).copy(id, 1, 0, 7)
+    return id
   }
 
   check(id: Buffer, ip: string, port: number, now = Date.now()): boolean {
-    const w = Math.floor(now / WINDOW_MS)
-    return this.forWindow(ip, port, w).equals(id) || this.forWindow(ip, port, w - 1).equals(id)
+    if (id.length !== 8) return false
+    const cur = Math.floor(now / WINDOW_MS)
+    const w = (cur & 0xff) === id[0] ? cur : ((cur - 1) & 0xff) === id[0] ? cur - 1 : -1
+    if (w < 0) return false
+    return this.mac(ip, port, w).compare(id, 1, 8, 0, 7) === 0
   }
 
-  private forWindow(ip: string, port: number, w: number): Buffer {
-    return createHmac('sha256', this.secret).update(`${w}|${ip}|${port}`).digest().subarray(0, 8)
+  private mac(ip: string, port: number, w: number): Buffer {
+    return createHmac('sha256', this.secret).update(`${w}|${ip}|${port}`).digest()
   }
 }
 
@@ -79,10 +89,10 @@ function announce(tracker: Tracker, msg: Buffer, tid: number, ip: string): Buffe
   const numwant = msg.readInt32BE(92)
   const port = msg.readUInt16BE(96)
   let peerIp = ip
-  if (tracker.allowIpParam && ipParam !== 0 && !isIPv6(ip)) peerIp = `${ipParam >>> 24}.${(ipParam >>> 16) & 255}.${(ipParam >>> 8) & 255}.${ipParam & 255}`
+  if (tracker.allowIpParam && ipParam !== 0 && !ip.includes(':')) peerIp = `${ipParam >>> 24}.${(ipParam >>> 16) & 255}.${(ipParam >>> 8) & 255}.${ipParam & 255}`
   const r = tracker.announce({ infoHash, peerId, ip: peerIp, port, left, event: ev as AnnounceEvent, numwant })
   // BEP 15: the reply's peers are of the family the request came over.
-  const peers = isIPv6(ip) && !ip.startsWith('::ffff:') ? r.peers6 : r.peers4
+  const peers = ip.includes(':') && !ip.startsWith('::ffff:') ? r.peers6 : r.peers4
   const out = Buffer.allocUnsafe(20 + peers.length)
   out.writeUInt32BE(ACTION_ANNOUNCE, 0)
   out.writeUInt32BE(tid, 4)
