@@ -1,7 +1,8 @@
 // The UDP tracker protocol (BEP 15): a stateless codec (parse a datagram, answer it) and a dgram server around it.
-// Connection ids are an HMAC of the sender's address, port and a one-minute time window: nothing is stored per
-// connection, an id is accepted in its own window and the next (so it lives between one and two minutes), and a
-// spoofed source never sees the id it would need, so announces cannot be reflected at a third party.
+// Connection ids are an HMAC of the sender's IP and a one-minute time window: nothing is stored per connection, an
+// id is accepted in its own window and the next (so it lives between one and two minutes), and a spoofed source
+// never sees the id it would need, so announces cannot be reflected at a third party. The port is left out on
+// purpose: clients (bt's own among them) open a new socket per request and reuse a cached id.
 
 import dgram from 'node:dgram'
 import { createHmac, randomBytes } from 'node:crypto'
@@ -27,27 +28,27 @@ export class ConnectionIds {
   }
 
   /**
-   * The 8-byte id for this address now: the low byte of the window number, then 7 bytes of HMAC-SHA256 over
-   * (window, ip, port). The window byte lets check() compute a single HMAC.
+   * The 8-byte id for this IP now: the low byte of the window number, then 7 bytes of HMAC-SHA256 over
+   * (window, ip). The window byte lets check() compute a single HMAC.
    */
-  make(ip: string, port: number, now = Date.now()): Buffer {
+  make(ip: string, now = Date.now()): Buffer {
     const w = Math.floor(now / WINDOW_MS)
     const id = Buffer.allocUnsafe(8)
     id[0] = w & 0xff
-    this.mac(ip, port, w).copy(id, 1, 0, 7)
+    this.mac(ip, w).copy(id, 1, 0, 7)
     return id
   }
 
-  check(id: Buffer, ip: string, port: number, now = Date.now()): boolean {
+  check(id: Buffer, ip: string, now = Date.now()): boolean {
     if (id.length !== 8) return false
     const cur = Math.floor(now / WINDOW_MS)
     const w = (cur & 0xff) === id[0] ? cur : ((cur - 1) & 0xff) === id[0] ? cur - 1 : -1
     if (w < 0) return false
-    return this.mac(ip, port, w).compare(id, 1, 8, 0, 7) === 0
+    return this.mac(ip, w).compare(id, 1, 8, 0, 7) === 0
   }
 
-  private mac(ip: string, port: number, w: number): Buffer {
-    return createHmac('sha256', this.secret).update(`${w}|${ip}|${port}`).digest()
+  private mac(ip: string, w: number): Buffer {
+    return createHmac('sha256', this.secret).update(`${w}|${ip}`).digest()
   }
 }
 
@@ -64,11 +65,11 @@ export function handleUdp(tracker: Tracker, ids: ConnectionIds, msg: Buffer, ip:
     const out = Buffer.allocUnsafe(16)
     out.writeUInt32BE(ACTION_CONNECT, 0)
     out.writeUInt32BE(tid, 4)
-    ids.make(ip, port).copy(out, 8)
+    ids.make(ip).copy(out, 8)
     return out
   }
   if (action !== ACTION_ANNOUNCE && action !== ACTION_SCRAPE) return errorPacket(tid, 'unknown action')
-  if (!ids.check(msg.subarray(0, 8), ip, port)) return errorPacket(tid, 'connection id expired or invalid')
+  if (!ids.check(msg.subarray(0, 8), ip)) return errorPacket(tid, 'connection id expired or invalid')
   try {
     if (action === ACTION_ANNOUNCE) return announce(tracker, msg, tid, ip)
     return scrape(tracker, msg, tid, ip)
