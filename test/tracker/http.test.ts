@@ -208,7 +208,7 @@ test('fastify plugin (as mounted by bt serve): announce, scrape, stats, and regi
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as net.AddressInfo).port}`
   assert.match(str(dec((await get(`${base}/announce?${q({})}`)).body)['failure reason']), /unregistered/)
-  const post = (body: Buffer | string, type: string) => fetch(`${base}/api/v1/tracker/torrents`, { method: 'POST', headers: { 'content-type': type }, body })
+  const post = (body: Buffer | string, type: string) => fetch(`${base}/api/v1/tracker/torrents`, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : new Uint8Array(body) })
   let res = await post(JSON.stringify({ infoHash: IH.toString('hex'), name: 'via json' }), 'application/json')
   assert.is(res.status, 201)
   assert.is((await res.json()).name, 'via json')
