@@ -207,6 +207,11 @@ export class Tracker {
       if (swarm) {
         const peer = swarm.peers.get(p.peerId)
         if (peer) {
+          // A leecher that leaves with nothing left finished its download (some clients never send `completed`).
+          if (!peer.seeder && p.left === 0) {
+            swarm.completed++
+            this.journal?.swarmChanged(swarm)
+          }
           this.removePeer(peer)
           this.journal?.peerRemoved(swarm.ih, peer.id)
         }
