@@ -2,14 +2,15 @@
 _bt() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local cmds="download seed metainfo create"
+  local cmds="download seed metainfo create tracker"
   local global="--verbose -v --help -h --version"
   local net="--port -p --peer --tracker -t --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q --json"
   if [ "$cword" -eq 1 ]; then
     COMPREPLY=($(compgen -W "$cmds $global" -- "$cur")); return
   fi
   case "$prev" in
-    -o|--output|-d|--dir|--save-torrent) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    -o|--output|-d|--dir|--save-torrent|--state|--whitelist) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --host|--http-port|--udp-port|--interval|--peer-timeout|--numwant-max|--max-swarm-peers|--rate-limit) return ;;
     -l|--piece-length) COMPREPLY=($(compgen -W "auto 16k 32k 64k 128k 256k 512k 1M 2M 4M 8M 16M" -- "$cur")); return ;;
     -t|--tracker|-w|--web-seed|-c|--comment|-n|--name|--source|--peer|-p|--port|-D|--download-limit|-U|--upload-limit|--max-peers|--dht-port|--dht-bootstrap|--metadata-timeout|-s|--select|--select-glob) return ;;
   esac
@@ -40,6 +41,8 @@ _bt() {
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi ;;
+    tracker)
+      COMPREPLY=($(compgen -W "--host --http-port --udp-port --state --memory --interval --peer-timeout --numwant-max --max-swarm-peers --rate-limit --private --whitelist --full-scrape --allow-ip-param --json $global" -- "$cur")) ;;
   esac
 }
 complete -F _bt bt

@@ -1,5 +1,5 @@
 # fish completion for bt. Copy to ~/.config/fish/completions/bt.fish.
-set -l cmds download seed metainfo create
+set -l cmds download seed metainfo create tracker
 complete -c bt -f
 complete -c bt -s v -l verbose -d 'more logging; stack traces'
 complete -c bt -s h -l help -d 'show help'
@@ -45,3 +45,19 @@ complete -c bt -n '__fish_seen_subcommand_from create' -s w -l web-seed -x -d 'w
 complete -c bt -n '__fish_seen_subcommand_from create' -s n -l name -x -d 'torrent name'
 complete -c bt -n '__fish_seen_subcommand_from create' -l source -x -d 'source tag'
 complete -c bt -n '__fish_seen_subcommand_from create' -l no-date -d 'no creation date'
+complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a tracker -d 'run an HTTP and UDP tracker'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l host -x -d 'listen address (repeatable)'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l http-port -x -d 'HTTP port (0 any, -1 off)'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l udp-port -x -d 'UDP port (0 any, -1 off)'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l state -r -d 'state file'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l memory -d 'keep no state on disk'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l interval -x -d 'announce interval, seconds'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l peer-timeout -x -d 'drop silent peers after, seconds'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l numwant-max -x -d 'most peers per reply'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l max-swarm-peers -x -d 'peers kept per torrent'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l rate-limit -x -d 'requests per second per IP'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l private -d 'registered torrents only'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l whitelist -r -d '.torrent directory or hash file'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l full-scrape -d 'allow full scrape'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l allow-ip-param -d 'honour ip='
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l json -d 'listening URLs as JSON'

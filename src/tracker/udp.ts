@@ -47,7 +47,29 @@ export class ConnectionIds {
     return this.mac(ip, w).compare(id, 1, 8, 0, 7) === 0
   }
 
+  /**
+   * MACs of the current window by IP. A client connects and announces within seconds, so the connect's MAC is
+   * usually still here for the announce: one HMAC per exchange instead of two. Bounded, and dropped each window.
+   */
+  private cache = new Map<string, Buffer>()
+  private cacheWindow = -1
+
   private mac(ip: string, w: number): Buffer {
+    if (w !== this.cacheWindow) {
+      if (w < this.cacheWindow) return this.compute(ip, w) // the previous window: not cached
+      this.cache = new Map()
+      this.cacheWindow = w
+    }
+    let m = this.cache.get(ip)
+    if (!m) {
+      m = this.compute(ip, w)
+      if (this.cache.size >= 65536) this.cache.clear()
+      this.cache.set(ip, m)
+    }
+    return m
+  }
+
+  private compute(ip: string, w: number): Buffer {
     return createHmac('sha256', this.secret).update(`${w}|${ip}`).digest()
   }
 }
@@ -83,7 +105,8 @@ function announce(tracker: Tracker, msg: Buffer, tid: number, ip: string): Buffe
   if (msg.length < 98) return errorPacket(tid, 'announce packet too short')
   const infoHash = msg.toString('latin1', 16, 36)
   const peerId = msg.toString('latin1', 36, 56)
-  const left = Number(msg.readBigUInt64BE(64))
+  // 64-bit `left`: only zero or not matters, so no BigInt.
+  const left = msg.readUInt32BE(64) * 4294967296 + msg.readUInt32BE(68)
   const ev = msg.readUInt32BE(80)
   if (ev > 3) return errorPacket(tid, 'invalid event')
   const ipParam = msg.readUInt32BE(84)
