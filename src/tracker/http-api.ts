@@ -117,13 +117,14 @@ export function httpAnnounce(tracker: Tracker, rawQuery: string, remoteIp: strin
     let head = `d8:completei${r.complete}e10:incompletei${r.incomplete}e8:intervali${tracker.interval}e12:min intervali${Math.floor(tracker.interval / 2)}e`
     let peersPart: string
     if (compact) {
-      peersPart = `5:peers${r.peers4.length}:${r.peers4}`
-      if (r.peers6.length) peersPart += `6:peers6${r.peers6.length}:${r.peers6}`
+      const peers4 = r.peers4
+      const peers6 = r.peers6
+      peersPart = `5:peers${peers4.length}:${peers4}`
+      if (peers6.length) peersPart += `6:peers6${peers6.length}:${peers6}`
     } else {
       // The dictionary form (BEP 3) lists v4 and v6 peers together; BEP 3 peer ids are optional and left out.
       peersPart = '5:peersl'
-      for (const all of [r.peers4, r.peers6]) {
-        const size = all === r.peers4 ? 6 : 18
+      for (const [all, size] of [[r.peers4, 6], [r.peers6, 18]] as const) {
         for (let i = 0; i < all.length; i += size) {
           const { ip: pip, port: pport } = decodeCompactAddress(all.slice(i, i + size))
           peersPart += `d2:ip${pip.length}:${pip}4:porti${pport}ee`

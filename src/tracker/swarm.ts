@@ -50,15 +50,45 @@ export interface AnnounceParams {
   event: AnnounceEvent
   /** Peers wanted; negative means the default. */
   numwant: number
+  /** Only peers of this family are wanted (UDP replies carry one family); default both. */
+  family?: 4 | 6
 }
 
-export interface AnnounceResult {
-  complete: number
-  incomplete: number
+/** An announce's answer: the counts and the peers picked (compact forms built only by the front end that needs them). */
+export class AnnounceResult {
+  constructor(readonly complete: number, readonly incomplete: number, readonly picked: Peer[] = []) {}
+
   /** Concatenated 6-byte IPv4 compact peers (latin1). */
-  peers4: string
+  get peers4(): string {
+    let s = ''
+    for (const p of this.picked) if (p.addr.length === 6) s += p.addr
+    return s
+  }
+
   /** Concatenated 18-byte IPv6 compact peers (latin1). */
-  peers6: string
+  get peers6(): string {
+    let s = ''
+    for (const p of this.picked) if (p.addr.length === 18) s += p.addr
+    return s
+  }
+
+  /** Writes the compact peers of one family (6 or 18 bytes each) at `offset`; returns the bytes written. */
+  writeCompact(out: Buffer, offset: number, size: 6 | 18): number {
+    let o = offset
+    for (const p of this.picked) {
+      const a = p.addr
+      if (a.length !== size) continue
+      for (let i = 0; i < size; i++) out[o + i] = a.charCodeAt(i)
+      o += size
+    }
+    return o - offset
+  }
+
+  count(size: 6 | 18): number {
+    let n = 0
+    for (const p of this.picked) if (p.addr.length === size) n++
+    return n
+  }
 }
 
 export interface ScrapeEntry {
@@ -194,8 +224,8 @@ export class Tracker {
     if (p.infoHash.length !== 20) throw this.refuse('invalid info_hash: must be 20 bytes')
     if (p.peerId.length !== 20) throw this.refuse('invalid peer_id: must be 20 bytes')
     if (!(p.port > 0 && p.port < 65536)) throw this.refuse('invalid port')
-    const addr = compactAddress(p.ip, p.port)
-    if (addr === undefined) throw this.refuse('invalid IP address')
+    const ipc = this.compactIp(p.ip)
+    if (ipc === undefined) throw this.refuse('invalid IP address')
     this.checkRate(p.ip)
     if (!this.allowed(p.infoHash)) throw this.refuse('unregistered torrent: this tracker is private')
     this.counters.announces++
@@ -215,9 +245,9 @@ export class Tracker {
           this.removePeer(peer)
           this.journal?.peerRemoved(swarm.ih, peer.id)
         }
-        return { complete: swarm.seeders, incomplete: swarm.leechers, peers4: '', peers6: '' }
+        return new AnnounceResult(swarm.seeders, swarm.leechers)
       }
-      return { complete: 0, incomplete: 0, peers4: '', peers6: '' }
+      return new AnnounceResult(0, 0)
     }
     if (!swarm) {
       swarm = { ih: p.infoHash, peers: new Map(), list: [], seeders: 0, leechers: 0, completed: 0 }
@@ -228,7 +258,8 @@ export class Tracker {
     if (peer) {
       // Move to the end: the Map stays ordered by last announce.
       swarm.peers.delete(p.peerId)
-      if (peer.addr !== addr) {
+      if (!sameAddress(peer.addr, ipc, p.port)) {
+        const addr = ipc + String.fromCharCode(p.port >>> 8, p.port & 0xff)
         this.countFamily(peer.addr, -1)
         this.countFamily(addr, 1)
         peer.addr = addr
@@ -246,6 +277,7 @@ export class Tracker {
         this.removePeer(oldest)
         this.journal?.peerRemoved(swarm.ih, oldest.id)
       }
+      const addr = ipc + String.fromCharCode(p.port >>> 8, p.port & 0xff)
       peer = { addr, seeder, last: now, idx: swarm.list.length, swarm, id: p.peerId }
       swarm.list.push(peer)
       swarm.peers.set(p.peerId, peer)
@@ -259,31 +291,39 @@ export class Tracker {
     this.journal?.peerChanged(peer)
 
     const want = p.numwant < 0 ? this.numwantDefault : Math.min(p.numwant, this.numwantMax)
-    const [peers4, peers6] = this.pick(swarm, peer, want)
-    return { complete: swarm.seeders, incomplete: swarm.leechers, peers4, peers6 }
+    return new AnnounceResult(swarm.seeders, swarm.leechers, this.pick(swarm, peer, want, p.family === 4 ? 6 : p.family === 6 ? 18 : 0))
+  }
+
+  /** The compact form of an IP (4 or 16 latin1 chars), cached: a busy IP (a NAT, a seedbox) is parsed once. */
+  private ipCache = new Map<string, string | undefined>()
+  private compactIp(ip: string): string | undefined {
+    let c = this.ipCache.get(ip)
+    if (c === undefined && !this.ipCache.has(ip)) {
+      const a = compactAddress(ip, 0)
+      c = a === undefined ? undefined : a.slice(0, -2)
+      if (this.ipCache.size >= 65536) this.ipCache.clear()
+      this.ipCache.set(ip, c)
+    }
+    return c
   }
 
   /**
    * Up to `want` other peers, from a random starting point, wrapping around; a seeder gets leechers only. The scan
    * is bounded so that a seeder in a huge swarm of seeders costs little.
    */
-  private pick(swarm: Swarm, self: Peer, want: number): [string, string] {
+  private pick(swarm: Swarm, self: Peer, want: number, size: 0 | 6 | 18): Peer[] {
     const list = swarm.list
     const n = list.length
-    if (want <= 0 || n <= 1) return ['', '']
-    let v4 = ''
-    let v6 = ''
-    let got = 0
+    const out: Peer[] = []
+    if (want <= 0 || n <= 1) return out
     const start = n > want + 1 ? Math.floor(Math.random() * n) : 0
     const scan = Math.min(n, want * 4 + 64)
-    for (let i = 0; i < scan && got < want; i++) {
+    for (let i = 0; i < scan && out.length < want; i++) {
       const q = list[(start + i) % n]
-      if (q === self || (self.seeder && q.seeder)) continue
-      if (q.addr.length === 6) v4 += q.addr
-      else v6 += q.addr
-      got++
+      if (q === self || (self.seeder && q.seeder) || (size !== 0 && q.addr.length !== size)) continue
+      out.push(q)
     }
-    return [v4, v6]
+    return out
   }
 
   scrape(infoHashes: string[]): Map<string, ScrapeEntry> {
@@ -459,6 +499,12 @@ class RateMeter {
     for (let i = 0; i < 11; i++) if (i !== cur) { a += this.a[i]; s += this.s[i] }
     return { announces: a / 10, scrapes: s / 10 }
   }
+}
+
+/** addr is ip (compact) followed by port. */
+function sameAddress(addr: string, ip: string, port: number): boolean {
+  const n = ip.length
+  return addr.length === n + 2 && addr.charCodeAt(n) === port >>> 8 && addr.charCodeAt(n + 1) === (port & 0xff) && addr.startsWith(ip)
 }
 
 /**

@@ -39,8 +39,10 @@ export class ConnectionIds {
     return id
   }
 
-  check(id: Buffer, ip: string, now = Date.now()): boolean {
-    if (id.length !== 8) return false
+  /** `id` is the first 8 bytes of `msg`. */
+  check(msg: Buffer, ip: string, now = Date.now()): boolean {
+    if (msg.length < 8) return false
+    const id = msg
     const cur = Math.floor(now / WINDOW_MS)
     const w = (cur & 0xff) === id[0] ? cur : ((cur - 1) & 0xff) === id[0] ? cur - 1 : -1
     if (w < 0) return false
@@ -91,7 +93,7 @@ export function handleUdp(tracker: Tracker, ids: ConnectionIds, msg: Buffer, ip:
     return out
   }
   if (action !== ACTION_ANNOUNCE && action !== ACTION_SCRAPE) return errorPacket(tid, 'unknown action')
-  if (!ids.check(msg.subarray(0, 8), ip)) return errorPacket(tid, 'connection id expired or invalid')
+  if (!ids.check(msg, ip)) return errorPacket(tid, 'connection id expired or invalid')
   try {
     if (action === ACTION_ANNOUNCE) return announce(tracker, msg, tid, ip)
     return scrape(tracker, msg, tid, ip)
@@ -114,16 +116,17 @@ function announce(tracker: Tracker, msg: Buffer, tid: number, ip: string): Buffe
   const port = msg.readUInt16BE(96)
   let peerIp = ip
   if (tracker.allowIpParam && ipParam !== 0 && !ip.includes(':')) peerIp = `${ipParam >>> 24}.${(ipParam >>> 16) & 255}.${(ipParam >>> 8) & 255}.${ipParam & 255}`
-  const r = tracker.announce({ infoHash, peerId, ip: peerIp, port, left, event: ev as AnnounceEvent, numwant })
   // BEP 15: the reply's peers are of the family the request came over.
-  const peers = ip.includes(':') && !ip.startsWith('::ffff:') ? r.peers6 : r.peers4
-  const out = Buffer.allocUnsafe(20 + peers.length)
+  const v6 = ip.includes(':') && !ip.startsWith('::ffff:')
+  const r = tracker.announce({ infoHash, peerId, ip: peerIp, port, left, event: ev as AnnounceEvent, numwant, family: v6 ? 6 : 4 })
+  const size = v6 ? 18 : 6
+  const out = Buffer.allocUnsafe(20 + r.count(size) * size)
   out.writeUInt32BE(ACTION_ANNOUNCE, 0)
   out.writeUInt32BE(tid, 4)
   out.writeUInt32BE(tracker.interval, 8)
   out.writeUInt32BE(r.incomplete, 12)
   out.writeUInt32BE(r.complete, 16)
-  out.write(peers, 20, 'latin1')
+  r.writeCompact(out, 20, size)
   return out
 }
 

@@ -19,7 +19,7 @@ async function startCli(state: string, extra: string[] = []) {
   const ev = await waitFor('the listening line', () => p.events.find((e) => e.event === 'listening'), 15_000).catch((err) => {
     throw new Error(`${err.message}: ${p.stderr()}`)
   })
-  return { ...p, http: ev.http[0] as string, udp: ev.udp[0] as string, restored: ev.restored as { peers: number } }
+  return { ...p, http: ev!.http[0] as string, udp: ev!.udp[0] as string, restored: ev!.restored as { peers: number } }
 }
 
 const peer = (n: number) => Buffer.from(`-XX0001-${String(n).padStart(12, '0')}`)

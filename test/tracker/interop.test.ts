@@ -54,7 +54,7 @@ async function swarmThrough(kind: 'http' | 'udp', seed: number): Promise<void> {
     const e = svc!.tracker.scrape([ih]).get(ih)!
     return e.downloaded >= leechers && e.complete >= 2 ? e : undefined
   }, 10_000).catch(() => { throw new Error(`scrape: ${JSON.stringify(svc!.tracker.scrape([ih]).get(ih))}`) })
-  assert.ok(s.incomplete === 0, `no leecher left: ${JSON.stringify(s)}`)
+  assert.ok(s!.incomplete === 0, `no leecher left: ${JSON.stringify(s)}`)
   const st = svc.tracker.stats()
   assert.ok(st.announces >= 1 + 2 * leechers, `announces: ${st.announces}`)
 }
