@@ -4,8 +4,8 @@
 // unexpired peers, completed counts and registrations before the tracker answers anyone.
 
 import { Worker } from 'node:worker_threads'
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { existsSync, mkdirSync } from 'node:fs'
+import { dirname, resolve, sep } from 'node:path'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { loadState, openDb, type StoreBatch } from './store-db.js'
 import type { Peer, Registration, Swarm, Tracker, TrackerJournal } from './swarm.js'
@@ -25,6 +25,7 @@ export class TrackerStore implements TrackerJournal {
   private seq = 0
   private waiting = new Map<number, (err?: string) => void>()
   private lastPrune = 0
+  private dead = false
   /** The last write error, for /stats and logs; writing goes on with the next batch. */
   lastError: string | undefined
 
@@ -33,7 +34,7 @@ export class TrackerStore implements TrackerJournal {
   /** Reads the saved state into the tracker, then starts the writer thread and attaches as its journal. */
   open(): { peers: number; swarms: number; registrations: number } {
     try {
-      mkdirSync(dirname(this.path), { recursive: true })
+      makeDirs(dirname(resolve(this.path)))
     } catch (err) {
       throw new BtError(`${this.path}: cannot create its directory: ${errorMessage(err)}`, ExitCode.io)
     }
@@ -57,15 +58,26 @@ export class TrackerStore implements TrackerJournal {
     } finally {
       db.close()
     }
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
-    this.worker = new Worker(new URL(`./store-worker${ext}`, import.meta.url), { workerData: { path: this.path } })
+    // Under tsx (tests) the worker is TypeScript too and needs the loader; built code runs the .js file as is.
+    const workerUrl = new URL(`./store-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
+    this.worker = import.meta.url.endsWith('.ts')
+      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => m.register()).then(() => import(${JSON.stringify(workerUrl.href)}))`, { eval: true, workerData: { path: this.path } })
+      : new Worker(workerUrl, { workerData: { path: this.path } })
     this.worker.on('message', (m: { done: number; error?: string }) => {
       if (m.error) this.lastError = m.error
       const w = this.waiting.get(m.done)
       this.waiting.delete(m.done)
       w?.(m.error)
     })
-    this.worker.on('error', (err) => { this.lastError = errorMessage(err) })
+    // A dead writer must not leave flush() waiting forever: answer every waiter with the error.
+    const fail = (msg: string) => {
+      this.lastError = msg
+      this.dead = true
+      for (const w of this.waiting.values()) w(msg)
+      this.waiting.clear()
+    }
+    this.worker.on('error', (err) => fail(errorMessage(err)))
+    this.worker.on('exit', (code) => fail(`state writer exited (code ${code})`))
     t.journal = this
     this.timer = setInterval(() => void this.flush(), this.opts.flushMs ?? 1000)
     this.timer.unref()
@@ -118,6 +130,7 @@ export class TrackerStore implements TrackerJournal {
     const seq = ++this.seq
     const empty = b.ih.length + b.removed.length + b.swarms.length + b.registrations.length === 0 && b.pruneBefore === 0
     if (empty && !close) return Promise.resolve()
+    if (this.dead) return close ? Promise.reject(new BtError(`saving tracker state: ${this.lastError}`, ExitCode.io)) : Promise.resolve()
     return new Promise((resolve, reject) => {
       this.waiting.set(seq, (err) => (err && close ? reject(new BtError(`saving tracker state: ${err}`, ExitCode.io)) : resolve()))
       worker.postMessage({ seq, batch: b, close })
@@ -136,5 +149,16 @@ export class TrackerStore implements TrackerJournal {
       this.worker = undefined
       await w.terminate()
     }
+  }
+}
+
+/**
+ * mkdir -p, one level at a time: node 20's `mkdirSync(p, { recursive: true })` never returns for a path under /proc.
+ */
+function makeDirs(dir: string): void {
+  const parts = dir.split(sep)
+  for (let i = 2; i <= parts.length; i++) {
+    const p = parts.slice(0, i).join(sep) || sep
+    if (!existsSync(p)) mkdirSync(p)
   }
 }
