@@ -4,7 +4,7 @@
 
 import {
   EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED, TrackerRefusal, decodeCompactAddress,
-  type AnnounceEvent, type Tracker,
+  type AnnounceEvent, type Swarm, type Tracker,
 } from './swarm.js'
 
 /** Longest query string accepted (a scrape of 74 hashes percent-encoded is ~4.5 KiB). */
@@ -111,7 +111,7 @@ export function httpAnnounce(tracker: Tracker, rawQuery: string, remoteIp: strin
   const given = p.get('ip')
   if (tracker.allowIpParam && given) ip = given
   try {
-    const r = tracker.announce({ infoHash, peerId, ip, port, left: left < 0 ? 1 : left, event, numwant: Math.max(-1, Math.min(numwant, 0x7fffffff)) })
+    const r = tracker.announce({ infoHash, peerId, ip, port, left: left < 0 ? 1 : left, event, numwant: Math.max(-1, Math.min(numwant, 0x7fffffff)), source: remoteIp })
     const compact = p.get('compact') !== '0'
     const trackerId = p.get('trackerid')
     let head = `d8:completei${r.complete}e10:incompletei${r.incomplete}e8:intervali${tracker.interval}e12:min intervali${Math.floor(tracker.interval / 2)}e`
@@ -187,7 +187,14 @@ export function httpStats(tracker: Tracker, rawQuery: string, accept: string | u
     data = tracker.stats()
     if (html) {
       // The busiest torrents, so the page is useful on a big tracker without listing 100 k rows.
-      const top = [...tracker.swarms.values()].sort((a, b) => b.list.length - a.list.length).slice(0, 50)
+      const top: Swarm[] = []
+      for (const s of tracker.swarms.values()) {
+        if (top.length === 50 && s.list.length <= top[49].list.length) continue
+        let i = Math.min(top.length, 49)
+        while (i > 0 && top[i - 1].list.length < s.list.length) i--
+        top.splice(i, 0, s)
+        if (top.length > 50) top.pop()
+      }
       const rows = top.map((s) => {
         const hexIh = Buffer.from(s.ih, 'latin1').toString('hex')
         const name = tracker.registered.get(s.ih)?.name ?? ''

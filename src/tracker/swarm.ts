@@ -52,6 +52,8 @@ export interface AnnounceParams {
   numwant: number
   /** Only peers of this family are wanted (UDP replies carry one family); default both. */
   family?: 4 | 6
+  /** The request's source address, for the rate limit, when `ip` came from the request (--allow-ip-param). */
+  source?: string
 }
 
 /** An announce's answer: the counts and the peers picked (compact forms built only by the front end that needs them). */
@@ -226,7 +228,7 @@ export class Tracker {
     if (!(p.port > 0 && p.port < 65536)) throw this.refuse('invalid port')
     const ipc = this.compactIp(p.ip)
     if (ipc === undefined) throw this.refuse('invalid IP address')
-    this.checkRate(p.ip)
+    this.checkRate(p.source ?? p.ip)
     if (!this.allowed(p.infoHash)) throw this.refuse('unregistered torrent: this tracker is private')
     this.counters.announces++
     this.rate.announce()

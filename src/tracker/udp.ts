@@ -118,7 +118,7 @@ function announce(tracker: Tracker, msg: Buffer, tid: number, ip: string): Buffe
   if (tracker.allowIpParam && ipParam !== 0 && !ip.includes(':')) peerIp = `${ipParam >>> 24}.${(ipParam >>> 16) & 255}.${(ipParam >>> 8) & 255}.${ipParam & 255}`
   // BEP 15: the reply's peers are of the family the request came over.
   const v6 = ip.includes(':') && !ip.startsWith('::ffff:')
-  const r = tracker.announce({ infoHash, peerId, ip: peerIp, port, left, event: ev as AnnounceEvent, numwant, family: v6 ? 6 : 4 })
+  const r = tracker.announce({ infoHash, peerId, ip: peerIp, port, left, event: ev as AnnounceEvent, numwant, family: v6 ? 6 : 4, source: ip })
   const size = v6 ? 18 : 6
   const out = Buffer.allocUnsafe(20 + r.count(size) * size)
   out.writeUInt32BE(ACTION_ANNOUNCE, 0)

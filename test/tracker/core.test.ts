@@ -149,6 +149,11 @@ test('per-IP rate limit', () => {
   ok = 0
   for (let i = 0; i < 10; i++) { try { ann(t, i); ok++ } catch {} }
   assert.is(ok, 5, 'refills at the rate')
+  // With the `ip` parameter honoured, the limit still follows the request's source, not the claimed IP.
+  const t3 = make({ rateLimit: 1, allowIpParam: true })
+  let passed = 0
+  for (let i = 0; i < 10; i++) { try { ann(t3, i, { ip: `10.0.0.${i}`, source: '127.0.0.9' }); passed++ } catch {} }
+  assert.is(passed, 4)
   const rl = new RateLimiter(10, 10)
   rl.take('a', 0)
   rl.prune(0)
