@@ -1,5 +1,6 @@
-// Per-IP token buckets for the tracker: `rate` requests per second with a burst of `burst`. Buckets live in one Map
-// keyed by IP text and are pruned once full again, so memory follows the number of recently active addresses.
+// Per-IP token buckets for the tracker, and the per-second request meter behind /stats. A bucket gives `rate`
+// requests per second with bursts of `burst`; buckets live in one Map keyed by IP text and are pruned once full
+// again, so memory follows the number of recently active addresses.
 
 interface Bucket {
   tokens: number
@@ -36,5 +37,35 @@ export class RateLimiter {
 
   get size(): number {
     return this.buckets.size
+  }
+}
+
+/** Announces and scrapes per second over the last ten seconds, from per-second buckets. */
+export class RateMeter {
+  private readonly a = new Array<number>(11).fill(0)
+  private readonly s = new Array<number>(11).fill(0)
+  private sec = Math.floor(Date.now() / 1000)
+
+  private roll(): number {
+    const now = Math.floor(Date.now() / 1000)
+    if (now !== this.sec) {
+      for (let t = Math.max(this.sec + 1, now - 10); t <= now; t++) {
+        this.a[t % 11] = 0
+        this.s[t % 11] = 0
+      }
+      this.sec = now
+    }
+    return now % 11
+  }
+
+  announce(): void { this.a[this.roll()]++ }
+  scrape(): void { this.s[this.roll()]++ }
+
+  rates(): { announces: number; scrapes: number } {
+    const cur = this.roll()
+    let a = 0
+    let s = 0
+    for (let i = 0; i < 11; i++) if (i !== cur) { a += this.a[i]; s += this.s[i] }
+    return { announces: a / 10, scrapes: s / 10 }
   }
 }
