@@ -317,6 +317,7 @@ if (!isMainThread) {
 
 async function runLoad(cfg, workers) {
   const per = Math.floor(cfg.peers / workers)
+  const cpu0 = process.cpuUsage() // this process: the generator threads
   const results = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise((resolve, reject) => {
     const wk = new Worker(new URL(import.meta.url), {
       workerData: { ...cfg, first: w * per, count: w === workers - 1 ? cfg.peers - w * per : per, concurrency: Math.max(1, Math.floor(cfg.concurrency / workers)), rate: cfg.rate / workers },
@@ -331,8 +332,10 @@ async function runLoad(cfg, workers) {
   for (const r of results) { all.set(r.lat, o); o += r.lat.length }
   all.sort()
   const q = (p) => (all.length ? all[Math.min(all.length - 1, Math.floor(p * all.length))] : NaN)
+  const cpu = process.cpuUsage(cpu0)
   return {
     done, perSec: done / elapsed, elapsed,
+    genCpu: (cpu.user + cpu.system) / 1e6 / elapsed,
     errors: results.reduce((a, r) => a + r.errors, 0),
     lost: results.reduce((a, r) => a + r.lost, 0),
     firstError: results.find((r) => r.firstError)?.firstError ?? '',
@@ -454,7 +457,7 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
         const rss = rssKiB(tr.pid)
         const r = { name, proto, fill, load, fixed, rate, scrape, rss }
         results.push(r)
-        console.log(`${name.padEnd(18)} ${proto.padEnd(4)} fill ${fill.perSec.toFixed(0).padStart(6)}/s | saturated ${load.perSec.toFixed(0).padStart(6)} ann/s p99 ${load.p99.toFixed(1)} ms, ${load.cpuUs.toFixed(1)} CPU µs/ann | at ${rate}/s: p50 ${fixed.p50.toFixed(2)} ms p99 ${fixed.p99.toFixed(2)} ms, ${fixed.done} answered, ${fixed.lost} lost | scrape(10) ${scrape.perSec.toFixed(0)}/s | errors ${load.errors + fixed.errors + fill.errors}${load.firstError || fill.firstError ? ` (${(load.firstError || fill.firstError).slice(0, 60)})` : ''} | RSS ${(rss / 1024).toFixed(0)} MiB`)
+        console.log(`${name.padEnd(18)} ${proto.padEnd(4)} fill ${fill.perSec.toFixed(0).padStart(6)}/s | saturated ${load.perSec.toFixed(0).padStart(6)} ann/s p99 ${load.p99.toFixed(1)} ms, ${load.cpuUs.toFixed(1)} CPU µs/ann (tracker ${((load.cpuUs * load.perSec) / 1e4).toFixed(0)} % of a core, generator ${(load.genCpu * 100).toFixed(0)} %) | at ${rate}/s: p50 ${fixed.p50.toFixed(2)} ms p99 ${fixed.p99.toFixed(2)} ms, ${fixed.done} answered, ${fixed.lost} lost | scrape(10) ${scrape.perSec.toFixed(0)}/s | errors ${load.errors + fixed.errors + fill.errors}${load.firstError || fill.firstError ? ` (${(load.firstError || fill.firstError).slice(0, 60)})` : ''} | RSS ${(rss / 1024).toFixed(0)} MiB`)
       } finally {
         await tr.stop()
       }

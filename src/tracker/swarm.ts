@@ -2,8 +2,8 @@
 // Both front ends (HTTP and UDP) and the persistence unit talk to this class only.
 //
 // Memory layout, chosen for ~1 M peers in well under 500 MiB: a peer is one small object keyed by its peer id (a
-// 20-char latin1 string) in its swarm's Map, with its compact address as a 6- or 18-char latin1 string (so replies
-// are built by joining strings), and times in whole seconds since the tracker started (small integers, no heap
+// 20-char latin1 string) in its swarm's Map, with its compact address as a 6- or 18-char latin1 string (copied
+// straight into replies), and times in whole seconds since the tracker started (small integers, no heap
 // numbers). A swarm's Map is kept in order of last announce (a re-announce moves the peer to the end), so the
 // oldest peer is always the first entry: expiry pops from the front and a full swarm drops its first entry. A
 // parallel array gives O(1) random sampling for the peer list.
