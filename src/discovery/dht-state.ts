@@ -3,7 +3,8 @@
 
 import { randomBytes } from 'node:crypto'
 import { isIPv4 } from 'node:net'
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 export const MAX_SAVED_NODES = 2000
@@ -61,11 +62,15 @@ export function formatState(id: Buffer, nodes: SavedNode[], now = Date.now()): s
   })
 }
 
-/** undefined when the file does not exist; throws on other read errors and on corrupt content. */
-export async function readState(path: string): Promise<SavedState | undefined> {
+/**
+ * undefined when the file does not exist; throws on other read errors and on corrupt content. Read synchronously: the
+ * file is small (≤ 2000 nodes, ~200 KB) and fs/promises' readFile costs several ms of thread-pool round trips on a
+ * start that should be as quick as a fresh bootstrap.
+ */
+export function readState(path: string): SavedState | undefined {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = readFileSync(path, 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err

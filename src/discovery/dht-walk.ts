@@ -11,7 +11,7 @@ export const ALPHA = 8
 /** At most this many of them to saved nodes not yet heard from this session (they may all be gone). */
 const ALPHA_UNVERIFIED = 4
 /** Hard cap on queries in flight per walk, slow ones included. */
-const MAX_INFLIGHT = ALPHA * 3
+const MAX_INFLIGHT = ALPHA * 8
 /** Contacts remembered per walk (the closest are kept). */
 const MAX_ENTRIES = 256
 
@@ -68,6 +68,7 @@ export function walk(host: WalkHost, target: Buffer, message: KrpcMessage, visit
   let active = 0
   let activeUnverified = 0
   let inflight = 0
+  let slowSeen = 0 // each query that went slow widens the walk by one: dead contacts cost one soft timeout per round
   let answered = 0
   let finished = false
   let stopped = false
@@ -102,6 +103,7 @@ export function walk(host: WalkHost, target: Buffer, message: KrpcMessage, visit
       soft = undefined
       if (e.state !== 'sent') return
       e.state = 'slow'
+      slowSeen++
       release(e)
       kick()
     }, host.softTimeout)
@@ -148,11 +150,11 @@ export function walk(host: WalkHost, target: Buffer, message: KrpcMessage, visit
     if (!stopped) {
       let considered = 0
       for (const e of entries) {
-        if (active >= ALPHA || inflight >= MAX_INFLIGHT) break
+        if (active >= ALPHA + slowSeen || inflight >= MAX_INFLIGHT) break
         if (e.state === 'dead' || e.state === 'slow') continue
         if (considered++ >= host.k) break
         if (e.state !== 'new') continue
-        if (e.unverified && activeUnverified >= ALPHA_UNVERIFIED) continue
+        if (e.unverified && activeUnverified >= ALPHA_UNVERIFIED + slowSeen) continue
         send(e)
       }
       if (active > 0) return

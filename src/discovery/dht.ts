@@ -248,7 +248,7 @@ export class DhtNode extends EventEmitter {
   }
 
   private async start(): Promise<number> {
-    const state = this.opts.statePath ? await this.loadState(this.opts.statePath) : undefined
+    const state = this.opts.statePath ? this.loadState(this.opts.statePath) : undefined
     const bootstrap = this.opts.bootstrap === false ? [] : await this.resolveBootstrap(this.opts.bootstrap ?? DEFAULT_DHT_BOOTSTRAP)
     if (this.destroyed) throw new Error('dht destroyed')
     this.routers = bootstrap
@@ -310,7 +310,10 @@ export class DhtNode extends EventEmitter {
       this.saveTimer.unref()
     }
     if (!this.destroyed) {
-      this.pingCandidates()
+      // The first walk queries the saved nodes closest to us; the rest are pinged once it is over, so they do not
+      // compete with the lookups a start usually comes with.
+      if (this.readyFlag) this.pingCandidates()
+      else this.once('ready', () => this.pingCandidates())
       for (const set of this.lookups.values()) for (const job of set) if (!job.timer && !job.running) this.lookupRound(job)
       for (const job of this.announces) if (!job.timer && !job.running) this.announceRound(job)
     }
@@ -376,9 +379,9 @@ export class DhtNode extends EventEmitter {
     }
   }
 
-  private async loadState(path: string): Promise<SavedState | undefined> {
+  private loadState(path: string): SavedState | undefined {
     try {
-      return await readState(path)
+      return readState(path)
     } catch (err) {
       const corrupt = err instanceof SyntaxError
       this.warn(corrupt ? `dht: ignoring corrupt state file ${path}: ${errorMessage(err)}` : `dht: cannot read ${path}: ${errorMessage(err)}`)
@@ -393,6 +396,8 @@ export class DhtNode extends EventEmitter {
       k: krpc.k,
       softTimeout: this.opts.softTimeout ?? SOFT_TIMEOUT,
       send: (to, message, cb) => {
+        // A walk still running when we close (its soft timers, k-rpc cancelling its queries) must not send.
+        if (krpc.destroyed || this.destroyed) return void process.nextTick(() => cb(new Error('dht destroyed'), null))
         // Sent without the id we know the node by, so k-rpc hands us an answer from a new id instead of an error.
         this.counters.sent++
         socketOf(krpc).query(to, message, (err: Error | null, res: KrpcMessage | null) => {
@@ -448,7 +453,7 @@ export class DhtNode extends EventEmitter {
   private pingCandidates(): void {
     const krpc = this.krpcInstance
     if (!krpc) return
-    while (!this.destroyed && this.pinging < PING_PARALLEL) {
+    while (!this.destroyed && !krpc.destroyed && this.pinging < PING_PARALLEL) {
       const c = this.candidates.next()
       if (!c) return
       this.pinging++

@@ -29,6 +29,7 @@ export async function startDhtSwarm(n: number, opts: { ports?: number[] } = {}):
       await d.listen()
       await withTimeout(d.ready(), READY_TIMEOUT, 'dht swarm node did not finish bootstrapping')
     }))
+    for (const d of nodes) addLatency(d)
     return { bootstrap, nodes, ports: nodes.map((d) => d.port!), stop }
   } catch (err) {
     await stop()
@@ -42,4 +43,21 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Prom
     p,
     new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) }),
   ]).finally(() => clearTimeout(timer))
+}
+
+let latency = 0
+
+/** Delay every datagram sent by nodes given to addLatency (swarm nodes are) by ms; 0 (the default) for none. */
+export function setDhtLatency(ms: number): void {
+  latency = ms
+}
+
+/** Make a listening node's sends obey setDhtLatency, so round trips can cost what they do on a network. */
+export function addLatency(d: DhtNode): void {
+  const udp = d.krpc!.socket.socket
+  const send = udp.send.bind(udp) as (...args: unknown[]) => void
+  ;(udp as unknown as { send: (...args: unknown[]) => void }).send = (...args: unknown[]) => {
+    if (latency > 0) setTimeout(() => { try { send(...args) } catch {} }, latency)
+    else send(...args)
+  }
 }
