@@ -161,7 +161,7 @@ export class DhtNode extends EventEmitter {
   }
 
   get port(): number | undefined {
-    return this.dhtInstance?.listening ? this.dhtInstance.address().port : undefined
+    return this.dhtInstance?.listening && !this.dhtInstance.destroyed ? this.dhtInstance.address().port : undefined
   }
 
   /** The k-rpc instance (after listen), for BEP 51 and other raw queries. */
