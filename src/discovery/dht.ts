@@ -399,6 +399,7 @@ export class DhtNode extends EventEmitter {
         // A walk still running when we close (its soft timers, k-rpc cancelling its queries) must not send.
         if (krpc.destroyed || this.destroyed) return void process.nextTick(() => cb(new Error('dht destroyed'), null))
         // Sent without the id we know the node by, so k-rpc hands us an answer from a new id instead of an error.
+        this.candidates.take(to.host, to.port) // tried now: the pinger need not
         this.counters.sent++
         socketOf(krpc).query(to, message, (err: Error | null, res: KrpcMessage | null) => {
           if (!err) this.counters.answers++

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DhtNode } from '../../src/discovery/dht.js'
+import { formatState, parseState, STALE_AFTER } from '../../src/discovery/dht-state.js'
 import type { PeerAddress } from '../../src/discovery/peer-address.js'
 import { startDhtSwarm, withTimeout, type DhtSwarm } from '../helpers/dht-swarm.js'
 import { waitFor } from '../helpers/wait.js'
@@ -141,6 +142,34 @@ test('stale saved nodes: tried beside the bootstrap node, the dead forgotten, to
     assert.ok(swarm.nodes.some((s) => s.port === n.port) || extra.some((e) => e.port === n.port), `unknown node ${n.port}`)
     assert.ok(Date.now() - n.answered < 60_000)
   }
+})
+
+test('state file: freshest first, one entry per address, version 1 files read, silent and stale nodes not written', () => {
+  const now = 1_800_000_000_000
+  const id = (c: string) => c.repeat(40)
+  const v1 = JSON.stringify({ version: 1, id: id('a'), nodes: [
+    { id: id('b'), host: '10.0.0.1', port: 1 },
+    { id: id('c'), host: '10.0.0.1', port: 1 }, // a second id for the same address: the first one wins
+    { id: 'zz', host: '10.0.0.2', port: 2 },
+    { id: id('d'), host: '::1', port: 3 },
+  ] })
+  const a = parseState(v1, now)
+  assert.is(a.id!.toString('hex'), id('a'))
+  assert.equal(a.nodes.map((n) => [n.id.toString('hex'), n.answered]), [[id('b'), 0]])
+  const v2 = JSON.stringify({ version: 2, id: id('a'), nodes: [
+    { id: id('1'), host: '10.0.0.1', port: 1, answered: now - 3000 },
+    { id: id('2'), host: '10.0.0.2', port: 2, answered: now - 1000 },
+    { id: id('3'), host: '10.0.0.3', port: 3, answered: now - STALE_AFTER - 1 },
+    { id: id('4'), host: '10.0.0.4', port: 4, answered: now + 60_000 }, // from the future: clamped to now
+  ] })
+  const b = parseState(v2, now)
+  assert.equal(b.nodes.map((n) => [n.port, n.answered]), [[4, now], [2, now - 1000], [1, now - 3000]])
+  const out = JSON.parse(formatState(Buffer.from(id('a'), 'hex'), [
+    ...b.nodes,
+    { id: Buffer.from(id('5'), 'hex'), host: '10.0.0.5', port: 5, answered: 0 }, // never answered
+  ], now))
+  assert.equal(out.nodes.map((n: any) => n.port), [4, 2, 1])
+  assert.throws(() => parseState('{oops', now))
 })
 
 test('stats(): table size, nodes answering, lookups and queries in flight', async () => {
