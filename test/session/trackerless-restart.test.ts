@@ -106,6 +106,9 @@ test('bare magnet: fresh, after the DHT restarted with new ids, after it moved p
     report.push(`${label}: bt ${bt.ms.toFixed(0)} ms (metadata at ${bt.metadata.toFixed(0)} ms; ${bt.wall.toFixed(0)} ms with startup), ` +
       `libtorrent ${lt.ms.toFixed(0)} ms (${lt.wall.toFixed(0)} ms with startup)`)
     assert.ok(bt.ms <= 2 * lt.ms + 1000, report.join('; '))
+    // Whole processes too, with room for node's startup on a loaded 2-core machine (1-2 s here against python's 0.3 s):
+    // the failures of issue 17 were 6 s and never.
+    assert.ok(bt.wall <= 2 * lt.wall + 2500, report.join('; '))
   }
 
   // 1. Fresh state, bootstrap from $BT_DHT_BOOTSTRAP.
