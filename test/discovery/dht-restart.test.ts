@@ -144,6 +144,25 @@ test('stale saved nodes: tried beside the bootstrap node, the dead forgotten, to
   }
 })
 
+test('an explicit bootstrap node is asked even when the saved table is good', async () => {
+  const statePath = join(tmpDir(), 'dht.json')
+  const first = node({ statePath })
+  await first.listen()
+  await first.ready()
+  await first.destroy()
+  const saved = JSON.parse(readFileSync(statePath, 'utf8')).nodes
+  assert.ok(saved.length >= 10, `saved ${saved.length}`)
+  const router = node({ bootstrap: false })
+  const routerPort = await router.listen()
+  const asked: string[] = []
+  router.krpc!.on('query', (q: { q: Buffer }) => asked.push(q.q.toString()))
+  const again = node({ statePath, bootstrap: [`127.0.0.1:${routerPort}`] })
+  await again.listen()
+  await again.ready()
+  assert.ok(asked.length >= 1, 'the bootstrap node was asked')
+  assert.ok(again.nodeCount >= 10)
+})
+
 test('state file: freshest first, one entry per address, version 1 files read, silent and stale nodes not written', () => {
   const now = 1_800_000_000_000
   const id = (c: string) => c.repeat(40)
