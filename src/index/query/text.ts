@@ -4,6 +4,8 @@
 
 const MARKS = /\p{M}+/gu
 const SEPARATORS = /[^\p{L}\p{N}]+/u
+const ASCII = /^[\x00-\x7f]*$/
+const ASCII_SEPARATORS = /[^a-z0-9]+/
 
 /** Fold case and diacritics: "Café" → "cafe". */
 export function foldText(s: string): string {
@@ -12,5 +14,7 @@ export function foldText(s: string): string {
 
 /** The tokens of a text, folded: "Spider-Man.2002.1080p" → ["spider", "man", "2002", "1080p"]. */
 export function tokenize(s: string): string[] {
-  return foldText(s).split(SEPARATORS).filter((t) => t.length > 0)
+  // Most names are ASCII: skip Unicode normalisation for them (it is most of the cost of indexing file paths).
+  const parts = ASCII.test(s) ? s.toLowerCase().split(ASCII_SEPARATORS) : foldText(s).split(SEPARATORS)
+  return parts.filter((t) => t.length > 0)
 }
