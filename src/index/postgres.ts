@@ -9,7 +9,7 @@ import { tsQueryExpression } from './query/compile.js'
 import { tokenize } from './query/text.js'
 import type { Query, Range } from './query/types.js'
 import { decodeFiles, filesText } from './files.js'
-import { FLAG_PARTIAL, prepareRecord, rowToTorrent, withFiles, type PreparedRecord, type Row } from './record.js'
+import { FLAG_PARTIAL, prepareAll, rowToTorrent, withFiles, type PreparedRecord, type Row } from './record.js'
 import { filterConditions, Params } from './sql.js'
 import { facetsFrom, pageOf } from './search.js'
 import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
@@ -139,12 +139,13 @@ export class PostgresIndex implements IndexStore {
   async upsert(records: readonly TorrentRecord[]): Promise<UpsertResult> {
     const now = Math.floor(Date.now() / 1000)
     // The last record of a hash in one batch wins (one statement cannot touch a row twice).
-    const byHash = new Map<string, { rec: TorrentRecord; p: PreparedRecord }>()
-    for (const rec of records) {
-      const p = prepareRecord(rec)
-      byHash.set(p.infoHash, { rec, p })
-    }
     const result: UpsertResult = { added: 0, updated: 0 }
+    const prepared = prepareAll(records, result)
+    const byHash = new Map<string, { rec: TorrentRecord; p: PreparedRecord }>()
+    records.forEach((rec, i) => {
+      const p = prepared[i]
+      if (p) byHash.set(p.infoHash, { rec, p })
+    })
     if (byHash.size === 0) return result
     const c = await this.pool.connect()
     try {

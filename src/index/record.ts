@@ -5,7 +5,7 @@
 import { classify } from './classify.js'
 import { encodeFiles, filesText } from './files.js'
 import { normalizeCodec, normalizeSource, resolutionNumber } from './query/values.js'
-import type { Classification, ContentType, IndexedFile, StoredTorrent, TorrentRecord } from './types.js'
+import type { Classification, ContentType, IndexedFile, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
 
 /** Stored type codes: the position in this list (0 = unknown), one byte per row. */
 export const TYPE_CODES: readonly ContentType[] = ['unknown', 'movie', 'tv_show', 'music', 'ebook', 'comic', 'audiobook', 'software', 'game', 'xxx']
@@ -103,6 +103,19 @@ export function prepareRecord(r: TorrentRecord, now = Date.now()): PreparedRecor
     flags: (r.partial ? FLAG_PARTIAL : 0) | (r.private ? FLAG_PRIVATE : 0),
     ...cls,
   }
+}
+
+/** Prepare a batch: bad records are listed in `result.rejected` (and left out), the others prepared. */
+export function prepareAll(records: readonly TorrentRecord[], result: UpsertResult, now = Date.now()): (PreparedRecord | undefined)[] {
+  return records.map((r, index) => {
+    try {
+      return prepareRecord(r, now)
+    } catch (err) {
+      if (!(err instanceof RecordError)) throw err
+      ;(result.rejected ??= []).push({ index, reason: err.message })
+      return undefined
+    }
+  })
 }
 
 /** Re-classify with a file list learned elsewhere (an update that keeps the stored files). */

@@ -10,7 +10,7 @@ import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { ftsExpression } from './query/compile.js'
 import type { Query, Range } from './query/types.js'
 import { decodeFiles } from './files.js'
-import { FLAG_PARTIAL, fullTextOf, prepareRecord, rowToTorrent, withFiles, type PreparedRecord, type Row } from './record.js'
+import { FLAG_PARTIAL, fullTextOf, prepareAll, rowToTorrent, withFiles, type PreparedRecord, type Row } from './record.js'
 import { filterConditions, Params } from './sql.js'
 import { facetsFrom, pageOf, type FacetRows } from './search.js'
 import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
@@ -213,12 +213,11 @@ export class SqliteIndex implements IndexStore {
 
   async upsert(records: readonly TorrentRecord[]): Promise<UpsertResult> {
     const now = Math.floor(Date.now() / 1000)
-    // Validate first, so one bad record fails before anything is written.
-    const prepared = records.map((r) => prepareRecord(r))
     const result: UpsertResult = { added: 0, updated: 0 }
+    const prepared = prepareAll(records, result)
     const run = this.db.transaction(() => {
       this.keyCache = new Map() // another process may have written since the last batch
-      for (let i = 0; i < records.length; i++) this.upsertOne(records[i], prepared[i], now, result)
+      for (let i = 0; i < records.length; i++) if (prepared[i]) this.upsertOne(records[i], prepared[i]!, now, result)
     })
     run.immediate()
     return result

@@ -71,6 +71,8 @@ export interface TorrentRecord {
 export interface UpsertResult {
   added: number
   updated: number
+  /** Records that were not stored (bad info hash, no name …): their index in the batch and why. The rest are stored. */
+  rejected?: { index: number; reason: string }[]
 }
 
 /**
