@@ -17,11 +17,11 @@ const MAX_WARNINGS = 100
 export const dbOption = { type: 'string', describe: 'index: SQLite file or postgres://… URL (default $BT_DB, else $XDG_DATA_HOME/bt/index.db)' } as const
 
 export const importCommand: CommandModule<object, Args> = {
-  command: 'import <inputs..>',
+  command: 'import [inputs..]',
   describe: 'Add torrents to the search index: NDJSON (bitmagnet format), magnet links, .torrent files or directories; - for stdin',
   builder: (y: Argv) =>
     y
-      .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'NDJSON or magnet-list file, .torrent file, directory of .torrent files, or - for stdin' })
+      .positional('inputs', { type: 'string', array: true, default: [], describe: 'NDJSON or magnet-list file, .torrent file, directory of .torrent files, or - for stdin' })
       .option('db', dbOption)
       .option('batch-size', { type: 'number', default: 2000, describe: 'records per transaction' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
@@ -34,8 +34,10 @@ export const importCommand: CommandModule<object, Args> = {
     const { openIndex } = await import('../src/index/open.js')
     const { importInputs } = await import('../src/index/import/index.js')
     const { formatBytes } = await import('../src/format.js')
-    // yargs-parser turns a lone "-" positional into an empty string.
-    const inputs = args.inputs.map((s) => (s === '' ? '-' : String(s)))
+    // yargs drops a lone "-" from a variadic positional (or makes it ""): find it in the raw arguments.
+    const inputs = args.inputs.map(String).filter((s) => s !== '')
+    if (process.argv.slice(2).includes('-') && !inputs.includes('-')) inputs.push('-')
+    if (inputs.length === 0) throw new BtError('give a file, directory or - for stdin (bt import --help)', ExitCode.usage)
     if (!Number.isInteger(args['batch-size']) || args['batch-size'] < 1 || args['batch-size'] > 100_000) {
       throw new BtError('--batch-size: give a whole number from 1 to 100000', ExitCode.usage)
     }
