@@ -25,15 +25,20 @@ function commonPrefix(name: string, files: readonly IndexedFile[]): string {
  * still match names, and any word of any path still finds the torrent.
  */
 export function filesText(name: string, files: readonly IndexedFile[], maxWords = 2000): string {
+  // One pass over all paths (name prefix cut), not one tokenizer call per file: this is the hot part of an import.
+  const cut = commonPrefix(name, files).length
+  let text = ''
+  for (const f of files) {
+    text += (cut ? f.path.slice(cut) : f.path) + '\n'
+    if (text.length > 65536) break
+  }
   const seen = new Set(tokenize(name))
   const out: string[] = []
-  for (const f of files) {
-    for (const tok of tokenize(f.path)) {
-      if (seen.has(tok)) continue
-      seen.add(tok)
-      out.push(tok)
-      if (out.length >= maxWords) return out.join(' ')
-    }
+  for (const tok of tokenize(text)) {
+    if (seen.has(tok)) continue
+    seen.add(tok)
+    out.push(tok)
+    if (out.length >= maxWords) break
   }
   return out.join(' ')
 }

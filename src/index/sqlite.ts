@@ -84,6 +84,8 @@ export class SqliteIndex implements IndexStore {
   private readonly st: ReturnType<SqliteIndex['prepare']>
   private readonly sourceIds = new Map<string, number>()
   private keyCache = new Map<number, number>()
+  /** PRAGMA data_version after our last write: unchanged means no other process wrote, so keyCache still holds. */
+  private dataVersion = -1
 
   private constructor(path: string, db: Database.Database) {
     this.location = path
@@ -109,7 +111,7 @@ export class SqliteIndex implements IndexStore {
       db.pragma('journal_mode = WAL')
       // NORMAL in WAL mode: a commit survives a killed process (only an OS crash may lose the last ones).
       db.pragma('synchronous = NORMAL')
-      db.pragma('cache_size = -32768')
+      db.pragma('cache_size = -65536') // 64 MiB: the info-hash index of a few million torrents stays in memory
       db.pragma('temp_store = MEMORY')
       migrate(db, path)
       return new SqliteIndex(path, db)
@@ -216,10 +218,13 @@ export class SqliteIndex implements IndexStore {
     const result: UpsertResult = { added: 0, updated: 0 }
     const prepared = prepareAll(records, result)
     const run = this.db.transaction(() => {
-      this.keyCache = new Map() // another process may have written since the last batch
+      // Another process may have written since our last batch: then the cached free keys may be taken.
+      const version = this.db.pragma('data_version', { simple: true }) as number
+      if (version !== this.dataVersion || this.keyCache.size > 100_000) this.keyCache = new Map()
       for (let i = 0; i < records.length; i++) if (prepared[i]) this.upsertOne(records[i], prepared[i]!, now, result)
     })
     run.immediate()
+    this.dataVersion = this.db.pragma('data_version', { simple: true }) as number
     return result
   }
 
