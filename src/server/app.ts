@@ -67,14 +67,14 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) {
-      return reply.status(err.status).send({ error: err.message, ...err.extra })
+      return reply.status(err.status).type('application/json; charset=utf-8').send({ error: err.message, ...err.extra })
     }
     const status = (err as FastifyError).statusCode
     if (status && status >= 400 && status < 500) {
-      return reply.status(status).send({ error: cleanFastifyMessage(err) })
+      return reply.status(status).type('application/json; charset=utf-8').send({ error: cleanFastifyMessage(err) })
     }
     log(`error: ${req.method} ${redactKey(req.url)}: ${opts.verbose ? (err as Error).stack : errorMessage(err)}`)
-    return reply.status(status && status >= 500 ? status : 500).send({ error: 'internal error' })
+    return reply.status(status && status >= 500 ? status : 500).type('application/json; charset=utf-8').send({ error: 'internal error' })
   })
 
   app.setNotFoundHandler((req, reply) => {

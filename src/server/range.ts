@@ -22,8 +22,8 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   const start = Number(r[1])
   const last = r[2] === '' ? size - 1 : Number(r[2])
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(last)) return { kind: 'full' }
-  if (last < start) return { kind: 'full' }
   if (start >= size) return { kind: 'unsatisfiable' }
+  if (last < start) return { kind: 'full' }
   return { kind: 'partial', start, end: Math.min(last, size - 1) }
 }
 

@@ -83,7 +83,7 @@ export async function streamPlugin(app: FastifyInstance, opts: { daemon: Daemon;
       const ifRange = req.headers['if-range']
       const range = ifRange !== undefined && ifRange !== etag ? { kind: 'full' as const } : parseRange(req.headers.range, f.length)
       if (range.kind === 'unsatisfiable') {
-        return reply.status(416).header('Content-Range', `bytes */${f.length}`).send({ error: `range not satisfiable: the file has ${f.length} bytes` })
+        return reply.status(416).header('Content-Range', `bytes */${f.length}`).type('application/json; charset=utf-8').send({ error: `range not satisfiable: the file has ${f.length} bytes` })
       }
       const start = range.kind === 'partial' ? range.start : 0
       const end = range.kind === 'partial' ? range.end + 1 : f.length // exclusive
