@@ -2,7 +2,7 @@
 _bt() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local cmds="download seed metainfo create"
+  local cmds="download seed metainfo create serve"
   local global="--verbose -v --help -h --version"
   local net="--port -p --peer --tracker -t --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q --json"
   if [ "$cword" -eq 1 ]; then
@@ -11,6 +11,8 @@ _bt() {
   case "$prev" in
     -o|--output|-d|--dir|--save-torrent) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -l|--piece-length) COMPREPLY=($(compgen -W "auto 16k 32k 64k 128k 256k 512k 1M 2M 4M 8M 16M" -- "$cur")); return ;;
+    --download-dir|--api-key-file|--password-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --host|--api-key|--user|--allowed-host|--peer-port|--metadata-wait) return ;;
     -t|--tracker|-w|--web-seed|-c|--comment|-n|--name|--source|--peer|-p|--port|-D|--download-limit|-U|--upload-limit|--max-peers|--dht-port|--dht-bootstrap|--metadata-timeout|-s|--select|--select-glob) return ;;
   esac
   case "${words[1]}" in
@@ -40,6 +42,8 @@ _bt() {
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi ;;
+    serve)
+      COMPREPLY=($(compgen -W "--host --port --download-dir --api-key --api-key-file --user --password-file --allowed-host --peer-port --peer --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-wait $global" -- "$cur")) ;;
   esac
 }
 complete -F _bt bt
