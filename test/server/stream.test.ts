@@ -108,4 +108,38 @@ test('a magnet nobody serves: the stream request waits the bounded time, then 50
   await pollJson(`${s.url}/api/v1/stats`, (j) => j.torrents === 3, 1000, auth)
 })
 
+test('a client that disconnects releases its piece priorities (in process)', async () => {
+  const { Client } = await import('../../src/session/client.js')
+  const { Daemon } = await import('../../src/server/daemon.js')
+  const { buildApp } = await import('../../src/server/app.js')
+  const { Priority } = await import('../../src/session/priority.js')
+  const tt = await makeTestTorrent([4 * MiB], { pieceLength: 64 * KiB, seed: 55, name: 'drop.bin' })
+  const peer = await seedWith(tt, {}, { uploadLimit: 1 * MiB })
+  const client = new Client({ port: 0, host: '127.0.0.1', resumeDir: join(tmpDir(), 'resume') })
+  await client.listen()
+  const daemon = await Daemon.open({ client, stateDir: tmpDir(), downloadDir: tmpDir(), peers: [{ host: '127.0.0.1', port: Number(peer.addr.split(':')[1]) }] })
+  const app = await buildApp(daemon, { auth: { allowedHosts: [] } })
+  try {
+    const addr = await app.listen({ host: '127.0.0.1', port: 0 })
+    const { parseTorrentBytes } = await import('../../src/server/fetch-torrent.js')
+    const { entry } = await daemon.add(parseTorrentBytes(readFileSync(tt.torrentPath), 'drop.torrent'))
+    const t = await daemon.readable(entry, 10_000)
+    const raised = () => t.picker!.priority.some((p) => p >= Priority.readahead)
+    assert.not.ok(raised(), 'nothing raised before the stream')
+    const ac = new AbortController()
+    const res = await fetch(`${addr}/stream/${tt.metainfo.infoHash}/0`, { headers: { Range: `bytes=${3 * MiB}-` }, signal: ac.signal })
+    assert.is(res.status, 206)
+    const reader = res.body!.getReader()
+    await reader.read()
+    assert.ok(raised(), 'the stream raised the pieces it reads'); ac.abort()
+    const deadline = Date.now() + 5000
+    while (raised() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    assert.not.ok(raised(), 'priorities still raised after the client left')
+  } finally {
+    app.server.closeAllConnections() // the aborted fetch's keep-alive socket
+    await app.close()
+    await daemon.close()
+  }
+})
+
 test.run()
