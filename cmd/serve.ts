@@ -48,7 +48,11 @@ export const serveCommand: CommandModule<object, Args> = {
       .example('$0 serve', 'http://127.0.0.1:9091, downloads to ~/Downloads')
       .example('$0 serve --host 0.0.0.0 --api-key-file ~/.config/bt/key --allowed-host nas.local', 'on the LAN, with a key')
       .example("transmission-remote 127.0.0.1:9091 -a 'magnet:?xt=urn:btih:…'", 'drive it as a Transmission daemon') as unknown as Argv<Args>,
-  handler: async (args) => {
+  handler: async (raw) => {
+    // A single-valued option given twice arrives as an array: the last one wins, as in most Unix tools.
+    const args = Object.fromEntries(
+      Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) && !['allowed-host', 'allowedHost', 'peer', '_'].includes(k) ? v[v.length - 1] : v]),
+    ) as unknown as typeof raw
     const { readFile } = await import('node:fs/promises')
     const { homedir } = await import('node:os')
     const { join, resolve } = await import('node:path')
