@@ -19,6 +19,11 @@ export const VERSION = '4.0.6 (bt)'
 /** A method's failure, reported in `result` (Transmission's wording where it has one). */
 class RpcError extends Error {}
 
+/** Arguments already serialized to JSON. */
+class RawJson {
+  constructor(readonly json: string) {}
+}
+
 type Args = Record<string, unknown>
 
 function ids(d: Daemon, v: unknown): Entry[] {
@@ -121,7 +126,30 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
     }
   })
 
-  const methods: Record<string, (a: Args) => Promise<Args | void> | Args | void> = {
+  // torrent-get answers are reused for a moment: a dashboard or Sonarr polling a big list many times a second
+  // then costs one computation per CACHE_MS, and any change to the list (add, remove, start, stop, settings)
+  // clears it so a client sees its own changes at once.
+  const CACHE_MS = 500
+  const cache = new Map<string, { at: number; value: RawJson }>()
+  for (const ev of ['added', 'changed', 'removed', 'done', 'torrent-error', 'settings']) d.on(ev, () => cache.clear())
+  const torrentGet = (a: Args & { fields: unknown[] }): Args => {
+    const fields = a.fields.filter((f): f is string => typeof f === 'string' && f in TORRENT_FIELDS)
+    const list = ids(d, a.ids)
+    const now = Math.floor(Date.now() / 1000)
+    const rows = list.map((e) => {
+      const c = new FieldContext(d, e, now)
+      return fields.map((f) => TORRENT_FIELDS[f](c))
+    })
+    const torrents = a.format === 'table' ? [fields, ...rows] : rows.map((r) => Object.fromEntries(fields.map((f, i) => [f, r[i]])))
+    const out: Args = { torrents }
+    if (a.ids === 'recently-active' || a.ids === 'recently_active') {
+      const since = Date.now() - 60_000
+      out.removed = d.recentlyRemoved.filter((r) => r.at > since).map((r) => r.id)
+    }
+    return out
+  }
+
+  const methods: Record<string, (a: Args) => Promise<Args | RawJson | void> | Args | RawJson | void> = {
     'session-get': (a) => {
       const all = sessionFields(d, sessionId)
       if (!Array.isArray(a.fields) || a.fields.length === 0) return all
@@ -178,20 +206,16 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
     },
     'torrent-get': (a) => {
       if (!Array.isArray(a.fields)) throw new RpcError('no fields specified')
-      const fields = a.fields.filter((f): f is string => typeof f === 'string' && f in TORRENT_FIELDS)
-      const list = ids(d, a.ids)
-      const now = Math.floor(Date.now() / 1000)
-      const rows = list.map((e) => {
-        const c = new FieldContext(d, e, now)
-        return fields.map((f) => TORRENT_FIELDS[f](c))
-      })
-      const torrents = a.format === 'table' ? [fields, ...rows] : rows.map((r) => Object.fromEntries(fields.map((f, i) => [f, r[i]])))
-      const out: Args = { torrents }
-      if (a.ids === 'recently-active' || a.ids === 'recently_active') {
-        const since = Date.now() - 60_000
-        out.removed = d.recentlyRemoved.filter((r) => r.at > since).map((r) => r.id)
+      const key = a.ids === 'recently-active' || a.ids === 'recently_active' ? undefined : JSON.stringify([a.ids, a.fields, a.format])
+      const hit = key !== undefined ? cache.get(key) : undefined
+      if (hit && Date.now() - hit.at < CACHE_MS) return hit.value
+      // Serialized once, here, so a cache hit costs no JSON work at all.
+      const value = new RawJson(JSON.stringify(torrentGet(a as Args & { fields: unknown[] })))
+      if (key !== undefined) {
+        if (cache.size >= 32) cache.clear()
+        cache.set(key, { at: Date.now(), value })
       }
-      return out
+      return value
     },
     'torrent-add': async (a) => {
       let src: AddSource
@@ -333,6 +357,7 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
     if (typeof args !== 'object' || args === null || Array.isArray(args)) return { result: 'arguments must be an object', ...(tag !== undefined ? { tag } : {}) }
     try {
       const out = (await fn(args as Args)) ?? {}
+      if (out instanceof RawJson) return `{"arguments":${out.json},"result":"success"${tag !== undefined ? `,"tag":${tag}` : ''}}`
       return { arguments: out, result: 'success', ...(tag !== undefined ? { tag } : {}) }
     } catch (err) {
       if (err instanceof RpcError || err instanceof ApiError) return { result: err.message, ...(tag !== undefined ? { tag } : {}) }
@@ -343,7 +368,7 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
   app.post('/rpc', async (req, reply) => {
     const status = { code: 200 }
     const out = await handle(req.body ?? '', status)
-    return reply.status(status.code).type('application/json; charset=UTF-8').send(JSON.stringify(out))
+    return reply.status(status.code).type('application/json; charset=UTF-8').send(typeof out === 'string' ? out : JSON.stringify(out))
   })
   // Transmission answers a GET with the same handshake; with a valid id there is nothing to do.
   app.get('/rpc', async (_req, reply) => reply.status(400).type('application/json').send({ result: 'use POST' }))
