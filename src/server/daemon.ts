@@ -22,6 +22,8 @@ export class Entry {
   metainfo?: Metainfo
   torrent?: Torrent
   checked = 0
+  /** What the last progress event said, to skip identical ones. */
+  lastProgress = ''
   /** The live torrent's counters already added to the record's totals. */
   folded = { down: 0, up: 0 }
   constructor(public record: TorrentRecord) {}
@@ -521,7 +523,13 @@ export class Daemon extends EventEmitter {
         e.record.secondsSeeding++
         this.enforceSeedLimit(e)
       }
-      this.emit('progress', e)
+      // Only torrents whose numbers moved: a thousand idle torrents send nothing.
+      const s = t.stats()
+      const sig = `${s.have}/${s.wanted}/${Math.round(s.downloadRate)}/${Math.round(s.uploadRate)}/${s.peers}/${s.state}`
+      if (sig !== e.lastProgress) {
+        e.lastProgress = sig
+        this.emit('progress', e)
+      }
     }
     if (Date.now() - this.lastSave >= SAVE_EVERY_MS) {
       for (const e of this.entries.values()) this.fold(e)
