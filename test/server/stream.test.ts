@@ -13,6 +13,7 @@ import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { run } from '../helpers/cli.js'
 import { tmpDir, randomHex } from '../helpers/tmp.js'
 import { startServe, http, pollJson, KiB, MiB, type Serve } from './helpers.js'
+import { waitFor } from '../helpers/wait.js'
 
 let slow: TestTorrent
 let slowPeer: string
@@ -43,7 +44,7 @@ test.before(async () => {
   writeFileSync(torrentPath, bytes)
   video = { infoHash: parseTorrent(bytes).infoHash, path, torrentPath }
   lt = await startLibtorrent({ torrentPath, saveDir: join(dir, 'seed'), seed: true })
-  s = await startServe({ args: ['--api-key', KEY, '--metadata-wait', '3'] })
+  s = await startServe({ args: ['--api-key', KEY, '--metadata-wait', '3', '--verbose'] })
 })
 
 test.after(async () => {
@@ -91,6 +92,10 @@ test('ffprobe reads a video streamed from a libtorrent seeder; the playlist carr
   assert.ok(Math.abs(Number(j.format.duration) - 6) < 0.5, `duration ${j.format.duration}`)
   const head = await fetch(url, { method: 'HEAD' })
   assert.is(head.headers.get('content-type'), 'video/mp4')
+  // --verbose: one line per request, the key left out
+  assert.match(s.stderr(), new RegExp(`127\\.0\\.0\\.1 GET /playlist/${h}\\.m3u\\?apikey=… 200 \\d+ ms`))
+  await waitFor('the HEAD request logged', () => new RegExp(`HEAD /stream/${h}/clip\\.mp4\\?apikey=… 200`).test(s.stderr()), 3000)
+  assert.not.ok(s.stderr().includes(KEY), 'the API key was logged')
 })
 
 test('a magnet nobody serves: the stream request waits the bounded time, then 503; the key is required', async () => {
@@ -131,7 +136,8 @@ test('a client that disconnects releases its piece priorities (in process)', asy
     assert.is(res.status, 206)
     const reader = res.body!.getReader()
     await reader.read()
-    assert.ok(raised(), 'the stream raised the pieces it reads'); ac.abort()
+    assert.ok(raised(), 'the stream raised the pieces it reads')
+    ac.abort()
     const deadline = Date.now() + 5000
     while (raised() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     assert.not.ok(raised(), 'priorities still raised after the client left')
