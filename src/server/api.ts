@@ -224,6 +224,7 @@ function sse(d: Daemon, req: FastifyRequest, reply: FastifyReply): void {
     'X-Accel-Buffering': 'no',
   })
   const send = (event: string, data: unknown) => {
+    if (res.writableEnded || res.destroyed) return
     // A client that does not read: drop progress updates rather than buffer without bound.
     if (event === 'progress' && res.writableLength > 1024 * 1024) return
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
@@ -240,8 +241,12 @@ function sse(d: Daemon, req: FastifyRequest, reply: FastifyReply): void {
     settings: (s: Settings) => send('settings', s),
   }
   for (const [k, f] of Object.entries(handlers)) d.on(k, f)
-  const ping = setInterval(() => res.write(': ping\n\n'), 15_000)
-  const onClosing = () => res.end()
+  const ping = setInterval(() => {
+    if (!res.writableEnded && !res.destroyed) res.write(': ping\n\n')
+  }, 15_000)
+  const onClosing = () => {
+    if (!res.writableEnded) res.end()
+  }
   d.once('closing', onClosing)
   const cleanup = () => {
     clearInterval(ping)

@@ -24,6 +24,8 @@ export class Entry {
   checked = 0
   /** What the last progress event said, to skip identical ones. */
   lastProgress = ''
+  /** Start/stop/verify/remove of this torrent run one at a time, in order. */
+  ops: Promise<unknown> = Promise.resolve()
   /** The live torrent's counters already added to the record's totals. */
   folded = { down: 0, up: 0 }
   constructor(public record: TorrentRecord) {}
@@ -259,8 +261,13 @@ export class Daemon extends EventEmitter {
     return { entry: e, duplicate: false }
   }
 
-  async start(e: Entry): Promise<void> {
+  start(e: Entry): Promise<void> {
     this.assertOpen()
+    return this.serial(e, () => this.startNow(e))
+  }
+
+  private async startNow(e: Entry): Promise<void> {
+    if (this.entries.get(e.infoHash) !== e) throw notFound(`${e.record.name} was removed`)
     if (e.torrent && !e.record.paused && !e.record.error && e.torrent.state !== 'stopped') return
     await this.halt(e)
     e.record.paused = false
@@ -271,8 +278,13 @@ export class Daemon extends EventEmitter {
     this.emit('changed', e)
   }
 
-  async stop(e: Entry): Promise<void> {
+  stop(e: Entry): Promise<void> {
     this.assertOpen()
+    return this.serial(e, () => this.stopNow(e))
+  }
+
+  private async stopNow(e: Entry): Promise<void> {
+    if (this.entries.get(e.infoHash) !== e) return
     e.record.paused = true
     await this.halt(e)
     await this.save()
@@ -280,8 +292,13 @@ export class Daemon extends EventEmitter {
   }
 
   /** Hash-check all data again; the torrent then goes on as it was (a paused one is checked, then stays paused). */
-  async verify(e: Entry): Promise<void> {
+  verify(e: Entry): Promise<void> {
     this.assertOpen()
+    return this.serial(e, () => this.verifyNow(e))
+  }
+
+  private async verifyNow(e: Entry): Promise<void> {
+    if (this.entries.get(e.infoHash) !== e) throw notFound(`${e.record.name} was removed`)
     if (!e.metainfo) throw new ApiError('conflict', `${e.record.name}: no metadata yet, nothing to verify`)
     const wasPaused = e.record.paused
     await this.halt(e)
@@ -298,8 +315,13 @@ export class Daemon extends EventEmitter {
     }
   }
 
-  async remove(e: Entry, deleteData = false): Promise<void> {
+  remove(e: Entry, deleteData = false): Promise<void> {
     this.assertOpen()
+    return this.serial(e, () => this.removeNow(e, deleteData))
+  }
+
+  private async removeNow(e: Entry, deleteData: boolean): Promise<void> {
+    if (this.entries.get(e.infoHash) !== e) return // removed meanwhile
     this.entries.delete(e.infoHash)
     this.recentlyRemoved.push({ id: e.id, at: Date.now() })
     if (this.recentlyRemoved.length > 1000) this.recentlyRemoved.splice(0, this.recentlyRemoved.length - 1000)
@@ -315,7 +337,9 @@ export class Daemon extends EventEmitter {
 
   setFiles(e: Entry, files: number[] | undefined): void {
     if (files) checkFiles(files, e.metainfo?.files.length)
-    e.record.files = files && e.metainfo && files.length >= e.metainfo.files.length && e.metainfo.files.every((_, i) => files.includes(i)) ? undefined : files ? [...new Set(files)].sort((a, b) => a - b) : undefined
+    let sel = files ? [...new Set(files)].sort((a, b) => a - b) : undefined
+    if (sel && e.metainfo && sel.length === e.metainfo.files.length) sel = undefined // every file: no selection
+    e.record.files = sel
     e.torrent?.select(e.record.files)
     this.changed(e)
   }
@@ -429,6 +453,12 @@ export class Daemon extends EventEmitter {
   }
 
   // --- internals -----------------------------------------------------------------------------------------------
+
+  private serial(e: Entry, fn: () => Promise<void>): Promise<void> {
+    const next = e.ops.catch(() => {}).then(fn)
+    e.ops = next
+    return next
+  }
 
   private assertOpen(): void {
     if (this.closed) throw new ApiError('unavailable', 'the daemon is shutting down')

@@ -98,7 +98,14 @@ test('hostile bodies and paths: 4xx with a JSON error, nothing changed, still se
     assert.type(r.json?.error ?? r.json?.result, 'string', `${what}: no JSON error`)
   }
   const post = (body: BodyInit, ct = 'application/json') => http(`${api}/torrents`, { method: 'POST', raw: body, headers: { ...auth, 'content-type': ct } })
-  await expect(post(Buffer.alloc(30 * MiB, 0x20)), 413, 'huge JSON body')
+  // Big bodies through curl: the server answers 413 and closes before reading them all, which fetch may report as
+  // a reset instead of the response.
+  const bigFile = join(tmpDir(), 'big')
+  writeFileSync(bigFile, Buffer.alloc(30 * MiB, 0x20))
+  const huge = await run('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', '-H', `X-Api-Key: ${KEY}`, '-H', 'content-type: application/json', '--data-binary', `@${bigFile}`, `${api}/torrents`])
+  assert.match(huge.stdout, /"error":"request body too large"}\n413$/, huge.stdout + huge.stderr)
+  const hugeUpload = await run('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', '-H', `X-Api-Key: ${KEY}`, '-F', `torrent=@${bigFile}`, `${api}/torrents`])
+  assert.match(hugeUpload.stdout, /\n413$/, hugeUpload.stdout + hugeUpload.stderr)
   await expect(post('{"uri": '), 400, 'bad JSON')
   await expect(post('[1,2]'), 400, 'JSON array')
   await expect(post('{}'), 400, 'no uri')
@@ -110,9 +117,6 @@ test('hostile bodies and paths: 4xx with a JSON error, nothing changed, still se
   await expect(post(JSON.stringify({ metainfo: Buffer.from('d4:infod4:name1:xee').toString('base64') })), 400, 'corrupt metainfo')
   await expect(post(JSON.stringify({ uri: `magnet:?xt=urn:btih:${'cd'.repeat(20)}`, downloadDir: 'relative/dir' })), 400, 'relative downloadDir')
   await expect(post(JSON.stringify({ uri: `magnet:?xt=urn:btih:${'cd'.repeat(20)}`, files: 'x-y' })), 400, 'bad file list')
-  const big = new FormData()
-  big.set('torrent', new Blob([Buffer.alloc(17 * MiB)]), 'big.torrent')
-  await expect(http(`${api}/torrents`, { method: 'POST', raw: big, headers: auth }), 413, 'huge upload')
   const none = new FormData()
   none.set('paused', 'true')
   await expect(http(`${api}/torrents`, { method: 'POST', raw: none, headers: auth }), 400, 'multipart without a file')
