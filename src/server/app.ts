@@ -20,6 +20,12 @@ export interface AppOptions {
   log?: (line: string) => void
   /** How long a stream request waits for a magnet's metadata (ms). */
   metadataWaitMs?: number
+  /**
+   * More plugins on the same app and auth layer (the tracker's /announce /scrape /stats, the search API). Routes
+   * declared with `config: { public: true }` skip credentials (BitTorrent clients announce without keys); the Host
+   * check applies to all.
+   */
+  plugins?: Array<(app: FastifyInstance) => Promise<void>>
 }
 
 declare module 'fastify' {
@@ -85,6 +91,7 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
   await app.register(transmissionPlugin, { prefix: '/transmission', daemon })
   await app.register(streamPlugin, { daemon, metadataWaitMs: opts.metadataWaitMs ?? 60_000 })
   await app.register(uiPlugin)
+  for (const p of opts.plugins ?? []) await app.register(p)
   return app
 }
 

@@ -7,7 +7,7 @@ import { BtError, ExitCode, errorMessage } from '../errors.js'
 import type { PeerAddress } from '../discovery/peer-address.js'
 import { Client, type ClientOptions } from '../session/client.js'
 import { stateDir } from '../storage/resume.js'
-import { buildApp } from './app.js'
+import { buildApp, type AppOptions } from './app.js'
 import { authRequired, type AuthOptions } from './auth.js'
 import { Daemon } from './daemon.js'
 import { serveStateDir } from './state.js'
@@ -26,6 +26,8 @@ export interface ServeOptions {
   /** Where state lives (default $XDG_DATA_HOME/bt). */
   dataDir?: string
   log?: (line: string) => void
+  /** Extra fastify plugins (see AppOptions.plugins). */
+  plugins?: AppOptions['plugins']
 }
 
 export interface RunningServer {
@@ -63,7 +65,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     await client.destroy()
     throw err instanceof BtError ? err : new BtError(`cannot open state in ${serveStateDir(base)}: ${errorMessage(err)}`, ExitCode.io)
   }
-  const app = await buildApp(daemon, { auth: o.auth, verbose: o.verbose, log, metadataWaitMs: o.metadataWaitMs })
+  const app = await buildApp(daemon, { auth: o.auth, verbose: o.verbose, log, metadataWaitMs: o.metadataWaitMs, plugins: o.plugins })
   try {
     await app.listen({ host: o.host, port: o.port })
   } catch (err) {
