@@ -22,8 +22,8 @@ export interface AppOptions {
   metadataWaitMs?: number
   /**
    * More plugins on the same app and auth layer (the tracker's /announce /scrape /stats, the search API). Routes
-   * declared with `config: { public: true }` skip credentials (BitTorrent clients announce without keys); the Host
-   * check applies to all.
+   * declared with `config: { public: true }` skip credentials (BitTorrent clients announce without keys), and with
+   * `anyHost: true` the Host check too.
    */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>
 }
@@ -32,6 +32,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** No credentials needed (web UI assets); the Host check still applies. */
     public?: boolean
+    /** Any Host header (tracker announces name the tracker's public host); only for routes that change nothing. */
+    anyHost?: boolean
   }
   interface FastifyRequest {
     /** How the request authenticated, so stream URLs handed out can carry the same key. */
@@ -49,7 +51,7 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
   const app = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true }, bodyLimit: MAX_BODY_BYTES, forceCloseConnections: 'idle', return503OnClosing: true })
 
   app.addHook('onRequest', async (req, reply) => {
-    if (!hostAllowed(req.headers.host, opts.auth.allowedHosts)) {
+    if (!req.routeOptions.config?.anyHost && !hostAllowed(req.headers.host, opts.auth.allowedHosts)) {
       throw new ApiError('forbidden', `host "${String(req.headers.host).slice(0, 100)}" is not allowed (use an IP address, localhost, or bt serve --allowed-host)`)
     }
     const q = req.query as Record<string, unknown> | undefined
