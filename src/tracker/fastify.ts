@@ -1,7 +1,8 @@
 // The tracker inside `bt serve` (fastify 5): `trackerRoutes` serves /announce, /scrape and /stats with the same
 // code as the standalone server; `trackerApiRoutes` registers torrents for private mode at /api/v1/tracker/torrents
 // ({infoHash, name} JSON, or a .torrent as application/x-bittorrent or a multipart upload). Register both without a
-// prefix: `app.register(trackerRoutes, { tracker })`; put trackerApiRoutes behind bt serve's auth.
+// prefix: `app.register(trackerRoutes, { tracker })`. The tracker routes are marked public (see below); the
+// registration routes are not, so bt serve's auth layer guards them.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errorMessage } from '../errors.js'
@@ -28,9 +29,12 @@ function rawQuery(req: FastifyRequest): string {
 
 export async function trackerRoutes(app: FastifyInstance, opts: TrackerPluginOptions): Promise<void> {
   const { tracker } = opts
-  app.get('/announce', async (req, reply) => send(reply, httpAnnounce(tracker, rawQuery(req), normalizeIp(req.ip))))
-  app.get('/scrape', async (req, reply) => send(reply, httpScrape(tracker, rawQuery(req), normalizeIp(req.ip))))
-  app.get('/stats', async (req, reply) => send(reply, httpStats(tracker, rawQuery(req), req.headers.accept)))
+  // BitTorrent clients announce without API keys and name the tracker's public host: bt serve's auth layer lets
+  // routes marked `public` and `anyHost` through (they change nothing but the swarm the client itself is in).
+  const config = { public: true, anyHost: true }
+  app.get('/announce', { config }, async (req, reply) => send(reply, httpAnnounce(tracker, rawQuery(req), normalizeIp(req.ip))))
+  app.get('/scrape', { config }, async (req, reply) => send(reply, httpScrape(tracker, rawQuery(req), normalizeIp(req.ip))))
+  app.get('/stats', { config }, async (req, reply) => send(reply, httpStats(tracker, rawQuery(req), req.headers.accept)))
 }
 
 /** Parses a registration body; returns the latin1 info hash and a name, or an error message. */

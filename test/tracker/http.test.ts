@@ -203,12 +203,18 @@ test('private mode: a file of hex hashes', async () => {
 test('fastify plugin (as mounted by bt serve): announce, scrape, stats, and registration by JSON and .torrent', async () => {
   standalone = new Tracker({ private: true, rateLimit: 0 })
   app = Fastify()
+  // Like bt serve's auth layer: only routes marked public pass without the key.
+  app.addHook('onRequest', async (req, reply) => {
+    const cfg = req.routeOptions.config as { public?: boolean }
+    if (!cfg?.public && req.headers['x-api-key'] !== 'k') return reply.code(401).send({ error: 'unauthorized' })
+  })
   await app.register(trackerRoutes, { tracker: standalone })
   await app.register(trackerApiRoutes, { tracker: standalone })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as net.AddressInfo).port}`
   assert.match(str(dec((await get(`${base}/announce?${q({})}`)).body)['failure reason']), /unregistered/)
-  const post = (body: Buffer | string, type: string) => fetch(`${base}/api/v1/tracker/torrents`, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : new Uint8Array(body) })
+  const post = (body: Buffer | string, type: string, key = 'k') => fetch(`${base}/api/v1/tracker/torrents`, { method: 'POST', headers: { 'content-type': type, 'x-api-key': key }, body: typeof body === 'string' ? body : new Uint8Array(body) })
+  assert.is((await post(JSON.stringify({ infoHash: IH.toString('hex') }), 'application/json', 'wrong')).status, 401, 'registration needs the key')
   let res = await post(JSON.stringify({ infoHash: IH.toString('hex'), name: 'via json' }), 'application/json')
   assert.is(res.status, 201)
   assert.is((await res.json()).name, 'via json')
@@ -224,9 +230,9 @@ test('fastify plugin (as mounted by bt serve): announce, scrape, stats, and regi
   assert.equal({ ...(s[IH.toString('latin1')] as object) }, { complete: 0, downloaded: 0, incomplete: 1 })
   const st = JSON.parse((await get(`${base}/stats`)).body.toString())
   assert.equal([st.registered, st.leechers, st.private], [2, 1, true])
-  const list = await (await fetch(`${base}/api/v1/tracker/torrents`)).json()
+  const list = await (await fetch(`${base}/api/v1/tracker/torrents`, { headers: { 'x-api-key': 'k' } })).json()
   assert.is(list.torrents.length, 2)
-  assert.is((await fetch(`${base}/api/v1/tracker/torrents/${IH.toString('hex')}`, { method: 'DELETE' })).status, 204)
+  assert.is((await fetch(`${base}/api/v1/tracker/torrents/${IH.toString('hex')}`, { method: 'DELETE', headers: { 'x-api-key': 'k' } })).status, 204)
   assert.match(str(dec((await get(`${base}/announce?${q({ peer: 5 })}`)).body)['failure reason']), /unregistered/)
 })
 
