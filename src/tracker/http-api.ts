@@ -114,7 +114,7 @@ export function httpAnnounce(tracker: Tracker, rawQuery: string, remoteIp: strin
     const r = tracker.announce({ infoHash, peerId, ip, port, left: left < 0 ? 1 : left, event, numwant: Math.max(-1, Math.min(numwant, 0x7fffffff)), source: remoteIp })
     const compact = p.get('compact') !== '0'
     const trackerId = p.get('trackerid')
-    let head = `d8:completei${r.complete}e10:incompletei${r.incomplete}e8:intervali${tracker.interval}e12:min intervali${Math.floor(tracker.interval / 2)}e`
+    const head = `d8:completei${r.complete}e10:incompletei${r.incomplete}e8:intervali${tracker.interval}e12:min intervali${Math.floor(tracker.interval / 2)}e`
     let peersPart: string
     if (compact) {
       const peers4 = r.peers4
