@@ -22,6 +22,8 @@ export class Entry {
   metainfo?: Metainfo
   torrent?: Torrent
   checked = 0
+  /** Seeding and last uploading at (ms), for the idle seed limit. */
+  seedingSince = 0
   /** What the last progress event said, to skip identical ones. */
   lastProgress = ''
   /** Start/stop/verify/remove of this torrent run one at a time, in order. */
@@ -482,6 +484,7 @@ export class Daemon extends EventEmitter {
     e.torrent = t
     e.folded = { down: 0, up: 0 }
     e.checked = 0
+    e.seedingSince = 0
     t.setLimits({ download: rec.downloadLimit, upload: rec.uploadLimit })
     t.on('warning', (m: string) => this.opts.onWarning?.(`${rec.name}: ${m}`))
     t.on('checking', (done: number, total: number) => (e.checked = total > 0 ? done / total : 0))
@@ -567,14 +570,21 @@ export class Daemon extends EventEmitter {
     }
   }
 
+  /** Transmission's seed limits: stop (and mark finished) at the ratio, or after the idle minutes without upload. */
   private enforceSeedLimit(e: Entry): void {
     const r = e.record
-    const limit = r.seedRatioMode === 1 ? r.seedRatioLimit : r.seedRatioMode === 0 && this.settings.seedRatioLimited ? this.settings.seedRatioLimit : undefined
-    if (limit === undefined) return
     const s = e.stats()
-    const tot = this.totals(e)
-    const base = tot.downloaded > 0 ? tot.downloaded : s?.wanted ?? 0
-    if (base <= 0 || tot.uploaded / base < limit) return
+    if ((s?.uploadRate ?? 0) > 0 || !e.seedingSince) e.seedingSince = Date.now()
+    const ratio = r.seedRatioMode === 1 ? r.seedRatioLimit : r.seedRatioMode === 0 && this.settings.seedRatioLimited ? this.settings.seedRatioLimit : undefined
+    const idle = r.seedIdleMode === 1 ? r.seedIdleLimit : r.seedIdleMode === 0 && this.settings.idleSeedingLimitEnabled ? this.settings.idleSeedingLimit : undefined
+    let reached = false
+    if (ratio !== undefined) {
+      const tot = this.totals(e)
+      const base = tot.downloaded > 0 ? tot.downloaded : s?.wanted ?? 0
+      reached = base > 0 && tot.uploaded / base >= ratio
+    }
+    if (idle !== undefined && Date.now() - e.seedingSince >= idle * 60_000) reached = true
+    if (!reached) return
     r.finished = true
     void this.stop(e)
   }
