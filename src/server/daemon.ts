@@ -89,6 +89,8 @@ export interface DaemonOptions {
   /** Peers every torrent also connects to (--peer). */
   peers?: PeerAddress[]
   onWarning?: (message: string) => void
+  /** Failures to save state or metainfo: always worth a line. */
+  onError?: (message: string) => void
 }
 
 const SAVE_EVERY_MS = 10_000
@@ -142,11 +144,11 @@ export class Daemon extends EventEmitter {
           try {
             e.metainfo = parseTorrent(bytes, `${rec.infoHash}.torrent`)
           } catch (err) {
-            opts.onWarning?.(`${rec.name}: saved metainfo unreadable (${errorMessage(err)}); fetching it again`)
+            opts.onError?.(`${rec.name}: saved metainfo unreadable (${errorMessage(err)}); fetching it again`)
           }
         }
         if (!e.metainfo && !rec.magnet) {
-          opts.onWarning?.(`${rec.name}: no metainfo and no magnet link saved; dropped`)
+          opts.onError?.(`${rec.name}: no metainfo and no magnet link saved; dropped`)
           continue
         }
         d.entries.set(rec.infoHash, e)
@@ -157,9 +159,10 @@ export class Daemon extends EventEmitter {
     d.client.setLimits({ download: d.settings.downloadLimit, upload: d.settings.uploadLimit })
     await mkdir(d.settings.downloadDir, { recursive: true }).catch(() => {})
     for (const e of d.entries.values()) if (!e.record.paused && !e.record.error) d.launch(e)
+    // The first save must work: a daemon that cannot keep its state should say so now, not lose it later.
+    await d.store.save(d.snapshot())
     d.timer = setInterval(() => d.tick(), 1000)
     d.timer.unref()
-    await d.save()
     return d
   }
 
@@ -522,7 +525,7 @@ export class Daemon extends EventEmitter {
     try {
       await this.store.saveTorrent(m.infoHash, bytes ?? torrentFileFromInfo(m.infoBuffer, { announce: m.announce, urlList: m.urlList }))
     } catch (err) {
-      this.opts.onWarning?.(`${m.name}: could not save its metainfo: ${errorMessage(err)}`)
+      this.opts.onError?.(`${m.name}: could not save its metainfo: ${errorMessage(err)}`)
     }
     this.changed(e)
   }
@@ -589,21 +592,24 @@ export class Daemon extends EventEmitter {
     void this.stop(e)
   }
 
-  private async save(force = false): Promise<void> {
-    if (this.closed && !force) return
-    this.lastSave = Date.now()
-    this.dirty = false
-    const state: SavedState = {
+  private snapshot(): SavedState {
+    return {
       version: 1,
       nextId: this.nextId,
       settings: this.settings,
       torrents: [...this.entries.values()].map((e) => e.record),
       cumulative: this.cumulative,
     }
+  }
+
+  private async save(force = false): Promise<void> {
+    if (this.closed && !force) return
+    this.lastSave = Date.now()
+    this.dirty = false
     try {
-      await this.store.save(state)
+      await this.store.save(this.snapshot())
     } catch (err) {
-      this.opts.onWarning?.(`could not save state: ${errorMessage(err)}`)
+      this.opts.onError?.(`could not save state: ${errorMessage(err)}`)
     }
   }
 }
