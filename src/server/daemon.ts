@@ -117,6 +117,8 @@ export class Daemon extends EventEmitter {
   private timer?: NodeJS.Timeout
   private lastSave = Date.now()
   private dirty = false
+  private saving?: Promise<void>
+  private nextSave?: Promise<void>
   private closed = false
   /** Ids of torrents removed lately, for Transmission's `recently-active`. */
   readonly recentlyRemoved: Array<{ id: number; at: number }> = []
@@ -602,15 +604,32 @@ export class Daemon extends EventEmitter {
     }
   }
 
-  private async save(force = false): Promise<void> {
-    if (this.closed && !force) return
+  /**
+   * Save the state. Saves that ask while one is being written share the next one, which snapshots the state when it
+   * starts: every caller's change is on disk when its promise resolves, and a burst of adds writes twice, not n times.
+   */
+  private save(force = false): Promise<void> {
+    if (this.closed && !force) return Promise.resolve()
+    if (this.nextSave) return this.nextSave
+    if (this.saving) {
+      this.nextSave = this.saving.then(() => {
+        this.nextSave = undefined
+        return this.save(force)
+      })
+      return this.nextSave
+    }
     this.lastSave = Date.now()
     this.dirty = false
-    try {
-      await this.store.save(this.snapshot())
-    } catch (err) {
-      this.opts.onError?.(`could not save state: ${errorMessage(err)}`)
-    }
+    this.saving = this.store.save(this.snapshot()).then(
+      () => {
+        this.saving = undefined
+      },
+      (err) => {
+        this.saving = undefined
+        this.opts.onError?.(`could not save state: ${errorMessage(err)}`)
+      },
+    )
+    return this.saving
   }
 }
 
