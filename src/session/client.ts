@@ -12,7 +12,7 @@ import { ResumeStore, stateDir } from '../storage/resume.js'
 import { DhtNode, type DhtStats } from '../discovery/dht.js'
 import { join } from 'node:path'
 import { PeerWire } from '../wire/peer-wire.js'
-import { TokenBucket } from './rate.js'
+import { TokenBucket, retuneBucket } from './rate.js'
 import { Torrent, type TorrentOptions } from './torrent.js'
 import type { ClientContext } from './context.js'
 
@@ -92,19 +92,8 @@ export class Client extends EventEmitter implements ClientContext {
 
   /** Change the global rate limits at run time: bytes per second, 0 or undefined = unlimited. */
   setLimits(limits: { download?: number; upload?: number }): void {
-    const swap = (current: TokenBucket | undefined, rate: number | undefined): TokenBucket | undefined => {
-      if (!rate || rate <= 0) {
-        current?.destroy()
-        return undefined
-      }
-      if (current) {
-        current.rate = rate
-        return current
-      }
-      return new TokenBucket(rate)
-    }
-    if ('download' in limits) this.downloadLimiter = swap(this.downloadLimiter, limits.download)
-    if ('upload' in limits) this.uploadLimiter = swap(this.uploadLimiter, limits.upload)
+    if ('download' in limits) this.downloadLimiter = retuneBucket(this.downloadLimiter, limits.download)
+    if ('upload' in limits) this.uploadLimiter = retuneBucket(this.uploadLimiter, limits.upload)
   }
 
   /** Open the listen socket. Resolves with the port. */

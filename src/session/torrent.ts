@@ -18,7 +18,7 @@ import { pexExtension, type PexExtension } from '../wire/pex.js'
 import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
 import { Peer } from './peer.js'
 import { Priority, type PriorityHandle } from './priority.js'
-import { RateMeter, TokenBucket } from './rate.js'
+import { RateMeter, retuneBucket, type TokenBucket } from './rate.js'
 import type { ClientContext } from './context.js'
 import type { DhtStats } from '../discovery/dht.js'
 
@@ -259,19 +259,8 @@ export class Torrent extends EventEmitter {
 
   /** Per-torrent rate limits in bytes per second (0 or undefined = none beyond the Client's). */
   setLimits(limits: { download?: number; upload?: number }): void {
-    const swap = (current: TokenBucket | undefined, rate: number | undefined): TokenBucket | undefined => {
-      if (!rate || rate <= 0) {
-        current?.destroy()
-        return undefined
-      }
-      if (current) {
-        current.rate = rate
-        return current
-      }
-      return new TokenBucket(rate)
-    }
-    if ('download' in limits) this.downloadLimiter = swap(this.downloadLimiter, limits.download)
-    if ('upload' in limits) this.uploadLimiter = swap(this.uploadLimiter, limits.upload)
+    if ('download' in limits) this.downloadLimiter = retuneBucket(this.downloadLimiter, limits.download)
+    if ('upload' in limits) this.uploadLimiter = retuneBucket(this.uploadLimiter, limits.upload)
   }
 
   private fail(err: unknown): void {
