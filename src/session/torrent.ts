@@ -13,10 +13,10 @@ import { WebSeed } from '../discovery/webseed.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { checkExisting } from '../storage/check.js'
 import { PeerWire } from '../wire/peer-wire.js'
-import { metadataExtension, type MetadataExtension } from '../wire/metadata.js'
 import { pexExtension, type PexExtension } from '../wire/pex.js'
 import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
 import { Peer } from './peer.js'
+import { MetadataFetch } from './metadata-fetch.js'
 import { Priority, type PriorityHandle } from './priority.js'
 import { RateMeter } from './rate.js'
 import type { ClientContext } from './context.js'
@@ -72,9 +72,6 @@ const MAX_PEER_QUEUE = 1000
 const UPLOAD_READS_PER_PEER = 16
 // Bytes sent to a peer but not yet taken by its socket, beyond which we stop reading blocks for it.
 const UPLOAD_BACKLOG = 4 * 1024 * 1024
-// Peers fetching metadata at once (each fetches the whole info dict), and tries per peer.
-const METADATA_FETCHERS = 3
-const METADATA_TRIES = 3
 const CHOKE_INTERVAL_MS = 10_000
 const OPTIMISTIC_EVERY = 3 // choke rounds
 const RESUME_SAVE_MS = 5_000
@@ -119,8 +116,8 @@ export class Torrent extends EventEmitter {
   private abort = new AbortController()
   /** Stream mode: the last verified pieces, kept for readers (index -> piece data), oldest first. */
   private readonly recentPieces = new Map<number, Buffer>()
-  /** Wires fetching the info dict right now. */
-  private readonly metadataFetchers = new Set<PeerWire>()
+  /** Fetching the info dict of a magnet from peers. */
+  private readonly metadata: MetadataFetch
   private webSeeds: Array<{ seed: WebSeed; key: string; peer: PickPeer; hashFailures: number }> = []
 
   constructor(
@@ -137,6 +134,19 @@ export class Torrent extends EventEmitter {
       this.infoHash = source.infoHash
     }
     this.infoHashBuffer = Buffer.from(this.infoHash, 'hex')
+    this.metadata = new MetadataFetch({
+      infoHashBuffer: this.infoHashBuffer,
+      info: () => this.metainfo?.infoBuffer,
+      peers: () => this.peers.values(),
+      peerOf: (wire) => this.peerOf(wire),
+      gotInfo: (info) => this.gotMetadata(info),
+      warn: (message) => this.emit('warning', message),
+    })
+  }
+
+  private peerOf(wire: PeerWire): Peer | undefined {
+    for (const p of this.peers.values()) if (p.wire === wire) return p
+    return undefined
   }
 
   get name(): string {
@@ -448,54 +458,13 @@ export class Torrent extends EventEmitter {
     // What we let a peer queue; MAX_PEER_QUEUE (the disconnect point) leaves room for clients that overshoot a little.
     wire.extendedHandshake.reqq = 500
     wire.extendedHandshake.p = this.ctx.port()
-    wire.use(metadataExtension({
-      infoHash: this.infoHashBuffer,
-      getInfo: () => this.metainfo?.infoBuffer,
-      onMetadata: (info) => this.gotMetadata(info),
-      onBadMetadata: (w, reason) => {
-        this.metadataFetchers.delete(w as unknown as PeerWire)
-        ;(w as unknown as PeerWire).violation = `bad metadata: ${reason}`
-        w.destroy()
-      },
-      onGiveUp: (w, reason) => this.metadataGaveUp(w as unknown as PeerWire, reason),
-      fetch: false,
-    }))
+    wire.use(this.metadata.extension)
     // Private torrents (BEP 27) get peers from their trackers only. A magnet's privacy is unknown until its
     // metadata arrives; PEX messages received before then are dropped once it says private.
     if (!this.metainfo?.private) {
       wire.use(pexExtension({ onPeers: (peers) => !this.metainfo?.private && this.addPeers(peers) }))
     }
     this.ctx.installExtensions?.(this, wire)
-  }
-
-  /**
-   * Fetch metadata from a few peers at a time, not all of them: each fetch pulls the whole info dict. Called when a
-   * peer's extended handshake arrives, when a fetch ends, and every tick.
-   */
-  private fetchMetadata(): void {
-    if (this.metainfo || this.destroyed) return
-    for (const peer of this.peers.values()) {
-      if (this.metadataFetchers.size >= METADATA_FETCHERS) return
-      const ext = peer.wire.ut_metadata as MetadataExtension | undefined
-      if (!ext || ext.peerMetadataSize === undefined || this.metadataFetchers.has(peer.wire)) continue
-      if (peer.metadataTries >= METADATA_TRIES || peer.metadataRetryAt > Date.now()) continue
-      peer.metadataTries++
-      this.metadataFetchers.add(peer.wire)
-      ext.fetch()
-    }
-  }
-
-  /** A peer stopped sending metadata without fault (rejected, timed out): try it again later, then let it go. */
-  private metadataGaveUp(wire: PeerWire, reason: string): void {
-    this.metadataFetchers.delete(wire)
-    const peer = [...this.peers.values()].find((p) => p.wire === wire)
-    if (peer) {
-      peer.metadataRetryAt = Date.now() + 3000 * peer.metadataTries
-      // Out of tries and nothing else to offer before metadata: free its slot for another peer.
-      if (peer.metadataTries >= METADATA_TRIES && !this.metainfo) wire.destroy()
-    }
-    if (reason !== 'peer has no metadata') this.emit('debug', `metadata from ${peer?.key}: ${reason}`)
-    this.fetchMetadata()
   }
 
   /** Verified metadata from a peer (ut_metadata checked its SHA-1). */
@@ -508,8 +477,6 @@ export class Torrent extends EventEmitter {
       this.emit('warning', errorMessage(err))
       return
     }
-    for (const peer of this.peers.values()) (peer.wire.ut_metadata as MetadataExtension | undefined)?.cancel()
-    this.metadataFetchers.clear()
     this.onMetadata(m).catch((err) => this.fail(err))
   }
 
@@ -662,7 +629,7 @@ export class Torrent extends EventEmitter {
       // Its listen port is known now (BEP 10 `p`); PEX may introduce it and us to each other's peers.
       this.pexIntroduce(peer)
       this.pexBroadcast(peer, false)
-      this.fetchMetadata()
+      this.metadata.fill()
     })
     wire.on('port', (port: number) => this.ctx.dhtNode?.(address.host, port))
     wire.once('close', () => {
@@ -720,7 +687,7 @@ export class Torrent extends EventEmitter {
   private detach(peer: Peer): void {
     if (this.peers.get(peer.key) !== peer) return
     this.peers.delete(peer.key)
-    if (this.metadataFetchers.delete(peer.wire)) this.fetchMetadata()
+    this.metadata.forget(peer.wire)
     this.ctx.connectionClosed()
     const p = this.picker
     if (p && peer.haveCount > 0) {
@@ -1128,7 +1095,7 @@ export class Torrent extends EventEmitter {
   private tick(): void {
     if (this.destroyed) return
     this.connectMore()
-    this.fetchMetadata()
+    this.metadata.fill()
     this.serveWebSeeds()
     if (this.picker) {
       const p = this.picker
