@@ -17,6 +17,7 @@ import { pexExtension, type PexExtension } from '../wire/pex.js'
 import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
 import { Peer } from './peer.js'
 import { MetadataFetch } from './metadata-fetch.js'
+import { clientName } from './identity.js'
 import { Priority, type PriorityHandle } from './priority.js'
 import { RateMeter } from './rate.js'
 import type { ClientContext } from './context.js'
@@ -458,6 +459,7 @@ export class Torrent extends EventEmitter {
     // What we let a peer queue; MAX_PEER_QUEUE (the disconnect point) leaves room for clients that overshoot a little.
     wire.extendedHandshake.reqq = 500
     wire.extendedHandshake.p = this.ctx.port()
+    wire.extendedHandshake.v = clientName()
     wire.use(this.metadata.extension)
     // Private torrents (BEP 27) get peers from their trackers only. A magnet's privacy is unknown until its
     // metadata arrives; PEX messages received before then are dropped once it says private.
