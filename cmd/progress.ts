@@ -18,7 +18,18 @@ export function jsonEvent(event: string, fields: Record<string, unknown>): void 
   process.stdout.write(JSON.stringify({ event, time: new Date().toISOString(), ...fields }) + '\n')
 }
 
-function statusText(s: TorrentStats, checking?: [number, number]): string {
+/** With -v: why connections ended so far, e.g. " (ended: 3 refused, 2 in handshake)"; empty when none did. */
+export function endsText(s: TorrentStats): string {
+  const e = s.ends
+  const parts = [
+    e.refused && `${e.refused} refused`, e.timeout && `${e.timeout} timed out`, e.handshake && `${e.handshake} in handshake`,
+    e.closed && `${e.closed} closed`, e.banned && `${e.banned} banned`,
+  ].filter(Boolean)
+  return parts.length ? ` (ended: ${parts.join(', ')})` : ''
+}
+
+function statusText(s: TorrentStats, checking?: [number, number], verbose = false): string {
+  if (verbose && s.state !== 'checking' && s.state !== 'done') return statusText(s, checking) + endsText(s)
   if (s.state === 'metadata') return `fetching metadata (${s.peers} peers, ${s.knownPeers} known)`
   if (s.state === 'checking') return `checking ${checking ? ((100 * checking[0]) / Math.max(1, checking[1])).toFixed(0) : 0}%`
   const pct = s.wanted > 0 ? (100 * s.have) / s.wanted : 100
@@ -34,7 +45,7 @@ export class ProgressView {
   private readonly entries = new Map<Torrent, { bar?: cliProgress.SingleBar; checking?: [number, number] }>()
   private timer?: NodeJS.Timeout
 
-  constructor(private readonly mode: ProgressMode) {
+  constructor(private readonly mode: ProgressMode, private readonly opts: { verbose?: boolean } = {}) {
     if (mode === 'bars') {
       this.bars = new cliProgress.MultiBar(
         {
@@ -89,10 +100,10 @@ export class ProgressView {
           jsonEvent('progress', { ...s })
         }
       } else if (this.mode === 'lines') {
-        if (s.state !== 'done') this.log(`${t.name}: ${statusText(s, entry.checking)}`)
+        if (s.state !== 'done') this.log(`${t.name}: ${statusText(s, entry.checking, this.opts.verbose)}`)
       } else if (entry.bar) {
         entry.bar.setTotal(Math.max(1, s.wanted))
-        entry.bar.update(s.have, { status: statusText(s, entry.checking) })
+        entry.bar.update(s.have, { status: statusText(s, entry.checking, this.opts.verbose) })
       }
     }
   }

@@ -62,6 +62,24 @@ export interface TorrentStats {
   peers: number
   seeds: number
   knownPeers: number
+  /** Why connections ended since the start: peers 0 for minutes has a reason, and this is where it shows. */
+  ends: ConnectionEnds
+}
+
+export interface ConnectionEnds {
+  /** Dials that failed before connecting (refused, unreachable, reset). */
+  refused: number
+  /** Dials or handshakes that took too long. */
+  timeout: number
+  /**
+   * Connected, then closed before the BitTorrent handshake completed: an encryption-only peer, a client that refuses
+   * loopback or its own IP, a full peer, or one that answered for another torrent.
+   */
+  handshake: number
+  /** Closed after the handshake, by either side. */
+  closed: number
+  /** Closed by us for a protocol violation or bad data. */
+  banned: number
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
@@ -107,6 +125,7 @@ export class Torrent extends EventEmitter {
   private readonly banned = new Set<string>()
   private readonly bannedIds = new Set<string>()
   private connecting = 0
+  private readonly ends: ConnectionEnds = { refused: 0, timeout: 0, handshake: 0, closed: 0, banned: 0 }
   readonly down = new RateMeter()
   readonly up = new RateMeter()
   private trackers?: TrackerClient
@@ -345,6 +364,7 @@ export class Torrent extends EventEmitter {
       peers: this.peers.size,
       seeds,
       knownPeers: this.candidates.size,
+      ends: { ...this.ends },
     }
   }
 
@@ -420,9 +440,12 @@ export class Torrent extends EventEmitter {
     this.ctx.dialStarted()
     const socket = net.connect({ host: c.address.host, port: c.address.port })
     let settled = false
-    const finish = (ok: boolean) => {
+    let connected = false
+    let timedOut = false
+    const finish = (ok: boolean, why?: 'timeout' | 'handshake') => {
       if (settled) return
       settled = true
+      if (!ok) this.ends[why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
       c.connecting = false
       this.connecting--
       this.ctx.dialEnded()
@@ -435,16 +458,20 @@ export class Torrent extends EventEmitter {
         setImmediate(() => this.connectMore())
       }
     }
-    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy())
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      timedOut = true
+      socket.destroy()
+    })
     socket.once('error', () => finish(false))
     socket.once('close', () => finish(false))
     socket.once('connect', () => {
+      connected = true
       socket.setTimeout(0)
       if (this.destroyed) return socket.destroy()
       const wire = new PeerWire('tcpOutgoing')
-      this.handshakeWire(wire, socket, c.address, false, (ok) => {
+      this.handshakeWire(wire, socket, c.address, false, (ok, why) => {
         if (ok) c.failures = 0
-        finish(ok)
+        finish(ok, why)
       })
       wire.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: false })
     })
@@ -521,17 +548,17 @@ export class Torrent extends EventEmitter {
     if (list.length) pex.sendPeers(list, [])
   }
 
-  private handshakeWire(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, done: (ok: boolean) => void): void {
+  private handshakeWire(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, done: (ok: boolean, why?: 'timeout' | 'handshake') => void): void {
     this.installExtensions(wire)
     socket.pipe(wire).pipe(socket)
     const timer = setTimeout(() => {
-      done(false)
+      done(false, 'timeout')
       socket.destroy()
     }, HANDSHAKE_TIMEOUT_MS)
     wire.once('handshake', (infoHash: string, peerId: string) => {
       clearTimeout(timer)
       if (infoHash !== this.infoHash || this.destroyed) {
-        done(false)
+        done(false, 'handshake')
         socket.destroy()
         return
       }
@@ -704,6 +731,8 @@ export class Torrent extends EventEmitter {
       else p.peerBitfield((i) => peer.wire.peerPieces.get(i), -1)
     }
     if (peer.wire.violation) this.ban(peer, peer.wire.violation)
+    if (this.banned.has(peer.key)) this.ends.banned++
+    else this.ends.closed++
     const c = this.candidates.get(peer.key)
     if (c) c.nextTry = Date.now() + 5_000
     this.pexBroadcast(peer, true)
