@@ -193,7 +193,9 @@ export class Torrent extends EventEmitter {
     this.timers.push(setInterval(() => this.rechoke(), CHOKE_INTERVAL_MS))
     this.timers.push(setInterval(() => void this.saveResume(), RESUME_SAVE_MS))
     for (const t of this.timers) t.unref()
-    this.startTrackers()
+    // With metadata, the trackers hear from us once the data is checked, so `started` carries the true `left` (a seed
+    // that announced its whole size as left would then report `completed` for a download it never made).
+    if (!this.metainfo) this.startTrackers()
     if (this.opts.peers?.length) this.addPeers(this.opts.peers)
     this.ctx.discover?.(this)
     if (this.metainfo) await this.onMetadata(this.metainfo)
@@ -210,6 +212,7 @@ export class Torrent extends EventEmitter {
       peerId: this.ctx.peerId,
       port: this.ctx.port(),
       stats: () => ({ uploaded: this.up.total, downloaded: this.down.total, left: this.bytesLeft() }),
+      hungry: () => this.wantsLeechers(),
     })
     this.trackers.on('peers', (peers: PeerAddress[]) => this.addPeers(peers))
     this.trackers.on('warning', (_url: string, message: string) => this.emit('warning', message))
@@ -428,6 +431,13 @@ export class Torrent extends EventEmitter {
       if (c.connecting || this.peers.has(key) || c.nextTry > now) continue
       this.dial(key, c)
     }
+  }
+
+  /** Seeding with nobody to upload to: no peers, or only seeders. The trackers are then asked again sooner. */
+  private wantsLeechers(): boolean {
+    if (this.state !== 'seeding') return false
+    for (const p of this.peers.values()) if (!p.seed) return false
+    return true
   }
 
   private wantsPeersWhenDone(): boolean {
@@ -1135,6 +1145,7 @@ export class Torrent extends EventEmitter {
 
   private tick(): void {
     if (this.destroyed) return
+    this.trackers?.replan()
     this.connectMore()
     this.metadata.fill()
     this.serveWebSeeds()
