@@ -11,7 +11,9 @@
 // - The first start waits for the legal notice to be accepted on a terminal: [LegalNotice] Accepted=true.
 // - The Web API wants a login (admin/adminadmin by default in 4.5) unless WebUI\LocalHostAuth=false, which lets
 //   requests from 127.0.0.1 through. Its torrent queue (5 active downloads) is off: Session\QueueingSystemEnabled.
-// - Encryption stays at its default ("allow"): libtorrent then accepts and makes plain connections, as bt needs.
+// - Encryption stays at its default ("allow"): it accepts plain connections, but its own outgoing ones open with an
+//   encrypted (MSE) handshake, which bt closes; libtorrent retries in plain TCP on a later attempt, seconds on. So a
+//   test where qBittorrent dials bt (magnet x.pe) takes a few seconds more than one where bt dials it.
 // - `--webui-port` sets the API port; the peer port is Session\Port. Torrents are added with torrents/add
 //   (multipart: `torrents` file parts or `urls`), watched with torrents/info?hashes=.
 import { spawn, type ChildProcess } from 'node:child_process'
