@@ -70,7 +70,7 @@ async function main() {
   console.log(`payload ${fmtSize(size)}, 1 MiB pieces, transmission-cli leeching; bt = ${btBin}`)
   const { seedDir, file, srcMd5 } = await makePayload(work, size)
   const torrent = join(work, 'payload.torrent')
-  const mk = spawn(process.execPath, [btBin, 'create', file, '-l', '1M', '-o', torrent, '-q', '--no-date'], { stdio: 'inherit' })
+  const mk = spawn(process.execPath, [btBin, 'create', file, '-l', '1M', '-o', torrent, '-q', '--no-date'], { stdio: ['ignore', 'ignore', 'inherit'] })
   if (await new Promise((r) => mk.on('close', r)) !== 0) throw new Error('bt create failed')
   const results = new Map()
   for (const who of seeders) {
