@@ -9,7 +9,7 @@ import type { Peer } from './peer.js'
 
 // Peers fetching at once (each asks for pieces the others are not asking for), and fetches started per peer.
 const METADATA_FETCHERS = 3
-const METADATA_TRIES = 3
+export const METADATA_TRIES = 3
 // A peer that gave up waits this long times its tries before it is asked again.
 const RETRY_DELAY_MS = 3_000
 

@@ -16,7 +16,7 @@ import { PeerWire } from '../wire/peer-wire.js'
 import { pexExtension, type PexExtension } from '../wire/pex.js'
 import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
 import { Peer } from './peer.js'
-import { MetadataFetch } from './metadata-fetch.js'
+import { MetadataFetch, METADATA_TRIES } from './metadata-fetch.js'
 import { clientName } from './identity.js'
 import { Priority, type PriorityHandle } from './priority.js'
 import { RateMeter } from './rate.js'
@@ -744,7 +744,8 @@ export class Torrent extends EventEmitter {
     if (this.banned.has(peer.key)) this.ends.banned++
     else this.ends.closed++
     const c = this.candidates.get(peer.key)
-    if (c) c.nextTry = Date.now() + 5_000
+    // A peer dropped after failing every metadata try is not dialled again at once just to fail again.
+    if (c) c.nextTry = Date.now() + (!this.metainfo && peer.metadataTries >= METADATA_TRIES ? 30_000 : 5_000)
     this.pexBroadcast(peer, true)
     this.emit('peer-gone', peer)
     if (!peer.wire.amChoking) this.unchokeSomeone()
