@@ -3,7 +3,6 @@
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
-import { randomBytes } from 'node:crypto'
 import { BtError, ExitCode } from '../errors.js'
 import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
@@ -15,6 +14,7 @@ import { PeerWire } from '../wire/peer-wire.js'
 import { TokenBucket, retuneBucket } from './rate.js'
 import { Torrent, type TorrentOptions } from './torrent.js'
 import type { ClientContext } from './context.js'
+import { makePeerId } from './identity.js'
 
 export interface ClientOptions {
   /** Listen port; default 6881, falling back to 6882…6889 and then any free port. 0 = any free port. */
@@ -73,8 +73,8 @@ export class Client extends EventEmitter implements ClientContext {
 
   constructor(readonly opts: ClientOptions = {}) {
     super()
-    // Azureus-style peer id: -BT0100- and 12 random bytes.
-    this.peerId = Buffer.concat([Buffer.from('-BT0100-'), randomBytes(12)])
+    // Azureus-style peer id with our own client code (see identity.ts).
+    this.peerId = makePeerId()
     this.resume = new ResumeStore(opts.resumeDir)
     this.maxPeersPerTorrent = opts.maxPeersPerTorrent ?? 80
     this.maxConnections = opts.maxConnections ?? 400
