@@ -2,8 +2,7 @@
 // Each command is registered with one `.command(x)` line. A command module stays light: it imports its engine
 // modules inside its handler with `await import(...)`, so `bt --help` loads yargs and these modules only.
 
-import yargs from 'yargs'
-import { hideBin } from 'yargs/helpers'
+import yargs, { hideBin } from './yargs.js'
 import { die, helpWidth, packageVersion, setVerbose, yargsFail } from './cli.js'
 import { metainfoCommand } from './metainfo.js'
 import { createCommand } from './create.js'

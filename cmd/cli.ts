@@ -3,7 +3,6 @@
 
 import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { Chalk, type ChalkInstance } from 'chalk'
 import { BtError, ExitCode, errorMessage, fromSystemError, isSystemError } from '../src/errors.js'
 
 export let verbose = false
@@ -38,10 +37,22 @@ export function colorLevel(stream: NodeJS.WriteStream = process.stderr, env: Nod
   return /-256(color)?$/.test(env.TERM ?? '') || env.COLORTERM ? 2 : 1
 }
 
-let stderrPaint: ChalkInstance | undefined
-/** chalk for stderr, honouring NO_COLOR and FORCE_COLOR. */
-export function paint(): ChalkInstance {
-  stderrPaint ??= new Chalk({ level: colorLevel(process.stderr) })
+export interface Paint {
+  red(s: string): string
+  yellow(s: string): string
+  bold(s: string): string
+}
+
+let stderrPaint: Paint | undefined
+/**
+ * Colours for stderr, honouring NO_COLOR and FORCE_COLOR. Three SGR codes are all we use: written here rather than
+ * loading chalk at every start.
+ */
+export function paint(): Paint {
+  if (stderrPaint) return stderrPaint
+  const on = colorLevel(process.stderr) > 0
+  const sgr = (open: number, close: number) => (s: string) => (on ? `\x1b[${open}m${s}\x1b[${close}m` : s)
+  stderrPaint = { red: sgr(31, 39), yellow: sgr(33, 39), bold: sgr(1, 22) }
   return stderrPaint
 }
 

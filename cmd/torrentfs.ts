@@ -3,8 +3,7 @@
 
 import { mkdir, readdir, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import yargs from 'yargs'
-import { hideBin } from 'yargs/helpers'
+import yargs, { hideBin } from './yargs.js'
 import { BtError, ExitCode, errorMessage, fromSystemError } from '../src/errors.js'
 import { parseSize } from '../src/format.js'
 import type { PeerAddress } from '../src/discovery/peer-address.js'
