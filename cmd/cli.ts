@@ -11,8 +11,8 @@ export function setVerbose(v: boolean): void {
 }
 
 /** A terminal we may draw on (progress bars, redraws): a TTY that is not `TERM=dumb`. */
-export function isTerminal(stream: NodeJS.WriteStream = process.stderr): boolean {
-  return Boolean(stream.isTTY) && process.env.TERM !== 'dumb'
+export function isTerminal(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(stream.isTTY) && env.TERM !== 'dumb'
 }
 
 /** Progress bars only when stderr is a terminal. (NO_COLOR turns off colour, not progress: see colorLevel.) */
@@ -22,7 +22,8 @@ export function stderrIsTTY(): boolean {
 
 /**
  * Colour depth for a stream: NO_COLOR (any non-empty value, no-color.org) turns colour off; FORCE_COLOR turns it on
- * even into a pipe (0/false: off; 1, 2, 3: that depth); otherwise colour only on a terminal. chalk 5 reads
+ * even into a pipe (0/false: off; 2, 3: that depth; anything else, empty included, as Node reads it: on);
+ * otherwise colour only on a terminal. chalk 5 reads
  * FORCE_COLOR but not NO_COLOR, so the decision is ours.
  */
 export function colorLevel(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): 0 | 1 | 2 | 3 {
@@ -33,7 +34,7 @@ export function colorLevel(stream: NodeJS.WriteStream = process.stderr, env: Nod
     if (force === '2' || force === '3') return Number(force) as 2 | 3
     return 1
   }
-  if (!isTerminal(stream)) return 0
+  if (!isTerminal(stream, env)) return 0
   return /-256(color)?$/.test(env.TERM ?? '') || env.COLORTERM ? 2 : 1
 }
 

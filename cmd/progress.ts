@@ -77,7 +77,7 @@ export function statusText(s: TorrentStats, ctx: StatusContext = {}): string {
 }
 
 const BAR_MAX = 24
-const BAR_MIN = 6
+const BAR_MIN = 6 // the bar's inside, in columns
 const NAME_MIN = 12
 
 /**
@@ -85,8 +85,10 @@ const NAME_MIN = 12
  * important fields), then the name (at least NAME_MIN), then the bar, which goes when there is no room for it.
  */
 export function progressLine(name: string, fraction: number | undefined, fields: StatusField[], width: number): string {
-  const nameWant = Math.min([...name].length, 28)
-  const status = fitFields(fields, Math.max(0, width - Math.min(nameWant, NAME_MIN) - 1))
+  const nameWant = Math.min([...name].length, 40)
+  // On a usual terminal a short bar keeps its place; below 60 columns the numbers matter more.
+  const barRoom = fraction !== undefined && width >= 60 ? BAR_MIN + 6 + 1 : 0
+  const status = fitFields(fields, Math.max(0, width - Math.min(nameWant, NAME_MIN) - 1 - barRoom))
   let left = width - status.length - 1
   const nameLen = Math.max(Math.min(nameWant, NAME_MIN), Math.min(nameWant, left - (BAR_MIN + 3)))
   const shownName = truncate(name, Math.min(nameLen, Math.max(0, left)))

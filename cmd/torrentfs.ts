@@ -10,6 +10,7 @@ import type { PeerAddress } from '../src/discovery/peer-address.js'
 import type { TorrentProvider } from '../src/fs/provider.js'
 import { die, helpWidth, info, packageVersion, setVerbose, verbose, warnLine, yargsFail } from './cli.js'
 import { intArg, portArg } from './options.js'
+import { longFlags } from './torrentfs-args.js'
 
 const PROG = 'torrentfs'
 
@@ -34,19 +35,6 @@ function warn(line: string): void {
   warnLine(PROG, line)
 }
 
-/**
- * anacrolix's torrentfs users type every flag with one dash (`-mountDir`, `-readahead 16M`, `-no-dht`): a single-dash
- * word of two or more letters is read as the long option. One-letter flags (-t, -v, -h) keep their meaning.
- */
-export function longFlags(argv: string[]): string[] {
-  const out: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    if (a === '--') return [...out, ...argv.slice(i)]
-    out.push(/^-[A-Za-z][A-Za-z0-9-]+(=.*)?$/s.test(a) ? `-${a}` : a)
-  }
-  return out
-}
 
 /** Where torrents come from: a session Client in stream mode (reads drive what is fetched). */
 export async function createProvider(args: TorrentfsArgs): Promise<TorrentProvider> {
