@@ -2,7 +2,8 @@
 // help width. Kept light (no engine imports): `bt --help` loads this and yargs, nothing more.
 
 import { readFileSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, stat, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { BtError, ExitCode, errorMessage, fromSystemError, isSystemError } from '../src/errors.js'
 
 export let verbose = false
@@ -66,6 +67,14 @@ export function usageMessage(msg: string): string {
   if (invalid) {
     const choices = invalid[3].split(/,\s*/).map((c) => c.replace(/^"|"$/g, '')).join(', ')
     return `${invalid[1]}: ${invalid[2]} is not one of ${choices}`
+  }
+  // yargs lists an unknown --some-flag twice, also as someFlag.
+  const unknown = /^Unknown arguments?: (.+)$/m.exec(msg)
+  if (unknown) {
+    const names = unknown[1].split(', ')
+    const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+    const kept = names.filter((n) => !names.some((o) => o !== n && o.includes('-') && camel(o) === n))
+    return `${kept.length === 1 ? 'Unknown argument' : 'Unknown arguments'}: ${kept.join(', ')}`
   }
   const following = /^Not enough arguments following: (.+)$/m.exec(msg)
   if (following) return `${following[1].length === 1 ? '-' : '--'}${following[1]} needs a value`
@@ -160,4 +169,32 @@ export async function writeOutput(path: string, bytes: Buffer, opts: { announce?
     throw fromSystemError(err, path, ExitCode.io)
   }
   if (opts.announce !== false) out(path)
+}
+
+/**
+ * Create `dir` and its missing parents, one level at a time, and fail with the real reason in one line. Node's
+ * recursive mkdir reports ENOENT for a directory on a read-only file system and loops for ever under /proc.
+ * `label` is how the user named it (e.g. the -o value).
+ */
+export async function makeDirectory(dir: string, label = dir): Promise<void> {
+  const target = resolve(dir)
+  const missing: string[] = []
+  for (let p = target; ; p = dirname(p)) {
+    const st = await stat(p).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(fromSystemError(err, label, ExitCode.io))))
+    if (st) {
+      if (!st.isDirectory()) throw new BtError(`${label}: ${p === target ? 'not a directory' : `${p} is not a directory`}`, ExitCode.io)
+      break
+    }
+    missing.unshift(p)
+    if (dirname(p) === p) break
+  }
+  for (const p of missing) {
+    try {
+      await mkdir(p)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue // made meanwhile by someone else
+      const e = fromSystemError(err, undefined, ExitCode.io)
+      throw new BtError(`${label}: cannot create ${p}: ${e.message.replace(/^.*?: /, '')}`, ExitCode.io)
+    }
+  }
 }

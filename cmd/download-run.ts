@@ -1,9 +1,8 @@
 // The body of `bt download`, loaded only when the command runs (it pulls in the engine).
 
 import { join, resolve } from 'node:path'
-import { mkdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
-import { BtError, ExitCode, errorMessage, fromSystemError } from '../src/errors.js'
+import { BtError, ExitCode, errorMessage } from '../src/errors.js'
 import { resolveTorrentSource } from '../src/metainfo/source.js'
 import type { Metainfo } from '../src/metainfo/metainfo.js'
 import type { MagnetLink } from '../src/metainfo/magnet.js'
@@ -11,7 +10,7 @@ import type { PeerAddress } from '../src/discovery/peer-address.js'
 import type { Torrent } from '../src/session/torrent.js'
 import { parseIndexList, resolveSelection } from '../src/session/select.js'
 import { formatBytes } from '../src/format.js'
-import { out, warnLine } from './cli.js'
+import { makeDirectory, out, warnLine } from './cli.js'
 import { ProgressView, jsonEvent, progressMode } from './progress.js'
 import {
   NO_PEER_SOURCE, bootstrapOption, checkPeerSources, exitOnSignal, makeClient, metadataTimeout, peersOption,
@@ -54,13 +53,7 @@ export async function runDownload(args: DownloadArgs): Promise<void> {
   }
 
   const dir = resolve(args.output)
-  try {
-    await mkdir(dir, { recursive: true })
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new BtError(`${args.output}: not a directory`, ExitCode.io)
-    throw fromSystemError(err, args.output, ExitCode.io)
-  }
+  await makeDirectory(dir, args.output)
   const client = makeClient(args)
   await client.listen()
   const view = new ProgressView(mode, { dhtNodes: client.dht ? () => client.dht?.nodeCount : undefined })

@@ -1,14 +1,14 @@
 // `torrentfs`: mount the torrents of a metainfo directory as a read-only file system; reads fetch what they need,
 // with readahead. Flags follow anacrolix's torrentfs (-mountDir …) and also take the --kebab-case forms.
 
-import { mkdir, readdir, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import yargs, { hideBin } from './yargs.js'
-import { BtError, ExitCode, errorMessage, fromSystemError } from '../src/errors.js'
+import { BtError, ExitCode, errorMessage } from '../src/errors.js'
 import { parseSize } from '../src/format.js'
 import type { PeerAddress } from '../src/discovery/peer-address.js'
 import type { TorrentProvider } from '../src/fs/provider.js'
-import { die, helpWidth, info, packageVersion, setVerbose, verbose, warnLine, yargsFail } from './cli.js'
+import { die, helpWidth, makeDirectory, info, packageVersion, setVerbose, verbose, warnLine, yargsFail } from './cli.js'
 import { intArg, portArg } from './options.js'
 import { longFlags } from './torrentfs-args.js'
 
@@ -114,11 +114,7 @@ export async function main(argv: string[]): Promise<void> {
   loadFuse() // before anything else: without FUSE, say what to install
   const st = await stat(args.metainfoDir).catch(() => undefined)
   if (!st?.isDirectory()) throw new BtError(`${args.metainfoDir}: no such directory`, ExitCode.usage)
-  await mkdir(args.downloadDir, { recursive: true }).catch((err) => {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new BtError(`${args.downloadDir}: not a directory (-downloadDir)`, ExitCode.io)
-    throw fromSystemError(err, args.downloadDir, ExitCode.io)
-  })
+  await makeDirectory(args.downloadDir)
   // libfuse refuses a non-empty mount point with advice to pass `nonempty`, an option torrentfs does not offer:
   // hiding files under a mount is how data gets lost. Say so in our words before trying.
   const inMount = isMountPoint(args.mountDir) ? [] : await readdir(args.mountDir).catch(() => [] as string[])

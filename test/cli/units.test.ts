@@ -112,7 +112,10 @@ test('yargs failures become one line in our words', () => {
   )
   assert.is(usageMessage('Not enough arguments following: o'), '-o needs a value')
   assert.is(usageMessage('Not enough arguments following: output'), '--output needs a value')
-  assert.is(usageMessage('Unknown argument: frob\nDid you mean metainfo?'), 'Unknown argument: frob Did you mean metainfo?')
+  assert.is(usageMessage('Unknown argument: frob'), 'Unknown argument: frob')
+  assert.is(usageMessage('Unknown arguments: bogus-flag, bogusFlag'), 'Unknown argument: bogus-flag')
+  assert.is(usageMessage('Unknown arguments: a-b, aB, c'), 'Unknown arguments: a-b, c')
+  assert.is(usageMessage('Missing required argument: mountDir\nsomething else'), 'Missing required argument: mountDir something else')
 })
 
 test('colour: NO_COLOR wins, FORCE_COLOR forces, otherwise only on a terminal', () => {
