@@ -58,8 +58,8 @@ export async function runDownload(args: DownloadArgs): Promise<void> {
   await client.listen()
   const view = new ProgressView(mode, { dhtNodes: client.dht ? () => client.dht?.nodeCount : undefined })
   exitOnSignal(client, { beforeStop: () => view.stop({ clear: true }), quiet: args.quiet || args.json })
-  for (const w of warnings) view.warn(`bt: ${w}`)
-  watchDht(client, bootstrap, (line) => view.warn(`bt: ${line}`))
+  for (const w of warnings) view.warn(w)
+  watchDht(client, bootstrap, (line) => view.warn(line))
   if (args.verbose) view.log(`listening on port ${client.port()}`)
   const torrents: Torrent[] = []
   const deferred: string[] = []

@@ -167,10 +167,10 @@ export class ProgressView {
     else process.stderr.write(line + '\n')
   }
 
-  /** A warning: a JSON event with --json, a line on stderr otherwise (not with --quiet). */
-  warn(line: string, infoHash?: string): void {
-    if (this.mode === 'json') jsonEvent('warning', { ...(infoHash ? { infoHash } : {}), message: line })
-    else this.log(line)
+  /** A warning of bt's own (not a torrent's): a JSON event with --json, `bt: line` on stderr otherwise (not with --quiet). */
+  warn(line: string): void {
+    if (this.mode === 'json') jsonEvent('warning', { message: line })
+    else this.log(`bt: ${line}`)
   }
 
   render(): void {

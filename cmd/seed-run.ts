@@ -43,8 +43,8 @@ export async function runSeed(args: SeedArgs): Promise<void> {
   const port = await client.listen()
   const view = new ProgressView(mode, { dhtNodes: client.dht ? () => client.dht?.nodeCount : undefined })
   exitOnSignal(client, { beforeStop: () => view.stop({ clear: true }), quiet: args.quiet || args.json })
-  for (const w of warnings) view.warn(`bt: ${w}`)
-  watchDht(client, args.dht ? bootstrapOption(args['dht-bootstrap']) : undefined, (line) => view.warn(`bt: ${line}`))
+  for (const w of warnings) view.warn(w)
+  watchDht(client, args.dht ? bootstrapOption(args['dht-bootstrap']) : undefined, (line) => view.warn(line))
   const t = client.add(m, { dir, seed: true, stream: true, peers, trackers })
   view.add(t)
   await new Promise<void>((resolveReady, reject) => {
