@@ -142,12 +142,13 @@ export function helpWidth(): number {
  */
 export function examples<T>(y: import('yargs').Argv<T>, list: Array<[string, string]>): import('yargs').Argv<T> {
   const width = helpWidth()
-  for (const [cmd, desc] of list) {
-    const len = cmd.replace('$0', 'bt').length + 2
-    if (len > width) continue
-    // yargs gives the command column about half the width when there is a description.
-    y = y.example(cmd, len + desc.length + 6 <= width && len <= width / 2 + 10 ? desc : '')
-  }
+  const len = (cmd: string) => cmd.replace('$0', 'bt').length
+  // Commands wider than the terminal (2 columns of indent each side) would break: leave them out.
+  const fitting = list.filter(([cmd]) => len(cmd) + 4 <= width)
+  // yargs gives the command column the widest example, capped at half the width, for every example at once: a
+  // description goes beside the commands only when the widest of them fits that half.
+  const withDescriptions = fitting.every(([cmd]) => len(cmd) <= Math.floor(width / 2))
+  for (const [cmd, desc] of fitting) y = y.example(cmd, withDescriptions ? desc : '')
   return y
 }
 
