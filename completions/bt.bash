@@ -4,7 +4,9 @@ _bt() {
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
   local cmds="download seed metainfo create"
   local global="--verbose -v --help -h --version"
-  local net="--port -p --peer --tracker -t --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q --json"
+  # Where peers come from (download, seed, metainfo of a magnet); then what only running torrents take.
+  local net="--port -p --peer --tracker -t --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q"
+  local run="--download-limit -D --upload-limit -U --max-peers --json"
   if [ "$cword" -eq 1 ]; then
     COMPREPLY=($(compgen -W "$cmds $global" -- "$cur")); return
   fi
@@ -16,13 +18,13 @@ _bt() {
   case "${words[1]}" in
     download)
       if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--output -o --select -s --select-glob --seed --verify $net $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "--output -o --select -s --select-glob --seed --verify $net $run $global" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -X '!*.torrent' -- "$cur") $(compgen -d -- "$cur"))
       fi ;;
     seed)
       if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--dir -d --save-torrent $net $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "--dir -d --save-torrent $net $run $global" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi ;;
@@ -36,7 +38,7 @@ _bt() {
       fi ;;
     create)
       if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--output -o --tracker -t --piece-length -l --private -p --comment -c --web-seed -w --name -n --source --no-date --quiet -q $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "--output -o --force -f --tracker -t --piece-length -l --private -p --comment -c --web-seed -w --name -n --source --no-date --quiet -q $global" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi ;;
