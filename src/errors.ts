@@ -60,9 +60,12 @@ const REASONS: Record<string, string> = {
   ENETUNREACH: 'network unreachable',
   ETIMEDOUT: 'connection timed out',
   EPIPE: 'connection closed',
+  ENOTFOUND: 'host not found',
+  EAI_NONAME: 'host not found',
+  EAI_AGAIN: 'host not found',
 }
 
-const NETWORK = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE'])
+const NETWORK = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_NONAME', 'EAI_AGAIN'])
 
 /** The words for an errno code (`ENOENT` → `no such file or directory`), or undefined for an unknown one. */
 export function systemReason(code: string | undefined): string | undefined {

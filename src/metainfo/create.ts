@@ -106,7 +106,7 @@ async function hashFilesOnPool(pool: HashPool, files: InputFile[], pieceLength: 
       const digests = await pool.digests({ segs: Float64Array.from(segs), count, pieceLength, lastLen })
       digests.copy(out, first * 20)
     } catch (err) {
-      throw err instanceof BtError ? err : new BtError(`${files[fileCursor]?.abs ?? 'input'}: ${(err as Error).message}`, ExitCode.io)
+      throw fromSystemError(err, files[fileCursor]?.abs ?? 'input', ExitCode.io)
     } finally {
       await Promise.all(handles.map((h) => h.close()))
     }
