@@ -56,7 +56,7 @@ export async function runDownload(args: DownloadArgs): Promise<void> {
   await makeDirectory(dir, args.output)
   const client = makeClient(args)
   await client.listen()
-  const view = new ProgressView(mode, { dhtNodes: client.dht ? () => client.dht?.nodeCount : undefined })
+  const view = new ProgressView(mode, { verbose: args.verbose })
   exitOnSignal(client, { beforeStop: () => view.stop({ clear: true }), quiet: args.quiet || args.json })
   for (const w of warnings) view.warn(w)
   watchDht(client, bootstrap, (line) => view.warn(line))

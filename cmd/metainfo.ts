@@ -46,7 +46,7 @@ async function fetchTorrent(args: Args): Promise<Buffer> {
   const client = session.makeClient(args, { port: 0 })
   await client.listen()
   const live = !args.quiet && stderrIsTTY()
-    ? new LiveArea((width) => [fitFields(statusFields(t.stats(), { dhtNodes: client.dht?.nodeCount }), width)])
+    ? new LiveArea((width) => [fitFields(statusFields(t.stats()), width)])
     : undefined
   const say = (line: string) => {
     if (args.quiet) return

@@ -23,8 +23,8 @@ export function jsonEvent(event: string, fields: Record<string, unknown>): void 
 export interface StatusContext {
   /** Hash-check progress [done, total] while checking. */
   checking?: [number, number]
-  /** Nodes in the DHT routing table; undefined without a DHT. */
-  dhtNodes?: number
+  /** -v: more fields (what the DHT is doing while metadata is awaited). */
+  verbose?: boolean
 }
 
 /**
@@ -33,7 +33,17 @@ export interface StatusContext {
  */
 export function statusFields(s: TorrentStats, ctx: StatusContext = {}): StatusField[] {
   const peers: StatusField = { text: `${s.peers} peers`, short: `${s.peers}p`, priority: 2 }
-  const dht: StatusField[] = ctx.dhtNodes === undefined ? [] : [{ text: `DHT ${ctx.dhtNodes} nodes`, short: `dht ${ctx.dhtNodes}`, priority: 2 }]
+  const d = s.dht
+  const dht: StatusField[] = !d ? [] : [
+    { text: `DHT ${d.nodes} nodes`, short: `dht ${d.nodes}`, priority: 2 },
+    // -v: what the DHT is doing while the metadata is awaited
+    ...(ctx.verbose ? [
+      { text: `${d.answering} answering`, priority: 4 },
+      { text: `${d.candidates} saved to try`, priority: 5 },
+      { text: `${d.lookups} lookups`, priority: 5 },
+      { text: `${d.inflight} queries in flight`, priority: 4 },
+    ] : []),
+  ]
   switch (s.state) {
     case 'metadata':
       return [
@@ -104,8 +114,8 @@ export function progressLine(name: string, fraction: number | undefined, fields:
 }
 
 export interface ProgressOptions {
-  /** Nodes in the DHT routing table, for the metadata status line. */
-  dhtNodes?: () => number | undefined
+  /** -v: the longer status line. */
+  verbose?: boolean
 }
 
 export class ProgressView {
@@ -123,7 +133,7 @@ export class ProgressView {
   }
 
   private context(entry: StatusContext): StatusContext {
-    return { ...entry, dhtNodes: this.opts.dhtNodes?.() }
+    return { ...entry, verbose: this.opts.verbose }
   }
 
   private lines(width: number): string[] {
@@ -179,8 +189,7 @@ export class ProgressView {
       const s = t.stats()
       if (this.mode === 'json') {
         if (s.state === 'downloading' || s.state === 'metadata' || s.state === 'seeding' || s.state === 'checking') {
-          const dhtNodes = this.opts.dhtNodes?.()
-          jsonEvent('progress', { ...s, ...(dhtNodes !== undefined && s.state === 'metadata' ? { dhtNodes } : {}) })
+          jsonEvent('progress', { ...s })
         }
       } else if (this.mode === 'lines') {
         if (s.state !== 'done') this.log(`${t.name}: ${statusText(s, this.context(entry))}`)

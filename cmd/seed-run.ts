@@ -41,7 +41,7 @@ export async function runSeed(args: SeedArgs): Promise<void> {
   }
   const client = makeClient(args)
   const port = await client.listen()
-  const view = new ProgressView(mode, { dhtNodes: client.dht ? () => client.dht?.nodeCount : undefined })
+  const view = new ProgressView(mode, { verbose: args.verbose })
   exitOnSignal(client, { beforeStop: () => view.stop({ clear: true }), quiet: args.quiet || args.json })
   for (const w of warnings) view.warn(w)
   watchDht(client, args.dht ? bootstrapOption(args['dht-bootstrap']) : undefined, (line) => view.warn(line))

@@ -9,7 +9,7 @@ import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
 import { parsePeerAddress, type PeerAddress } from '../discovery/peer-address.js'
 import { ResumeStore, stateDir } from '../storage/resume.js'
-import { DhtNode } from '../discovery/dht.js'
+import { DhtNode, type DhtStats } from '../discovery/dht.js'
 import { join } from 'node:path'
 import { PeerWire } from '../wire/peer-wire.js'
 import { TokenBucket } from './rate.js'
@@ -199,6 +199,10 @@ export class Client extends EventEmitter implements ClientContext {
   undiscover(t: Torrent): void {
     for (const cancel of this.dhtJobs.get(t) ?? []) cancel()
     this.dhtJobs.delete(t)
+  }
+
+  dhtStats(): DhtStats | undefined {
+    return this.dht?.stats()
   }
 
   dhtNode(host: string, port: number): void {

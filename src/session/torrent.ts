@@ -20,6 +20,7 @@ import { Peer } from './peer.js'
 import { Priority, type PriorityHandle } from './priority.js'
 import { RateMeter } from './rate.js'
 import type { ClientContext } from './context.js'
+import type { DhtStats } from '../discovery/dht.js'
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'done' | 'stopped' | 'error'
 
@@ -61,6 +62,8 @@ export interface TorrentStats {
   peers: number
   seeds: number
   knownPeers: number
+  /** While waiting for a magnet's metadata: what the DHT is doing (absent without DHT). */
+  dht?: DhtStats
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
@@ -327,6 +330,7 @@ export class Torrent extends EventEmitter {
       peers: this.peers.size,
       seeds,
       knownPeers: this.candidates.size,
+      dht: this.state === 'metadata' && !this.metainfo?.private ? this.ctx.dhtStats?.() : undefined,
     }
   }
 

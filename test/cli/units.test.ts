@@ -46,9 +46,10 @@ test('fitFields: everything when it fits, then shortened and dropped by priority
 
 test('progressLine fits every width from 10 to 200 columns and keeps the percentage and rate as long as it can', () => {
   const name = 'ubuntu-24.04-desktop-amd64.iso'
-  for (const s of [stats({}), stats({ state: 'metadata', have: 0, wanted: 0 }), stats({ state: 'seeding' }), stats({ state: 'checking' })]) {
+  const dht = { nodes: 12, answering: 5, candidates: 40, lookups: 1, inflight: 3, sent: 0, answers: 0, timeouts: 0, stored: 0 }
+  for (const s of [stats({}), stats({ state: 'metadata', have: 0, wanted: 0, dht }), stats({ state: 'seeding' }), stats({ state: 'checking' })]) {
     for (let w = 10; w <= 200; w++) {
-      const line = progressLine(name, 0.3, statusFields(s, { dhtNodes: 12, checking: [3, 10] }), w)
+      const line = progressLine(name, 0.3, statusFields(s, { verbose: true, checking: [3, 10] }), w)
       assert.ok(textWidth(line) <= w, `${s.state} at ${w}: ${line} (${textWidth(line)})`)
     }
   }
@@ -65,12 +66,16 @@ test('progressLine fits every width from 10 to 200 columns and keeps the percent
   assert.match(wide, /down 2\.50 MiB\/s up 100 KiB\/s 7 peers ETA 11s$/)
 })
 
-test('the metadata status line shows the DHT node count; a field added to the list shows up', () => {
-  const s = stats({ state: 'metadata', peers: 0, knownPeers: 0 })
-  assert.is(fitFields(statusFields(s, { dhtNodes: 12 }), Infinity), 'fetching metadata 0 peers 0 known DHT 12 nodes')
-  assert.is(fitFields(statusFields(s), Infinity), 'fetching metadata 0 peers 0 known')
-  const more = [...statusFields(s, { dhtNodes: 3 }), { text: '2 refused', priority: 3 }]
-  assert.match(fitFields(more, Infinity), /DHT 3 nodes 2 refused$/)
+test('the metadata status line shows the DHT node count (-v: what it is doing); a field added to the list shows up', () => {
+  const dht = { nodes: 12, answering: 5, candidates: 40, lookups: 1, inflight: 3, sent: 0, answers: 0, timeouts: 0, stored: 0 }
+  const s = stats({ state: 'metadata', peers: 0, knownPeers: 0, dht })
+  assert.is(fitFields(statusFields(s), Infinity), 'fetching metadata 0 peers 0 known DHT 12 nodes')
+  assert.is(fitFields(statusFields(s, { verbose: true }), Infinity), 'fetching metadata 0 peers 0 known DHT 12 nodes 5 answering 40 saved to try 1 lookups 3 queries in flight')
+  // Narrow: the details go before the node count does.
+  assert.is(fitFields(statusFields(s, { verbose: true }), 48), 'fetching metadata 0 peers 0 known DHT 12 nodes')
+  assert.is(fitFields(statusFields(stats({ state: 'metadata', peers: 0, knownPeers: 0 })), Infinity), 'fetching metadata 0 peers 0 known')
+  const more = [...statusFields(s), { text: '2 refused', priority: 3 }]
+  assert.match(fitFields(more, Infinity), /DHT 12 nodes 2 refused$/)
 })
 
 test('RateMeter: at a steady 1 MiB/s the estimate is within 10% after one second, and after a pause', () => {
