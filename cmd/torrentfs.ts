@@ -84,6 +84,7 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
   const a = await parser.parseAsync()
   const { DEFAULT_READAHEAD } = await import('../src/stream/reader.js')
   const { parsePeerAddress } = await import('../src/discovery/peer-address.js')
+  const { trackerUrlProblem } = await import('../src/discovery/tracker-url.js')
   const readahead = parseSize(String(a.readahead))
   if (readahead === undefined) throw new BtError(`--readahead: "${a.readahead}" is not a size (e.g. 16M)`, ExitCode.usage)
   return {
@@ -98,7 +99,11 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
       if (!p) throw new BtError(`--peer: "${x}" is not host:port`, ExitCode.usage)
       return p
     }),
-    trackers: a.tracker as string[],
+    trackers: (a.tracker as string[]).map((u) => {
+      const why = trackerUrlProblem(u)
+      if (why) throw new BtError(`--tracker: "${u}": ${why}`, ExitCode.usage)
+      return u
+    }),
     dht: a.dht as boolean,
     dhtPort: a['dht-port'] as number | undefined,
     dhtBootstrap: a['dht-bootstrap'] as string | undefined,

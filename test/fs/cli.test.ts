@@ -75,6 +75,7 @@ test('usage errors: one line, exit 2', async () => {
     [['-port', '99999'], /^torrentfs: --port: "99999" is not a port number/],
     [['-dht-port', '0'], /^torrentfs: --dht-port: "0" is not a port number \(1-65535\)/],
     [['-peer', 'nonsense'], /^torrentfs: --peer: "nonsense" is not host:port/],
+    [['-t', 'garbage'], /^torrentfs: --tracker: "garbage": not a URL/],
     [['-frobnicate'], /^torrentfs: Unknown argument: frobnicate\n$/],
   ]
   for (const [extra, what] of single) {
