@@ -127,11 +127,12 @@ export function exitOnSignal(client: Client, opts: { beforeStop?: () => void; qu
     const code = signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.ok
     if (stopping) process.exit(code)
     stopping = true
+    // After SIGHUP the terminal may be gone: a failed write must not turn a clean stop into a crash.
+    process.stderr.on('error', () => {})
     opts.beforeStop?.()
     const hard = setTimeout(() => process.exit(code), 5000)
     void client.destroy().finally(() => {
       clearTimeout(hard)
-      // A hung-up terminal may be gone: writing to it must not turn a clean stop into a crash.
       if (!opts.quiet && isTerminal(process.stderr)) {
         try {
           process.stderr.write(opts.saves === false ? 'interrupted\n' : 'interrupted; resume state saved\n')
