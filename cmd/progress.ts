@@ -44,13 +44,14 @@ export function statusFields(s: TorrentStats, ctx: StatusContext = {}): StatusFi
       { text: `${d.inflight} queries in flight`, priority: 4 },
     ] : []),
   ]
+  const list = (f: StatusField): StatusField => ({ ...f, sep: ', ' })
   switch (s.state) {
     case 'metadata':
       return [
-        { text: 'fetching metadata', short: 'metadata', priority: 0 },
-        { ...peers, priority: 1 },
-        { text: `${s.knownPeers} known`, short: `${s.knownPeers}k`, priority: 3 },
-        ...dht,
+        { text: 'fetching metadata:', short: 'metadata:', priority: 0 },
+        { ...peers, priority: 1, sep: ' ' },
+        list({ text: `${s.knownPeers} known`, short: `${s.knownPeers}k`, priority: 3 }),
+        ...dht.map(list),
       ]
     case 'checking': {
       const c = ctx.checking

@@ -44,6 +44,8 @@ export interface StatusField {
   text: string
   short?: string
   priority: number
+  /** What goes before this field when another precedes it (default: the line's separator, a space). */
+  sep?: string
 }
 
 /**
@@ -52,7 +54,7 @@ export interface StatusField {
  */
 export function fitFields(fields: StatusField[], width: number, sep = ' '): string {
   const live = fields.filter((f) => f.text !== '').map((f) => ({ ...f, shown: f.text as string | undefined }))
-  const line = () => live.filter((f) => f.shown !== undefined && f.shown !== '').map((f) => f.shown).join(sep)
+  const line = () => live.filter((f) => f.shown !== undefined && f.shown !== '').map((f, i) => (i > 0 ? (f.sep ?? sep) : '') + f.shown).join('')
   // Least important first; among equals, the later field gives way first.
   const order = live.map((f, i) => ({ f, i })).sort((a, b) => b.f.priority - a.f.priority || b.i - a.i).map((x) => x.f)
   for (const f of order) {

@@ -79,7 +79,7 @@ test('a DHT whose bootstrap nodes never answer: one warning, and the node count 
   assert.is(r.code, 3, r.stderr)
   const lines = r.stderr.trim().split('\n')
   assert.is(lines.filter((l) => /DHT: no node answered \(bootstrap: 127\.0\.0\.1:1\)/.test(l)).length, 1, r.stderr)
-  assert.ok(lines.some((l) => /fetching metadata 0 peers 0 known DHT 0 nodes/.test(l)), r.stderr)
+  assert.ok(lines.some((l) => /fetching metadata: 0 peers, 0 known, DHT 0 nodes/.test(l)), r.stderr)
   assert.match(lines[lines.length - 1], /no metadata after 7 s/)
 })
 

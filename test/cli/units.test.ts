@@ -69,13 +69,14 @@ test('progressLine fits every width from 10 to 200 columns and keeps the percent
 test('the metadata status line shows the DHT node count (-v: what it is doing); a field added to the list shows up', () => {
   const dht = { nodes: 12, answering: 5, candidates: 40, lookups: 1, inflight: 3, sent: 0, answers: 0, timeouts: 0, stored: 0 }
   const s = stats({ state: 'metadata', peers: 0, knownPeers: 0, dht })
-  assert.is(fitFields(statusFields(s), Infinity), 'fetching metadata 0 peers 0 known DHT 12 nodes')
-  assert.is(fitFields(statusFields(s, { verbose: true }), Infinity), 'fetching metadata 0 peers 0 known DHT 12 nodes 5 answering 40 saved to try 1 lookups 3 queries in flight')
+  assert.is(fitFields(statusFields(s), Infinity), 'fetching metadata: 0 peers, 0 known, DHT 12 nodes')
+  assert.is(fitFields(statusFields(s, { verbose: true }), Infinity), 'fetching metadata: 0 peers, 0 known, DHT 12 nodes, 5 answering, 40 saved to try, 1 lookups, 3 queries in flight')
   // Narrow: the details go before the node count does.
-  assert.is(fitFields(statusFields(s, { verbose: true }), 48), 'fetching metadata 0 peers 0 known DHT 12 nodes')
-  assert.is(fitFields(statusFields(stats({ state: 'metadata', peers: 0, knownPeers: 0 })), Infinity), 'fetching metadata 0 peers 0 known')
-  const more = [...statusFields(s), { text: '2 refused', priority: 3 }]
-  assert.match(fitFields(more, Infinity), /DHT 12 nodes 2 refused$/)
+  assert.is(fitFields(statusFields(s, { verbose: true }), 50), 'fetching metadata: 0 peers, 0 known, DHT 12 nodes')
+  assert.is(fitFields(statusFields(s, { verbose: true }), 30), 'fetching metadata: 0 peers')
+  assert.is(fitFields(statusFields(stats({ state: 'metadata', peers: 0, knownPeers: 0 })), Infinity), 'fetching metadata: 0 peers, 0 known')
+  const more = [...statusFields(s), { text: '2 refused', priority: 3, sep: ', ' }]
+  assert.match(fitFields(more, Infinity), /DHT 12 nodes, 2 refused$/)
 })
 
 test('RateMeter: at a steady 1 MiB/s the estimate is within 10% after one second, and after a pause', () => {
