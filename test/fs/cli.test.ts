@@ -19,7 +19,9 @@ const torrents = join(dir, 'torrents')
 const data = join(dir, 'data')
 let fx: Fixture
 
-const torrentfs = (args: string[], env?: NodeJS.ProcessEnv) => runChild(process.execPath, ['--import', 'tsx', CMD, ...args], 30_000, { env })
+// One-shot runs (help, usage errors) use the built launcher: starting under tsx costs seconds each on a busy machine.
+const LAUNCHER = join(ROOT, 'bin/torrentfs.js')
+const torrentfs = (args: string[], env?: NodeJS.ProcessEnv) => runChild(process.execPath, [LAUNCHER, ...args], 30_000, { env })
 const startTorrentfs = (args: string[]) => start(process.execPath, ['--import', 'tsx', CMD, ...args], { cwd: ROOT })
 
 async function catMd5(path: string): Promise<string> {
