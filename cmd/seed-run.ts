@@ -25,8 +25,10 @@ export async function runSeed(args: SeedArgs): Promise<void> {
   if (isTorrent) {
     m = await loadTorrentFile(args.path)
     dir = resolve(args.dir ?? '.')
-    // Trackers given on the command line are announced to, beside the torrent's own.
-    trackers = usableTrackers(args.tracker.map((u) => [u]), (l) => warnings.push(l), new Set())
+    // Trackers given on the command line are announced to, beside the torrent's own; unusable ones are named once.
+    const warned = new Set<string>()
+    usableTrackers(m.announce, (l) => warnings.push(l), warned)
+    trackers = usableTrackers(args.tracker.map((u) => [u]), (l) => warnings.push(l), warned)
   } else {
     if (args.dir) throw new BtError('--dir goes with a .torrent file; a file or directory is seeded where it is', ExitCode.usage)
     // These trackers go into the torrent made here: a bad one is refused, as bt create does.
