@@ -64,7 +64,9 @@ export const serveCommand: CommandModule<object, Args> = {
     const { join, resolve } = await import('node:path')
     const { BtError, ExitCode, errorMessage } = await import('../src/errors.js')
     const { startServe } = await import('../src/server/serve.js')
-    const { bootstrapOption, peersOption, sizeOption } = await import('./download.js')
+    const { bootstrapOption, peersOption } = await import('./session.js')
+    const { rateArg } = await import('./options.js')
+    const sizeOption = (name: string, v: string | undefined) => (v === undefined ? undefined : rateArg(name)(v))
 
     const secret = async (path: string, what: string): Promise<string> => {
       let text: string

@@ -7,7 +7,9 @@ _bt() {
   cmds+=" serve"
   cmds+=" tracker"
   local global="--verbose -v --help -h --version"
-  local net="--port -p --peer --tracker -t --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q --json"
+  # Where peers come from (download, seed, metainfo of a magnet); then what only running torrents take.
+  local net="--port -p --peer --tracker -t --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q"
+  local run="--download-limit -D --upload-limit -U --max-peers --json"
   if [ "$cword" -eq 1 ]; then
     COMPREPLY=($(compgen -W "$cmds $global" -- "$cur")); return
   fi
@@ -27,13 +29,13 @@ _bt() {
   case "${words[1]}" in
     download)
       if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--output -o --select -s --select-glob --seed --verify $net $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "--output -o --select -s --select-glob --seed --verify $net $run $global" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -X '!*.torrent' -- "$cur") $(compgen -d -- "$cur"))
       fi ;;
     seed)
       if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--dir -d --save-torrent $net $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "--dir -d --save-torrent $net $run $global" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi ;;
@@ -47,7 +49,7 @@ _bt() {
       fi ;;
     create)
       if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--output -o --tracker -t --piece-length -l --private -p --comment -c --web-seed -w --name -n --source --no-date --quiet -q $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "--output -o --force -f --tracker -t --piece-length -l --private -p --comment -c --web-seed -w --name -n --source --no-date --quiet -q $global" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi ;;

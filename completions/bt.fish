@@ -12,14 +12,14 @@ complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a seed -d 'seed a tor
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a metainfo -d 'inspect a torrent file or magnet'
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a create -d 'make a torrent of a file or directory'
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a serve -d 'torrent daemon over HTTP'
-# network options: download, seed, metainfo
+# network options: download, seed, metainfo (rate limits and --max-peers: download and seed only)
 set -l netcmds download seed metainfo
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s p -l port -x -d 'listen port'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l peer -x -d 'connect to host:port'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s t -l tracker -x -d 'extra tracker URL'
-complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s D -l download-limit -x -d 'max download rate'
-complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s U -l upload-limit -x -d 'max upload rate'
-complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l max-peers -x -d 'connections per torrent'
+complete -c bt -n "__fish_seen_subcommand_from download seed" -s D -l download-limit -x -d 'max download rate'
+complete -c bt -n "__fish_seen_subcommand_from download seed" -s U -l upload-limit -x -d 'max upload rate'
+complete -c bt -n "__fish_seen_subcommand_from download seed" -l max-peers -x -d 'connections per torrent'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l dht -d 'use the DHT'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l no-dht -d 'do not use the DHT'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l dht-port -x -d 'DHT UDP port'
@@ -41,6 +41,7 @@ complete -c bt -n '__fish_seen_subcommand_from metainfo' -a 'magnet info files p
 complete -c bt -n '__fish_seen_subcommand_from metainfo' -s o -l output -r -d 'save: output file'
 complete -c bt -n '__fish_seen_subcommand_from create' -F
 complete -c bt -n '__fish_seen_subcommand_from create' -s o -l output -r -d 'output file'
+complete -c bt -n '__fish_seen_subcommand_from create' -s f -l force -d 'overwrite the output file'
 complete -c bt -n '__fish_seen_subcommand_from create' -s t -l tracker -x -d 'tracker tier (comma-separated URLs)'
 complete -c bt -n '__fish_seen_subcommand_from create' -s l -l piece-length -x -a 'auto 16k 32k 64k 128k 256k 512k 1M 2M 4M 8M 16M' -d 'piece length'
 complete -c bt -n '__fish_seen_subcommand_from create' -s p -l private -d 'private flag'

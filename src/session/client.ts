@@ -3,7 +3,7 @@
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
-import { BtError, ExitCode } from '../errors.js'
+import { BtError, ExitCode, systemReason } from '../errors.js'
 import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
 import { parsePeerAddress, type PeerAddress } from '../discovery/peer-address.js'
@@ -129,7 +129,7 @@ export class Client extends EventEmitter implements ClientContext {
       return this.listenPort
     }
     const code = (lastErr as NodeJS.ErrnoException)?.code
-    throw new BtError(`cannot listen on port ${wanted}: ${code === 'EADDRINUSE' ? 'address in use' : (lastErr as Error)?.message}`, ExitCode.network)
+    throw new BtError(`cannot listen on port ${wanted}: ${systemReason(code) ?? (lastErr as Error)?.message}`, ExitCode.network)
   }
 
   private async startDht(): Promise<void> {
@@ -146,7 +146,7 @@ export class Client extends EventEmitter implements ClientContext {
       await node.listen()
     } catch (err) {
       // The DHT port may be taken while TCP was free: fall back to any port rather than no DHT.
-      if (o.port !== undefined) throw new BtError(`cannot open DHT port ${o.port}: ${(err as Error).message}`, ExitCode.network)
+      if (o.port !== undefined) throw new BtError(`cannot open DHT port ${o.port}: ${systemReason((err as NodeJS.ErrnoException).code) ?? (err as Error).message}`, ExitCode.network)
       await node.destroy().catch(() => {})
       const fallback = new DhtNode({ port: 0, host: this.opts.host, bootstrap: o.bootstrap, statePath: o.statePath ?? join(stateDir(), 'dht.json') })
       fallback.on('warning', () => {})
