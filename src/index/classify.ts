@@ -46,9 +46,15 @@ function firstBracket(s: string, from: number): number {
   return -1
 }
 
+const globals = new Map<RegExp, RegExp>()
+
+/** Index of the first match of `re` at or after `from`, or -1 (through a cached global copy of `re`). */
 function firstMatch(re: RegExp, s: string, from: number): number {
-  const flags = re.flags.includes('g') ? re.flags : re.flags + 'g'
-  const g = new RegExp(re.source, flags)
+  let g = globals.get(re)
+  if (!g) {
+    g = new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g')
+    globals.set(re, g)
+  }
   g.lastIndex = from
   const m = g.exec(s)
   return m ? m.index : -1
@@ -82,8 +88,9 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
 
   const q = scanQuality(s)
   const eps = scanEpisodes(s)
-  const xxxCue = XXX_CAPS.test(s) || XXX.test(s)
-  const date = scanAirDate(s, xxxCue)
+  const xxxCaps = XXX_CAPS.test(s)
+  const xxxWord = XXX.test(s)
+  const date = scanAirDate(s, xxxCaps || xxxWord)
   const year = findYear(s, start, date)
   const video = strongVideo(q)
   const tvCue = eps.seasons.length > 0 || eps.episodes.length > 0 || (eps.special && lead !== undefined)
@@ -99,6 +106,8 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
       date: date !== undefined && (video || q.source.length > 0),
       year: year !== undefined,
       fansub: lead !== undefined,
+      xxxCaps,
+      xxxWord,
       completeWord: eps.completePos >= 0,
       completeSeries: eps.completeSeries,
     },
@@ -167,11 +176,15 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
   let title = cleanTitle(s, start, end)
   if (!title && lead && start === lead.end) title = ''
 
+  // Fields are only ever assigned defined values: deleting properties would slow every later use of the object.
   const out: Classification = { contentType: type, seasons: [], episodes: [], languages: [], complete: false }
   if (title) out.title = title
   if (year) out.year = year.value
   else if (date) out.year = date.year
   if (date) out.airDate = date.date
+  const set = <K extends keyof Classification>(k: K, v: Classification[K] | undefined) => {
+    if (v !== undefined) out[k] = v
+  }
 
   // Quality fields; a video's largest file may carry the tags a short torrent name lacks.
   let mainQ: Quality | undefined
@@ -181,19 +194,19 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
   }
   const field = (get: (x: Quality) => Hit[], accept?: (h: Hit) => boolean) => pick(get(q), accept) ?? (mainQ ? pick(get(mainQ), accept) : undefined)
   if (isVideo) {
-    out.resolution = field((x) => x.resolution)?.value
+    set('resolution', field((x) => x.resolution)?.value)
     const src = field((x) => x.source, (h) => h.value !== 'vinyl' && h.value !== 'cd')
     if (src) out.source = src.value === 'web' ? 'web-dl' : src.value
-    out.videoCodec = field((x) => x.videoCodec)?.value
-    out.audioCodec = field((x) => x.audioCodec, (h) => !h.weak)?.value
-    out.hdr = pickHdr(q.hdr)?.value ?? (mainQ ? pickHdr(mainQ.hdr)?.value : undefined)
+    set('videoCodec', field((x) => x.videoCodec)?.value)
+    set('audioCodec', field((x) => x.audioCodec, (h) => !h.weak)?.value)
+    set('hdr', pickHdr(q.hdr)?.value ?? (mainQ ? pickHdr(mainQ.hdr)?.value : undefined))
     if (q.threeD.length > 0) out.threeD = true
   } else if (type === 'music' || type === 'audiobook') {
     if (type === 'music') {
       const src = pick(q.source, (h) => h.value === 'vinyl' || h.value === 'cd' || h.value === 'web' || h.value === 'web-dl' || h.value === 'webrip')
       if (src) out.source = src.value === 'vinyl' || src.value === 'cd' ? src.value : 'web'
     }
-    out.audioCodec = pick(q.audioCodec)?.value ?? (summary?.audioExt ? AUDIO_EXT_CODEC[summary.audioExt] : undefined)
+    set('audioCodec', pick(q.audioCodec)?.value ?? (summary?.audioExt ? AUDIO_EXT_CODEC[summary.audioExt] : undefined))
   }
   const ed = pick(q.edition, (h) => (!h.weak || h.pos >= titleEnd) && !(gameish && h.value === 'remastered'))
   if (ed) out.edition = ed.value
@@ -241,6 +254,5 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
     out.complete = pack || eps.batch
   }
   if (issue !== undefined) out.issue = issue
-  for (const k of Object.keys(out) as Array<keyof Classification>) if (out[k] === undefined) delete out[k]
   return out
 }

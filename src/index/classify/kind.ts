@@ -65,6 +65,9 @@ export interface KindSignals {
   year: boolean
   /** `[Group] Title …`: fansub style. */
   fansub: boolean
+  /** `XXX` in capitals, and an adult studio or site named (computed once by the caller). */
+  xxxCaps: boolean
+  xxxWord: boolean
   completeWord: boolean
   completeSeries: boolean
 }
@@ -74,7 +77,7 @@ function program(s: string): ContentType {
 }
 
 function video(sig: KindSignals): ContentType {
-  if (XXX_CAPS.test(sig.s) || XXX.test(sig.s)) return 'xxx'
+  if (sig.xxxCaps || sig.xxxWord) return 'xxx'
   if (MOVIE_WORD.test(sig.s)) return 'movie'
   if (sig.tv || sig.completeSeries || (sig.completeWord && sig.strongVideo) || SPORT.test(sig.s)) return 'tv_show'
   if (sig.date) return 'tv_show'
@@ -109,8 +112,8 @@ export function contentType(sig: KindSignals, chapters = false): ContentType {
   if (sig.files === 'audio' && chapters && !MUSIC.test(s)) return 'audiobook'
   const fromFiles = byFileKind(sig.files, sig)
   if (fromFiles) return fromFiles
-  if (sig.files === 'image') return XXX_CAPS.test(s) ? 'xxx' : 'unknown'
-  if (XXX_CAPS.test(s) || (XXX.test(s) && (sig.strongVideo || sig.date || / - /.test(s)))) return 'xxx'
+  if (sig.files === 'image') return sig.xxxCaps ? 'xxx' : 'unknown'
+  if (sig.xxxCaps || (sig.xxxWord && (sig.strongVideo || sig.date || s.includes(' - ')))) return 'xxx'
   const fromExt = byFileKind(sig.nameExt, sig)
   if (fromExt) return fromExt
   if (AUDIOBOOK.test(s)) return 'audiobook'
