@@ -19,6 +19,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(createCommand)
     .command(downloadCommand)
     .command(seedCommand)
+    .command((await import('./classify.js')).classifyCommand)
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
     .strict()
