@@ -74,8 +74,11 @@ function strongVideo(q: Quality): boolean {
   )
 }
 
+/** Longer names are cut: real ones stay far below, and the DHT hands us whatever anyone sends. */
+const MAX_NAME = 1024
+
 export function classify(name: string, files?: readonly IndexedFile[]): Classification {
-  const trimmed = name.trim()
+  const trimmed = (name.length > MAX_NAME ? name.slice(0, MAX_NAME) : name).trim()
   const { base, ext } = splitExtension(trimmed)
   const style = styleOf(base)
   const s = spaced(base, style)

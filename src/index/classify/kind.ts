@@ -32,7 +32,7 @@ export const MUSIC = re(
 )
 const MUSIC_CAPS = /(?<![A-Za-z0-9])APE(?![A-Za-z0-9])/
 /** Scene music: `Artist-Album-(tags)-WEB-2023-GROUP`, `Burial-Untrue-2007-FTD`. */
-export const MUSIC_SCENE = /^[^\s.]+(?:-[^\s.]+)+-(?:19|20)\d\d-[a-z0-9]+$/i
+export const MUSIC_SCENE = /^[^\s.-]+(?:-[^\s.-]+)+-(?:19|20)\d\d-[a-z0-9]+$/i
 export const GAME = re(
   `${L}(?:codex|plaza|skidrow|reloaded|rune|tenoke|flt|empress|cpy|hoodlum|prophet|doge|tinyiso|goldberg|darksiders|razor1911|razor|ali213|3dm|simplex|hi2u|insaneramzes|elamigos|el amigos|fitgirl|dodi|xatab|kaos|r\\.?g\\.? mechanics|chovka|masquerade|bigbluebox|duplex|gog|repack|romset|no-intro|nsw|nsp|xci|ps[1-5]|psx|psp|ps ?vita|wii ?u?|wbfs|xbox ?(?:360|one|series)?|3ds|nds|gba|snes|nes|n64|switch|pc game|non-steam|steam|game of the year|goty|dlc)${R}|\\((?:usa|europe|japan|world|usa, europe|europe, usa|en,[a-z,]+)\\)|\\[pc\\]`,
 )
