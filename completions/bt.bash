@@ -2,7 +2,7 @@
 _bt() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local cmds="download seed metainfo create"
+  local cmds="download seed metainfo create classify"
   local global="--verbose -v --help -h --version"
   local net="--port -p --peer --tracker -t --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q --json"
   if [ "$cword" -eq 1 ]; then
@@ -34,6 +34,9 @@ _bt() {
       else
         COMPREPLY=($(compgen -W "magnet info files pieces json save" -- "$cur"))
       fi ;;
+    classify)
+      if [[ "$prev" == --files ]]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi
+      [[ "$cur" == -* ]] && COMPREPLY=($(compgen -W "--files --json $global" -- "$cur")) ;;
     create)
       if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "--output -o --tracker -t --piece-length -l --private -p --comment -c --web-seed -w --name -n --source --no-date --quiet -q $global" -- "$cur"))

@@ -8,16 +8,23 @@ import { readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 
 const corpus = loadCorpus()
+const labelled = corpus.filter((e) => e.split !== 'blind')
 const holdout = corpus.filter((e) => e.split === 'holdout')
+const blind = corpus.filter((e) => e.split === 'blind')
 
 // Floors a little under today's figures (bench/classify.js prints them): a change that costs accuracy on any
-// field fails here. Raise them when the classifier gets better.
-const FLOOR_ALL = 0.95
-const FLOOR_HOLDOUT = 0.9
+// field fails here. Raise them when the classifier gets better. Small fields (complete: ~40 names) get more slack.
+const FLOORS = {
+  labelled: { default: 0.97, seasons: 0.95, complete: 0.94 },
+  holdout: { default: 0.93, seasons: 0.9 },
+  // The blind set was written after the classifier and is never tuned against: its floors only catch regressions.
+  blind: { default: 0.93, contentType: 0.95, episodes: 0.83, complete: 0.6 },
+}
 
 test('corpus: large enough, every entry labelled with known fields, a quarter held out', () => {
   assert.ok(corpus.length >= 400, `${corpus.length} entries`)
-  assert.ok(holdout.length >= corpus.length * 0.22, `${holdout.length} held out`)
+  assert.ok(holdout.length >= labelled.length * 0.25, `${holdout.length} of ${labelled.length} held out`)
+  assert.ok(blind.length >= 100, `${blind.length} blind`)
   const known = new Set([...FIELDS, 'issue'])
   for (const e of corpus) {
     assert.type(e.name, 'string')
@@ -35,21 +42,24 @@ test('corpus.jsonl is built from corpus.txt', () => {
   assert.ok(before === after, 'corpus.jsonl was stale: run node test/fixtures/classify/build.js and commit it')
 })
 
-function check(entries: typeof corpus, floor: number, label: string): void {
+function check(entries: typeof corpus, floors: Record<string, number>, label: string, examples = true): void {
   const r = score(entries, (n, f) => classify(n, f) as unknown as Record<string, unknown>, normalizeTitle)
   const low: string[] = []
   for (const f of FIELDS) {
     const s = r.fields[f]
-    if (s.total > 0 && (s.accuracy ?? 0) < floor) low.push(`${f} ${s.correct}/${s.total}`)
+    const floor = floors[f] ?? floors.default
+    if (s.total > 0 && (s.accuracy ?? 0) < floor) low.push(`${f} ${s.correct}/${s.total} < ${floor}`)
   }
   if (low.length) {
-    const examples = r.misses.filter((m) => low.some((l) => l.startsWith(m.field + ' '))).slice(0, 8)
-    assert.unreachable(`${label}: below ${floor}: ${low.join(', ')}; e.g. ${JSON.stringify(examples)}`)
+    // The blind set's misses are not printed: reading them would be tuning against it.
+    const shown = examples ? r.misses.filter((m) => low.some((l) => l.startsWith(m.field + ' '))).slice(0, 8) : []
+    assert.unreachable(`${label}: ${low.join(', ')}${shown.length ? `; e.g. ${JSON.stringify(shown)}` : ''}`)
   }
 }
 
-test('accuracy of every field on the whole corpus', () => check(corpus, FLOOR_ALL, 'all'))
-test('accuracy of every field on the held-out quarter', () => check(holdout, FLOOR_HOLDOUT, 'holdout'))
+test('accuracy of every field on the labelled corpus', () => check(labelled, FLOORS.labelled, 'labelled'))
+test('accuracy of every field on the held-out quarter', () => check(holdout, FLOORS.holdout, 'holdout', false))
+test('accuracy of every field on the blind set', () => check(blind, FLOORS.blind, 'blind', false))
 
 test('episodes: S01E02, multi-episode, ranges, 1x05, season packs', () => {
   const c = (n: string) => classify(n)
