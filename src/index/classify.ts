@@ -11,10 +11,10 @@
 import type { Classification, ContentType, IndexedFile } from './types.js'
 import { spaced, splitExtension, styleOf, EXTENSIONS, type FileKind } from './classify/text.js'
 import { pick, pickHdr, scanQuality, type Hit, type Quality } from './classify/quality.js'
-import { MONTH_YEAR, scanAirDate, scanEpisodes } from './classify/episodes.js'
+import { MONTH_YEAR, SPECIAL, scanAirDate, scanEpisodes } from './classify/episodes.js'
 import { DUAL_AUDIO, DUAL_LANGUAGE, scanLanguages } from './classify/languages.js'
 import { summarizeFiles, type FileSummary } from './classify/files.js'
-import { AUDIOBOOK, EBOOK, GAME_TAGS, SOFTWARE_TAGS, SPORT, VERSION, XXX_CAPS, XXX_STUDIO, XXX, contentType } from './classify/kind.js'
+import { AUDIOBOOK, EBOOK, GAME_TAGS, SOFTWARE_TAGS, SPORT, VERSION, XXX_CAPS, XXX_STUDIO, Cue, contentType, scanCues } from './classify/kind.js'
 import { leadingGroup, trailingGroup } from './classify/group.js'
 import { cleanTitle, findYear } from './classify/title.js'
 
@@ -92,11 +92,12 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
   const q = scanQuality(s)
   const eps = scanEpisodes(s)
   const xxxCaps = XXX_CAPS.test(s)
-  const xxxWord = XXX.test(s)
-  const date = scanAirDate(s, xxxCaps || xxxWord)
+  const cues = scanCues(s)
+  const date = scanAirDate(s, xxxCaps || (cues & Cue.xxx) !== 0)
   const year = findYear(s, start, date)
   const video = strongVideo(q)
-  const tvCue = eps.seasons.length > 0 || eps.episodes.length > 0 || (eps.special && lead !== undefined)
+  const special = lead !== undefined && SPECIAL.test(s)
+  const tvCue = eps.seasons.length > 0 || eps.episodes.length > 0 || special
 
   const type = contentType(
     {
@@ -110,7 +111,7 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
       year: year !== undefined,
       fansub: lead !== undefined,
       xxxCaps,
-      xxxWord,
+      cues,
       completeWord: eps.completePos >= 0,
       completeSeries: eps.completeSeries,
     },
@@ -253,7 +254,7 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
   if (type === 'tv_show') {
     out.seasons = eps.seasons.sort((a, b) => a - b)
     out.episodes = eps.episodes.sort((a, b) => a - b)
-    const pack = out.episodes.length === 0 && !out.airDate && (out.seasons.length > 0 || eps.completePos >= 0 || eps.completeSeries || (lead !== undefined && !eps.special))
+    const pack = out.episodes.length === 0 && !out.airDate && (out.seasons.length > 0 || eps.completePos >= 0 || eps.completeSeries || (lead !== undefined && !special))
     out.complete = pack || eps.batch
   }
   if (issue !== undefined) out.issue = issue

@@ -15,8 +15,6 @@ export interface Episodes {
   completePos: number
   /** `Complete Series`/`Complete Season`: a pack whatever the type cues say. */
   completeSeries: boolean
-  /** `[SP]`, `Specials`: specials rather than a pack. */
-  special: boolean
 }
 
 export interface AirDate {
@@ -50,10 +48,11 @@ const ANIME_PAREN = /\((\d{2,4})\s?-\s?(\d{2,4})\)/g
 const COMPLETE = /(?<![a-z0-9])(?:the[ .])?complete(?=$|[ .]?(?:series|seasons?|collection|edition|pack)(?![a-z])|[\s.]*[[(+\-)\]]|[ .](?:\d{3,4}p|dvd|blu|web|hdtv|bd|[xh]26|hevc|xvid)|\s*$)/gi
 const COMPLETE_CAPS = /(?<![A-Za-z0-9])COMPLETE(?![A-Za-z0-9])/g
 const SERIES = /(?<![a-z0-9])complete[ .](?:series|seasons?)(?![a-z])|(?<![a-z0-9])seasons?[ .]?\d{1,2}[ .]?(?:-|to)[ .]?\d{1,2}/i
-const SPECIAL = /[[(]\s*sp\s*[\])]|(?<![a-z0-9])(?:specials?|ova|oad)(?![a-z0-9])/i
+/** `[SP]`, `Specials`, `OVA`: specials rather than a pack (asked only of fansub names and shows). */
+export const SPECIAL = /[[(]\s*sp\s*[\])]|(?<![a-z0-9])(?:specials?|ova|oad)(?![a-z0-9])/i
 
 export function scanEpisodes(s: string): Episodes {
-  const e: Episodes = { seasons: [], episodes: [], pos: -1, absolute: false, batch: false, completePos: -1, completeSeries: false, special: false }
+  const e: Episodes = { seasons: [], episodes: [], pos: -1, absolute: false, batch: false, completePos: -1, completeSeries: false }
   const at = (p: number) => {
     if (e.pos < 0 || p < e.pos) e.pos = p
   }
@@ -116,7 +115,6 @@ export function scanEpisodes(s: string): Episodes {
   COMPLETE_CAPS.lastIndex = 0
   if ((m = COMPLETE_CAPS.exec(s)) && (e.completePos < 0 || m.index < e.completePos)) e.completePos = m.index
   e.completeSeries = SERIES.test(s)
-  e.special = SPECIAL.test(s)
   return e
 }
 

@@ -60,7 +60,7 @@ export function trailingGroup(base: string, style: Style, comic: boolean): Group
     let name = m[1]
     let pos = m.index
     const before = base.slice(0, pos)
-    const prev = /([A-Za-z0-9]+)[\s.()[\]]*$/.exec(before)?.[1] ?? ''
+    const prev = /([A-Za-z0-9]+)[\s.()[\]]*$/.exec(before.slice(-40))?.[1] ?? ''
     let ok = !tagLike(name)
     // Dash-separated names put the group after a year or source (`…-WEB-2023-ENRiCH`), not after `amd64`;
     // in spaced names a group is glued to a tag (`x264-ETRG`, `NSW-BigBlueBox`), so `Spider-Man` is no group.
@@ -93,7 +93,8 @@ export function trailingGroup(base: string, style: Style, comic: boolean): Group
     if (/^-/.test(inner)) inner = inner.slice(1)
     return { name: inner, pos: b.index }
   }
-  const w = LAST_WORD.exec(base)
-  if (w && DASHLESS.has(w[1].toLowerCase())) return { name: w[1], pos: w.index + 1 }
+  const tail = base.slice(-24)
+  const w = LAST_WORD.exec(tail)
+  if (w && DASHLESS.has(w[1].toLowerCase())) return { name: w[1], pos: base.length - tail.length + w.index + 1 }
   return undefined
 }
