@@ -19,7 +19,7 @@ export const XXX_STUDIO = re(
 )
 export const AUDIOBOOK = re(`${L}(?:audio ?books?|unabridged|abridged|narrated by|read by|m4b|full cast)${R}`)
 export const COMIC = re(
-  `${L}(?:cbr|cbz|cb7)${R}|\\((?:digital|webrip|digital-empire)\\)|-empire${R}|${L}(?:marvel|dc|image) week\\+?|${L}digital zone|\\(of \\d+\\)`,
+  `${L}(?:cbr|cbz|cb7)${R}|\\((?:digital|webrip|digital-empire)\\)|(?<=-)empire${R}|${L}(?:marvel|dc|image) week\\+?|${L}digital zone|\\(of \\d+\\)`,
 )
 /** `#12` is an issue number, or a book's place in its series (`Iron Flame (Empyrean #2) [EPUB]`): after EPUB. */
 export const COMIC_WEAK = /#\d{1,4}(?![0-9])/
@@ -82,8 +82,9 @@ const CUE_LIST: Array<[number, RegExp]> = [
   [Cue.ebookWeak, EBOOK_WEAK],
 ]
 // Each family is one capture group of one alternation. The families hold no capture groups of their own, and
-// their words do not overlap, so leftmost-first matching finds every family present.
-const CUES = new RegExp(CUE_LIST.map(([, r]) => `(${r.source})`).join('|'), 'gi')
+// their words do not overlap, so leftmost-first matching finds every family present. Every cue starts at a word
+// start, so that boundary is hoisted in front: the alternatives are tried there only.
+const CUES = new RegExp(`${L}(?:${CUE_LIST.map(([, r]) => `(${r.source})`).join('|')})`, 'gi')
 
 export function scanCues(s: string): number {
   let bits = 0
