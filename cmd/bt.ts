@@ -8,6 +8,9 @@ import { metainfoCommand } from './metainfo.js'
 import { createCommand } from './create.js'
 import { downloadCommand } from './download.js'
 import { seedCommand } from './seed.js'
+import { importCommand } from './import.js'
+import { searchCommand } from './search.js'
+import { serveCommand } from './serve.js'
 
 export async function main(argv: string[]): Promise<void> {
   setVerbose(argv.includes('--verbose') || argv.includes('-v'))
@@ -19,6 +22,9 @@ export async function main(argv: string[]): Promise<void> {
     .command(createCommand)
     .command(downloadCommand)
     .command(seedCommand)
+    .command(importCommand)
+    .command(searchCommand)
+    .command(serveCommand)
     .command((await import('./classify.js')).classifyCommand)
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
