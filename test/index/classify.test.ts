@@ -4,6 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { classify, normalizeTitle } from '../../src/index/classify.js'
 import { FIELDS, loadCorpus, score } from '../fixtures/classify/score.js'
+import { spaced, splitExtension, styleOf } from '../../src/index/classify/text.js'
 import { readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 
@@ -155,6 +156,22 @@ test('quality: canonical values', () => {
   assert.is(classify('Metallica-72_Seasons-WEB-2023-ENRiCH').source, 'web')
   assert.is(classify('Alien.1979.Directors.Cut.1080p.BluRay.DTS.x264-CtrlHD').edition, 'directors-cut')
   assert.is(classify('Disco Elysium - The Final Cut [GOG]').edition, undefined)
+})
+
+test('the spaced copy keeps every position (titles and groups are cut from it by index); styles', () => {
+  const extra = ['a_b.c-d', '1.2.3', 'x.264-GRP', '-', '', '....', 'S01E01-E02', 'debian-12.5.0-amd64', 'Dr. Dre - 2001']
+  for (const name of [...corpus.map((e) => e.name), ...extra]) {
+    const { base } = splitExtension(name)
+    for (const style of ['space', 'dot', 'dash'] as const) assert.is(spaced(base, style).length, base.length, name)
+  }
+  assert.is(styleOf('The.Bear.S02E07.1080p.WEB.H264-NTb'), 'dot')
+  assert.is(styleOf('Fight Club (1999) 1080p BluRay'), 'space')
+  assert.is(styleOf('Daft_Punk-Discovery-2CD-2001-iHF'), 'dash')
+  assert.is(styleOf('Half-Life.2-SKIDROW'), 'dot')
+  assert.is(spaced('Kontakt.7.v7.10.5', 'dot'), 'Kontakt 7 v7 10 5')
+  assert.is(spaced('WinRAR 7.01 Final', 'space'), 'WinRAR 7.01 Final')
+  assert.equal(splitExtension('backup-2024-01-15.tar.gz'), { base: 'backup-2024-01-15', ext: 'gz' })
+  assert.equal(splitExtension('Show.S01E01.720p.HDTV.x264-LOL'), { base: 'Show.S01E01.720p.HDTV.x264-LOL' })
 })
 
 test('normalizeTitle folds case, accents, apostrophes and punctuation', () => {
