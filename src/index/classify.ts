@@ -37,6 +37,8 @@ const FORMATS_OF: Partial<Record<ContentType, Set<string>>> = {
 const AUDIO_EXT_CODEC: Record<string, string> = { flac: 'flac', mp3: 'mp3', m4a: 'aac', aac: 'aac', m4b: 'aac', ogg: 'vorbis', opus: 'opus', wav: 'pcm', ape: 'ape', wma: 'wma', alac: 'alac' }
 const ISSUE = /(?:#(\d{1,4})|(?<![a-z0-9.]|v |vol |vol\. )(\d{3,4}))(?=\s*(?:\(|\[|$|(?:19|20)\d\d(?!\d)|digital|of\s))/i
 
+const BRACKET_EPISODE = /\[(\d{1,4})(?:v\d)?\]/
+
 /** Where a bracket opens after `from`, or -1. */
 function firstBracket(s: string, from: number): number {
   for (let i = from; i < s.length; i++) {
@@ -85,12 +87,27 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
   const summary: FileSummary | undefined = files && files.length > 0 ? summarizeFiles(files) : undefined
 
   // Where the title may start: after `[Group]`; `[Group][Title][Movie]…` puts the title in the next bracket.
-  const lead = leadingGroup(base)
-  let start = lead ? lead.end : 0
+  // `【site or sub group】` prefixes of Chinese releases are neither title nor a release group.
+  let prefix = 0
+  while (base[prefix] === '【' && base.indexOf('】', prefix) > 0) {
+    prefix = base.indexOf('】', prefix) + 1
+    while (base[prefix] === ' ' || base[prefix] === '.') prefix++
+  }
+  const lead = prefix === 0 ? leadingGroup(base) : undefined
+  let start = lead ? lead.end : prefix
   while (start < s.length && s[start] === ' ') start++
 
   const q = scanQuality(s)
   const eps = scanEpisodes(s)
+  // Fansub `[Group] Title [05][1080p]`: an episode number alone in brackets.
+  if (lead && eps.episodes.length === 0 && eps.seasons.length === 0) {
+    const b = BRACKET_EPISODE.exec(s.slice(lead.end))
+    if (b && !/^(?:19|20)\d\d$/.test(b[1])) {
+      eps.episodes.push(Number(b[1]))
+      eps.absolute = true
+      eps.pos = lead.end + b.index
+    }
+  }
   const xxxCaps = XXX_CAPS.test(s)
   const cues = scanCues(s)
   const date = scanAirDate(s, xxxCaps || (cues & Cue.xxx) !== 0)
