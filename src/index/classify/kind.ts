@@ -84,7 +84,7 @@ const CUE_LIST: Array<[number, RegExp]> = [
 // Each family is one capture group of one alternation. The families hold no capture groups of their own, and
 // their words do not overlap, so leftmost-first matching finds every family present. Every cue starts at a word
 // start, so that boundary is hoisted in front: the alternatives are tried there only.
-const CUES = new RegExp(`${L}(?:${CUE_LIST.map(([, r]) => `(${r.source})`).join('|')})`, 'gi')
+const CUES = new RegExp(`${L}(?:${CUE_LIST.map(([, r]) => `(${r.source.startsWith(L) ? r.source.slice(L.length) : r.source})`).join('|')})`, 'gi')
 
 export function scanCues(s: string): number {
   let bits = 0
