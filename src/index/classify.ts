@@ -37,6 +37,10 @@ const FORMATS_OF: Partial<Record<ContentType, Set<string>>> = {
 const AUDIO_EXT_CODEC: Record<string, string> = { flac: 'flac', mp3: 'mp3', m4a: 'aac', aac: 'aac', m4b: 'aac', ogg: 'vorbis', opus: 'opus', wav: 'pcm', ape: 'ape', wma: 'wma', alac: 'alac' }
 const ISSUE = /(?:#(\d{1,4})|(?<![a-z0-9.]|v |vol |vol\. )(\d{3,4}))(?=\s*(?:\(|\[|$|(?:19|20)\d\d(?!\d)|digital|of\s))/i
 
+/** Words that end a music title (`Pink Floyd - Discography 1967-2014`, `Portishead-Dummy-CD-FLAC-1994`). */
+const MUSIC_TAGS = /(?<![a-z0-9])(?:discography|vinyl|lp|sbd|\dcd|cd|24 ?bit|hi-?res)(?![a-z0-9])/i
+/** A bare number segment of a dashed distribution name is its version (`linuxmint-22-cinnamon`). */
+const BARE_NUMBER = /(?<=\s)\d+(?=\s|$)/
 const BRACKET_EPISODE = /\[(\d{1,4})(?:v\d)?\]/
 
 /** Where a bracket opens after `from`, or -1. */
@@ -48,6 +52,7 @@ function firstBracket(s: string, from: number): number {
   return -1
 }
 
+// Keyed by module-level patterns only (a regex literal inside a function would be a new key on every call).
 const globals = new Map<RegExp, RegExp>()
 
 /** Index of the first match of `re` at or after `from`, or -1 (through a cached global copy of `re`). */
@@ -175,11 +180,11 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
     const my = MONTH_YEAR.exec(s)
     if (my) cut(my.index)
   }
-  if (type === 'music') cut(firstMatch(/(?<![a-z0-9])(?:discography|vinyl|lp|sbd|\dcd|cd|24 ?bit|hi-?res)(?![a-z0-9])/i, s, start))
+  if (type === 'music') cut(firstMatch(MUSIC_TAGS, s, start))
   if (type === 'software' || type === 'game') {
     cut(firstMatch(VERSION, s, start))
     cut(firstMatch(type === 'game' ? GAME_TAGS : SOFTWARE_TAGS, s, start + 1))
-    if (type === 'software' && style === 'dash') cut(firstMatch(/(?<=\s)\d+(?=\s|$)/, s, start + 1))
+    if (type === 'software' && style === 'dash') cut(firstMatch(BARE_NUMBER, s, start + 1))
   }
   if (type === 'tv_show') cut(firstMatch(SPORT, s, start + 1))
   let issue: number | undefined
@@ -194,8 +199,7 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
   const langHits = scanLanguages(s)
   for (const l of langHits) if (l.tag && l.pos > start) cut(l.pos)
   const titleEnd = end
-  let title = cleanTitle(s, start, end)
-  if (!title && lead && start === lead.end) title = ''
+  const title = cleanTitle(s, start, end)
 
   // Fields are only ever assigned defined values: deleting properties would slow every later use of the object.
   const out: Classification = { contentType: type, seasons: [], episodes: [], languages: [], complete: false }

@@ -7,6 +7,8 @@ import { FIELDS, loadCorpus, score } from '../fixtures/classify/score.js'
 import { spaced, splitExtension, styleOf } from '../../src/index/classify/text.js'
 import { readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 
 const corpus = loadCorpus()
 const labelled = corpus.filter((e) => e.split !== 'blind')
@@ -190,6 +192,27 @@ test('odd input: empty, whitespace, symbols, very long, never throws and stays f
   for (const n of ['a.'.repeat(5000), '[x] - '.repeat(2000), 'S01E01-'.repeat(2000), '1'.repeat(10000), '(((('.repeat(3000), ' - 01'.repeat(3000)]) classify(n)
   assert.ok(performance.now() - t0 < 3000, `long names took ${Math.round(performance.now() - t0)} ms`)
   assert.not.throws(() => classify('x', [{ path: '', size: -1 }, { path: 'a/', size: NaN }, { path: '.mkv', size: 1 }]))
+})
+
+test('no memory kept between calls (the index classifies millions of names in one process)', () => {
+  v8.setFlagsFromString('--expose_gc')
+  const gc = vm.runInNewContext('gc') as () => void
+  const n = 40 * corpus.length
+  const run = () => {
+    for (let i = 0; i < n; i++) classify(corpus[i % corpus.length].name, corpus[i % corpus.length].files)
+  }
+  run()
+  // A leak grows the heap every round (a pattern cached per call kept ~100 bytes a name: +330 KiB a round);
+  // garbage-collector noise does not, so the smallest of three rounds is what counts.
+  let least = Infinity
+  for (let round = 0; round < 3; round++) {
+    gc()
+    const before = process.memoryUsage().heapUsed
+    run()
+    gc()
+    least = Math.min(least, process.memoryUsage().heapUsed - before)
+  }
+  assert.ok(least < 160 * 1024, `heap grew at least ${Math.round(least / 1024)} KiB a round of ${n} names`)
 })
 
 test.run()
