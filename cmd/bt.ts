@@ -27,6 +27,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(searchCommand)
     .command(serveCommand)
     .command(trackerCommand)
+    .command((await import('./classify.js')).classifyCommand)
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
     .strict()

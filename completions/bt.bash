@@ -6,6 +6,7 @@ _bt() {
   cmds+=" import search"
   cmds+=" serve"
   cmds+=" tracker"
+  cmds+=" classify"
   local global="--verbose -v --help -h --version"
   # Where peers come from (download, seed, metainfo of a magnet); then what only running torrents take.
   local net="--port -p --peer --tracker -t --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q"
@@ -47,6 +48,9 @@ _bt() {
       else
         COMPREPLY=($(compgen -W "magnet info files pieces json save" -- "$cur"))
       fi ;;
+    classify)
+      if [[ "$prev" == --files ]]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi
+      [[ "$cur" == -* ]] && COMPREPLY=($(compgen -W "--files --json $global" -- "$cur")) ;;
     create)
       if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "--output -o --force -f --tracker -t --piece-length -l --private -p --comment -c --web-seed -w --name -n --source --no-date --quiet -q $global" -- "$cur"))

@@ -3,6 +3,7 @@ set -l cmds download seed metainfo create
 set -a cmds import search
 set -a cmds serve
 set -a cmds tracker
+set -a cmds classify
 complete -c bt -f
 complete -c bt -s v -l verbose -d 'more logging; stack traces'
 complete -c bt -s h -l help -d 'show help'
@@ -39,6 +40,9 @@ complete -c bt -n '__fish_seen_subcommand_from seed' -l save-torrent -r -d 'writ
 complete -c bt -n '__fish_seen_subcommand_from metainfo' -F
 complete -c bt -n '__fish_seen_subcommand_from metainfo' -a 'magnet info files pieces json save'
 complete -c bt -n '__fish_seen_subcommand_from metainfo' -s o -l output -r -d 'save: output file'
+complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a classify -d 'show what the content classifier makes of torrent names'
+complete -c bt -n '__fish_seen_subcommand_from classify' -l files -r -F -d 'file list: comma list, file or -'
+complete -c bt -n '__fish_seen_subcommand_from classify' -l json -d 'one JSON object a name'
 complete -c bt -n '__fish_seen_subcommand_from create' -F
 complete -c bt -n '__fish_seen_subcommand_from create' -s o -l output -r -d 'output file'
 complete -c bt -n '__fish_seen_subcommand_from create' -s f -l force -d 'overwrite the output file'
