@@ -40,6 +40,7 @@ export interface ImportSummary {
 }
 
 const MAX_TORRENT_FILE = 64 * 1024 * 1024
+const MAX_BATCH_BYTES = 32 * 1024 * 1024
 
 class Batcher {
   private records: TorrentRecord[] = []
@@ -48,6 +49,8 @@ class Batcher {
   private warnings: { seq: number; where: string; reason: string }[] = []
   private seqs: number[] = []
   private seq = 0
+  /** Input bytes held in the current batch: a batch of huge records is flushed early, to keep memory bounded. */
+  private bytes = 0
   readonly summary: ImportSummary = { added: 0, updated: 0, rejected: 0 }
   progress: ImportProgress = { added: 0, updated: 0, rejected: 0, bytesRead: 0, input: '' }
 
@@ -58,11 +61,12 @@ class Batcher {
     this.warnings.push({ seq, where, reason })
   }
 
-  async add(rec: TorrentRecord, where: string): Promise<void> {
+  async add(rec: TorrentRecord, where: string, bytes = 0): Promise<void> {
     this.records.push(rec)
     this.wheres.push(where)
     this.seqs.push(this.seq++)
-    if (this.records.length >= (this.opts.batchSize ?? 2000)) await this.flush()
+    this.bytes += bytes
+    if (this.records.length >= (this.opts.batchSize ?? 2000) || this.bytes > MAX_BATCH_BYTES) await this.flush()
   }
 
   async flush(): Promise<void> {
@@ -74,6 +78,7 @@ class Batcher {
       this.records = []
       this.wheres = []
       this.seqs = []
+      this.bytes = 0
     }
     this.warnings.sort((a, b) => a.seq - b.seq)
     for (const w of this.warnings) this.opts.onWarning?.(w.where, w.reason)
@@ -120,7 +125,7 @@ async function importLines(b: Batcher, stream: Readable, label: string, total?: 
       b.reject(where, err.message)
       continue
     }
-    if (rec) await b.add(rec, where)
+    if (rec) await b.add(rec, where, line.text.length)
   }
 }
 
@@ -134,7 +139,7 @@ async function importTorrentFile(b: Batcher, path: string): Promise<void> {
     return b.reject(path, errorMessage(err))
   }
   try {
-    await b.add(recordFromTorrent(bytes, path), path)
+    await b.add(recordFromTorrent(bytes, path), path, bytes.length)
   } catch (err) {
     if (!(err instanceof RecordError)) throw err
     b.reject(path, err.message)
