@@ -193,8 +193,8 @@ test('two importers and a reader at once: no "database is locked", everything la
   await bt(['import', '-', '--db', db, '-q'], { input: '' })
   const a = join(dir, 'c1.ndjson')
   const b = join(dir, 'c2.ndjson')
-  writeFileSync(a, ndjson(4000, 1))
-  writeFileSync(b, ndjson(4000, 2))
+  writeFileSync(a, ndjson(2500, 1))
+  writeFileSync(b, ndjson(2500, 2))
   const importers = [bt(['import', a, '--db', db, '--batch-size', '100']), bt(['import', b, '--db', db, '--batch-size', '100'])]
   const searches: Awaited<ReturnType<typeof bt>>[] = []
   let done = false
@@ -205,7 +205,7 @@ test('two importers and a reader at once: no "database is locked", everything la
     assert.not.match(r.stderr, /locked|busy/i)
   }
   assert.ok(searches.length >= 1)
-  assert.is(await total(db), 8000)
+  assert.is(await total(db), 5000)
 })
 
 test('kill -9 during an import loses only the batch in flight; the rerun completes', async () => {
