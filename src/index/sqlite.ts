@@ -11,7 +11,7 @@ import { ftsExpression } from './query/compile.js'
 import type { Query, Range } from './query/types.js'
 import { decodeFiles } from './files.js'
 import type { PreparedRecord } from './record.js'
-import { FLAG_PARTIAL, rowToTorrent, typeCode, type Row } from './rows.js'
+import { FLAG_PARTIAL, rowToTorrent, type Row } from './rows.js'
 import { filterConditions, Params } from './sql.js'
 import { facetsFrom, pageOf, type FacetRows } from './search.js'
 import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
@@ -51,7 +51,7 @@ const MIGRATIONS: string[] = [
    CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
    CREATE TABLE torrent_sources (torrent INTEGER NOT NULL, source INTEGER NOT NULL, seen INTEGER NOT NULL,
      PRIMARY KEY (torrent, source)) WITHOUT ROWID;
-   CREATE VIRTUAL TABLE fts USING fts5(name, files, tags, content='', contentless_delete=1,
+   CREATE VIRTUAL TABLE fts USING fts5(name, files, content='', contentless_delete=1,
      tokenize='unicode61 remove_diacritics 2');`,
 ]
 
@@ -143,7 +143,7 @@ export class SqliteIndex implements IndexStore {
       filesOf: db.prepare<[number], { list: Buffer }>('SELECT list FROM files WHERE id = ?'),
       putFiles: db.prepare('INSERT OR REPLACE INTO files (id, list) VALUES (?, ?)'),
       dropFiles: db.prepare('DELETE FROM files WHERE id = ?'),
-      ftsInsert: db.prepare('INSERT INTO fts (rowid, name, files, tags) VALUES (?, ?, ?, ?)'),
+      ftsInsert: db.prepare('INSERT INTO fts (rowid, name, files) VALUES (?, ?, ?)'),
       ftsDelete: db.prepare('DELETE FROM fts WHERE rowid = ?'),
       sourceId: db.prepare<[string], { id: number }>('SELECT id FROM sources WHERE name = ?'),
       addSource: db.prepare('INSERT OR IGNORE INTO sources (name) VALUES (?)'),
@@ -191,7 +191,7 @@ export class SqliteIndex implements IndexStore {
         p.source, p.vcodec, p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta)
       if (p.filesBlob) st.putFiles.run(id, p.filesBlob)
       const text = this.R!.fullTextOf(p)
-      st.ftsInsert.run(id, text.name, text.files, `t${p.type}`)
+      st.ftsInsert.run(id, text.name, text.files)
       st.seen.run(id, this.sourceId(p.origin), now)
       result.added++
       return
@@ -213,7 +213,7 @@ export class SqliteIndex implements IndexStore {
     else st.dropFiles.run(old.id)
     const text = this.R!.fullTextOf(p)
     st.ftsDelete.run(old.id)
-    st.ftsInsert.run(old.id, text.name, text.files, `t${p.type}`)
+    st.ftsInsert.run(old.id, text.name, text.files)
   }
 
   async upsert(records: readonly TorrentRecord[]): Promise<UpsertResult> {
@@ -267,17 +267,11 @@ export class SqliteIndex implements IndexStore {
     const { include, exclude } = ftsExpression(query.terms)
     const conds: string[] = []
     let from = 'torrents t'
-    // Words match names and file paths only; the `tags` column carries the type ("t1" …) so that a type filter is
-    // a doclist intersection inside FTS5 rather than a row lookup per match (common words + a rare type).
     if (include) {
       from = 'fts CROSS JOIN torrents t ON t.id = fts.rowid'
-      let match = `{name files}: (${exclude ? `(${include}) NOT (${exclude})` : include})`
-      const types = query.filters.types
-      if (types?.any?.length) match += ` AND tags: (${types.any.map((x) => `"t${typeCode(x)}"`).join(' OR ')})`
-      if (types?.none?.length) match += ` NOT tags: (${types.none.map((x) => `"t${typeCode(x)}"`).join(' OR ')})`
-      conds.push(`fts MATCH ${b.p(match)}`)
+      conds.push(`fts MATCH ${b.p(exclude ? `(${include}) NOT (${exclude})` : include)}`)
     } else if (exclude) {
-      conds.push(`t.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ${b.p(`{name files}: (${exclude})`)})`)
+      conds.push(`t.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ${b.p(exclude)})`)
     }
     conds.push(...filterConditions(b, query.filters, (r: Range, out: string[]) => {
       if (r.min !== undefined) out.push(`t.id >= ${b.p(Math.ceil(r.min / 1000) * KEY_SPAN)}`)
@@ -285,7 +279,7 @@ export class SqliteIndex implements IndexStore {
     }))
     return {
       from, where: conds.length ? conds.join(' AND ') : '1', params: b.values, text: Boolean(include),
-      score: ranked && include ? ', bm25(fts, 10.0, 1.0, 0.0) AS score' : '',
+      score: ranked && include ? ', bm25(fts, 10.0, 1.0) AS score' : '',
     }
   }
 

@@ -135,9 +135,6 @@ function backendSuite(name: string, open: () => Promise<IndexStore>) {
     assert.equal(await names(store, 's01e04'), ['Some Show S01 Complete 720p'])
     assert.equal((await names(store, '-matrix')).length, 5)
     assert.equal(await names(store, 'nothinglikethis'), [])
-    // Internal type tags are not words: "t1" (movies' tag in SQLite) finds nothing.
-    assert.equal(await names(store, 't1'), [])
-    assert.equal(await names(store, 't2 type:tv'), [])
     // Relevance: the name counts more than a file path.
     await store.upsert([{ infoHash: h(30), name: 'Misc files', source: 'import', publishedAt: NOW, files: [{ path: 'Misc files/flesh.txt', size: 1 }] }])
     const ranked = await store.search(parseQuery('flesh'), { sort: 'relevance' })
