@@ -10,6 +10,7 @@ import { downloadCommand } from './download.js'
 import { seedCommand } from './seed.js'
 import { importCommand } from './import.js'
 import { searchCommand } from './search.js'
+import { serveCommand } from './serve.js'
 
 export async function main(argv: string[]): Promise<void> {
   setVerbose(argv.includes('--verbose') || argv.includes('-v'))
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(seedCommand)
     .command(importCommand)
     .command(searchCommand)
+    .command(serveCommand)
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
     .strict()

@@ -25,19 +25,24 @@ export interface Classification {
   airDate?: string
   /** '480p' | '576p' | '720p' | '1080p' | '1440p' | '2160p' … */
   resolution?: string
-  /** 'bluray' | 'web-dl' | 'webrip' | 'hdtv' | 'dvd' | 'cam' | … */
+  /** 'bluray' | 'web-dl' | 'webrip' | 'hdtv' | 'dvd' | 'cam' | 'telesync' | 'telecine' | 'screener' | 'vhs'; music: 'cd' | 'vinyl' | 'web' */
   source?: string
+  /** 'x264' (also H.264/AVC) | 'x265' (also HEVC/H.265) | 'xvid' | 'divx' | 'av1' | 'vp9' | 'mpeg2' | 'vc1' */
   videoCodec?: string
+  /** 'aac' | 'ac3' (DD) | 'eac3' (DDP) | 'dts' | 'dts-hd' | 'dts-x' | 'truehd' | 'flac' | 'mp3' | 'opus' | 'pcm' | 'alac' | 'ape' | 'vorbis' | 'wma' */
   audioCodec?: string
+  /** 'dv' (Dolby Vision, with or without HDR10) | 'hdr10+' | 'hdr10' | 'hdr' | 'hlg' */
   hdr?: string
   threeD?: boolean
-  /** ISO 639-1 codes, e.g. ['en', 'fr']. */
+  /** ISO 639-1 codes, e.g. ['en', 'fr']; 'mul' (ISO 639-2) for MULTi/Multilingual without named languages. */
   languages: string[]
   releaseGroup?: string
   edition?: string
   container?: string
   /** A season pack or complete series. */
   complete: boolean
+  /** Comics: the issue number (`Batman 125`, `#35`). */
+  issue?: number
 }
 
 export interface IndexedFile {
