@@ -140,6 +140,7 @@ function classifyRecord(name: string, files: IndexedFile[], r: TorrentRecord): C
   if (c.edition) meta.edition = c.edition
   if (c.container) meta.container = c.container
   if (c.complete) meta.complete = true
+  if (Number.isInteger(c.issue)) meta.issue = c.issue
   if (c.contentSource) meta.contentSource = String(c.contentSource)
   if (c.contentId) meta.contentId = String(c.contentId)
   if (r.trackers?.length) meta.trackers = r.trackers.filter((t) => typeof t === 'string').slice(0, 32)
@@ -152,7 +153,7 @@ function classifyRecord(name: string, files: IndexedFile[], r: TorrentRecord): C
     source: c.source ? normalizeSource(c.source) : null,
     vcodec: c.videoCodec ? normalizeCodec(c.videoCodec) : null,
     acodec: c.audioCodec ? normalizeCodec(c.audioCodec) : null,
-    langs: list(Array.isArray(c.languages) ? c.languages.filter((l) => /^[a-z]{2}$/.test(l)) : []),
+    langs: list(Array.isArray(c.languages) ? c.languages.filter((l) => /^[a-z]{2,3}$/.test(l)) : []),
     seasons: list(ints(c.seasons)),
     episodes: list(ints(c.episodes)),
     grp: c.releaseGroup ? String(c.releaseGroup).slice(0, 64) : null,

@@ -57,6 +57,7 @@ export function rowToTorrent(row: Row): StoredTorrent {
   if (rest.threeD) classification.threeD = true
   if (row.grp) classification.releaseGroup = row.grp
   if (rest.edition) classification.edition = rest.edition
+  if (Number.isInteger(rest.issue)) classification.issue = rest.issue
   if (rest.container) classification.container = rest.container
   if (rest.contentSource) classification.contentSource = rest.contentSource
   if (rest.contentId) classification.contentId = rest.contentId
