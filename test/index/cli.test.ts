@@ -214,8 +214,8 @@ test('two importers and a reader at once: no "database is locked", everything la
 test('kill -9 during an import loses only the batch in flight; the rerun completes', async () => {
   const db = freshDb()
   const file = join(dir, 'big.ndjson')
-  writeFileSync(file, ndjson(20000, 3, 5))
-  const child = spawn(process.execPath, [BT, 'import', file, '--db', db, '--batch-size', '500'], { stdio: 'ignore' })
+  writeFileSync(file, ndjson(10000, 3, 5))
+  const child = spawn(process.execPath, [BT, 'import', file, '--db', db, '--batch-size', '250'], { stdio: 'ignore' })
   const exited = new Promise((resolve) => child.on('close', resolve))
   let committed = 0
   try {
@@ -230,21 +230,21 @@ test('kill -9 during an import loses only the batch in flight; the rerun complet
           r.close()
         }
       } catch {}
-      if (committed >= 1000) break
+      if (committed >= 500) break
     }
   } finally {
     child.kill('SIGKILL')
     await exited
   }
-  assert.ok(committed >= 1000, `import made no progress (${committed})`)
+  assert.ok(committed >= 500, `import made no progress (${committed})`)
   const after = await total(db)
-  assert.ok(after >= committed && after < 20000, `after kill: ${after}`)
-  assert.is(after % 500, 0, 'only whole batches are committed')
+  assert.ok(after >= committed && after < 10000, `after kill: ${after}`)
+  assert.is(after % 250, 0, 'only whole batches are committed')
   const rerun = await bt(['import', file, '--db', db, '--json', '-q'])
   assert.is(rerun.code, 0, rerun.stderr)
   const sum = JSON.parse(rerun.stdout)
-  assert.equal([sum.added, sum.updated], [20000 - after, after])
-  assert.is(await total(db), 20000)
+  assert.equal([sum.added, sum.updated], [10000 - after, after])
+  assert.is(await total(db), 10000)
 })
 
 test.run()
