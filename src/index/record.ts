@@ -122,7 +122,9 @@ export function fullTextOf(p: Pick<PreparedRecord, 'name' | 'files'>): { name: s
 }
 
 function classifyRecord(name: string, files: IndexedFile[], r: TorrentRecord): ClassColumns {
-  const c: Classification & { contentSource?: string; contentId?: string } = { ...classify(name, files) }
+  // A classification made elsewhere (bt import's workers) is only trusted for the same name and files.
+  const pre = r.classified && r.name === name && (r.files?.length ?? 0) === files.length ? r.classified : undefined
+  const c: Classification & { contentSource?: string; contentId?: string } = { ...(pre ?? classify(name, files)) }
   const known = r.known
   if (known && typeof known === 'object') {
     for (const [k, v] of Object.entries(known)) {
