@@ -25,7 +25,7 @@ export const importCommand: CommandModule<object, Args> = {
       .positional('inputs', { type: 'string', array: true, default: [], describe: 'NDJSON or magnet-list file, .torrent file, directory of .torrent files, or - for stdin' })
       .option('db', dbOption)
       .option('batch-size', { type: 'number', default: 2000, describe: 'records per transaction' })
-      .option('jobs', { alias: 'j', type: 'number', describe: 'classifier threads (0: none, classify on the main thread; default cores - 1, at most 2)' })
+      .option('jobs', { alias: 'j', type: 'number', describe: 'classifier threads (0: none, classify on the main thread; default 2 with 4 cores or more, else 0)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, warnings or summary on stderr' })
       .example('$0 import bitmagnet-export.ndjson', 'import a bitmagnet export')

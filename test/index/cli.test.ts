@@ -69,11 +69,14 @@ test('import NDJSON: bad lines are warned with line numbers and counted; a secon
   const sum = JSON.parse(again.stdout)
   assert.equal([sum.added, sum.updated, sum.rejected], [0, 3, 3])
   assert.is(await total(db), 3)
-  // Classifying in worker threads (the default here) or on the main thread (-j 0) stores the same thing.
+  // Classifying in a worker thread (-j 1) or on the main thread (-j 0) stores the same thing.
   const db0 = freshDb()
+  const db1 = freshDb()
   assert.is((await bt(['import', file, '--db', db0, '-q', '-j', '0'])).code, 0)
+  assert.is((await bt(['import', file, '--db', db1, '-q', '-j', '1'])).code, 0)
   const rows = async (d: string) => (await bt(['search', '--db', d, '--json', '--sort', 'name'])).stdout.trim().split('\n')
     .map((l) => { const { addedAt, publishedAt, ...rest } = JSON.parse(l); return rest }) // "now" when the input has no date
+  assert.equal(await rows(db0), await rows(db1))
   assert.equal(await rows(db0), await rows(db))
   const badJobs = await bt(['import', file, '--db', db0, '-j', '-1'])
   assert.is(badJobs.code, 2)

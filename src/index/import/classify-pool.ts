@@ -1,4 +1,4 @@
-// Classification off the main thread for `bt import`: worker threads (one fewer than the cores, at most 2)
+// Classification off the main thread for `bt import`: worker threads (two on machines with 4 cores or more)
 // classify a batch while the main thread writes the previous one to the store. Falls back to nothing (the store
 // classifies in line) when workers cannot start, e.g. when running from TypeScript sources.
 
@@ -31,7 +31,8 @@ export class ClassifyPool {
 
   /** A pool, or undefined when there is one core only or the compiled worker is not there. */
   static create(threads?: number): ClassifyPool | undefined {
-    const size = threads ?? Math.min(2, availableParallelism() - 1)
+    // Two threads from 4 cores up; below that a worker only competes with the writer (and costs ~40 MiB of RSS).
+    const size = threads ?? (availableParallelism() >= 4 ? 2 : 0)
     const url = new URL('./classify-worker.js', import.meta.url)
     if (size < 1 || !existsSync(fileURLToPath(url))) return undefined
     try {

@@ -32,7 +32,7 @@ export interface ImportOptions {
   onProgress?(p: ImportProgress): void
   /** Stdin, for `-`. */
   stdin?: Readable
-  /** Classifier threads: 0 classifies on the main thread; default one fewer than the cores, at most 2. */
+  /** Classifier threads: 0 classifies on the main thread; default 2 with 4 cores or more, else 0. */
   workers?: number
 }
 
