@@ -94,6 +94,8 @@ class Batcher {
     this.bytes = 0
     // A failed worker only means the store classifies in line.
     if (this.pool && batch.records.length) batch.classified = this.pool.classify(batch.records).catch(() => {})
+    // Without workers there is nothing to overlap: write at once and hold one batch, not two.
+    if (!this.pool) return this.write(batch)
     const previous = this.inflight
     this.inflight = batch
     if (previous) await this.write(previous)
