@@ -207,13 +207,18 @@ async function searchLatency(store, queries) {
 
 async function processLatency(db, queries) {
   const walls = []
+  const cpus = []
   for (const q of queries.slice(0, 10)) {
     const r = await timed(process.execPath, [BT, 'search', q, '--db', db, '--sort', 'date', '--limit', '20'])
     if (r.code !== 0) throw new Error(`bt search failed: ${r.output}`)
     walls.push(r.wall * 1000)
+    cpus.push(r.cpu * 1000)
   }
   walls.sort((a, b) => a - b)
-  return { p50: pct(walls, 50), max: walls[walls.length - 1] }
+  cpus.sort((a, b) => a - b)
+  // The same for `bt --help`: what the CLI costs before a command runs at all.
+  const help = await timed(process.execPath, [BT, '--help'])
+  return { p50: pct(walls, 50), max: walls[walls.length - 1], cpuP50: pct(cpus, 50), helpWall: help.wall * 1000, helpCpu: help.cpu * 1000 }
 }
 
 console.log(`bench/index.js: ${COUNT} torrents, ${QUERIES} queries, work dir ${work}`)
@@ -230,9 +235,9 @@ const queries = queriesFrom(sample)
 const results = {}
 async function runBackend(name, dbWith, dbWithout, open, size) {
   const imp = await importWith(dbWith, withFiles)
-  console.log(`${name}: import ${imp.added} with files: ${Math.round(imp.rate)}/s (${imp.seconds.toFixed(1)} s, CPU ${imp.cpu.toFixed(1)} s, peak RSS ${imp.rssMiB.toFixed(0)} MiB)`)
+  console.log(`${name}: import ${imp.added} with files: ${Math.round(imp.rate)}/s (${imp.seconds.toFixed(1)} s; ${Math.round(imp.added / imp.cpu)} per CPU second of bt; peak RSS ${imp.rssMiB.toFixed(0)} MiB)`)
   const imp2 = await importWith(dbWithout, noFiles)
-  console.log(`${name}: import without files: ${Math.round(imp2.rate)}/s (peak RSS ${imp2.rssMiB.toFixed(0)} MiB)`)
+  console.log(`${name}: import without files: ${Math.round(imp2.rate)}/s (${Math.round(imp2.added / imp2.cpu)} per CPU second of bt; peak RSS ${imp2.rssMiB.toFixed(0)} MiB)`)
   const store = await open(dbWith)
   const lat = await searchLatency(store, queries)
   // The worst case: the two most common title words, so many rows match.
@@ -243,7 +248,7 @@ async function runBackend(name, dbWith, dbWithout, open, size) {
   const bytesWithout = await size(store2, dbWithout)
   await store2.close()
   const proc = await processLatency(dbWith, queries)
-  console.log(`${name}: search in process p50 ${ms(lat.p50)} p99 ${ms(lat.p99)} (${lat.hitsAvg.toFixed(1)} results/query); common words ${ms(common.p99)}; bt search process p50 ${ms(proc.p50)} max ${ms(proc.max)}`)
+  console.log(`${name}: search in process p50 ${ms(lat.p50)} p99 ${ms(lat.p99)} (${lat.hitsAvg.toFixed(1)} results/query); common words ${ms(common.p99)}; bt search process p50 ${ms(proc.p50)} (CPU ${ms(proc.cpuP50)}) max ${ms(proc.max)}; bt --help alone ${ms(proc.helpWall)} (CPU ${ms(proc.helpCpu)})`)
   console.log(`${name}: ${(bytesWith / COUNT).toFixed(0)} B/torrent with file lists, ${(bytesWithout / COUNT).toFixed(0)} without`)
   results[name] = { imp, imp2, lat, common, proc, bytesWith, bytesWithout }
 }
@@ -274,10 +279,12 @@ const row = (label, f, unit = '') => {
 }
 row('import/s (with files)', (r) => r.imp.rate)
 row('import/s (no files)', (r) => r.imp2.rate)
+row('import per bt CPU s (files)', (r) => r.imp.added / r.imp.cpu)
 row('import peak RSS', (r) => r.imp.rssMiB, ' MiB')
 row('search p50', (r) => r.lat.p50, ' ms')
 row('search p99', (r) => r.lat.p99, ' ms')
 row('search common words', (r) => r.common.p99, ' ms')
 row('bt search process p50', (r) => r.proc.p50, ' ms')
+row('bt search process CPU p50', (r) => r.proc.cpuP50, ' ms')
 row('bytes/torrent with files', (r) => r.bytesWith / COUNT)
 row('bytes/torrent no files', (r) => r.bytesWithout / COUNT)

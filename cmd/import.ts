@@ -9,6 +9,7 @@ interface Args {
   json: boolean
   quiet: boolean
   'batch-size': number
+  jobs?: number
 }
 
 /** Warnings past this many are counted, not printed (a broken 1 GB file must not bury the summary). */
@@ -24,6 +25,7 @@ export const importCommand: CommandModule<object, Args> = {
       .positional('inputs', { type: 'string', array: true, default: [], describe: 'NDJSON or magnet-list file, .torrent file, directory of .torrent files, or - for stdin' })
       .option('db', dbOption)
       .option('batch-size', { type: 'number', default: 2000, describe: 'records per transaction' })
+      .option('jobs', { alias: 'j', type: 'number', describe: 'classifier threads (0: none, classify on the main thread; default 2 with 4 cores or more, else 0)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, warnings or summary on stderr' })
       .example('$0 import bitmagnet-export.ndjson', 'import a bitmagnet export')
@@ -40,6 +42,9 @@ export const importCommand: CommandModule<object, Args> = {
     if (inputs.length === 0) throw new BtError('give a file, directory or - for stdin (bt import --help)', ExitCode.usage)
     if (!Number.isInteger(args['batch-size']) || args['batch-size'] < 1 || args['batch-size'] > 100_000) {
       throw new BtError('--batch-size: give a whole number from 1 to 100000', ExitCode.usage)
+    }
+    if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 0 || args.jobs > 64)) {
+      throw new BtError('--jobs: give a whole number from 0 to 64', ExitCode.usage)
     }
     const store = await openIndex(args.db)
     const started = Date.now()
@@ -69,6 +74,7 @@ export const importCommand: CommandModule<object, Args> = {
     try {
       summary = await importInputs(inputs, store, {
         batchSize: args['batch-size'],
+        workers: args.jobs,
         onWarning,
         onProgress: (p) => {
           if (!bar) return

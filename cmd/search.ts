@@ -113,12 +113,15 @@ export const searchCommand: CommandModule<object, Args> = {
       .option('magnet', { type: 'boolean', default: false, describe: 'one magnet link per result' })
       .example("$0 search 'ubuntu desktop' --type software", 'search with a filter')
       .example("$0 search 'matrix year:1999 res:>=1080p -cam' --sort seeders", 'inline filters')
-      .example("$0 search 'debian netinst' --magnet --limit 1 | xargs bt download", 'download the best match') as unknown as Argv<Args>,
+      .example("$0 search 'debian netinst' --magnet --limit 1 | xargs bt download", 'download the best match')
+      .example('$0 search --limit 5 -- -cam matrix', 'a query that starts with an exclusion') as unknown as Argv<Args>,
   handler: async (args) => {
     const { BtError, ExitCode } = await import('../src/errors.js')
     const { parseQuery, applyFilter } = await import('../src/index/query/index.js')
     if (args.json && args.magnet) throw new BtError('--json and --magnet: choose one', ExitCode.usage)
-    const text = args.query.map(String).join(' ')
+    // Words after `--` (so that a query may start with -excluded) land in yargs' `_`, after the command name.
+    const rest = ((args as unknown as { _: unknown[] })._ ?? []).slice(1).map(String)
+    const text = [...args.query.map(String), ...rest].join(' ')
     const now = Date.now()
     const query = parseQuery(text, { now })
     const opt = (key: Parameters<typeof applyFilter>[1], v: string | string[] | undefined, prefix = '') => {

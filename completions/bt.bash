@@ -22,7 +22,7 @@ _bt() {
     --type) COMPREPLY=($(compgen -W "movie tv_show music ebook comic audiobook software game xxx unknown" -- "$cur")); return ;;
     --res) COMPREPLY=($(compgen -W "480p 720p 1080p 2160p" -- "$cur")); return ;;
     --db) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    --year|--source|--codec|--lang|--min-size|--max-size|--season|--ep|--group|--added|--limit|-n|--offset|--batch-size) return ;;
+    --year|--source|--codec|--lang|--min-size|--max-size|--season|--ep|--group|--added|--limit|-n|--offset|--batch-size|--jobs|-j) return ;;
     --download-dir|--api-key-file|--password-file|--tracker-whitelist) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --host|--api-key|--user|--allowed-host|--peer-port|--metadata-wait) return ;;
     -t|--tracker|-w|--web-seed|-c|--comment|-n|--name|--source|--peer|-p|--port|-D|--download-limit|-U|--upload-limit|--max-peers|--dht-port|--dht-bootstrap|--metadata-timeout|-s|--select|--select-glob) return ;;
@@ -59,7 +59,7 @@ _bt() {
       fi ;;
     import)
       if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--db --batch-size --json --quiet -q $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "--db --batch-size --jobs -j --json --quiet -q $global" -- "$cur"))
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi ;;

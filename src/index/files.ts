@@ -55,7 +55,8 @@ export function encodeFiles(name: string, files: readonly IndexedFile[]): Buffer
     while (p < max && prev.charCodeAt(p) === cur.charCodeAt(p)) p++
     let s = 0
     while (s < max - p && prev.charCodeAt(prev.length - 1 - s) === cur.charCodeAt(cur.length - 1 - s)) s++
-    text += `${f.size}\t${p}\t${s}\t${cur.slice(p, cur.length - s)}\n`
+    // Numbers in base 36: a 10-digit byte count takes 6 characters.
+    text += `${f.size.toString(36)}\t${p.toString(36)}\t${s.toString(36)}\t${cur.slice(p, cur.length - s)}\n`
     prev = cur
   }
   const body = Buffer.from(text, 'utf8')
@@ -78,8 +79,10 @@ export function decodeFiles(name: string, blob: Uint8Array): IndexedFile[] {
     if (!line) continue
     const [size, p, s] = line.split('\t', 3)
     const middle = line.slice(size.length + p.length + s.length + 3)
-    const cur = prev.slice(0, Number(p)) + middle + prev.slice(prev.length - Number(s))
-    out.push({ path: prefix + cur, size: Number(size) })
+    const pn = parseInt(p, 36)
+    const sn = parseInt(s, 36)
+    const cur = prev.slice(0, pn) + middle + prev.slice(prev.length - sn)
+    out.push({ path: prefix + cur, size: parseInt(size, 36) })
     prev = cur
   }
   return out

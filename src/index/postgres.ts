@@ -9,7 +9,8 @@ import { tsQueryExpression } from './query/compile.js'
 import { tokenize } from './query/text.js'
 import type { Query, Range } from './query/types.js'
 import { decodeFiles, filesText } from './files.js'
-import { FLAG_PARTIAL, prepareAll, rowToTorrent, withFiles, type PreparedRecord, type Row } from './record.js'
+import type { PreparedRecord } from './record.js'
+import { FLAG_PARTIAL, rowToTorrent, type Row } from './rows.js'
 import { filterConditions, Params } from './sql.js'
 import { facetsFrom, pageOf } from './search.js'
 import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
@@ -95,6 +96,8 @@ export class PostgresIndex implements IndexStore {
   readonly location: string
   private readonly pool: pg.Pool
   private readonly sourceIds = new Map<string, number>()
+  /** Loaded on the first write: it brings the classifier, which a search does not need. */
+  private R?: typeof import('./record.js')
 
   private constructor(url: string, pool: pg.Pool) {
     this.location = redactUrl(url)
@@ -140,7 +143,8 @@ export class PostgresIndex implements IndexStore {
     const now = Math.floor(Date.now() / 1000)
     // The last record of a hash in one batch wins (one statement cannot touch a row twice).
     const result: UpsertResult = { added: 0, updated: 0 }
-    const prepared = prepareAll(records, result)
+    const R = (this.R ??= await import('./record.js'))
+    const prepared = R.prepareAll(records, result)
     const byHash = new Map<string, { rec: TorrentRecord; p: PreparedRecord }>()
     records.forEach((rec, i) => {
       const p = prepared[i]
@@ -164,7 +168,7 @@ export class PostgresIndex implements IndexStore {
             swarmOnly.push(p)
             continue
           }
-          if (p.files === undefined && o.list) p = withFiles(p, decodeFiles(p.name, o.list), rec)
+          if (p.files === undefined && o.list) p = R.withFiles(p, decodeFiles(p.name, o.list), rec)
         }
         rows.push(p)
       }

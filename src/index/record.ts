@@ -5,14 +5,9 @@
 import { classify } from './classify.js'
 import { encodeFiles, filesText } from './files.js'
 import { normalizeCodec, normalizeSource, resolutionNumber } from './query/values.js'
-import type { Classification, ContentType, IndexedFile, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
-
-/** Stored type codes: the position in this list (0 = unknown), one byte per row. */
-export const TYPE_CODES: readonly ContentType[] = ['unknown', 'movie', 'tv_show', 'music', 'ebook', 'comic', 'audiobook', 'software', 'game', 'xxx']
-export const typeCode = (t: ContentType): number => Math.max(0, TYPE_CODES.indexOf(t))
-
-export const FLAG_PARTIAL = 1
-export const FLAG_PRIVATE = 2
+import type { Classification, ContentType, IndexedFile, TorrentRecord, UpsertResult } from './types.js'
+import { FLAG_PARTIAL, FLAG_PRIVATE, TYPE_CODES, typeCode } from './rows.js'
+export { FLAG_PARTIAL, FLAG_PRIVATE, TYPE_CODES, typeCode, rowToTorrent, type Row } from './rows.js'
 
 /** Dates are kept in whole seconds, clamped so that the SQLite key (seconds × 2^20 + n) stays a safe integer. */
 export const MAX_SECONDS = 2 ** 32 - 1
@@ -58,7 +53,6 @@ export interface PreparedRecord extends ClassColumns {
 const cleanPath = (p: string) => p.replace(/[\t\n\r]/g, ' ')
 
 const list = (xs: readonly (string | number)[]) => (xs.length ? `,${xs.join(',')},` : null)
-const unlist = (s: string | null): string[] => (s ? s.slice(1, -1).split(',') : [])
 
 function num(v: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined || v === null) return undefined
@@ -128,7 +122,9 @@ export function fullTextOf(p: Pick<PreparedRecord, 'name' | 'files'>): { name: s
 }
 
 function classifyRecord(name: string, files: IndexedFile[], r: TorrentRecord): ClassColumns {
-  const c: Classification & { contentSource?: string; contentId?: string } = { ...classify(name, files) }
+  // A classification made elsewhere (bt import's workers) is only trusted for the same name and files.
+  const pre = r.classified && r.name === name && (r.files?.length ?? 0) === files.length ? r.classified : undefined
+  const c: Classification & { contentSource?: string; contentId?: string } = { ...(pre ?? classify(name, files)) }
   const known = r.known
   if (known && typeof known === 'object') {
     for (const [k, v] of Object.entries(known)) {
@@ -146,6 +142,7 @@ function classifyRecord(name: string, files: IndexedFile[], r: TorrentRecord): C
   if (c.edition) meta.edition = c.edition
   if (c.container) meta.container = c.container
   if (c.complete) meta.complete = true
+  if (Number.isInteger(c.issue)) meta.issue = c.issue
   if (c.contentSource) meta.contentSource = String(c.contentSource)
   if (c.contentId) meta.contentId = String(c.contentId)
   if (r.trackers?.length) meta.trackers = r.trackers.filter((t) => typeof t === 'string').slice(0, 32)
@@ -158,7 +155,7 @@ function classifyRecord(name: string, files: IndexedFile[], r: TorrentRecord): C
     source: c.source ? normalizeSource(c.source) : null,
     vcodec: c.videoCodec ? normalizeCodec(c.videoCodec) : null,
     acodec: c.audioCodec ? normalizeCodec(c.audioCodec) : null,
-    langs: list(Array.isArray(c.languages) ? c.languages.filter((l) => /^[a-z]{2}$/.test(l)) : []),
+    langs: list(Array.isArray(c.languages) ? c.languages.filter((l) => /^[a-z]{2,3}$/.test(l)) : []),
     seasons: list(ints(c.seasons)),
     episodes: list(ints(c.episodes)),
     grp: c.releaseGroup ? String(c.releaseGroup).slice(0, 64) : null,
@@ -166,67 +163,3 @@ function classifyRecord(name: string, files: IndexedFile[], r: TorrentRecord): C
   }
 }
 
-/** The row as both stores read it back (column names shared by the two schemas). */
-export interface Row {
-  info_hash: Uint8Array
-  name: string
-  size: number | string
-  files: number
-  published: number | string
-  added: number | string
-  seeders: number | null
-  leechers: number | null
-  flags: number
-  type: number
-  year: number | null
-  res: number | null
-  source: string | null
-  vcodec: string | null
-  acodec: string | null
-  langs: string | null
-  seasons: string | null
-  episodes: string | null
-  grp: string | null
-  meta: string | Record<string, unknown> | null
-}
-
-export function rowToTorrent(row: Row): StoredTorrent {
-  const meta = (typeof row.meta === 'string' ? JSON.parse(row.meta) : row.meta ?? {}) as Record<string, any>
-  const { trackers, ...rest } = meta
-  const classification: StoredTorrent['classification'] = {
-    contentType: TYPE_CODES[row.type] ?? 'unknown',
-    seasons: unlist(row.seasons).map(Number),
-    episodes: unlist(row.episodes).map(Number),
-    languages: unlist(row.langs),
-    complete: Boolean(rest.complete),
-  }
-  if (rest.title) classification.title = rest.title
-  if (row.year !== null) classification.year = row.year
-  if (rest.airDate) classification.airDate = rest.airDate
-  if (row.res !== null) classification.resolution = `${row.res}p`
-  if (row.source) classification.source = row.source
-  if (row.vcodec) classification.videoCodec = row.vcodec
-  if (row.acodec) classification.audioCodec = row.acodec
-  if (rest.hdr) classification.hdr = rest.hdr
-  if (rest.threeD) classification.threeD = true
-  if (row.grp) classification.releaseGroup = row.grp
-  if (rest.edition) classification.edition = rest.edition
-  if (rest.container) classification.container = rest.container
-  if (rest.contentSource) classification.contentSource = rest.contentSource
-  if (rest.contentId) classification.contentId = rest.contentId
-  const t: StoredTorrent = {
-    infoHash: Buffer.from(row.info_hash).toString('hex'),
-    name: row.name,
-    size: Number(row.size),
-    fileCount: row.files,
-    publishedAt: Number(row.published) * 1000,
-    addedAt: Number(row.added) * 1000,
-    partial: (row.flags & FLAG_PARTIAL) !== 0,
-    private: (row.flags & FLAG_PRIVATE) !== 0,
-    trackers: Array.isArray(trackers) ? trackers : [],
-    classification,
-  }
-  if (row.seeders !== null) t.seeders = row.seeders
-  if (row.leechers !== null) t.leechers = row.leechers
-  return t
-}

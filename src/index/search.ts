@@ -2,7 +2,7 @@
 
 import { hasText } from './query/parse.js'
 import type { Query } from './query/types.js'
-import { TYPE_CODES } from './record.js'
+import { TYPE_CODES } from './rows.js'
 import type { Facets, FacetCount, SearchOptions, SortKey } from './types.js'
 
 export const DEFAULT_LIMIT = 50

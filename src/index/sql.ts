@@ -2,7 +2,7 @@
 // have the same names and forms). Values only ever travel as parameters; the fragments are fixed text.
 
 import type { Filters, Range, SetFilter } from './query/types.js'
-import { typeCode } from './record.js'
+import { typeCode } from './rows.js'
 
 export class Params {
   readonly values: unknown[] = []

@@ -10,7 +10,8 @@ import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { ftsExpression } from './query/compile.js'
 import type { Query, Range } from './query/types.js'
 import { decodeFiles } from './files.js'
-import { FLAG_PARTIAL, fullTextOf, prepareAll, rowToTorrent, withFiles, type PreparedRecord, type Row } from './record.js'
+import type { PreparedRecord } from './record.js'
+import { FLAG_PARTIAL, rowToTorrent, type Row } from './rows.js'
 import { filterConditions, Params } from './sql.js'
 import { facetsFrom, pageOf, type FacetRows } from './search.js'
 import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
@@ -84,6 +85,8 @@ export class SqliteIndex implements IndexStore {
   private readonly st: ReturnType<SqliteIndex['prepare']>
   private readonly sourceIds = new Map<string, number>()
   private keyCache = new Map<number, number>()
+  /** Loaded on the first write: it brings the classifier, which a search does not need. */
+  private R?: typeof import('./record.js')
   /** PRAGMA data_version after our last write: unchanged means no other process wrote, so keyCache still holds. */
   private dataVersion = -1
 
@@ -111,7 +114,7 @@ export class SqliteIndex implements IndexStore {
       db.pragma('journal_mode = WAL')
       // NORMAL in WAL mode: a commit survives a killed process (only an OS crash may lose the last ones).
       db.pragma('synchronous = NORMAL')
-      db.pragma('cache_size = -65536') // 64 MiB: the info-hash index of a few million torrents stays in memory
+      db.pragma('cache_size = -32768') // 32 MiB: most of the info-hash index of a million torrents, and RSS < 200 MiB
       db.pragma('temp_store = MEMORY')
       migrate(db, path)
       return new SqliteIndex(path, db)
@@ -187,7 +190,7 @@ export class SqliteIndex implements IndexStore {
       st.insert.run(id, p.hash, p.name, p.size, p.fileCount, now, p.seeders, p.leechers, p.flags, p.type, p.year, p.res,
         p.source, p.vcodec, p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta)
       if (p.filesBlob) st.putFiles.run(id, p.filesBlob)
-      const text = fullTextOf(p)
+      const text = this.R!.fullTextOf(p)
       st.ftsInsert.run(id, text.name, text.files)
       st.seen.run(id, this.sourceId(p.origin), now)
       result.added++
@@ -202,13 +205,13 @@ export class SqliteIndex implements IndexStore {
     }
     if (p.files === undefined) {
       const blob = st.filesOf.get(old.id)
-      if (blob) p = withFiles(p, decodeFiles(p.name, blob.list), rec)
+      if (blob) p = this.R!.withFiles(p, decodeFiles(p.name, blob.list), rec)
     }
     st.update.run(p.name, p.size, p.fileCount, p.seeders, p.leechers, p.flags, p.type, p.year, p.res, p.source, p.vcodec,
       p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta, old.id)
     if (p.filesBlob) st.putFiles.run(old.id, p.filesBlob)
     else st.dropFiles.run(old.id)
-    const text = fullTextOf(p)
+    const text = this.R!.fullTextOf(p)
     st.ftsDelete.run(old.id)
     st.ftsInsert.run(old.id, text.name, text.files)
   }
@@ -216,7 +219,8 @@ export class SqliteIndex implements IndexStore {
   async upsert(records: readonly TorrentRecord[]): Promise<UpsertResult> {
     const now = Math.floor(Date.now() / 1000)
     const result: UpsertResult = { added: 0, updated: 0 }
-    const prepared = prepareAll(records, result)
+    this.R ??= await import('./record.js')
+    const prepared = this.R.prepareAll(records, result)
     const run = this.db.transaction(() => {
       // Another process may have written since our last batch: then the cached free keys may be taken.
       const version = this.db.pragma('data_version', { simple: true }) as number

@@ -69,6 +69,8 @@ export interface TorrentRecord {
   trackers?: string[]
   /** True when only a magnet link was seen: name and files are to be completed later from the metadata. */
   partial?: boolean
+  /** What the classifier makes of name and files, when the caller has already run it (bt import does, in worker threads). */
+  classified?: Classification
   /** Attributes an importer already knows (bitmagnet's contentType, title, releaseYear …); they win over the classifier. */
   known?: Partial<Classification> & { contentSource?: string; contentId?: string }
 }

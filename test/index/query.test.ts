@@ -91,7 +91,8 @@ test('source, codec, lang, group normalise their values', () => {
   assert.equal(q.filters.codecs, { any: ['x265', 'x264'] })
   assert.equal(q.filters.languages, { any: ['fr', 'de'] })
   assert.equal(q.filters.groups, { any: ['ntb'], none: ['yify'] })
-  assert.equal(p('source:web').filters.sources, { any: ['web-dl'] })
+  assert.equal(p('source:webdl').filters.sources, { any: ['web-dl'] })
+  assert.equal(p('source:web lang:multi').filters, { sources: { any: ['web'] }, languages: { any: ['mul'] } }) // music's web; MULTi
   assert.equal(p('group:"Some Group" x').filters.groups, { any: ['some group'] })
   assert.equal(p('group:"Some Group" x').terms.length, 1)
   syntaxError('lang:klingon', 1, /unknown language/)

@@ -11,6 +11,7 @@ import type { IndexWriter, TorrentRecord } from '../types.js'
 import { readLines } from './lines.js'
 import { recordFromJson, recordFromMagnet, recordFromTorrent } from './records.js'
 import { RecordError } from '../record.js'
+import { ClassifyPool } from './classify-pool.js'
 
 export interface ImportProgress {
   added: number
@@ -31,6 +32,8 @@ export interface ImportOptions {
   onProgress?(p: ImportProgress): void
   /** Stdin, for `-`. */
   stdin?: Readable
+  /** Classifier threads: 0 classifies on the main thread; default 2 with 4 cores or more, else 0. */
+  workers?: number
 }
 
 export interface ImportSummary {
@@ -40,45 +43,93 @@ export interface ImportSummary {
 }
 
 const MAX_TORRENT_FILE = 64 * 1024 * 1024
+const MAX_BATCH_BYTES = 32 * 1024 * 1024
 
+interface Batch {
+  records: TorrentRecord[]
+  wheres: string[]
+  seqs: number[]
+  /** Settles when the workers have classified the batch (at once when there are no workers). */
+  classified: Promise<void>
+}
+
+/**
+ * Collects records into batches and writes them, one transaction each. With a ClassifyPool, batch k+1 is classified
+ * in worker threads while batch k is written; at most two batches are in memory.
+ */
 class Batcher {
   private records: TorrentRecord[] = []
   private wheres: string[] = []
-  /** Warnings are held until the batch is written, so they come out in input order with the store's own. */
-  private warnings: { seq: number; where: string; reason: string }[] = []
   private seqs: number[] = []
   private seq = 0
+  /** Input bytes held in the current batch: a batch of huge records is cut early, to keep memory bounded. */
+  private bytes = 0
+  private inflight?: Batch
+  /** Warnings are held until the records before them are written, so they come out in input order. */
+  private warnings: { seq: number; where: string; reason: string }[] = []
   readonly summary: ImportSummary = { added: 0, updated: 0, rejected: 0 }
   progress: ImportProgress = { added: 0, updated: 0, rejected: 0, bytesRead: 0, input: '' }
 
-  constructor(private readonly store: IndexWriter, private readonly opts: ImportOptions) {}
+  constructor(private readonly store: IndexWriter, private readonly opts: ImportOptions, private readonly pool?: ClassifyPool) {}
 
   reject(where: string, reason: string, seq = this.seq++): void {
     this.summary.rejected++
     this.warnings.push({ seq, where, reason })
   }
 
-  async add(rec: TorrentRecord, where: string): Promise<void> {
+  async add(rec: TorrentRecord, where: string, bytes = 0): Promise<void> {
     this.records.push(rec)
     this.wheres.push(where)
     this.seqs.push(this.seq++)
-    if (this.records.length >= (this.opts.batchSize ?? 2000)) await this.flush()
+    this.bytes += bytes
+    if (this.records.length >= (this.opts.batchSize ?? 2000) || this.bytes > MAX_BATCH_BYTES) await this.cut()
   }
 
-  async flush(): Promise<void> {
-    if (this.records.length > 0) {
-      const r = await this.store.upsert(this.records)
+  /** Hand the current batch to the classifiers, and write the one before it. */
+  private async cut(): Promise<void> {
+    const batch: Batch = { records: this.records, wheres: this.wheres, seqs: this.seqs, classified: Promise.resolve() }
+    this.records = []
+    this.wheres = []
+    this.seqs = []
+    this.bytes = 0
+    // A failed worker only means the store classifies in line.
+    if (this.pool && batch.records.length) batch.classified = this.pool.classify(batch.records).catch(() => {})
+    // Without workers there is nothing to overlap: write at once and hold one batch, not two.
+    if (!this.pool) return this.write(batch)
+    const previous = this.inflight
+    this.inflight = batch
+    if (previous) await this.write(previous)
+  }
+
+  private async write(b: Batch): Promise<void> {
+    if (b.records.length > 0) {
+      await b.classified
+      const r = await this.store.upsert(b.records)
       this.summary.added += r.added
       this.summary.updated += r.updated
-      for (const x of r.rejected ?? []) this.reject(this.wheres[x.index], x.reason, this.seqs[x.index])
-      this.records = []
-      this.wheres = []
-      this.seqs = []
+      for (const x of r.rejected ?? []) this.reject(b.wheres[x.index], x.reason, b.seqs[x.index])
     }
-    this.warnings.sort((a, b) => a.seq - b.seq)
-    for (const w of this.warnings) this.opts.onWarning?.(w.where, w.reason)
-    this.warnings = []
+    this.emitWarnings(b.seqs.length ? b.seqs[b.seqs.length - 1] : this.seq)
     this.opts.onProgress?.({ ...this.progress, ...this.summary })
+  }
+
+  private emitWarnings(upTo: number): void {
+    this.warnings.sort((a, b) => a.seq - b.seq)
+    let i = 0
+    while (i < this.warnings.length && this.warnings[i].seq <= upTo) {
+      this.opts.onWarning?.(this.warnings[i].where, this.warnings[i].reason)
+      i++
+    }
+    this.warnings = this.warnings.slice(i)
+  }
+
+  /** Write everything held (end of an input). */
+  async flush(): Promise<void> {
+    await this.cut()
+    const last = this.inflight
+    this.inflight = undefined
+    if (last) await this.write(last)
+    this.emitWarnings(Infinity)
   }
 }
 
@@ -120,7 +171,7 @@ async function importLines(b: Batcher, stream: Readable, label: string, total?: 
       b.reject(where, err.message)
       continue
     }
-    if (rec) await b.add(rec, where)
+    if (rec) await b.add(rec, where, line.text.length)
   }
 }
 
@@ -134,7 +185,7 @@ async function importTorrentFile(b: Batcher, path: string): Promise<void> {
     return b.reject(path, errorMessage(err))
   }
   try {
-    await b.add(recordFromTorrent(bytes, path), path)
+    await b.add(recordFromTorrent(bytes, path), path, bytes.length)
   } catch (err) {
     if (!(err instanceof RecordError)) throw err
     b.reject(path, err.message)
@@ -171,7 +222,15 @@ async function looksLikeTorrent(path: string): Promise<boolean> {
 }
 
 export async function importInputs(inputs: readonly string[], store: IndexWriter, opts: ImportOptions = {}): Promise<ImportSummary> {
-  const b = new Batcher(store, opts)
+  const pool = opts.workers === 0 ? undefined : ClassifyPool.create(opts.workers)
+  try {
+    return await importWith(new Batcher(store, opts, pool), inputs, opts)
+  } finally {
+    await pool?.close()
+  }
+}
+
+async function importWith(b: Batcher, inputs: readonly string[], opts: ImportOptions): Promise<ImportSummary> {
   for (const input of inputs) {
     if (input === '-') {
       await importLines(b, opts.stdin ?? process.stdin, 'stdin')

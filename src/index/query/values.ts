@@ -68,7 +68,7 @@ export function parseResolutions(v: string): number[] {
 
 const SOURCE_ALIASES: Record<string, string> = {
   bluray: 'bluray', 'blu-ray': 'bluray', bdrip: 'bluray', brrip: 'bluray', bd: 'bluray', bdremux: 'bluray', remux: 'bluray',
-  'web-dl': 'web-dl', webdl: 'web-dl', web: 'web-dl',
+  'web-dl': 'web-dl', webdl: 'web-dl',
   webrip: 'webrip', 'web-rip': 'webrip',
   hdtv: 'hdtv', tv: 'hdtv', pdtv: 'hdtv', sdtv: 'hdtv',
   dvd: 'dvd', dvdrip: 'dvd', dvdr: 'dvd', dvd5: 'dvd', dvd9: 'dvd',
@@ -103,13 +103,14 @@ const LANGUAGE_NAMES: Record<string, string> = {
   turkish: 'tr', tur: 'tr', arabic: 'ar', ara: 'ar', hindi: 'hi', hin: 'hi', czech: 'cs', cze: 'cs', hungarian: 'hu', hun: 'hu',
   greek: 'el', gre: 'el', hebrew: 'he', heb: 'he', ukrainian: 'uk', ukr: 'uk', vietnamese: 'vi', vie: 'vi', thai: 'th', tha: 'th',
   romanian: 'ro', rum: 'ro', ron: 'ro', indonesian: 'id', ind: 'id',
+  mul: 'mul', multi: 'mul', multilingual: 'mul',
 }
 
 export function parseLanguage(v: string): string {
   const s = v.toLowerCase()
   if (/^[a-z]{2}$/.test(s)) return s
   const code = LANGUAGE_NAMES[s]
-  if (!code) bad(`unknown language "${v}" (a two-letter code such as en, fr, de)`)
+  if (!code) bad(`unknown language "${v}" (a two-letter code such as en, fr, de; mul for multilingual)`)
   return code
 }
 
