@@ -21,6 +21,7 @@ interface Args {
   'dht-bootstrap'?: string
   'metadata-wait': number
   verbose: boolean
+  db?: string
 }
 
 export const serveCommand: CommandModule<object, Args> = {
@@ -44,6 +45,7 @@ export const serveCommand: CommandModule<object, Args> = {
       .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht: trackers and given peers only)' })
       .option('dht-port', { type: 'number', describe: 'UDP port of the DHT (default: the peer port)' })
       .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… ("none" for none; default $BT_DHT_BOOTSTRAP or the public routers)' })
+      .option('db', { type: 'string', describe: 'search index for /torznab/api, /api/v1/search, /graphql: SQLite file or postgres:// URL (default $BT_DB, else $XDG_DATA_HOME/bt/index.db)' })
       .option('metadata-wait', { type: 'number', default: 60, describe: 'seconds a stream request waits for a magnet\'s metadata' })
       .example('$0 serve', 'http://127.0.0.1:9091, downloads to ~/Downloads')
       .example('$0 serve --host 0.0.0.0 --api-key-file ~/.config/bt/key --allowed-host nas.local', 'on the LAN, with a key')
@@ -98,6 +100,7 @@ export const serveCommand: CommandModule<object, Args> = {
       verbose: args.verbose,
       metadataWaitMs: args['metadata-wait'] * 1000,
       log,
+      plugins: (await import('../src/server/search/index.js')).searchPlugins(args.db),
     })
     // Limits given on the command line become the saved global settings.
     const lim: { downloadLimit?: number; uploadLimit?: number } = {}
