@@ -132,9 +132,8 @@ export function itemXml(t: StoredTorrent): string {
       <link>${magnet}</link>
       <pubDate>${new Date(t.publishedAt).toUTCString()}</pubDate>
       <size>${t.size}</size>
-      <files>${t.fileCount}</files>
 ${cats.map((id) => `      <category>${id}</category>`).join('\n')}
-      <enclosure url="${magnet}" length="${t.size}" type="application/x-bittorrent;x-scheme-handler/magnet"/>${cats.map((id) => attr('category', id)).join('')}${attr('size', t.size)}${attr('infohash', t.infoHash)}${attr('magneturl', magnetOf(t))}${attr('seeders', seeders)}${attr('leechers', leechers)}${attr('peers', seeders + leechers)}${attr('files', t.fileCount)}${attr('year', c.year)}${attr('season', season)}${attr('episode', episode)}${attr('resolution', c.resolution)}${attr('team', c.releaseGroup)}${attr('downloadvolumefactor', 0)}${attr('uploadvolumefactor', 1)}
+      <enclosure url="${magnet}" length="${t.size}" type="application/x-bittorrent;x-scheme-handler/magnet"/>${cats.map((id) => attr('category', id)).join('')}${attr('size', t.size)}${attr('infohash', t.infoHash)}${attr('magneturl', magnetOf(t))}${attr('seeders', seeders)}${attr('leechers', leechers)}${attr('peers', seeders + leechers)}${attr('files', t.fileCount || undefined)}${attr('year', c.year)}${attr('season', season)}${attr('episode', episode)}${attr('resolution', c.resolution)}${attr('team', c.releaseGroup)}${attr('downloadvolumefactor', 0)}${attr('uploadvolumefactor', 1)}
     </item>`
 }
 
