@@ -337,7 +337,8 @@ export async function runGraphql(index: IndexHandle, body: { query?: unknown; va
     variableValues: (variables ?? undefined) as Record<string, unknown> | undefined,
     operationName: typeof body.operationName === 'string' ? body.operationName : undefined,
   })
-  return { status: 200, body: result }
+  // No `data` at all (bad variables, unknown operation): a request error, 400 as GraphQL over HTTP says.
+  return { status: 'data' in result ? 200 : 400, body: result }
 }
 
 export function graphqlPlugin(index: IndexHandle) {
