@@ -91,3 +91,4 @@ complete -c bt -n '__fish_seen_subcommand_from serve' -l no-dht -d 'do not use t
 complete -c bt -n '__fish_seen_subcommand_from serve' -l dht-port -x -d 'DHT UDP port'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l dht-bootstrap -x -d 'DHT bootstrap nodes'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l metadata-wait -x -d 'seconds a stream waits for metadata'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l db -r -d 'search index (SQLite file or postgres:// URL)'

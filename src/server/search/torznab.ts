@@ -119,7 +119,8 @@ function attr(name: string, value: string | number | undefined): string {
 
 export function itemXml(t: StoredTorrent): string {
   const c = t.classification
-  const magnet = xmlEscape(magnetOf(t))
+  const rawMagnet = magnetOf(t)
+  const magnet = xmlEscape(rawMagnet)
   const cats = categoriesOf(t)
   const seeders = t.seeders ?? 0
   const leechers = t.leechers ?? 0
@@ -133,7 +134,7 @@ export function itemXml(t: StoredTorrent): string {
       <pubDate>${new Date(t.publishedAt).toUTCString()}</pubDate>
       <size>${t.size}</size>
 ${cats.map((id) => `      <category>${id}</category>`).join('\n')}
-      <enclosure url="${magnet}" length="${t.size}" type="application/x-bittorrent;x-scheme-handler/magnet"/>${cats.map((id) => attr('category', id)).join('')}${attr('size', t.size)}${attr('infohash', t.infoHash)}${attr('magneturl', magnetOf(t))}${attr('seeders', seeders)}${attr('leechers', leechers)}${attr('peers', seeders + leechers)}${attr('files', t.fileCount || undefined)}${attr('year', c.year)}${attr('season', season)}${attr('episode', episode)}${attr('resolution', c.resolution)}${attr('team', c.releaseGroup)}${attr('downloadvolumefactor', 0)}${attr('uploadvolumefactor', 1)}
+      <enclosure url="${magnet}" length="${t.size}" type="application/x-bittorrent;x-scheme-handler/magnet"/>${cats.map((id) => attr('category', id)).join('')}${attr('size', t.size)}${attr('infohash', t.infoHash)}\n      <torznab:attr name="magneturl" value="${magnet}"/>${attr('seeders', seeders)}${attr('leechers', leechers)}${attr('peers', seeders + leechers)}${attr('files', t.fileCount || undefined)}${attr('year', c.year)}${attr('season', season)}${attr('episode', episode)}${attr('resolution', c.resolution)}${attr('team', c.releaseGroup)}${attr('downloadvolumefactor', 0)}${attr('uploadvolumefactor', 1)}
     </item>`
 }
 
