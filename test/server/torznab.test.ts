@@ -46,6 +46,7 @@ test.before(async () => {
     { infoHash: 'cd'.repeat(20), name: 'Sample Show S02 1080p BluRay x264-PACK', size: 9e9, publishedAt: '2025-04-01T00:00:00Z', seeders: 7 },
     { infoHash: 'ef'.repeat(20), name: 'Sample.Show.S02E04.1080p.WEB-DL.x264-NTb', size: 900e6, publishedAt: '2025-05-02T00:00:00Z', seeders: 2 },
     rec(movie, MOVIE_NAME, 80),
+    { infoHash: '34'.repeat(20), name: '[SubsPlease] Frieren - 05 (1080p) [A1B2C3D4].mkv', size: 1.4e9, publishedAt: '2025-03-01T00:00:00Z', seeders: 30 },
     { infoHash: '12'.repeat(20), name: 'Sample.Movie.2021.1080p.WEBRip.x264-FLUX', size: 2e9, publishedAt: '2025-05-03T00:00:00Z', seeders: 4 },
   ]
   const { db, records } = await buildIndex(extra)
@@ -214,6 +215,12 @@ test('the best items go to bt through Transmission RPC (handshake, label) and do
       await delay(150)
     }
   }
+})
+
+test('anime: a fansub-style TV release is listed in 5070 and found by a search in it', async () => {
+  const r = items((await torznab({ t: 'tvsearch', cat: '5070', q: 'frieren' })).doc)
+  assert.is(r.length, 1)
+  assert.equal(r[0].attrs.get('category'), ['5070', '5000'])
 })
 
 test('paging by offset is stable and covers each item once', async () => {

@@ -21,6 +21,7 @@ export const CATEGORIES: Category[] = [
 ]
 
 const KNOWN = new Set(CATEGORIES.flatMap((c) => [c.id, ...c.subcats.map((s) => s.id)]))
+const FANSUB = /^\s*\[[^\]]{2,40}\]\s*\S/
 const LOSSLESS = new Set(['flac', 'alac', 'ape', 'pcm', 'dts-hd', 'truehd'])
 
 function videoSub(base: number, res: string | undefined): number | undefined {
@@ -30,13 +31,15 @@ function videoSub(base: number, res: string | undefined): number | undefined {
 }
 
 /** The categories of one item, most specific first, then its parent (Sonarr and Radarr read the first). */
-export function categoriesOf(t: Pick<StoredTorrent, 'classification'>): number[] {
+export function categoriesOf(t: Pick<StoredTorrent, 'classification' | 'name'>): number[] {
   const c = t.classification
   const two = (sub: number | undefined, parent: number) => (sub ? [sub, parent] : [parent])
   switch (c.contentType) {
     case 'movie':
       return two(videoSub(2000, c.resolution), 2000)
     case 'tv_show':
+      // The classifier keeps no "anime" flag; a fansub-style name (`[Group] Title - 05 …`) is the usual sign.
+      if (FANSUB.test(t.name)) return [5070, 5000]
       return two(videoSub(5000, c.resolution), 5000)
     case 'music':
       return two(c.audioCodec && LOSSLESS.has(c.audioCodec) ? 3040 : undefined, 3000)
