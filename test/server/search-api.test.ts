@@ -2,6 +2,8 @@
 // totals and facets, paging, sort orders, one torrent with its files, and 400s with one-line messages.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { bt } from '../helpers/cli.js'
 import { buildIndex, SHOWS } from './search-fixture.js'
 import { startServe, http, type Serve } from './helpers.js'
@@ -115,6 +117,20 @@ test('bad input: 400 with one line, and hostile queries answer fast', async () =
     assert.ok(performance.now() - t0 < 1500, `${q} took ${performance.now() - t0} ms`)
   }
   assert.is((await get('limit=0&facets=0')).json.total, total)
+})
+
+test('without an index: 503 with a hint, Torznab error 900, and no index file made', async () => {
+  const bare = await startServe()
+  try {
+    const r = await http(`${bare.url}/api/v1/search?q=x`)
+    assert.is(r.status, 503)
+    assert.match(r.json.error, /no search index at .*index\.db yet \(bt import/)
+    const t = await http(`${bare.url}/torznab/api?t=search&q=x`)
+    assert.match(t.text, /<error code="900" description="[^"]*no search index/)
+    assert.is(existsSync(join(bare.dataDir, 'bt', 'index.db')), false)
+  } finally {
+    await bare.stop()
+  }
 })
 
 test.run()

@@ -3,6 +3,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { XMLValidator } from 'fast-xml-parser'
+import { join } from 'node:path'
+import { tmpDir } from '../helpers/tmp.js'
 import { categoriesOf, typesForCategories, CATEGORIES, MAX_CATEGORIES } from '../../src/server/search/categories.js'
 import { torznabQuery, TorznabError, xmlEscape, itemXml, capsXml, errorXml } from '../../src/server/search/torznab.js'
 import { wordsQuery, magnetOf } from '../../src/server/search/common.js'
@@ -98,10 +100,33 @@ test('JSON parameters: grammar plus options, repeated values, limits', () => {
   assert.equal(r.query.terms.map((t) => t.tokens), [['matrix']])
   assert.equal(r.query.filters.types, { any: ['movie', 'tv_show'] })
   assert.equal(r.query.filters.size, { min: 1024 ** 3 })
-  assert.equal(r.options, { limit: 10, offset: 0, sort: 'size', count: true, facets: false })
+  assert.equal(r.options, { limit: 10, offset: 0, sort: 'size', count: true, countLimit: 10_000, facets: false })
   assert.is(searchRequest({}).options.facets, true)
   for (const p of [{ q: '"x' }, { sort: 'x' }, { limit: '1001' }, { offset: 'x' }, { type: Array(65).fill('movie') }, { year: 'soon' }]) {
     assert.throws(() => searchRequest(p), (e: any) => e.status === 400 && !/\n/.test(e.message))
+  }
+})
+
+test('countLimit: past it the total is "at least" and facets describe that many matches; below it, exact', async () => {
+  const { SqliteIndex } = await import('../../src/index/sqlite.js')
+  const { parseQuery } = await import('../../src/index/query/index.js')
+  const store = SqliteIndex.open(join(tmpDir('bt-search-units-'), 'i.db'))
+  try {
+    await store.upsert(Array.from({ length: 30 }, (_, i) => ({
+      infoHash: (i + 1).toString(16).padStart(40, '0'), name: `Common Word ${i} ${i % 2 ? '1080p' : '720p'} movie 2020`, size: 1000, source: 'test', publishedAt: 1.7e12 + i * 1000,
+    })))
+    const capped = await store.search(parseQuery('common'), { limit: 5, count: true, facets: true, countLimit: 10 })
+    assert.is(capped.total, 10)
+    assert.is(capped.totalIsEstimate, true)
+    assert.is(capped.items.length, 5)
+    assert.is(capped.facets!.resolution.reduce((a, f) => a + f.count, 0), 10)
+    const exact = await store.search(parseQuery('common'), { limit: 5, count: true, facets: true, countLimit: 30 })
+    assert.is(exact.total, 30)
+    assert.is(exact.totalIsEstimate, undefined)
+    assert.is(exact.facets!.resolution.reduce((a, f) => a + f.count, 0), 30)
+    assert.is((await store.search(parseQuery('common'), { count: true })).total, 30)
+  } finally {
+    await store.close()
   }
 })
 

@@ -15,6 +15,7 @@ import type { Facets, SortKey, StoredTorrent } from '../../index/types.js'
 import { ApiError } from '../errors.js'
 import { categoriesOf } from './categories.js'
 import { magnetOf, type IndexHandle } from './common.js'
+import { COUNT_LIMIT } from './json-search.js'
 
 export const MAX_DOCUMENT_BYTES = 20_000
 export const MAX_DEPTH = 8
@@ -254,10 +255,10 @@ const root = {
       const wantAggs = info.fieldNodes.some((n) => selects(n.selectionSet, 'aggregations', info.fragments)) ||
         Object.values(input.facets ?? {}).some((f: any) => f?.aggregate)
       const store = await ctx.index.get()
-      const res = await store.search(s.query, { limit: s.limit, offset: s.offset, sort: s.sort, count: true, facets: wantAggs })
+      const res = await store.search(s.query, { limit: s.limit, offset: s.offset, sort: s.sort, count: true, facets: wantAggs, countLimit: COUNT_LIMIT })
       const total = res.total ?? res.items.length
       return {
-        totalCount: total, totalCountIsEstimate: false, hasNextPage: s.offset + res.items.length < total,
+        totalCount: total, totalCountIsEstimate: res.totalIsEstimate ?? false, hasNextPage: res.items.length === s.limit && (res.totalIsEstimate === true || s.offset + res.items.length < total),
         items: res.items.map((t) => contentOf(t, ctx)), aggregations: aggregations(res.facets),
       }
     },

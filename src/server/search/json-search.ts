@@ -18,6 +18,8 @@ const FILTER_PARAMS: [string, FilterKey, string][] = [
   ['group', 'group', ''], ['added', 'added', ''],
 ]
 const MAX_VALUES = 64
+/** Matches counted exactly; past this the total is "at least" (flagged) and facets describe this many matches. */
+export const COUNT_LIMIT = 10_000
 
 export interface SearchRequest {
   query: ReturnType<typeof parseQuery>
@@ -59,6 +61,7 @@ export function searchRequest(params: Record<string, unknown>, now = Date.now())
         offset: int('offset', 0, MAX_OFFSET),
         sort: (sort || undefined) as SortKey | undefined,
         count: true,
+        countLimit: COUNT_LIMIT,
         facets: facets === undefined ? true : !/^(0|false|no)$/i.test(facets),
       },
     }
@@ -83,12 +86,12 @@ export function jsonSearchPlugin(index: IndexHandle) {
       return {
         items: res.items.map(itemJson),
         total,
-        // Both stores count exactly; the flag is there so a client can show "about N" when a backend estimates.
-        totalIsEstimate: false,
+        // Past COUNT_LIMIT matches the store stops counting: "at least total".
+        totalIsEstimate: res.totalIsEstimate ?? false,
         facets: res.facets,
         limit: r.options.limit,
         offset: r.options.offset,
-        hasMore: r.options.offset + res.items.length < total,
+        hasMore: res.items.length === r.options.limit && (res.totalIsEstimate === true || r.options.offset + res.items.length < total),
       }
     })
     app.get<{ Params: { hash: string } }>('/api/v1/search/torrents/:hash', async (req) => {
