@@ -11,6 +11,7 @@ import { seedCommand } from './seed.js'
 import { importCommand } from './import.js'
 import { searchCommand } from './search.js'
 import { serveCommand } from './serve.js'
+import { trackerCommand } from './tracker.js'
 
 export async function main(argv: string[]): Promise<void> {
   setVerbose(argv.includes('--verbose') || argv.includes('-v'))
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(importCommand)
     .command(searchCommand)
     .command(serveCommand)
+    .command(trackerCommand)
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
     .strict()

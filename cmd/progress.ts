@@ -18,7 +18,18 @@ export function jsonEvent(event: string, fields: Record<string, unknown>): void 
   process.stdout.write(JSON.stringify({ event, time: new Date().toISOString(), ...fields }) + '\n')
 }
 
-function statusText(s: TorrentStats, checking?: [number, number], verbose = false): string {
+/** With -v: why connections ended so far, e.g. " (ended: 3 refused, 2 in handshake)"; empty when none did. */
+export function endsText(s: TorrentStats): string {
+  const e = s.ends
+  const parts = [
+    e.refused && `${e.refused} refused`, e.timeout && `${e.timeout} timed out`, e.handshake && `${e.handshake} in handshake`,
+    e.closed && `${e.closed} closed`, e.banned && `${e.banned} banned`,
+  ].filter(Boolean)
+  return parts.length ? ` (ended: ${parts.join(', ')})` : ''
+}
+
+function statusText(s: TorrentStats, checking?: [number, number], verbose = false, withEnds = verbose): string {
+  if (withEnds && s.state !== 'checking' && s.state !== 'done') return statusText(s, checking, verbose, false) + endsText(s)
   if (s.state === 'metadata') {
     const d = s.dht
     // -v: what the DHT is doing while the metadata is awaited

@@ -49,7 +49,7 @@ export const seedCommand: CommandModule<object, Args> = {
     }
     const client = makeClient(args)
     const port = await client.listen()
-    const view = new ProgressView(mode)
+    const view = new ProgressView(mode, args.verbose)
     exitOnSignal(client, view)
     // Trackers given on the command line are announced to; with a .torrent they add to its own.
     const t = client.add(m, { dir, seed: true, stream: true, peers: peersOption(args.peer), trackers: args.path.endsWith('.torrent') ? args.tracker.map((u) => [u]) : [] })

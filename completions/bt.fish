@@ -2,6 +2,7 @@
 set -l cmds download seed metainfo create
 set -a cmds import search
 set -a cmds serve
+set -a cmds tracker
 complete -c bt -f
 complete -c bt -s v -l verbose -d 'more logging; stack traces'
 complete -c bt -s h -l help -d 'show help'
@@ -92,3 +93,22 @@ complete -c bt -n '__fish_seen_subcommand_from serve' -l dht-port -x -d 'DHT UDP
 complete -c bt -n '__fish_seen_subcommand_from serve' -l dht-bootstrap -x -d 'DHT bootstrap nodes'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l metadata-wait -x -d 'seconds a stream waits for metadata'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l db -r -d 'search index (SQLite file or postgres:// URL)'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker -d 'also be a tracker (/announce, /scrape, /stats)'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker-private -d 'tracker serves registered torrents only'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker-whitelist -r -d 'torrents the tracker serves (dir or hash file)'
+complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a tracker -d 'run an HTTP and UDP tracker'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l host -x -d 'listen address (repeatable)'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l http-port -x -d 'HTTP port (0 any, -1 off)'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l udp-port -x -d 'UDP port (0 any, -1 off)'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l state -r -d 'state file'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l memory -d 'keep no state on disk'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l interval -x -d 'announce interval, seconds'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l peer-timeout -x -d 'drop silent peers after, seconds'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l numwant-max -x -d 'most peers per reply'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l max-swarm-peers -x -d 'peers kept per torrent'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l rate-limit -x -d 'requests per second per IP'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l private -d 'registered torrents only'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l whitelist -r -d '.torrent directory or hash file'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l full-scrape -d 'allow full scrape'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l allow-ip-param -d 'honour ip='
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l json -d 'listening URLs as JSON'

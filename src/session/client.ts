@@ -3,7 +3,6 @@
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
-import { randomBytes } from 'node:crypto'
 import { BtError, ExitCode } from '../errors.js'
 import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
@@ -12,9 +11,10 @@ import { ResumeStore, stateDir } from '../storage/resume.js'
 import { DhtNode, type DhtStats } from '../discovery/dht.js'
 import { join } from 'node:path'
 import { PeerWire } from '../wire/peer-wire.js'
-import { TokenBucket } from './rate.js'
+import { TokenBucket, retuneBucket } from './rate.js'
 import { Torrent, type TorrentOptions } from './torrent.js'
 import type { ClientContext } from './context.js'
+import { makePeerId } from './identity.js'
 
 export interface ClientOptions {
   /** Listen port; default 6881, falling back to 6882…6889 and then any free port. 0 = any free port. */
@@ -73,8 +73,8 @@ export class Client extends EventEmitter implements ClientContext {
 
   constructor(readonly opts: ClientOptions = {}) {
     super()
-    // Azureus-style peer id: -BT0100- and 12 random bytes.
-    this.peerId = Buffer.concat([Buffer.from('-BT0100-'), randomBytes(12)])
+    // Azureus-style peer id with our own client code (see identity.ts).
+    this.peerId = makePeerId()
     this.resume = new ResumeStore(opts.resumeDir)
     this.maxPeersPerTorrent = opts.maxPeersPerTorrent ?? 80
     this.maxConnections = opts.maxConnections ?? 400
@@ -92,19 +92,8 @@ export class Client extends EventEmitter implements ClientContext {
 
   /** Change the global rate limits at run time: bytes per second, 0 or undefined = unlimited. */
   setLimits(limits: { download?: number; upload?: number }): void {
-    const swap = (current: TokenBucket | undefined, rate: number | undefined): TokenBucket | undefined => {
-      if (!rate || rate <= 0) {
-        current?.destroy()
-        return undefined
-      }
-      if (current) {
-        current.rate = rate
-        return current
-      }
-      return new TokenBucket(rate)
-    }
-    if ('download' in limits) this.downloadLimiter = swap(this.downloadLimiter, limits.download)
-    if ('upload' in limits) this.uploadLimiter = swap(this.uploadLimiter, limits.upload)
+    if ('download' in limits) this.downloadLimiter = retuneBucket(this.downloadLimiter, limits.download)
+    if ('upload' in limits) this.uploadLimiter = retuneBucket(this.uploadLimiter, limits.upload)
   }
 
   /** Open the listen socket. Resolves with the port. */

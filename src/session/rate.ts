@@ -103,3 +103,16 @@ export class TokenBucket {
     for (const w of this.waiters.splice(0)) w.resolve()
   }
 }
+
+/** A bucket set to `rate` bytes/s: `current` re-tuned, a new one, or none (destroyed) for 0/undefined = unlimited. */
+export function retuneBucket(current: TokenBucket | undefined, rate: number | undefined): TokenBucket | undefined {
+  if (!rate || rate <= 0) {
+    current?.destroy()
+    return undefined
+  }
+  if (current) {
+    current.rate = rate
+    return current
+  }
+  return new TokenBucket(rate)
+}
