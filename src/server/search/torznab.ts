@@ -30,9 +30,14 @@ export class TorznabError extends Error {
   }
 }
 
+const NEEDS_ESCAPE = /[<>&"'\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/
+const XML_ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' }
+
 export function xmlEscape(s: string): string {
+  // Most values need nothing: one test instead of two replaces (this is most of a 100-item feed's cost).
+  if (!NEEDS_ESCAPE.test(s)) return s
   // Also drop characters XML 1.0 forbids (a torrent name may hold control bytes).
-  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[<>&"']/g, (c) => `&${{ '<': 'lt', '>': 'gt', '&': 'amp', '"': 'quot', "'": 'apos' }[c]};`)
+  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[<>&"']/g, (c) => XML_ENTITIES[c])
 }
 
 export function errorXml(code: number, description: string): string {
@@ -114,7 +119,8 @@ export function torznabQuery(fn: string, p: Params): { query: Query; limit: numb
 }
 
 function attr(name: string, value: string | number | undefined): string {
-  return value === undefined || value === '' ? '' : `\n      <torznab:attr name="${name}" value="${xmlEscape(String(value))}"/>`
+  if (value === undefined || value === '') return ''
+  return `\n      <torznab:attr name="${name}" value="${typeof value === 'number' ? value : xmlEscape(value)}"/>`
 }
 
 export function itemXml(t: StoredTorrent): string {
