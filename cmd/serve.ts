@@ -24,6 +24,7 @@ interface Args {
   'tracker-private': boolean
   'tracker-whitelist'?: string
   verbose: boolean
+  db?: string
 }
 
 export const serveCommand: CommandModule<object, Args> = {
@@ -47,6 +48,7 @@ export const serveCommand: CommandModule<object, Args> = {
       .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht: trackers and given peers only)' })
       .option('dht-port', { type: 'number', describe: 'UDP port of the DHT (default: the peer port)' })
       .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… ("none" for none; default $BT_DHT_BOOTSTRAP or the public routers)' })
+      .option('db', { type: 'string', describe: 'search index for /torznab/api, /api/v1/search, /graphql: SQLite file or postgres:// URL (default $BT_DB, else $XDG_DATA_HOME/bt/index.db)' })
       .option('tracker', { type: 'boolean', default: false, describe: 'also be a BitTorrent tracker: /announce, /scrape, /stats (state in $XDG_DATA_HOME/bt/tracker.db)' })
       .option('tracker-private', { type: 'boolean', default: false, describe: 'the tracker serves only registered torrents (POST /api/v1/tracker/torrents)' })
       .option('tracker-whitelist', { type: 'string', describe: 'the tracker serves only these: a directory of .torrent files or a file of hex info hashes' })
@@ -112,7 +114,7 @@ export const serveCommand: CommandModule<object, Args> = {
       verbose: args.verbose,
       metadataWaitMs: args['metadata-wait'] * 1000,
       log,
-      plugins: tracker?.plugins,
+      plugins: [...(tracker?.plugins ?? []), ...(await import('../src/server/search/index.js')).searchPlugins(args.db)],
     }).catch(async (err) => {
       await tracker?.close()
       throw err

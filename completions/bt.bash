@@ -66,7 +66,7 @@ _bt() {
     search)
       COMPREPLY=($(compgen -W "--db --type --year --res --source --codec --lang --min-size --max-size --season --ep --group --added --sort --limit -n --offset --facets --json --magnet $global" -- "$cur")) ;;
     serve)
-      COMPREPLY=($(compgen -W "--host --port --download-dir --api-key --api-key-file --user --password-file --allowed-host --peer-port --peer --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-wait --tracker --tracker-private --tracker-whitelist $global" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--host --port --download-dir --api-key --api-key-file --user --password-file --allowed-host --peer-port --peer --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-wait --tracker --tracker-private --tracker-whitelist --db $global" -- "$cur")) ;;
     tracker)
       COMPREPLY=($(compgen -W "--host --http-port --udp-port --state --memory --interval --peer-timeout --numwant-max --max-swarm-peers --rate-limit --private --whitelist --full-scrape --allow-ip-param --json $global" -- "$cur")) ;;
   esac

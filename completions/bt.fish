@@ -98,6 +98,7 @@ complete -c bt -n '__fish_seen_subcommand_from serve' -l no-dht -d 'do not use t
 complete -c bt -n '__fish_seen_subcommand_from serve' -l dht-port -x -d 'DHT UDP port'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l dht-bootstrap -x -d 'DHT bootstrap nodes'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l metadata-wait -x -d 'seconds a stream waits for metadata'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l db -r -d 'search index (SQLite file or postgres:// URL)'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker -d 'also be a tracker (/announce, /scrape, /stats)'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker-private -d 'tracker serves registered torrents only'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker-whitelist -r -d 'torrents the tracker serves (dir or hash file)'

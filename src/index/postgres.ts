@@ -297,13 +297,17 @@ export class PostgresIndex implements IndexStore {
     }[sort]
     const r = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM bt_torrents t WHERE ${w.where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`, w.params)
     const result: SearchResult = { items: r.rows.map(rowToTorrent) }
+    const cap = Number.isInteger(options.countLimit) && options.countLimit! > 0 ? options.countLimit! : undefined
     if (options.count || options.facets) {
-      const n = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM bt_torrents t WHERE ${w.where}`, w.params)
-      result.total = Number(n.rows[0].n)
+      const n = Number((await this.pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${cap ? `(SELECT 1 FROM bt_torrents t WHERE ${w.where} LIMIT ${cap + 1}) s` : `bt_torrents t WHERE ${w.where}`}`, w.params)).rows[0].n)
+      result.total = cap && n > cap ? cap : n
+      if (cap && n > cap) result.totalIsEstimate = true
     }
     if (options.facets) {
+      // With a cap, group a bounded subquery (its first `cap` matches) instead of every match.
       const group = async (expr: string) => (await this.pool.query<{ v: string | number | null; n: string }>(
-        `SELECT ${expr} AS v, count(*) AS n FROM bt_torrents t WHERE ${w.where} GROUP BY 1`, w.params)).rows
+        `SELECT v, count(*) AS n FROM (SELECT ${expr} AS v FROM bt_torrents t WHERE ${w.where}${cap ? ` LIMIT ${cap}` : ''}) s GROUP BY 1`, w.params)).rows
       const [type, year, res, langs, source] = await Promise.all([group('t.type'), group('t.year'), group('t.res'), group('t.langs'), group('t.source')])
       result.facets = facetsFrom({ type, year, res, langs, source })
     }

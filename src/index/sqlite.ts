@@ -296,12 +296,17 @@ export class SqliteIndex implements IndexStore {
     }[sort]
     const rows = this.db.prepare<unknown[], Row>(`SELECT ${COLUMNS}${w.score} FROM ${w.from} WHERE ${w.where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`).all(...w.params)
     const result: SearchResult = { items: rows.map(rowToTorrent) }
+    const cap = Number.isInteger(options.countLimit) && options.countLimit! > 0 ? options.countLimit! : undefined
+    // With a cap, count and group a bounded subquery (its first `cap` matches) instead of every match.
+    const matches = (expr: string) => (cap ? `(SELECT ${expr} AS v FROM ${w.from} WHERE ${w.where} LIMIT ${cap})` : `(SELECT ${expr} AS v FROM ${w.from} WHERE ${w.where})`)
     if (options.count || options.facets) {
-      result.total = this.db.prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM ${w.from} WHERE ${w.where}`).get(...w.params)!.n
+      const n = this.db.prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM ${cap ? `(SELECT 1 FROM ${w.from} WHERE ${w.where} LIMIT ${cap + 1})` : `${w.from} WHERE ${w.where}`}`).get(...w.params)!.n
+      result.total = cap && n > cap ? cap : n
+      if (cap && n > cap) result.totalIsEstimate = true
     }
     if (options.facets) {
       const group = (expr: string) => this.db.prepare<unknown[], { v: string | number | null; n: number }>(
-        `SELECT ${expr} AS v, count(*) AS n FROM ${w.from} WHERE ${w.where} GROUP BY v`).all(...w.params)
+        `SELECT v, count(*) AS n FROM ${matches(expr)} GROUP BY v`).all(...w.params)
       const rowsBy: FacetRows = { type: group('t.type'), year: group('t.year'), res: group('t.res'), langs: group('t.langs'), source: group('t.source') }
       result.facets = facetsFrom(rowsBy)
     }

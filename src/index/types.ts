@@ -114,6 +114,11 @@ export interface SearchOptions {
   count?: boolean
   /** Also count matches by type, year, resolution, language and source. */
   facets?: boolean
+  /**
+   * Count (and facet) at most this many matches: past it `total` is this number with `totalIsEstimate`, and facets
+   * describe a sample of that many matches. Bounds the cost of a common word on a large index (the HTTP APIs).
+   */
+  countLimit?: number
 }
 
 export interface FacetCount<T = string | number> {
@@ -155,6 +160,8 @@ export interface SearchResult {
   items: StoredTorrent[]
   /** With `count` or `facets`. */
   total?: number
+  /** True when `countLimit` cut the count: there are at least `total` matches. */
+  totalIsEstimate?: boolean
   facets?: Facets
 }
 

@@ -1,0 +1,28 @@
+// The search side of bt serve, as plugins on its app (same auth layer): Torznab at /torznab/api, JSON at
+// /api/v1/search, GraphQL at /graphql. The index opens on the first search and closes with the app.
+
+import type { FastifyInstance } from 'fastify'
+import { existsSync } from 'node:fs'
+import { defaultIndexPath, isPostgresUrl, openIndex } from '../../index/open.js'
+import type { IndexStore } from '../../index/types.js'
+import { ApiError } from '../errors.js'
+import { lazyIndex, type IndexHandle } from './common.js'
+import { graphqlPlugin } from './graphql.js'
+import { jsonSearchPlugin } from './json-search.js'
+import { torznabPlugin } from './torznab.js'
+
+/** Open the index, but never create one: a GET must not leave a new file behind (`bt import` makes the index). */
+async function openExisting(db: string | undefined): Promise<IndexStore> {
+  const where = db || process.env.BT_DB || defaultIndexPath()
+  if (!isPostgresUrl(where) && !existsSync(where.replace(/^sqlite:(\/\/)?/i, ''))) {
+    throw new ApiError('unavailable', `no search index at ${where} yet (bt import adds torrents to it)`)
+  }
+  return openIndex(where)
+}
+
+export function searchPlugins(db?: string, handle: IndexHandle = lazyIndex(() => openExisting(db))): Array<(app: FastifyInstance) => Promise<void>> {
+  const closer = async (app: FastifyInstance) => {
+    app.addHook('onClose', async () => handle.close())
+  }
+  return [closer, torznabPlugin(handle), jsonSearchPlugin(handle), graphqlPlugin(handle)]
+}

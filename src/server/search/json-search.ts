@@ -1,0 +1,105 @@
+// GET /api/v1/search: bt search over HTTP. `q` takes the same grammar as `bt search` and the other parameters are
+// its options (type, year, res, source, codec, lang, min-size, max-size, season, ep, group, added, sort, limit,
+// offset, facets), parsed by the same applyFilter; the answer is items (with magnet and Torznab categories), the
+// total count, facets and paging.
+
+import type { FastifyInstance } from 'fastify'
+import { applyFilter, parseQuery, QuerySyntaxError, type FilterKey } from '../../index/query/index.js'
+import { MAX_LIMIT, MAX_OFFSET } from '../../index/search.js'
+import { SORT_KEYS, type SearchOptions, type SortKey, type StoredTorrent } from '../../index/types.js'
+import { ApiError } from '../errors.js'
+import { categoriesOf } from './categories.js'
+import { magnetOf, type IndexHandle } from './common.js'
+
+/** Query parameters that are filters, and how each becomes one (`min-size=1G` is `size:>=1G`). */
+const FILTER_PARAMS: [string, FilterKey, string][] = [
+  ['type', 'type', ''], ['year', 'year', ''], ['res', 'res', ''], ['source', 'source', ''], ['codec', 'codec', ''],
+  ['lang', 'lang', ''], ['min-size', 'size', '>='], ['max-size', 'size', '<='], ['season', 'season', ''], ['ep', 'ep', ''],
+  ['group', 'group', ''], ['added', 'added', ''],
+]
+const MAX_VALUES = 64
+/** Matches counted exactly; past this the total is "at least" (flagged) and facets describe this many matches. */
+export const COUNT_LIMIT = 10_000
+
+export interface SearchRequest {
+  query: ReturnType<typeof parseQuery>
+  options: SearchOptions & { limit: number; offset: number }
+}
+
+const bad = (message: string, extra: Record<string, unknown> = {}) => new ApiError('invalid', message, extra)
+
+/** Query-string parameters → the parsed query and options; throws ApiError 400 with a one-line message. */
+export function searchRequest(params: Record<string, unknown>, now = Date.now()): SearchRequest {
+  const values = (name: string): string[] => {
+    const v = params[name]
+    const list = v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]
+    if (list.length > MAX_VALUES) throw bad(`${name}: more than ${MAX_VALUES} values`)
+    return list
+  }
+  const one = (name: string): string | undefined => {
+    const v = values(name)
+    return v.length ? v[v.length - 1] : undefined
+  }
+  try {
+    const query = parseQuery(one('q') ?? '', { now })
+    for (const [name, key, prefix] of FILTER_PARAMS) {
+      for (const v of values(name)) if (v !== '') applyFilter(query, key, prefix + v, { now })
+    }
+    const int = (name: string, d: number, max: number) => {
+      const v = one(name)
+      if (v === undefined || v === '') return d
+      if (!/^\d{1,9}$/.test(v) || Number(v) > max) throw bad(`${name}: a whole number from 0 to ${max}`)
+      return Number(v)
+    }
+    const sort = one('sort')
+    if (sort !== undefined && sort !== '' && !SORT_KEYS.includes(sort as SortKey)) throw bad(`sort: one of ${SORT_KEYS.join(', ')}`)
+    const facets = one('facets')
+    return {
+      query,
+      options: {
+        limit: int('limit', 50, MAX_LIMIT),
+        offset: int('offset', 0, MAX_OFFSET),
+        sort: (sort || undefined) as SortKey | undefined,
+        count: true,
+        countLimit: COUNT_LIMIT,
+        facets: facets === undefined ? true : !/^(0|false|no)$/i.test(facets),
+      },
+    }
+  } catch (err) {
+    if (err instanceof QuerySyntaxError) throw bad(err.message, { position: err.position })
+    throw err
+  }
+}
+
+export function itemJson(t: StoredTorrent) {
+  return { ...t, magnet: magnetOf(t), categories: categoriesOf(t) }
+}
+
+export function jsonSearchPlugin(index: IndexHandle) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/api/v1/search', async (req, reply) => {
+      const r = searchRequest((req.query ?? {}) as Record<string, unknown>)
+      const store = await index.get()
+      const res = await store.search(r.query, r.options)
+      const total = res.total ?? res.items.length
+      reply.header('Cache-Control', 'no-store')
+      return {
+        items: res.items.map(itemJson),
+        total,
+        // Past COUNT_LIMIT matches the store stops counting: "at least total".
+        totalIsEstimate: res.totalIsEstimate ?? false,
+        facets: res.facets,
+        limit: r.options.limit,
+        offset: r.options.offset,
+        hasMore: res.items.length === r.options.limit && (res.totalIsEstimate === true || r.options.offset + res.items.length < total),
+      }
+    })
+    app.get<{ Params: { hash: string } }>('/api/v1/search/torrents/:hash', async (req) => {
+      const h = req.params.hash.toLowerCase()
+      if (!/^[0-9a-f]{40}$/.test(h)) throw bad('info hash: 40 hex characters')
+      const t = await (await index.get()).get(h)
+      if (!t) throw new ApiError('not_found', `no torrent ${h} in the index`)
+      return itemJson(t)
+    })
+  }
+}
