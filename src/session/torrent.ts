@@ -69,6 +69,9 @@ export interface TorrentStats {
   dht?: DhtStats
 }
 
+/** The window of a torrent's shown rates. */
+export const TORRENT_RATE_WINDOW_MS = 2000
+
 export interface ConnectionEnds {
   /** Dials that failed before connecting (refused, unreachable, reset). */
   refused: number
@@ -129,8 +132,10 @@ export class Torrent extends EventEmitter {
   private readonly bannedIds = new Set<string>()
   private connecting = 0
   private readonly ends: ConnectionEnds = { refused: 0, timeout: 0, handshake: 0, closed: 0, banned: 0 }
-  readonly down = new RateMeter()
-  readonly up = new RateMeter()
+  // What users read (progress line, API, ETA): a 2 s window follows a change of speed within a couple of seconds.
+  // Peers keep the 5 s default, which the choker ranks by.
+  readonly down = new RateMeter(TORRENT_RATE_WINDOW_MS)
+  readonly up = new RateMeter(TORRENT_RATE_WINDOW_MS)
   /** This torrent's own limits (bt serve's per-torrent rates), on top of the Client's; see setLimits(). */
   downloadLimiter?: TokenBucket
   uploadLimiter?: TokenBucket

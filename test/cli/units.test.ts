@@ -4,6 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fitFields, textWidth, type StatusField } from '../../src/format.js'
 import { RateMeter } from '../../src/session/rate.js'
+import { TORRENT_RATE_WINDOW_MS } from '../../src/session/torrent.js'
 import { progressLine, statusFields } from '../../cmd/progress.js'
 import { colorLevel, usageMessage } from '../../cmd/cli.js'
 import { longFlags } from '../../cmd/torrentfs-args.js'
@@ -77,6 +78,25 @@ test('the metadata status line shows the DHT node count (-v: what it is doing); 
   assert.is(fitFields(statusFields(stats({ state: 'metadata', peers: 0, knownPeers: 0 })), Infinity), 'fetching metadata: 0 peers, 0 known')
   const more = [...statusFields(s), { text: '2 refused', priority: 3, sep: ', ' }]
   assert.match(fitFields(more, Infinity), /DHT 12 nodes, 2 refused$/)
+})
+
+test("RateMeter: a torrent's shown rate follows a change of speed within two seconds", () => {
+  const t0 = 1_000_000
+  const m = new RateMeter(TORRENT_RATE_WINDOW_MS, 250, t0)
+  const block = 16 * 1024
+  let t = t0
+  const feed = (seconds: number, blocksPerSecond: number) => {
+    for (let i = 0; i < blocksPerSecond * seconds; i++) {
+      t += 1000 / blocksPerSecond
+      m.add(block, t)
+    }
+  }
+  feed(10, 64) // 1 MiB/s
+  assert.ok(Math.abs(m.rate(t) - MiB) / MiB < 0.1)
+  feed(2, 256) // then 4 MiB/s
+  assert.ok(Math.abs(m.rate(t) - 4 * MiB) / (4 * MiB) < 0.1, `2 s after speeding up: ${(m.rate(t) / MiB).toFixed(2)} MiB/s`)
+  feed(2, 16) // then 256 KiB/s
+  assert.ok(Math.abs(m.rate(t) - MiB / 4) / (MiB / 4) < 0.1, `2 s after slowing down: ${(m.rate(t) / 1024).toFixed(0)} KiB/s`)
 })
 
 test('RateMeter: at a steady 1 MiB/s the estimate is within 10% after one second, and after a pause', () => {
