@@ -9,7 +9,7 @@ import { DhtNode } from '../../src/discovery/dht.js'
 import type { PeerAddress } from '../../src/discovery/peer-address.js'
 import { createTorrent } from '../../src/metainfo/create.js'
 import { parseTorrent, type Metainfo } from '../../src/metainfo/metainfo.js'
-import { startDhtSwarm, withTimeout, type DhtSwarm } from '../helpers/dht-swarm.js'
+import { startDhtSwarm, watchAnnounces, withTimeout, type DhtSwarm } from '../helpers/dht-swarm.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { tmpDir, writeRandomFile } from '../helpers/tmp.js'
 
@@ -43,18 +43,24 @@ async function lt(opts: Parameters<typeof startLibtorrent>[0]): Promise<LtHandle
 }
 
 test('a libtorrent seeder announcing into our DHT is found by a DhtNode lookup', async () => {
+  const hash = Buffer.from(meta.infoHash, 'hex')
+  const announced = watchAnnounces(swarm, hash)
   const seeder = await lt({ torrentPath, saveDir: join(dir, 'seed'), seed: true, dhtBootstrap: swarm.bootstrap })
+  // libtorrent announces once its files are checked, after a get_peers walk of its own: a lookup started before the
+  // announce_peer lands finds nothing and retries 5 s, then 15 s later. What this test checks is our lookup, so it
+  // starts once the swarm holds the announce, and must then find the seeder in its first round (well under 5 s).
+  await withTimeout(announced(seeder.port), 20_000, `libtorrent did not announce into our DHT:\n${seeder.log()}`)
   const node = new DhtNode({ host: '127.0.0.1', bootstrap: swarm.bootstrap })
   cleanups.push(() => node.destroy())
   await node.listen()
   const seen: PeerAddress[] = []
   let cancel = () => {}
   await withTimeout(new Promise<void>((resolve) => {
-    cancel = node.lookup(Buffer.from(meta.infoHash, 'hex'), (peers) => {
+    cancel = node.lookup(hash, (peers) => {
       seen.push(...peers)
       if (peers.some((p) => p.host === '127.0.0.1' && p.port === seeder.port)) resolve()
     })
-  }), 30_000, `libtorrent (port ${seeder.port}) not found; saw ${JSON.stringify(seen)}\n${seeder.log()}`).finally(() => cancel())
+  }), 4_000, `libtorrent (port ${seeder.port}) not found; saw ${JSON.stringify(seen)}\n${seeder.log()}`).finally(() => cancel())
 })
 
 test('a libtorrent magnet leecher finds, through our DHT, a seeder that only we announced', async () => {
