@@ -61,3 +61,23 @@ export function addLatency(d: DhtNode): void {
     else send(...args)
   }
 }
+
+/**
+ * Watches the swarm for announce_peer messages for infoHash; the returned function resolves once some node has
+ * stored one for that port. A test that checks what a lookup finds waits for this first: another client's announce
+ * comes after its own get_peers walk, so a lookup started as soon as that client is up can run before the announce
+ * lands, and then finds it only at a retry round seconds later. Start watching before the announcing client starts
+ * (it may announce before it reports itself ready).
+ */
+export function watchAnnounces(swarm: DhtSwarm, infoHash: Buffer): (port: number) => Promise<void> {
+  const seen = new Set<number>()
+  const waiters: Array<{ port: number; resolve: () => void }> = []
+  for (const d of swarm.nodes) {
+    d.dht!.on('announce', (peer: { host: string; port: number }, hash: Buffer) => {
+      if (!hash.equals(infoHash)) return
+      seen.add(peer.port)
+      for (const w of waiters) if (w.port === peer.port) w.resolve()
+    })
+  }
+  return (port) => seen.has(port) ? Promise.resolve() : new Promise((resolve) => waiters.push({ port, resolve }))
+}

@@ -12,8 +12,12 @@ import time
 import libtorrent as lt
 
 
+T0 = time.monotonic()
+
+
 def emit(ev, **fields):
     fields['ev'] = ev
+    fields['t'] = round(time.monotonic() - T0, 3)  # seconds since start: lets a failing test's log show what was slow
     sys.stdout.write(json.dumps(fields) + '\n')
     sys.stdout.flush()
 
@@ -56,12 +60,19 @@ def main():
         'enable_incoming_utp': bool(cfg.get('utp')),
         'alert_mask': lt.alert.category_t.status_notification | lt.alert.category_t.error_notification
         | lt.alert.category_t.storage_notification | lt.alert.category_t.tracker_notification
-        | lt.alert.category_t.performance_warning | lt.alert.category_t.dht_notification,
+        | lt.alert.category_t.performance_warning | lt.alert.category_t.dht_notification
+        # LT_DIAG=1: libtorrent's own DHT log lines too (diag_log events), to see why a DHT test is slow.
+        | (lt.alert.category_t.dht_operation_notification | lt.alert.category_t.dht_log_notification if os.environ.get('LT_DIAG') else 0),
     }
     if dht_nodes:
         # Every node of a loopback DHT shares one IP; the default anti-sybil rules would keep only one of them.
         settings['dht_restrict_routing_ips'] = False
         settings['dht_restrict_search_ips'] = False
+        # libtorrent's DHT DoS blocker bans an IP that sends it 50 packets within 10 s (dht_block_ratelimit 5/s) for
+        # 5 minutes, dropping everything from it. On loopback every node of the swarm is 127.0.0.1, so a seeder
+        # that serves a few lookups bans the whole DHT, stops answering, and every later libtorrent peer waits out
+        # its 15 s query timeout on it (seen: a magnet leecher's bootstrap took 15.2 s, "BANNING PEER 127.0.0.1").
+        settings['dht_block_ratelimit'] = 1000000
     if cfg.get('high_performance'):
         hp = lt.high_performance_seed()
         hp.update(settings)
@@ -148,6 +159,12 @@ def main():
                 # dht_announce_interval, 15 min with one torrent): announce as soon as the DHT is up instead.
                 handle.force_dht_announce()
                 emit('dht_bootstrap')
+            elif isinstance(a, lt.dht_outgoing_get_peers_alert):
+                emit('diag_get_peers', ih=str(a.info_hash)[:8], to=str(a.endpoint))
+            elif isinstance(a, lt.dht_log_alert):
+                emit('diag_log', m=a.log_message()[:150])
+            elif isinstance(a, lt.dht_reply_alert):
+                emit('dht_reply', peers=a.num_peers)
             elif isinstance(a, lt.metadata_received_alert):
                 emit('metadata')
             elif isinstance(a, lt.torrent_finished_alert):
