@@ -27,6 +27,10 @@ const LOOKUP_PARALLEL = 3
 const LOOKUP_CANDIDATES = 16
 const SAVE_INTERVAL_MS = 5 * 60_000
 const MAX_BANNED = 10_000
+const PER_NODE_QUERIES = 24
+const PER_NODE_WINDOW_MS = 10_000
+/** Share of the query budget find_node may take while the table grows. */
+const GROW_SHARE = 0.25
 
 export interface CrawlerOptions {
   index: IndexWriter
@@ -73,6 +77,7 @@ export class Crawler extends EventEmitter {
   private rr = 0
   private readonly bucket: QueryBucket
   private readonly perIpOut: KeyedWindowLimiter
+  private readonly perNode: KeyedWindowLimiter
   private readonly incoming: KeyedWindowLimiter
   private seen!: SeenFilter
   readonly metadata: MetadataQueue
@@ -102,6 +107,8 @@ export class Crawler extends EventEmitter {
     this.table = new NodeTable(opts.maxNodes ?? 20_000, opts.minSampleIntervalS)
     this.bucket = new QueryBucket(opts.rate ?? 250)
     this.perIpOut = new KeyedWindowLimiter(opts.perIpRate ?? 5, 1000)
+    // Per node (host:port), loopback included: a sample of 20 hashes may be followed by 20 get_peers to its node.
+    this.perNode = new KeyedWindowLimiter(PER_NODE_QUERIES, PER_NODE_WINDOW_MS)
     this.incoming = new KeyedWindowLimiter(opts.incomingPerIpRate ?? 20, 1000)
     this.metadata = new MetadataQueue({
       index: opts.index,
@@ -233,6 +240,7 @@ export class Crawler extends EventEmitter {
     if (this.banned.has(`${to.host}:${to.port}`) || !this.policy.allows(to.host, to.port)) return 'refused'
     if (this.bucket.available() < 1) return 'rate'
     if (!isLoopbackIPv4(to.host) && !this.perIpOut.allow(to.host)) return 'ip'
+    if (!this.perNode.allow(`${to.host}:${to.port}`)) return 'ip'
     this.bucket.take()
     this.qOut.add()
     const ident = this.identities[this.rr++ % this.identities.length]
@@ -307,14 +315,17 @@ export class Crawler extends EventEmitter {
     }
 
     // 3. Grow the table while it has room (a trickle once it is full keeps it fresh).
-    let grow = this.table.size < this.table.maxNodes * 0.9 ? this.bucket.available() : (Math.random() < 0.1 ? 1 : 0)
-    while (grow-- > 0) {
+    const growShare = Math.max(1, Math.ceil(((this.opts.rate ?? 250) * GROW_SHARE * TICK_MS) / 1000))
+    let grow = this.table.size < this.table.maxNodes * 0.9 ? Math.min(growShare, this.bucket.available()) : (Math.random() < 0.1 ? 1 : 0)
+    let tries = grow * 2
+    while (grow > 0 && tries-- > 0) {
       const node = this.table.random()
       if (!node) break
       const res = this.send(node, 'find_node', { target: randomTarget() }, (err) => {
         if (err && (err as { code?: unknown }).code === 'ETIMEDOUT') this.table.failed(node)
       })
       if (res === 'rate') break
+      if (res === 'sent') grow--
     }
   }
 

@@ -63,8 +63,9 @@ export class MetadataQueue {
   constructor(opts: MetadataQueueOptions) {
     this.o = {
       concurrency: 32, maxQueued: 5000, peersPerHash: 3, timeoutMs: 8000, maxBytesPerSec: 8 * 1024 * 1024,
-      maxSize: 4 * 1024 * 1024, batchSize: 200, flushMs: 2000, perIpConnections: 2, ...opts,
-    }
+      maxSize: 4 * 1024 * 1024, batchSize: 200, flushMs: 2000, perIpConnections: 2,
+      ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
+    } as MetadataQueue['o']
     this.flushTimer = setInterval(() => { void this.flush() }, this.o.flushMs)
     this.flushTimer.unref()
     // Fetches held back by the byte cap resume on this tick.
