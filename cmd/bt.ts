@@ -8,6 +8,7 @@ import { metainfoCommand } from './metainfo.js'
 import { createCommand } from './create.js'
 import { downloadCommand } from './download.js'
 import { seedCommand } from './seed.js'
+import { crawlCommand } from './crawl.js'
 
 export async function main(argv: string[]): Promise<void> {
   setVerbose(argv.includes('--verbose') || argv.includes('-v'))
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(createCommand)
     .command(downloadCommand)
     .command(seedCommand)
+    .command(crawlCommand)
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
     .strict()

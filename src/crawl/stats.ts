@@ -1,8 +1,11 @@
 // What the crawler counts, and the sliding windows behind "per minute" and "last hour" figures. Fixed memory:
 // 60 one-second buckets per counter, 60 one-minute buckets of content-type counts, the last few names.
 
+// 61 buckets: the current (partial) second and 60 whole ones.
+const SLOTS = 61
+
 export class SecondWindow {
-  private readonly buckets = new Float64Array(60)
+  private readonly buckets = new Float64Array(SLOTS)
   private headSec: number
   total = 0
 
@@ -12,14 +15,14 @@ export class SecondWindow {
 
   private advance(now: number): void {
     const s = Math.floor(now / 1000)
-    const steps = Math.min(60, s - this.headSec)
-    for (let i = 1; i <= steps; i++) this.buckets[(this.headSec + i) % 60] = 0
+    const steps = Math.min(SLOTS, s - this.headSec)
+    for (let i = 1; i <= steps; i++) this.buckets[(this.headSec + i) % SLOTS] = 0
     if (s > this.headSec) this.headSec = s
   }
 
   add(n = 1, now = Date.now()): void {
     this.advance(now)
-    this.buckets[this.headSec % 60] += n
+    this.buckets[this.headSec % SLOTS] += n
     this.total += n
   }
 
@@ -27,7 +30,7 @@ export class SecondWindow {
   last(seconds = 60, now = Date.now()): number {
     this.advance(now)
     let sum = 0
-    for (let i = 1; i <= Math.min(59, seconds); i++) sum += this.buckets[(this.headSec - i + 60) % 60]
+    for (let i = 1; i <= Math.min(SLOTS - 1, seconds); i++) sum += this.buckets[(this.headSec - i + SLOTS) % SLOTS]
     return sum
   }
 
