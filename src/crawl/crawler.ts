@@ -49,6 +49,9 @@ export interface CrawlerOptions {
   incomingPerIpRate?: number
   metadataConcurrency?: number
   metadataTimeoutMs?: number
+  /** Records per index write, and the longest a partial batch waits (ms). */
+  batchSize?: number
+  flushMs?: number
   /** Directory of state.json (ids, nodes) and seen.bloom; none: nothing saved. */
   stateDir?: string
   seenCapacity?: number
@@ -83,6 +86,19 @@ export class Crawler extends EventEmitter {
   readonly metadata: MetadataQueue
   private readonly pendingHas: Array<{ hash: Buffer; source?: Endpoint; peer?: Endpoint; via: string }> = []
   private hasRunning = false
+  /** For tests: is this address banned as hostile? */
+  isBanned(host: string, port: number): boolean {
+    return this.banned.has(`${host}:${port}`)
+  }
+
+  get ports(): number[] {
+    return this.identities.map((i) => i.port)
+  }
+
+  get nodeIds(): Buffer[] {
+    return this.identities.map((i) => i.id)
+  }
+
   private readonly lookupQueue: Array<{ hash: Buffer; source?: Endpoint; via: string }> = []
   private readonly lookups = new Set<Lookup>()
   private readonly banned = new Set<string>()
@@ -114,6 +130,8 @@ export class Crawler extends EventEmitter {
       index: opts.index,
       concurrency: opts.metadataConcurrency,
       timeoutMs: opts.metadataTimeoutMs,
+      batchSize: opts.batchSize,
+      flushMs: opts.flushMs,
       onWarning: (m) => this.warn(m),
     })
   }
