@@ -45,7 +45,7 @@ export interface CrawlerOptions {
   rate?: number
   /** Queries per second to one IP (not applied to loopback). Default 5. */
   perIpRate?: number
-  /** Queries answered per second for one IP. Default 20. */
+  /** Queries answered per second for one IP. Default 50. */
   incomingPerIpRate?: number
   metadataConcurrency?: number
   metadataTimeoutMs?: number
@@ -125,7 +125,7 @@ export class Crawler extends EventEmitter {
     this.perIpOut = new KeyedWindowLimiter(opts.perIpRate ?? 5, 1000)
     // Per node (host:port), loopback included: a sample of 20 hashes may be followed by 20 get_peers to its node.
     this.perNode = new KeyedWindowLimiter(PER_NODE_QUERIES, PER_NODE_WINDOW_MS)
-    this.incoming = new KeyedWindowLimiter(opts.incomingPerIpRate ?? 20, 1000)
+    this.incoming = new KeyedWindowLimiter(opts.incomingPerIpRate ?? 50, 1000)
     this.metadata = new MetadataQueue({
       index: opts.index,
       concurrency: opts.metadataConcurrency,
@@ -214,7 +214,9 @@ export class Crawler extends EventEmitter {
   private onHash(hash: Buffer, via: string, source?: Endpoint, peer?: Endpoint): void {
     if (this.stopping) return
     this.discovered.add()
-    if (!this.seen.add(hash)) {
+    // A hash seen before (say, from the same node's get_peers a moment ago) is skipped, unless this time it comes
+    // with a peer that has it: announces are few (answers are capped per IP), and the index check still applies.
+    if (!this.seen.add(hash) && !peer) {
       this.duplicates++
       return
     }
