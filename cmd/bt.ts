@@ -8,6 +8,8 @@ import { metainfoCommand } from './metainfo.js'
 import { createCommand } from './create.js'
 import { downloadCommand } from './download.js'
 import { seedCommand } from './seed.js'
+import { importCommand } from './import.js'
+import { searchCommand } from './search.js'
 import { crawlCommand } from './crawl.js'
 
 export async function main(argv: string[]): Promise<void> {
@@ -20,6 +22,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(createCommand)
     .command(downloadCommand)
     .command(seedCommand)
+    .command(importCommand)
+    .command(searchCommand)
     .command(crawlCommand)
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()

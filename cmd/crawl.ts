@@ -22,9 +22,6 @@ interface Args {
   quiet: boolean
 }
 
-// The index module lands beside this command (src/index/open.ts); loaded by name so this file builds on its own.
-const INDEX_MODULE = '../src/index/open.js'
-
 export const crawlCommand: CommandModule<object, Args> = {
   command: 'crawl',
   describe: 'Crawl the DHT for torrents (BEP 51 samples, BEP 9 metadata) into the search index',
@@ -70,8 +67,8 @@ export const crawlCommand: CommandModule<object, Args> = {
 
     let index: IndexWriter
     try {
-      const mod = (await import(INDEX_MODULE)) as { openIndex: (url?: string) => Promise<IndexWriter> }
-      index = await mod.openIndex(args.db)
+      const { openIndex } = await import('../src/index/open.js')
+      index = await openIndex(args.db)
     } catch (err) {
       if (err instanceof BtError) throw err
       throw new BtError(`cannot open the index${args.db ? ` ${args.db}` : ''}: ${errorMessage(err)}`, ExitCode.io)

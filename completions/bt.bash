@@ -2,7 +2,7 @@
 _bt() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local cmds="download seed metainfo create"
+  local cmds="download seed metainfo create import search"
   local global="--verbose -v --help -h --version"
   local net="--port -p --peer --tracker -t --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q --json"
   if [ "$cword" -eq 1 ]; then
@@ -11,6 +11,11 @@ _bt() {
   case "$prev" in
     -o|--output|-d|--dir|--save-torrent) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -l|--piece-length) COMPREPLY=($(compgen -W "auto 16k 32k 64k 128k 256k 512k 1M 2M 4M 8M 16M" -- "$cur")); return ;;
+    --sort) COMPREPLY=($(compgen -W "relevance size date seeders name" -- "$cur")); return ;;
+    --type) COMPREPLY=($(compgen -W "movie tv_show music ebook comic audiobook software game xxx unknown" -- "$cur")); return ;;
+    --res) COMPREPLY=($(compgen -W "480p 720p 1080p 2160p" -- "$cur")); return ;;
+    --db) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --year|--source|--codec|--lang|--min-size|--max-size|--season|--ep|--group|--added|--limit|-n|--offset|--batch-size) return ;;
     -t|--tracker|-w|--web-seed|-c|--comment|-n|--name|--source|--peer|-p|--port|-D|--download-limit|-U|--upload-limit|--max-peers|--dht-port|--dht-bootstrap|--metadata-timeout|-s|--select|--select-glob) return ;;
   esac
   case "${words[1]}" in
@@ -40,6 +45,14 @@ _bt() {
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi ;;
+    import)
+      if [[ "$cur" == -* ]]; then
+        COMPREPLY=($(compgen -W "--db --batch-size --json --quiet -q $global" -- "$cur"))
+      else
+        COMPREPLY=($(compgen -f -- "$cur"))
+      fi ;;
+    search)
+      COMPREPLY=($(compgen -W "--db --type --year --res --source --codec --lang --min-size --max-size --season --ep --group --added --sort --limit -n --offset --facets --json --magnet $global" -- "$cur")) ;;
   esac
 }
 complete -F _bt bt

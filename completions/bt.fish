@@ -1,5 +1,5 @@
 # fish completion for bt. Copy to ~/.config/fish/completions/bt.fish.
-set -l cmds download seed metainfo create
+set -l cmds download seed metainfo create import search
 complete -c bt -f
 complete -c bt -s v -l verbose -d 'more logging; stack traces'
 complete -c bt -s h -l help -d 'show help'
@@ -45,3 +45,29 @@ complete -c bt -n '__fish_seen_subcommand_from create' -s w -l web-seed -x -d 'w
 complete -c bt -n '__fish_seen_subcommand_from create' -s n -l name -x -d 'torrent name'
 complete -c bt -n '__fish_seen_subcommand_from create' -l source -x -d 'source tag'
 complete -c bt -n '__fish_seen_subcommand_from create' -l no-date -d 'no creation date'
+# import and search (the search index)
+complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a import -d 'add torrents to the search index'
+complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a search -d 'search the index'
+complete -c bt -n '__fish_seen_subcommand_from import search' -l db -r -d 'index file or postgres:// URL'
+complete -c bt -n '__fish_seen_subcommand_from import' -F
+complete -c bt -n '__fish_seen_subcommand_from import' -l batch-size -x -d 'records per transaction'
+complete -c bt -n '__fish_seen_subcommand_from import' -l json -d 'summary as JSON'
+complete -c bt -n '__fish_seen_subcommand_from import' -s q -l quiet -d 'no progress or warnings'
+complete -c bt -n '__fish_seen_subcommand_from search' -l type -x -a 'movie tv_show music ebook comic audiobook software game xxx unknown' -d 'content type'
+complete -c bt -n '__fish_seen_subcommand_from search' -l year -x -d 'year or range'
+complete -c bt -n '__fish_seen_subcommand_from search' -l res -x -a '480p 720p 1080p 2160p' -d 'resolution'
+complete -c bt -n '__fish_seen_subcommand_from search' -l source -x -a 'bluray web-dl webrip hdtv dvd cam' -d 'source'
+complete -c bt -n '__fish_seen_subcommand_from search' -l codec -x -a 'x264 x265 av1 aac flac' -d 'codec'
+complete -c bt -n '__fish_seen_subcommand_from search' -l lang -x -d 'language'
+complete -c bt -n '__fish_seen_subcommand_from search' -l min-size -x -d 'at least this size'
+complete -c bt -n '__fish_seen_subcommand_from search' -l max-size -x -d 'at most this size'
+complete -c bt -n '__fish_seen_subcommand_from search' -l season -x -d 'season'
+complete -c bt -n '__fish_seen_subcommand_from search' -l ep -x -d 'episode'
+complete -c bt -n '__fish_seen_subcommand_from search' -l group -x -d 'release group'
+complete -c bt -n '__fish_seen_subcommand_from search' -l added -x -d 'published or first seen (<7d, 2024-01..)'
+complete -c bt -n '__fish_seen_subcommand_from search' -l sort -x -a 'relevance size date seeders name' -d 'order'
+complete -c bt -n '__fish_seen_subcommand_from search' -s n -l limit -x -d 'max results'
+complete -c bt -n '__fish_seen_subcommand_from search' -l offset -x -d 'skip results'
+complete -c bt -n '__fish_seen_subcommand_from search' -l facets -d 'counts by type, year, resolution, language, source'
+complete -c bt -n '__fish_seen_subcommand_from search' -l json -d 'NDJSON'
+complete -c bt -n '__fish_seen_subcommand_from search' -l magnet -d 'magnet links'

@@ -25,19 +25,24 @@ export interface Classification {
   airDate?: string
   /** '480p' | '576p' | '720p' | '1080p' | '1440p' | '2160p' … */
   resolution?: string
-  /** 'bluray' | 'web-dl' | 'webrip' | 'hdtv' | 'dvd' | 'cam' | … */
+  /** 'bluray' | 'web-dl' | 'webrip' | 'hdtv' | 'dvd' | 'cam' | 'telesync' | 'telecine' | 'screener' | 'vhs'; music: 'cd' | 'vinyl' | 'web' */
   source?: string
+  /** 'x264' (also H.264/AVC) | 'x265' (also HEVC/H.265) | 'xvid' | 'divx' | 'av1' | 'vp9' | 'mpeg2' | 'vc1' */
   videoCodec?: string
+  /** 'aac' | 'ac3' (DD) | 'eac3' (DDP) | 'dts' | 'dts-hd' | 'dts-x' | 'truehd' | 'flac' | 'mp3' | 'opus' | 'pcm' | 'alac' | 'ape' | 'vorbis' | 'wma' */
   audioCodec?: string
+  /** 'dv' (Dolby Vision, with or without HDR10) | 'hdr10+' | 'hdr10' | 'hdr' | 'hlg' */
   hdr?: string
   threeD?: boolean
-  /** ISO 639-1 codes, e.g. ['en', 'fr']. */
+  /** ISO 639-1 codes, e.g. ['en', 'fr']; 'mul' (ISO 639-2) for MULTi/Multilingual without named languages. */
   languages: string[]
   releaseGroup?: string
   edition?: string
   container?: string
   /** A season pack or complete series. */
   complete: boolean
+  /** Comics: the issue number (`Batman 125`, `#35`). */
+  issue?: number
 }
 
 export interface IndexedFile {
@@ -71,6 +76,8 @@ export interface TorrentRecord {
 export interface UpsertResult {
   added: number
   updated: number
+  /** Records that were not stored (bad info hash, no name …): their index in the batch and why. The rest are stored. */
+  rejected?: { index: number; reason: string }[]
 }
 
 /**
@@ -86,4 +93,73 @@ export interface IndexWriter {
   updateSwarm(infoHash: string, seeders: number, leechers: number): Promise<void>
   count(): Promise<number>
   close(): Promise<void>
+}
+
+// ---- The search side (added with the stores; the IndexWriter above is what writers code against). ----
+
+import type { Query } from './query/types.js'
+
+export type SortKey = 'relevance' | 'size' | 'date' | 'seeders' | 'name'
+export const SORT_KEYS: readonly SortKey[] = ['relevance', 'size', 'date', 'seeders', 'name']
+
+export interface SearchOptions {
+  /** Default 'relevance' when the query has words, else 'date' (newest first). size/seeders/date: largest/newest first; name: A→Z. */
+  sort?: SortKey
+  /** Default 50, at most 1000. */
+  limit?: number
+  offset?: number
+  /** Also count every match (the `total` of the result). */
+  count?: boolean
+  /** Also count matches by type, year, resolution, language and source. */
+  facets?: boolean
+}
+
+export interface FacetCount<T = string | number> {
+  value: T
+  count: number
+}
+
+export interface Facets {
+  type: FacetCount<ContentType>[]
+  year: FacetCount<number>[]
+  resolution: FacetCount<string>[]
+  language: FacetCount<string>[]
+  source: FacetCount<string>[]
+}
+
+/** A torrent as the store gives it back. */
+export interface StoredTorrent {
+  infoHash: string
+  name: string
+  size: number
+  fileCount: number
+  /** When published or first seen (ms since the epoch, whole seconds): what `--sort date` and `added:` use. */
+  publishedAt: number
+  /** When this index first stored it (ms). */
+  addedAt: number
+  seeders?: number
+  leechers?: number
+  partial: boolean
+  private: boolean
+  trackers: string[]
+  classification: Classification & { contentSource?: string; contentId?: string }
+  /** Only from `get()`. */
+  files?: IndexedFile[]
+  /** Only from `get()`: which importer or crawler saw it, and when last (ms). */
+  sources?: { source: string; seenAt: number }[]
+}
+
+export interface SearchResult {
+  items: StoredTorrent[]
+  /** With `count` or `facets`. */
+  total?: number
+  facets?: Facets
+}
+
+export interface IndexStore extends IndexWriter {
+  readonly backend: 'sqlite' | 'postgres'
+  /** The file path, or the PostgreSQL URL without its password. */
+  readonly location: string
+  search(query: Query, options?: SearchOptions): Promise<SearchResult>
+  get(infoHash: string): Promise<StoredTorrent | undefined>
 }

@@ -1,0 +1,162 @@
+// Quality tags of a release name: resolution, source, video and audio codecs, HDR, 3D and edition. Each rule is
+// a regular expression over the spaced name (see text.ts) and a canonical value; every match is kept with its
+// position, because the first tag after the title is where the title ends.
+
+export interface Hit {
+  value: string
+  pos: number
+  end: number
+  /** Weak tags (`WEB`, `DVD`, `4K`, `320kbps`) lose to a strong tag of the same field wherever it is. */
+  weak?: boolean
+}
+
+interface Rule {
+  re: RegExp
+  value: string | ((m: RegExpExecArray) => string)
+  weak?: boolean
+}
+
+// Boundaries: a tag is never glued to a letter or digit on either side (`HDR` is not in `HDRip`, `DV` not in `DVD`).
+const L = '(?<![a-z0-9])'
+const R = '(?![a-z0-9])'
+
+function rules(list: Array<[string, Rule['value'], boolean?]>): Rule[] {
+  return list.map(([src, value, weak]) => ({ re: new RegExp(src, 'gi'), value, weak }))
+}
+
+function run(list: Rule[], s: string, out: Hit[]): void {
+  for (const r of list) {
+    r.re.lastIndex = 0
+    let m: RegExpExecArray | null
+    while ((m = r.re.exec(s))) {
+      out.push({ value: typeof r.value === 'string' ? r.value : r.value(m), pos: m.index, end: m.index + m[0].length, weak: r.weak })
+      if (m[0].length === 0) r.re.lastIndex++
+    }
+  }
+}
+
+const HEIGHTS: Record<string, string> = { '2160': '2160p', '1440': '1440p', '1080': '1080p', '720': '720p', '576': '576p', '480': '480p', '360': '360p' }
+
+export const RESOLUTION = rules([
+  [`${L}(?:bd|hd)?(2160|1440|1080|720|576|480|360)[pi]${R}`, (m) => HEIGHTS[m[1]]],
+  [`${L}\\d{3,4}x(2160|1440|1080|720|576|480|360)${R}`, (m) => HEIGHTS[m[1]]],
+  [`${L}(?:4k|uhd)${R}`, '2160p', true],
+])
+
+export const SOURCE = rules([
+  [`${L}(?:blu[ -]?ray|bd[ -]?rip|br[ -]?rip|bd[ -]?remux|bdmux|remux|bd(?=[ -]?\\d{3,4}p)|bd(?= )|bd25|bd50)${R}`, 'bluray'],
+  [`${L}bd(?=\\d{3,4}p)`, 'bluray'],
+  [`${L}web[ -]?dl${R}`, 'web-dl'],
+  [`${L}web[ -]?rip${R}`, 'webrip'],
+  // Bare WEB: an untouched web download in video scene rules, a web shop in music ones (the caller decides).
+  [`${L}web(?![a-z0-9-])`, 'web', true],
+  [`${L}(?:hdtv(?:rip)?|pdtv|sdtv|dsr|tv[ -]?rip)${R}`, 'hdtv'],
+  [`${L}(?:dvd[ -]?rip|dvd[59]|dvd[ -]?r|dvd[ -]?full)${R}`, 'dvd'],
+  [`${L}dvd${R}`, 'dvd', true],
+  [`${L}(?:dvd[ -]?scr|scr|screener)${R}`, 'screener'],
+  [`${L}(?:hd[ -]?cam|cam[ -]?rip|cam)${R}`, 'cam'],
+  [`${L}(?:hd[ -]?ts|telesync|ts)${R}`, 'telesync'],
+  [`${L}(?:hd[ -]?tc|telecine|tc)${R}`, 'telecine'],
+  [`${L}vhs(?:[ -]?rip)?${R}`, 'vhs'],
+  [`${L}(?:vinyl|lp)${R}`, 'vinyl'],
+  [`${L}(?:cd[ -]?rip|\\d?cd)${R}`, 'cd'],
+])
+
+export const VIDEO_CODEC = rules([
+  [`${L}(?:[xh][ .]?265|hevc)${R}`, 'x265'],
+  [`${L}(?:[xh][ .]?264|avc)${R}`, 'x264'],
+  [`${L}xvid${R}`, 'xvid'],
+  [`${L}divx${R}`, 'divx'],
+  [`${L}av1${R}`, 'av1'],
+  [`${L}vp9${R}`, 'vp9'],
+  [`${L}mpeg[ -]?2${R}`, 'mpeg2'],
+  [`${L}vc[ -]?1${R}`, 'vc1'],
+])
+
+export const AUDIO_CODEC = rules([
+  [`${L}true[ -]?hd`, 'truehd'],
+  [`${L}dts[ -:]?x${R}`, 'dts-x'],
+  [`${L}(?:dts[ -]?hd|dts[ -]?ma)`, 'dts-hd'],
+  [`${L}dts(?![a-z])`, 'dts'],
+  [`${L}(?:ddp|dd\\+|e-?ac-?3|dolby digital plus)(?![a-z])`, 'eac3'],
+  [`${L}(?:ac-?3|dd(?=[ ]?\\d)|dd${R}|dolby digital)(?![a-z])`, 'ac3'],
+  [`${L}aac(?![a-z])`, 'aac'],
+  [`${L}flac${R}`, 'flac'],
+  [`${L}mp3${R}`, 'mp3'],
+  [`${L}opus${R}`, 'opus'],
+  [`${L}l?pcm${R}`, 'pcm'],
+  [`${L}alac${R}`, 'alac'],
+  [`(?<![a-z0-9])APE(?![a-z0-9])`, 'ape'],
+  [`${L}(?:ogg|vorbis)${R}`, 'vorbis'],
+  [`${L}wma${R}`, 'wma'],
+  // Bit rates mean MP3 and high-resolution markers FLAC, unless a codec is named.
+  [`${L}(?:\\d{2,3} ?kbps|kbps|320|v0)${R}`, 'mp3', true],
+  [`${L}(?:24 ?bit|hi-?res|24-(?:44|48|88|96|176|192)(?:[.,]\\d)?)`, 'flac', true],
+])
+
+export const HDR = rules([
+  [`${L}(?:dv|dovi|dolby[ .]?vision)${R}`, 'dv'],
+  [`${L}hdr10(?:\\+|plus|p${R})`, 'hdr10+'],
+  [`${L}hdr10(?![a-z0-9+])`, 'hdr10'],
+  [`${L}hdr${R}`, 'hdr'],
+  [`${L}hlg${R}`, 'hlg'],
+])
+export const HDR_RANK = ['dv', 'hdr10+', 'hdr10', 'hdr', 'hlg']
+
+export const THREE_D = rules([[`${L}(?:3d|h-?sbs|sbs|half[ -]?(?:sbs|ou)|full[ -]?sbs|h-?ou)${R}`, 'true']])
+
+/** Editions. `final cut` and `theatrical` are weak: they count only after the title has ended ("Disco Elysium - The Final Cut"). */
+export const EDITION = rules([
+  [`${L}extended(?:[ .](?:cut|edition|version))?${R}`, 'extended'],
+  [`${L}director'?s?[ .]?cut${R}`, 'directors-cut'],
+  [`${L}unrated${R}`, 'unrated'],
+  [`${L}uncut${R}`, 'uncut'],
+  [`${L}(?:remaster(?:ed)?|restored(?:[ .]version)?)${R}`, 'remastered'],
+  [`${L}imax${R}`, 'imax'],
+  [`${L}criterion(?:[ .]collection)?${R}`, 'criterion'],
+  [`${L}theatrical(?:[ .]cut)?${R}`, 'theatrical', true],
+  [`${L}(?:the[ .])?final[ .]cut${R}`, 'final-cut', true],
+  [`${L}special[ .]edition${R}`, 'special-edition'],
+  [`${L}(?:\\d+(?:st|nd|rd|th)[ .])?anniversary(?:[ .]edition)?${R}`, 'anniversary'],
+  [`${L}ultimate[ .](?:edition|cut)${R}`, 'ultimate'],
+  [`${L}deluxe[ .](?:edition|version)${R}|[(\\[]deluxe(?: edition)?[)\\]]`, 'deluxe'],
+  [`${L}collector'?s[ .]edition${R}`, 'collectors'],
+])
+
+export interface Quality {
+  resolution: Hit[]
+  source: Hit[]
+  videoCodec: Hit[]
+  audioCodec: Hit[]
+  hdr: Hit[]
+  threeD: Hit[]
+  edition: Hit[]
+}
+
+export function scanQuality(s: string): Quality {
+  const q: Quality = { resolution: [], source: [], videoCodec: [], audioCodec: [], hdr: [], threeD: [], edition: [] }
+  run(RESOLUTION, s, q.resolution)
+  run(SOURCE, s, q.source)
+  run(VIDEO_CODEC, s, q.videoCodec)
+  run(AUDIO_CODEC, s, q.audioCodec)
+  run(HDR, s, q.hdr)
+  run(THREE_D, s, q.threeD)
+  run(EDITION, s, q.edition)
+  return q
+}
+
+/** The value of a field: the first strong hit, else the first weak one (first in the name, ties by rule order). */
+export function pick(hits: readonly Hit[], accept: (h: Hit) => boolean = () => true): Hit | undefined {
+  let best: Hit | undefined
+  for (const h of hits) {
+    if (!accept(h)) continue
+    if (!best || (best.weak && !h.weak) || (Boolean(best.weak) === Boolean(h.weak) && h.pos < best.pos)) best = h
+  }
+  return best
+}
+
+export function pickHdr(hits: readonly Hit[]): Hit | undefined {
+  let best: Hit | undefined
+  for (const h of hits) if (!best || HDR_RANK.indexOf(h.value) < HDR_RANK.indexOf(best.value)) best = h
+  return best
+}

@@ -1,0 +1,345 @@
+// The embedded index: SQLite through better-sqlite3, FTS5 over names and file paths, WAL so that readers never wait
+// for a writer, a busy timeout so that two writers (a crawler and an import) take turns instead of failing.
+// Row keys carry the date: id = published seconds × 2^20 + n, so "newest first" is a backwards walk of the table
+// (and of the FTS5 index, which is ordered by the same key) that stops after LIMIT rows; `added:` is a key range.
+
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { BtError, ExitCode, errorMessage } from '../errors.js'
+import { ftsExpression } from './query/compile.js'
+import type { Query, Range } from './query/types.js'
+import { decodeFiles } from './files.js'
+import { FLAG_PARTIAL, fullTextOf, prepareAll, rowToTorrent, withFiles, type PreparedRecord, type Row } from './record.js'
+import { filterConditions, Params } from './sql.js'
+import { facetsFrom, pageOf, type FacetRows } from './search.js'
+import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
+
+/** "btix": marks a database as a bt index (PRAGMA application_id), so a foreign SQLite file is refused, not altered. */
+const APPLICATION_ID = 0x62746978
+const KEY_SPAN = 2 ** 20
+const BUSY_TIMEOUT_MS = 15_000
+
+const MIGRATIONS: string[] = [
+  // 1: the first schema.
+  `CREATE TABLE torrents (
+     id INTEGER PRIMARY KEY,
+     info_hash BLOB NOT NULL,
+     name TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     files INTEGER NOT NULL,
+     added INTEGER NOT NULL,
+     seeders INTEGER,
+     leechers INTEGER,
+     swarm_at INTEGER,
+     flags INTEGER NOT NULL,
+     type INTEGER NOT NULL,
+     year INTEGER,
+     res INTEGER,
+     source TEXT,
+     vcodec TEXT,
+     acodec TEXT,
+     langs TEXT,
+     seasons TEXT,
+     episodes TEXT,
+     grp TEXT,
+     meta TEXT
+   );
+   CREATE UNIQUE INDEX torrents_info_hash ON torrents (info_hash);
+   CREATE TABLE files (id INTEGER PRIMARY KEY, list BLOB NOT NULL);
+   CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+   CREATE TABLE torrent_sources (torrent INTEGER NOT NULL, source INTEGER NOT NULL, seen INTEGER NOT NULL,
+     PRIMARY KEY (torrent, source)) WITHOUT ROWID;
+   CREATE VIRTUAL TABLE fts USING fts5(name, files, content='', contentless_delete=1,
+     tokenize='unicode61 remove_diacritics 2');`,
+]
+
+const COLUMNS = `t.info_hash, t.name, t.size, t.files, t.id >> 20 AS published, t.added, t.seeders, t.leechers, t.flags,
+  t.type, t.year, t.res, t.source, t.vcodec, t.acodec, t.langs, t.seasons, t.episodes, t.grp, t.meta`
+
+function notAnIndex(path: string, why: string): BtError {
+  return new BtError(`${path}: not a bt index database (${why})`, ExitCode.io)
+}
+
+/** SQLite's own header, checked before opening so a foreign file is reported rather than half-read. */
+function checkHeader(path: string): void {
+  if (!existsSync(path)) return
+  const st = statSync(path)
+  if (st.isDirectory()) throw notAnIndex(path, 'it is a directory')
+  if (st.size === 0) return
+  const fd = openSync(path, 'r')
+  try {
+    const head = Buffer.alloc(16)
+    readSync(fd, head, 0, 16, 0)
+    if (head.toString('latin1') !== 'SQLite format 3\0') throw notAnIndex(path, 'not an SQLite file')
+  } finally {
+    closeSync(fd)
+  }
+}
+
+export class SqliteIndex implements IndexStore {
+  readonly backend = 'sqlite' as const
+  readonly location: string
+  private readonly db: Database.Database
+  private readonly st: ReturnType<SqliteIndex['prepare']>
+  private readonly sourceIds = new Map<string, number>()
+  private keyCache = new Map<number, number>()
+  /** PRAGMA data_version after our last write: unchanged means no other process wrote, so keyCache still holds. */
+  private dataVersion = -1
+
+  private constructor(path: string, db: Database.Database) {
+    this.location = path
+    this.db = db
+    this.st = this.prepare()
+  }
+
+  static open(path: string, options: { readonly?: boolean } = {}): SqliteIndex {
+    try {
+      mkdirSync(dirname(path), { recursive: true })
+    } catch (err) {
+      throw new BtError(`${dirname(path)}: ${errorMessage(err)}`, ExitCode.io)
+    }
+    checkHeader(path)
+    let db: Database.Database
+    try {
+      db = new Database(path, { timeout: BUSY_TIMEOUT_MS, fileMustExist: Boolean(options.readonly) })
+    } catch (err) {
+      throw new BtError(`${path}: ${errorMessage(err)}`, ExitCode.io)
+    }
+    try {
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+      db.pragma('journal_mode = WAL')
+      // NORMAL in WAL mode: a commit survives a killed process (only an OS crash may lose the last ones).
+      db.pragma('synchronous = NORMAL')
+      db.pragma('cache_size = -65536') // 64 MiB: the info-hash index of a few million torrents stays in memory
+      db.pragma('temp_store = MEMORY')
+      migrate(db, path)
+      return new SqliteIndex(path, db)
+    } catch (err) {
+      db.close()
+      if (err instanceof BtError) throw err
+      const code = (err as { code?: string }).code ?? ''
+      if (/NOTADB|CORRUPT/.test(code)) throw notAnIndex(path, errorMessage(err))
+      if (/READONLY|CANTOPEN|PERM|IOERR|FULL/.test(code)) throw new BtError(`${path}: ${errorMessage(err)}`, ExitCode.io)
+      throw err
+    }
+  }
+
+  private prepare() {
+    const db = this.db
+    return {
+      existing: db.prepare<[Buffer], { id: number; flags: number }>('SELECT id, flags FROM torrents WHERE info_hash = ?'),
+      has: db.prepare<[Buffer], { info_hash: Buffer }>('SELECT info_hash FROM torrents WHERE info_hash = ?'),
+      maxKey: db.prepare<[number, number], { m: number | null }>('SELECT max(id) AS m FROM torrents WHERE id BETWEEN ? AND ?'),
+      insert: db.prepare(`INSERT INTO torrents (id, info_hash, name, size, files, added, seeders, leechers, flags, type, year, res,
+        source, vcodec, acodec, langs, seasons, episodes, grp, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      update: db.prepare(`UPDATE torrents SET name = ?, size = ?, files = ?, seeders = coalesce(?, seeders),
+        leechers = coalesce(?, leechers), flags = ?, type = ?, year = ?, res = ?, source = ?, vcodec = ?, acodec = ?, langs = ?,
+        seasons = ?, episodes = ?, grp = ?, meta = ? WHERE id = ?`),
+      swarmOnly: db.prepare('UPDATE torrents SET seeders = coalesce(?, seeders), leechers = coalesce(?, leechers) WHERE id = ?'),
+      filesOf: db.prepare<[number], { list: Buffer }>('SELECT list FROM files WHERE id = ?'),
+      putFiles: db.prepare('INSERT OR REPLACE INTO files (id, list) VALUES (?, ?)'),
+      dropFiles: db.prepare('DELETE FROM files WHERE id = ?'),
+      ftsInsert: db.prepare('INSERT INTO fts (rowid, name, files) VALUES (?, ?, ?)'),
+      ftsDelete: db.prepare('DELETE FROM fts WHERE rowid = ?'),
+      sourceId: db.prepare<[string], { id: number }>('SELECT id FROM sources WHERE name = ?'),
+      addSource: db.prepare('INSERT OR IGNORE INTO sources (name) VALUES (?)'),
+      seen: db.prepare(`INSERT INTO torrent_sources (torrent, source, seen) VALUES (?, ?, ?)
+        ON CONFLICT (torrent, source) DO UPDATE SET seen = excluded.seen`),
+      swarm: db.prepare('UPDATE torrents SET seeders = ?, leechers = ?, swarm_at = ? WHERE info_hash = ?'),
+      count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM torrents'),
+      get: db.prepare<[Buffer], Row & { id: number }>(`SELECT t.id, ${COLUMNS} FROM torrents t WHERE t.info_hash = ?`),
+      sourcesOf: db.prepare<[number], { name: string; seen: number }>(
+        'SELECT s.name, ts.seen FROM torrent_sources ts JOIN sources s ON s.id = ts.source WHERE ts.torrent = ? ORDER BY ts.seen DESC'),
+    }
+  }
+
+  /** A free key for a torrent published at `sec` (the next second's keys if that second is full). */
+  private allocateKey(sec: number): number {
+    for (let s = sec; ; s++) {
+      let next = this.keyCache.get(s)
+      if (next === undefined) {
+        const m = this.st.maxKey.get(s * KEY_SPAN, (s + 1) * KEY_SPAN - 1)!.m
+        next = m === null ? s * KEY_SPAN : m + 1
+      }
+      if (next < (s + 1) * KEY_SPAN) {
+        this.keyCache.set(s, next + 1)
+        return next
+      }
+    }
+  }
+
+  private sourceId(name: string): number {
+    let id = this.sourceIds.get(name)
+    if (id === undefined) {
+      this.st.addSource.run(name)
+      id = this.st.sourceId.get(name)!.id
+      this.sourceIds.set(name, id)
+    }
+    return id
+  }
+
+  private upsertOne(rec: TorrentRecord, p: PreparedRecord, now: number, result: UpsertResult): void {
+    const st = this.st
+    const old = st.existing.get(p.hash)
+    if (!old) {
+      const id = this.allocateKey(p.published)
+      st.insert.run(id, p.hash, p.name, p.size, p.fileCount, now, p.seeders, p.leechers, p.flags, p.type, p.year, p.res,
+        p.source, p.vcodec, p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta)
+      if (p.filesBlob) st.putFiles.run(id, p.filesBlob)
+      const text = fullTextOf(p)
+      st.ftsInsert.run(id, text.name, text.files)
+      st.seen.run(id, this.sourceId(p.origin), now)
+      result.added++
+      return
+    }
+    result.updated++
+    st.seen.run(old.id, this.sourceId(p.origin), now)
+    // A bare magnet link says less than what is stored: it only adds a sighting (and swarm counts).
+    if ((p.flags & FLAG_PARTIAL) !== 0 && (old.flags & FLAG_PARTIAL) === 0) {
+      st.swarmOnly.run(p.seeders, p.leechers, old.id)
+      return
+    }
+    if (p.files === undefined) {
+      const blob = st.filesOf.get(old.id)
+      if (blob) p = withFiles(p, decodeFiles(p.name, blob.list), rec)
+    }
+    st.update.run(p.name, p.size, p.fileCount, p.seeders, p.leechers, p.flags, p.type, p.year, p.res, p.source, p.vcodec,
+      p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta, old.id)
+    if (p.filesBlob) st.putFiles.run(old.id, p.filesBlob)
+    else st.dropFiles.run(old.id)
+    const text = fullTextOf(p)
+    st.ftsDelete.run(old.id)
+    st.ftsInsert.run(old.id, text.name, text.files)
+  }
+
+  async upsert(records: readonly TorrentRecord[]): Promise<UpsertResult> {
+    const now = Math.floor(Date.now() / 1000)
+    const result: UpsertResult = { added: 0, updated: 0 }
+    const prepared = prepareAll(records, result)
+    const run = this.db.transaction(() => {
+      // Another process may have written since our last batch: then the cached free keys may be taken.
+      const version = this.db.pragma('data_version', { simple: true }) as number
+      if (version !== this.dataVersion || this.keyCache.size > 100_000) this.keyCache = new Map()
+      for (let i = 0; i < records.length; i++) if (prepared[i]) this.upsertOne(records[i], prepared[i]!, now, result)
+    })
+    run.immediate()
+    this.dataVersion = this.db.pragma('data_version', { simple: true }) as number
+    return result
+  }
+
+  async has(infoHashes: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>()
+    for (const h of infoHashes) {
+      if (!/^[0-9a-fA-F]{40}$/.test(h)) continue
+      if (this.st.has.get(Buffer.from(h, 'hex'))) out.add(h.toLowerCase())
+    }
+    return out
+  }
+
+  async updateSwarm(infoHash: string, seeders: number, leechers: number): Promise<void> {
+    if (!/^[0-9a-fA-F]{40}$/.test(infoHash)) return
+    this.st.swarm.run(Math.max(0, Math.floor(seeders)), Math.max(0, Math.floor(leechers)), Math.floor(Date.now() / 1000), Buffer.from(infoHash, 'hex'))
+  }
+
+  async count(): Promise<number> {
+    return this.st.count.get()!.n
+  }
+
+  async get(infoHash: string): Promise<StoredTorrent | undefined> {
+    if (!/^[0-9a-fA-F]{40}$/.test(infoHash)) return undefined
+    const row = this.st.get.get(Buffer.from(infoHash, 'hex'))
+    if (!row) return undefined
+    const t = rowToTorrent(row)
+    const blob = this.st.filesOf.get(row.id)
+    t.files = blob ? decodeFiles(t.name, blob.list) : []
+    t.sources = this.st.sourcesOf.all(row.id).map((s) => ({ source: s.name, seenAt: s.seen * 1000 }))
+    return t
+  }
+
+  /** FROM and WHERE of a search, with its parameters; `ranked` adds the bm25 score. */
+  private where(query: Query, ranked: boolean): { from: string; where: string; params: unknown[]; text: boolean; score: string } {
+    const b = new Params('sqlite')
+    const { include, exclude } = ftsExpression(query.terms)
+    const conds: string[] = []
+    let from = 'torrents t'
+    if (include) {
+      from = 'fts CROSS JOIN torrents t ON t.id = fts.rowid'
+      conds.push(`fts MATCH ${b.p(exclude ? `(${include}) NOT (${exclude})` : include)}`)
+    } else if (exclude) {
+      conds.push(`t.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ${b.p(exclude)})`)
+    }
+    conds.push(...filterConditions(b, query.filters, (r: Range, out: string[]) => {
+      if (r.min !== undefined) out.push(`t.id >= ${b.p(Math.ceil(r.min / 1000) * KEY_SPAN)}`)
+      if (r.max !== undefined) out.push(`t.id <= ${b.p((Math.floor(r.max / 1000) + 1) * KEY_SPAN - 1)}`)
+    }))
+    return {
+      from, where: conds.length ? conds.join(' AND ') : '1', params: b.values, text: Boolean(include),
+      score: ranked && include ? ', bm25(fts, 10.0, 1.0) AS score' : '',
+    }
+  }
+
+  async search(query: Query, options: SearchOptions = {}): Promise<SearchResult> {
+    const { limit, offset, sort } = pageOf(query, options)
+    const w = this.where(query, sort === 'relevance')
+    const key = w.text ? 'fts.rowid' : 't.id'
+    const order = {
+      relevance: w.text ? `score, ${key} DESC` : `${key} DESC`,
+      date: `${key} DESC`,
+      size: `t.size DESC, ${key} DESC`,
+      seeders: `t.seeders DESC NULLS LAST, ${key} DESC`,
+      name: `t.name COLLATE NOCASE, ${key} DESC`,
+    }[sort]
+    const rows = this.db.prepare<unknown[], Row>(`SELECT ${COLUMNS}${w.score} FROM ${w.from} WHERE ${w.where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`).all(...w.params)
+    const result: SearchResult = { items: rows.map(rowToTorrent) }
+    if (options.count || options.facets) {
+      result.total = this.db.prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM ${w.from} WHERE ${w.where}`).get(...w.params)!.n
+    }
+    if (options.facets) {
+      const group = (expr: string) => this.db.prepare<unknown[], { v: string | number | null; n: number }>(
+        `SELECT ${expr} AS v, count(*) AS n FROM ${w.from} WHERE ${w.where} GROUP BY v`).all(...w.params)
+      const rowsBy: FacetRows = { type: group('t.type'), year: group('t.year'), res: group('t.res'), langs: group('t.langs'), source: group('t.source') }
+      result.facets = facetsFrom(rowsBy)
+    }
+    return result
+  }
+
+  /** Bytes the database files take (main file and WAL), for the bench. */
+  sizeOnDisk(): number {
+    const size = (p: string) => (existsSync(p) ? statSync(p).size : 0)
+    return size(this.location) + size(this.location + '-wal')
+  }
+
+  /** Fold the WAL into the main file (the bench measures settled sizes). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)')
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return
+    try {
+      this.db.pragma('optimize')
+    } catch {}
+    this.db.close()
+  }
+}
+
+function migrate(db: Database.Database, path: string): void {
+  const appId = db.pragma('application_id', { simple: true }) as number
+  const version = db.pragma('user_version', { simple: true }) as number
+  if (appId !== APPLICATION_ID) {
+    const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number }).n
+    if (tables > 0 || version !== 0) throw notAnIndex(path, 'it holds some other application\'s tables')
+  }
+  if (version > MIGRATIONS.length) {
+    throw new BtError(`${path}: made by a newer bt (index schema ${version}, this bt knows ${MIGRATIONS.length})`, ExitCode.io)
+  }
+  if (version === MIGRATIONS.length) return
+  // Two processes opening a new index at once: the second waits for the first's transaction, then sees its version.
+  db.transaction(() => {
+    const v = db.pragma('user_version', { simple: true }) as number
+    for (let i = v; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i])
+    db.pragma(`application_id = ${APPLICATION_ID}`)
+    db.pragma(`user_version = ${MIGRATIONS.length}`)
+  }).immediate()
+}
