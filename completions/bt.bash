@@ -2,7 +2,7 @@
 _bt() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local cmds="download seed metainfo create import search"
+  local cmds="download seed metainfo create import search crawl"
   local global="--verbose -v --help -h --version"
   local net="--port -p --peer --tracker -t --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q --json"
   if [ "$cword" -eq 1 ]; then
@@ -51,6 +51,8 @@ _bt() {
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi ;;
+    crawl)
+      COMPREPLY=($(compgen -W "--db --port -p --dht-bootstrap --nodes --rate --metadata-concurrency --duration --state-dir --json --quiet -q $global" -- "$cur")) ;;
     search)
       COMPREPLY=($(compgen -W "--db --type --year --res --source --codec --lang --min-size --max-size --season --ep --group --added --sort --limit -n --offset --facets --json --magnet $global" -- "$cur")) ;;
   esac

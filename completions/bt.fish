@@ -1,5 +1,5 @@
 # fish completion for bt. Copy to ~/.config/fish/completions/bt.fish.
-set -l cmds download seed metainfo create import search
+set -l cmds download seed metainfo create import search crawl
 complete -c bt -f
 complete -c bt -s v -l verbose -d 'more logging; stack traces'
 complete -c bt -s h -l help -d 'show help'
@@ -71,3 +71,15 @@ complete -c bt -n '__fish_seen_subcommand_from search' -l offset -x -d 'skip res
 complete -c bt -n '__fish_seen_subcommand_from search' -l facets -d 'counts by type, year, resolution, language, source'
 complete -c bt -n '__fish_seen_subcommand_from search' -l json -d 'NDJSON'
 complete -c bt -n '__fish_seen_subcommand_from search' -l magnet -d 'magnet links'
+# crawl (the DHT crawler)
+complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a crawl -d 'crawl the DHT into the search index'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l db -r -d 'index file or postgres:// URL'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -s p -l port -x -d 'UDP port of the first identity'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l dht-bootstrap -x -d 'bootstrap nodes host:port,…'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l nodes -x -d 'DHT identities'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l rate -x -d 'DHT queries per second'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l metadata-concurrency -x -d 'metadata fetches at a time'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l duration -x -d 'stop after (90s, 30m, 2h)'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l state-dir -r -a '(__fish_complete_directories)' -d 'ids, routing table, seen-filter'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l json -d 'stats as JSON every 10 s'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -s q -l quiet -d 'print nothing but errors'

@@ -19,7 +19,7 @@ import { SecondWindow, type CrawlStats } from './stats.js'
 /** BEP 51 answers fit in a datagram: about 70 samples at most. More than this is a hostile node. */
 export const MAX_SAMPLES = 128
 const TICK_MS = 100
-const MAX_ACTIVE_LOOKUPS = 512
+const MAX_ACTIVE_LOOKUPS = 2048
 const MAX_QUEUED_LOOKUPS = 20_000
 const MAX_PENDING_HAS = 20_000
 const HAS_BATCH = 500
@@ -27,7 +27,7 @@ const LOOKUP_PARALLEL = 3
 const LOOKUP_CANDIDATES = 16
 const SAVE_INTERVAL_MS = 5 * 60_000
 const MAX_BANNED = 10_000
-const PER_NODE_QUERIES = 24
+const PER_NODE_QUERIES = 64
 const PER_NODE_WINDOW_MS = 10_000
 /** Share of the query budget find_node may take while the table grows. */
 const GROW_SHARE = 0.25
@@ -387,12 +387,14 @@ export class Crawler extends EventEmitter {
 
   private newLookup(hash: Buffer, source: Endpoint | undefined, via: string): Lookup {
     const l: Lookup = { hash, hex: hash.toString('hex'), candidates: [], asked: new Set(), inflight: 0, queries: 0, maxQueries: 8 }
-    // The node that sampled a hash stores its peers: ask it first, then a couple of others near the hash.
+    // The node that sampled a hash stores its peers: ask it alone. When it has none (they expired), a full lookup
+    // would cost ten queries for one hash among thousands; the hash comes round again in another node's sample.
     if (source && via === 'sample') {
       l.candidates.push(source)
-      l.maxQueries = 3
+      l.maxQueries = 1
+      return l
     }
-    for (const n of this.table.closest(hash, via === 'sample' ? 2 : 8)) {
+    for (const n of this.table.closest(hash, 8)) {
       if (!source || n.key !== `${source.host}:${source.port}`) l.candidates.push({ host: n.host, port: n.port, id: n.id })
     }
     return l

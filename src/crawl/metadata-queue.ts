@@ -2,6 +2,7 @@
 // number of fetches at a time (one per hash: a hash is never fetched twice at once), a few peers tried per hash,
 // a cap on metadata bytes per second, and the batch of records written to the index (flushed on stop).
 
+import { setMaxListeners } from 'node:events'
 import { metainfoFromInfo } from '../metainfo/metainfo.js'
 import { classify } from '../index/classify.js'
 import type { IndexWriter, TorrentRecord } from '../index/types.js'
@@ -57,7 +58,11 @@ export class MetadataQueue {
   private readonly flushTimer: NodeJS.Timeout
   private readonly pumpTimer: NodeJS.Timeout
   private stopped = false
-  private readonly abort = new AbortController()
+  private readonly abort = (() => {
+    const a = new AbortController()
+    setMaxListeners(0, a.signal) // one listener per fetch in flight, removed when it ends
+    return a
+  })()
   private readonly o: Required<Omit<MetadataQueueOptions, 'onWarning'>> & Pick<MetadataQueueOptions, 'onWarning'>
 
   constructor(opts: MetadataQueueOptions) {
