@@ -46,7 +46,10 @@ export function isLoopbackIPv4(host: string): boolean {
 /** True for public unicast IPv4 (not private, loopback, link-local, CGNAT, documentation, multicast, reserved). */
 export function isPublicIPv4(host: string): boolean {
   const n = ipv4ToInt(host)
-  if (n === undefined) return false
+  return n !== undefined && isPublicInt(n)
+}
+
+function isPublicInt(n: number): boolean {
   for (const [net, len] of SPECIAL) if (inBlock(n, net, len)) return false
   return true
 }
@@ -63,9 +66,15 @@ export class AddressPolicy {
   }
 
   allows(host: string, port: number): boolean {
+    const n = ipv4ToInt(host)
+    return n !== undefined && this.allowsInt(n, port)
+  }
+
+  /** The same check on an address as a 32-bit number (compact node lists are parsed without making strings first). */
+  allowsInt(n: number, port: number): boolean {
     if (!Number.isInteger(port) || port < 1 || port > 65535) return false
-    if (isPublicIPv4(host)) return true
-    return this.allowLoopback && isLoopbackIPv4(host)
+    if (isPublicInt(n)) return true
+    return this.allowLoopback && n >>> 24 === 127
   }
 }
 
@@ -83,10 +92,9 @@ export function parseCompactNodes(buf: unknown, policy: AddressPolicy): CompactN
   const n = Math.min(buf.length / 26, MAX_NODES_PER_REPLY)
   for (let k = 0; k < n; k++) {
     const i = k * 26
-    const host = hostAt(buf, i + 20)
     const port = (buf[i + 24] << 8) | buf[i + 25]
-    if (!policy.allows(host, port)) continue
-    out.push({ id: Buffer.from(buf.subarray(i, i + 20)), host, port })
+    if (!policy.allowsInt(buf.readUInt32BE(i + 20), port)) continue
+    out.push({ id: Buffer.from(buf.subarray(i, i + 20)), host: hostAt(buf, i + 20), port })
   }
   return out
 }
@@ -98,9 +106,8 @@ export function parseCompactPeers(values: unknown, policy: AddressPolicy): Endpo
   for (const v of values.slice(0, MAX_PEERS_PER_REPLY)) {
     if (!Buffer.isBuffer(v)) return undefined
     if (v.length !== 6) continue // BEP 32 IPv6 peers (18 bytes) are not ours to dial: bittorrent-dht is IPv4 only
-    const host = hostAt(v, 0)
     const port = (v[4] << 8) | v[5]
-    if (policy.allows(host, port)) out.push({ host, port })
+    if (policy.allowsInt(v.readUInt32BE(0), port)) out.push({ host: hostAt(v, 0), port })
   }
   return out
 }

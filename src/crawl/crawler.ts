@@ -13,6 +13,7 @@ import { MetadataQueue } from './metadata-queue.js'
 import { NodeTable, randomTarget, type TableNode } from './node-table.js'
 import { KeyedWindowLimiter, QueryBucket } from './rate.js'
 import { SeenFilter } from './seen-filter.js'
+import { Fifo } from './fifo.js'
 import { loadCrawlState, saveCrawlState, MAX_SAVED_NODES } from './state.js'
 import { SecondWindow, type CrawlStats } from './stats.js'
 
@@ -84,7 +85,7 @@ export class Crawler extends EventEmitter {
   private readonly incoming: KeyedWindowLimiter
   private seen!: SeenFilter
   readonly metadata: MetadataQueue
-  private readonly pendingHas: Array<{ hash: Buffer; source?: Endpoint; peer?: Endpoint; via: string }> = []
+  private readonly pendingHas = new Fifo<{ hash: Buffer; source?: Endpoint; peer?: Endpoint; via: string }>(MAX_PENDING_HAS)
   private hasRunning = false
   /** For tests: is this address banned as hostile? */
   isBanned(host: string, port: number): boolean {
@@ -99,7 +100,7 @@ export class Crawler extends EventEmitter {
     return this.identities.map((i) => i.id)
   }
 
-  private readonly lookupQueue: Array<{ hash: Buffer; source?: Endpoint; via: string }> = []
+  private readonly lookupQueue = new Fifo<{ hash: Buffer; source?: Endpoint; via: string }>(MAX_QUEUED_LOOKUPS)
   private readonly lookups = new Set<Lookup>()
   private readonly banned = new Set<string>()
   private tickTimer?: NodeJS.Timeout
@@ -220,18 +221,17 @@ export class Crawler extends EventEmitter {
       this.duplicates++
       return
     }
-    if (this.pendingHas.length >= MAX_PENDING_HAS) {
+    if (!this.pendingHas.push({ hash, source, peer, via })) {
       this.droppedHashes++
       return
     }
-    this.pendingHas.push({ hash, source, peer, via })
     if (this.pendingHas.length >= HAS_BATCH) this.checkIndex()
   }
 
   /** Ask the index which of the pending hashes it has; the rest are new. One has() in flight at a time. */
   private checkIndex(): void {
     if (this.hasRunning || this.pendingHas.length === 0) return
-    const batch = this.pendingHas.splice(0, HAS_BATCH)
+    const batch = this.pendingHas.take(HAS_BATCH)
     this.hasRunning = true
     this.opts.index.has(batch.map((b) => b.hash.toString('hex'))).then((present) => {
       for (const b of batch) {
@@ -242,8 +242,7 @@ export class Crawler extends EventEmitter {
         this.fresh.add()
         // An announce names a peer that has the torrent: ask it straight away, and look up others too.
         if (b.peer) this.metadata.add(b.hash, [b.peer])
-        else if (this.lookupQueue.length < MAX_QUEUED_LOOKUPS) this.lookupQueue.push({ hash: b.hash, source: b.source, via: b.via })
-        else this.droppedHashes++
+        else if (!this.lookupQueue.push({ hash: b.hash, source: b.source, via: b.via })) this.droppedHashes++
       }
     }, (err) => {
       this.warn(`index has() failed: ${errorMessage(err)}`)
@@ -355,6 +354,7 @@ export class Crawler extends EventEmitter {
         if (!this.table.failed(node)) this.table.scheduleSample(node, undefined)
         return
       }
+      if (err.code === 'EBUSY' || err.code === 'ECLOSED') return this.table.release(node)
       // An error answer (204 Method Unknown …): alive, but no BEP 51.
       node.bep51 = false
       this.table.replied(node)
@@ -456,7 +456,7 @@ export class Crawler extends EventEmitter {
     const m = this.metadata
     this.sampleBandwidth(now)
     let dropped = 0
-    for (const i of this.identities) dropped += i.counters.dropped
+    for (const i of this.identities) dropped += i.socketCounters.malformed
     const bytesIn = this.lastBytesIn
     const bytesOut = this.lastBytesOut
     return {
@@ -502,8 +502,8 @@ export class Crawler extends EventEmitter {
     let bytesIn = 0
     let bytesOut = 0
     for (const i of this.identities) {
-      bytesIn += i.counters.bytesIn
-      bytesOut += i.counters.bytesOut
+      bytesIn += i.socketCounters.bytesIn
+      bytesOut += i.socketCounters.bytesOut
     }
     this.bwIn.add(bytesIn - this.lastBytesIn, now)
     this.bwOut.add(bytesOut - this.lastBytesOut, now)

@@ -9,6 +9,7 @@ import type { IndexWriter, TorrentRecord } from '../index/types.js'
 import { errorMessage } from '../errors.js'
 import type { Endpoint } from './address.js'
 import { fetchMetadata, type FetchOutcome } from './fetch-metadata.js'
+import { Fifo } from './fifo.js'
 import { HourlyTypes, SecondWindow } from './stats.js'
 
 export interface MetadataQueueOptions {
@@ -50,7 +51,7 @@ export class MetadataQueue {
   indexed = 0
   indexErrors = 0
   dropped = 0
-  private readonly queue: Job[] = []
+  private readonly queue: Fifo<Job>
   private readonly active = new Set<string>()
   private readonly perIp = new Map<string, number>()
   private batch: TorrentRecord[] = []
@@ -71,6 +72,7 @@ export class MetadataQueue {
       maxSize: 4 * 1024 * 1024, batchSize: 200, flushMs: 2000, perIpConnections: 2,
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
     } as MetadataQueue['o']
+    this.queue = new Fifo<Job>(this.o.maxQueued)
     this.flushTimer = setInterval(() => { void this.flush() }, this.o.flushMs)
     this.flushTimer.unref()
     // Fetches held back by the byte cap resume on this tick.
@@ -90,11 +92,10 @@ export class MetadataQueue {
   add(hash: Buffer, peers: Endpoint[]): boolean {
     const hex = hash.toString('hex')
     if (this.stopped || peers.length === 0 || this.active.has(hex)) return false
-    if (this.queue.length >= this.o.maxQueued) {
+    if (!this.queue.push({ hash, hex, peers: peers.slice(0, this.o.peersPerHash * 2) })) {
       this.dropped++
       return false
     }
-    this.queue.push({ hash, hex, peers: peers.slice(0, this.o.peersPerHash * 2) })
     this.pump()
     return true
   }
@@ -187,7 +188,7 @@ export class MetadataQueue {
     this.stopped = true
     clearInterval(this.flushTimer)
     clearInterval(this.pumpTimer)
-    this.queue.length = 0
+    this.queue.clear()
     this.abort.abort()
     await this.flush()
   }

@@ -206,6 +206,17 @@ export class NodeTable {
   }
 }
 
+// Targets of find_node and sample_infohashes only spread queries over the keyspace: they need no secrecy, so
+// they come from a pool of random bytes rather than a crypto call per query.
+let pool = randomBytes(0)
+let poolPos = 0
+
 export function randomTarget(): Buffer {
-  return randomBytes(20)
+  if (poolPos + 20 > pool.length) {
+    pool = randomBytes(20 * 1024)
+    poolPos = 0
+  }
+  const t = pool.subarray(poolPos, poolPos + 20)
+  poolPos += 20
+  return t
 }
