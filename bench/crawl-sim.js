@@ -31,7 +31,7 @@ function makeTorrent() {
   const name = `${SHOWS[i % SHOWS.length]}.S${String(1 + (i % 9)).padStart(2, '0')}E${String(1 + (i % 24)).padStart(2, '0')}.1080p.WEB-DL.x264-SIM${i}`
   for (let f = 0; f < 1 + (i % 4); f++) files.push({ length: 1000 + f + i, path: [Buffer.from(`part ${f} of ${name}.mkv`)] })
   const total = files.reduce((a, f) => a + f.length, 0)
-  const info = Buffer.from(bencode.encode({ files, name, 'piece length': 16384, pieces: createHash('sha1').update(String(i)).digest().subarray(0, 20 * Math.ceil(total / 16384)) }))
+  const info = Buffer.from(bencode.encode({ files, name, 'piece length': 16384, pieces: Buffer.alloc(20 * Math.ceil(total / 16384), i & 255) }))
   const hash = createHash('sha1').update(info).digest()
   torrents.set(hash.toString('hex'), info)
   if (torrents.size > 200_000) torrents.delete(torrents.keys().next().value)

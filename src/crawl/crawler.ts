@@ -107,6 +107,10 @@ export class Crawler extends EventEmitter {
   private saveTimer?: NodeJS.Timeout
   private indexSizeTimer?: NodeJS.Timeout
   private lastBootstrap = 0
+  private growWindowStart = Date.now()
+  private growSent = 0
+  private growAdded = 0
+  private growYield = 1
   private started = 0
   private stopping?: Promise<void>
   private indexSize: number | null = null
@@ -281,7 +285,7 @@ export class Crawler extends EventEmitter {
     if (r.nodes !== undefined) {
       const nodes = parseCompactNodes(r.nodes, this.policy)
       if (!nodes) return this.hostile(key)
-      for (const n of nodes) if (!this.banned.has(`${n.host}:${n.port}`)) this.table.add(n.id, n.host, n.port)
+      for (const n of nodes) if (!this.banned.has(`${n.host}:${n.port}`) && this.table.add(n.id, n.host, n.port)) this.growAdded++
     }
   }
 
@@ -334,7 +338,14 @@ export class Crawler extends EventEmitter {
     }
 
     // 3. Grow the table while it has room (a trickle once it is full keeps it fresh).
-    const growShare = Math.max(1, Math.ceil(((this.opts.rate ?? 250) * GROW_SHARE * TICK_MS) / 1000))
+    // find_node only pays while it brings new nodes: its share shrinks with the yield of the last ten seconds.
+    if (now - this.growWindowStart > 10_000) {
+      this.growYield = this.growSent > 20 ? Math.min(1, Math.max(0.02, this.growAdded / this.growSent)) : 1
+      this.growWindowStart = now
+      this.growSent = 0
+      this.growAdded = 0
+    }
+    const growShare = Math.max(1, Math.ceil(((this.opts.rate ?? 250) * GROW_SHARE * TICK_MS * this.growYield) / 1000))
     let grow = this.table.size < this.table.maxNodes * 0.9 ? Math.min(growShare, this.bucket.available()) : (Math.random() < 0.1 ? 1 : 0)
     let tries = grow * 2
     while (grow > 0 && tries-- > 0) {
@@ -344,7 +355,10 @@ export class Crawler extends EventEmitter {
         if (err && (err as { code?: unknown }).code === 'ETIMEDOUT') this.table.failed(node)
       })
       if (res === 'rate') break
-      if (res === 'sent') grow--
+      if (res === 'sent') {
+        grow--
+        this.growSent++
+      }
     }
   }
 

@@ -73,6 +73,8 @@ export function fetchMetadata(infoHash: Buffer, peer: Endpoint, opts: FetchOptio
     })
     socket.once('connect', () => {
       socket.setTimeout(0)
+      // A fetch is a few small messages each way: Nagle's algorithm against delayed ACKs would add ~40 ms per turn.
+      socket.setNoDelay(true)
       socket.pipe(wire).pipe(socket)
       wire.handshake(infoHash, opts.peerId ?? PEER_ID, { dht: false, fast: false })
     })
