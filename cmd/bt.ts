@@ -10,6 +10,7 @@ import { downloadCommand } from './download.js'
 import { seedCommand } from './seed.js'
 import { importCommand } from './import.js'
 import { searchCommand } from './search.js'
+import { serveCommand } from './serve.js'
 import { crawlCommand } from './crawl.js'
 
 export async function main(argv: string[]): Promise<void> {
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(seedCommand)
     .command(importCommand)
     .command(searchCommand)
+    .command(serveCommand)
     .command(crawlCommand)
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()

@@ -174,7 +174,7 @@ export const downloadCommand: CommandModule<object, Args> = {
     }
     const client = makeClient(args)
     await client.listen()
-    const view = new ProgressView(mode)
+    const view = new ProgressView(mode, args.verbose)
     exitOnSignal(client, view)
     if (args.verbose) view.log(`listening on port ${client.port()}`)
     const torrents: Torrent[] = []

@@ -18,8 +18,13 @@ export function jsonEvent(event: string, fields: Record<string, unknown>): void 
   process.stdout.write(JSON.stringify({ event, time: new Date().toISOString(), ...fields }) + '\n')
 }
 
-function statusText(s: TorrentStats, checking?: [number, number]): string {
-  if (s.state === 'metadata') return `fetching metadata (${s.peers} peers, ${s.knownPeers} known)`
+function statusText(s: TorrentStats, checking?: [number, number], verbose = false): string {
+  if (s.state === 'metadata') {
+    const d = s.dht
+    // -v: what the DHT is doing while the metadata is awaited
+    const dht = verbose && d ? `; DHT ${d.nodes} nodes, ${d.answering} answering, ${d.candidates} saved to try, ${d.lookups} lookups, ${d.inflight} queries in flight` : ''
+    return `fetching metadata (${s.peers} peers, ${s.knownPeers} known${dht})`
+  }
   if (s.state === 'checking') return `checking ${checking ? ((100 * checking[0]) / Math.max(1, checking[1])).toFixed(0) : 0}%`
   const pct = s.wanted > 0 ? (100 * s.have) / s.wanted : 100
   const eta = s.downloadRate > 0 ? formatDuration((s.wanted - s.have) / s.downloadRate) : '--'
@@ -34,7 +39,7 @@ export class ProgressView {
   private readonly entries = new Map<Torrent, { bar?: cliProgress.SingleBar; checking?: [number, number] }>()
   private timer?: NodeJS.Timeout
 
-  constructor(private readonly mode: ProgressMode) {
+  constructor(private readonly mode: ProgressMode, private readonly verbose = false) {
     if (mode === 'bars') {
       this.bars = new cliProgress.MultiBar(
         {
@@ -89,10 +94,10 @@ export class ProgressView {
           jsonEvent('progress', { ...s })
         }
       } else if (this.mode === 'lines') {
-        if (s.state !== 'done') this.log(`${t.name}: ${statusText(s, entry.checking)}`)
+        if (s.state !== 'done') this.log(`${t.name}: ${statusText(s, entry.checking, this.verbose)}`)
       } else if (entry.bar) {
         entry.bar.setTotal(Math.max(1, s.wanted))
-        entry.bar.update(s.have, { status: statusText(s, entry.checking) })
+        entry.bar.update(s.have, { status: statusText(s, entry.checking, this.verbose) })
       }
     }
   }

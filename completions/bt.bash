@@ -2,7 +2,10 @@
 _bt() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local cmds="download seed metainfo create import search crawl"
+  local cmds="download seed metainfo create"
+  cmds+=" import search"
+  cmds+=" serve"
+  cmds+=" crawl"
   local global="--verbose -v --help -h --version"
   local net="--port -p --peer --tracker -t --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q --json"
   if [ "$cword" -eq 1 ]; then
@@ -16,6 +19,8 @@ _bt() {
     --res) COMPREPLY=($(compgen -W "480p 720p 1080p 2160p" -- "$cur")); return ;;
     --db) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --year|--source|--codec|--lang|--min-size|--max-size|--season|--ep|--group|--added|--limit|-n|--offset|--batch-size) return ;;
+    --download-dir|--api-key-file|--password-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --host|--api-key|--user|--allowed-host|--peer-port|--metadata-wait) return ;;
     -t|--tracker|-w|--web-seed|-c|--comment|-n|--name|--source|--peer|-p|--port|-D|--download-limit|-U|--upload-limit|--max-peers|--dht-port|--dht-bootstrap|--metadata-timeout|-s|--select|--select-glob) return ;;
   esac
   case "${words[1]}" in
@@ -55,6 +60,8 @@ _bt() {
       COMPREPLY=($(compgen -W "--db --port -p --dht-bootstrap --nodes --rate --metadata-concurrency --duration --state-dir --json --quiet -q $global" -- "$cur")) ;;
     search)
       COMPREPLY=($(compgen -W "--db --type --year --res --source --codec --lang --min-size --max-size --season --ep --group --added --sort --limit -n --offset --facets --json --magnet $global" -- "$cur")) ;;
+    serve)
+      COMPREPLY=($(compgen -W "--host --port --download-dir --api-key --api-key-file --user --password-file --allowed-host --peer-port --peer --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --metadata-wait $global" -- "$cur")) ;;
   esac
 }
 complete -F _bt bt

@@ -1,5 +1,8 @@
 # fish completion for bt. Copy to ~/.config/fish/completions/bt.fish.
-set -l cmds download seed metainfo create import search crawl
+set -l cmds download seed metainfo create
+set -a cmds import search
+set -a cmds serve
+set -a cmds crawl
 complete -c bt -f
 complete -c bt -s v -l verbose -d 'more logging; stack traces'
 complete -c bt -s h -l help -d 'show help'
@@ -8,6 +11,7 @@ complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a download -d 'downlo
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a seed -d 'seed a torrent or share a path'
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a metainfo -d 'inspect a torrent file or magnet'
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a create -d 'make a torrent of a file or directory'
+complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a serve -d 'torrent daemon over HTTP'
 # network options: download, seed, metainfo
 set -l netcmds download seed metainfo
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s p -l port -x -d 'listen port'
@@ -71,6 +75,23 @@ complete -c bt -n '__fish_seen_subcommand_from search' -l offset -x -d 'skip res
 complete -c bt -n '__fish_seen_subcommand_from search' -l facets -d 'counts by type, year, resolution, language, source'
 complete -c bt -n '__fish_seen_subcommand_from search' -l json -d 'NDJSON'
 complete -c bt -n '__fish_seen_subcommand_from search' -l magnet -d 'magnet links'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l host -x -d 'listen address'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l port -x -d 'HTTP port'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l download-dir -r -d 'default download directory'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l api-key -x -d 'API key'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l api-key-file -r -d 'read the API key from a file'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l user -x -d 'Basic auth user'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l password-file -r -d 'read the password from a file'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l allowed-host -x -d 'accept this Host name'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l peer-port -x -d 'BitTorrent listen port'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l peer -x -d 'connect to host:port'
+complete -c bt -n '__fish_seen_subcommand_from serve' -s D -l download-limit -x -d 'max download rate'
+complete -c bt -n '__fish_seen_subcommand_from serve' -s U -l upload-limit -x -d 'max upload rate'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l max-peers -x -d 'connections per torrent'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l no-dht -d 'do not use the DHT'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l dht-port -x -d 'DHT UDP port'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l dht-bootstrap -x -d 'DHT bootstrap nodes'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l metadata-wait -x -d 'seconds a stream waits for metadata'
 # crawl (the DHT crawler)
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a crawl -d 'crawl the DHT into the search index'
 complete -c bt -n '__fish_seen_subcommand_from crawl' -l db -r -d 'index file or postgres:// URL'

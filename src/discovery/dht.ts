@@ -1,17 +1,21 @@
-// The mainline DHT (BEP 5) as a peer source: one UDP node that looks up and announces info hashes, and keeps its
-// routing table (and node id) in a file so a restart rejoins the network without the public routers.
+// The mainline DHT (BEP 5) as a peer source: one UDP node that looks up and announces info hashes, answers BEP 51
+// sample_infohashes, and keeps its node id and the nodes it heard from in a file. On start the saved nodes and the
+// bootstrap nodes are tried together, and only nodes that answer enter the routing table.
 
 import { EventEmitter } from 'node:events'
-import { randomBytes } from 'node:crypto'
 import { lookup as dnsLookup } from 'node:dns/promises'
 import { isIPv4 } from 'node:net'
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import DHT from 'bittorrent-dht'
-import krpcFactory, { type KRPC, type KrpcNode } from 'k-rpc'
-import { bdecode, isDict, type BDict } from '../metainfo/bdecode.js'
+import krpcFactory, { type KRPC, type KrpcMessage } from 'k-rpc'
 import { errorMessage } from '../errors.js'
 import { parsePeerAddress, peerKey, type PeerAddress } from './peer-address.js'
+import { guardSocket, patchReplies, wellFormedKrpc } from './dht-guard.js'
+import { formatState, readState, writeState, type SavedNode, type SavedState } from './dht-state.js'
+import { Candidates, onePerAddress, type TableNode } from './dht-table.js'
+import { SOFT_TIMEOUT, walk, type WalkContact, type WalkHost } from './dht-walk.js'
+import { InfoHashSampler, serveSampleInfohashes } from './dht-sample.js'
+
+export { wellFormedKrpc }
 
 export const DEFAULT_DHT_BOOTSTRAP = [
   'router.bittorrent.com:6881',
@@ -25,11 +29,10 @@ const ANNOUNCE_INTERVAL = 15 * 60_000 // plus up to another 15 min of jitter
 const RETRY_MIN = 5_000 // a round that found nothing (table still empty) retries sooner, doubling up to the interval
 const SAVE_INTERVAL = 10 * 60_000
 const PEER_TTL = 45 * 60_000 // announced peers live 30..60 min in bittorrent-dht's two-generation cache
-const MAX_SAVED_NODES = 2000
 const MAX_SEEN_PER_ROUND = 10_000
-const REPLY_NODES = 16 // nodes per find_node/get_peers answer (bittorrent-dht sends its whole table)
-const REPLY_PEERS = 50 // peers per get_peers answer (bittorrent-dht sends every stored peer)
 const DNS_TIMEOUT = 3_000
+const PING_PARALLEL = 8 // saved nodes pinged at once on start (beside the walks, which query them too)
+const GOOD_FOR = 15 * 60_000 // BEP 5: a node that answered within 15 minutes is good
 
 export interface DhtNodeOptions {
   /** UDP port; 0 (the default) picks any free port. */
@@ -42,13 +45,32 @@ export interface DhtNodeOptions {
   statePath?: string
   /** A k-rpc instance to share (a crawler sends BEP 51 queries and answers unknown ones on it). */
   krpc?: unknown
-  /** Query timeout in ms (k-rpc's default is 2000). */
+  /** Query timeout in ms (k-rpc's default is 2000): a node silent this long is evicted. */
   timeout?: number
+  /** ms after which a walk stops waiting for a query and sends another (default 500). */
+  softTimeout?: number
+  /** Answer BEP 51 sample_infohashes (default true; off for a crawler that answers them itself). */
+  sampleInfohashes?: boolean
 }
 
-interface SavedState {
-  id?: Buffer
-  nodes: KrpcNode[]
+/** What the DHT node is doing: for `-v` status lines and --json progress. */
+export interface DhtStats {
+  /** Nodes in the routing table. */
+  nodes: number
+  /** Of those, how many answered one of our queries in the last 15 minutes. */
+  answering: number
+  /** Saved nodes not tried yet this session. */
+  candidates: number
+  /** Lookups (table walks) running now. */
+  lookups: number
+  /** Queries waiting for an answer. */
+  inflight: number
+  /** Totals since start. */
+  sent: number
+  answers: number
+  timeouts: number
+  /** Info hashes other nodes announced to us (served to BEP 51 crawlers). */
+  stored: number
 }
 
 interface LookupJob {
@@ -88,6 +110,14 @@ export class DhtNode extends EventEmitter {
   private readonly announces = new Set<AnnounceJob>()
   private saveTimer?: NodeJS.Timeout
   private loadedNodes = 0
+  private candidates = new Candidates()
+  private routers: Array<{ host: string; port: number }> = []
+  private routersAnswered = false
+  private answeredThisSession = 0
+  private walks = 0
+  private counters = { sent: 0, answers: 0, timeouts: 0 }
+  private pinging = 0
+  private readonly sampler = new InfoHashSampler({ ttl: PEER_TTL })
 
   constructor(opts: DhtNodeOptions = {}) {
     super()
@@ -110,12 +140,28 @@ export class DhtNode extends EventEmitter {
     return this.krpcInstance?.nodes.count() ?? 0
   }
 
+  stats(): DhtStats {
+    const nodes = (this.krpcInstance?.nodes.toArray() ?? []) as TableNode[]
+    const since = Date.now() - GOOD_FOR
+    return {
+      nodes: nodes.length,
+      answering: nodes.filter((n) => (n.answered ?? 0) > since).length,
+      candidates: this.candidates.size,
+      lookups: this.walks,
+      inflight: this.krpcInstance?.socket.inflight ?? 0,
+      sent: this.counters.sent,
+      answers: this.counters.answers,
+      timeouts: this.counters.timeouts,
+      stored: this.sampler.num,
+    }
+  }
+
   get nodeId(): Buffer | undefined {
     return this.krpcInstance?.id
   }
 
   get port(): number | undefined {
-    return this.dhtInstance?.listening ? this.dhtInstance.address().port : undefined
+    return this.dhtInstance?.listening && !this.dhtInstance.destroyed ? this.dhtInstance.address().port : undefined
   }
 
   /** The k-rpc instance (after listen), for BEP 51 and other raw queries. */
@@ -166,30 +212,21 @@ export class DhtNode extends EventEmitter {
     }
   }
 
-  /** Write node id and routing table to statePath (write to a temp file, then rename). */
+  /**
+   * Write node id and the nodes that answered (with when) to statePath, plus the saved nodes not tried yet this
+   * session; nodes that failed are gone. A session in which nobody answered (offline) leaves the file as it was.
+   */
   async save(): Promise<void> {
     const path = this.opts.statePath
     const krpc = this.krpcInstance
     if (!path || !krpc) return
-    const nodes = krpc.nodes.toArray()
-      .filter((n) => isIPv4(n.host) && n.port > 0 && n.port < 65536 && n.id?.length === 20)
-      .slice(0, MAX_SAVED_NODES)
-    // A node that never got an answer (offline start) must not wipe the table it loaded.
-    if (nodes.length === 0 && this.loadedNodes > 0) return
-    const data = JSON.stringify({
-      version: 1,
-      id: krpc.id.toString('hex'),
-      nodes: nodes.map((n) => ({ id: n.id.toString('hex'), host: n.host, port: n.port })),
-    })
-    await mkdir(dirname(path), { recursive: true })
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-    try {
-      await writeFile(tmp, data)
-      await rename(tmp, path)
-    } catch (err) {
-      await unlink(tmp).catch(() => {})
-      throw err
+    if (this.answeredThisSession === 0 && this.loadedNodes > 0) return
+    const nodes: SavedNode[] = []
+    for (const n of krpc.nodes.toArray() as TableNode[]) {
+      if (n.answered) nodes.push({ id: n.id, host: n.host, port: n.port, answered: n.answered })
     }
+    nodes.push(...this.candidates.values())
+    await writeState(path, formatState(krpc.id, nodes))
   }
 
   async destroy(): Promise<void> {
@@ -211,32 +248,42 @@ export class DhtNode extends EventEmitter {
   }
 
   private async start(): Promise<number> {
-    const state = this.opts.statePath ? await this.loadState(this.opts.statePath) : undefined
+    const state = this.opts.statePath ? this.loadState(this.opts.statePath) : undefined
     const bootstrap = this.opts.bootstrap === false ? [] : await this.resolveBootstrap(this.opts.bootstrap ?? DEFAULT_DHT_BOOTSTRAP)
     if (this.destroyed) throw new Error('dht destroyed')
+    this.routers = bootstrap
+    this.candidates = new Candidates(state?.nodes ?? [])
+    this.loadedNodes = state?.nodes.length ?? 0
 
-    const krpc = (this.opts.krpc as KRPC | undefined) ?? krpcFactory({
-      id: state?.id,
-      bootstrap,
-      timeout: this.opts.timeout,
-    })
+    // k-rpc gets no bootstrap list: our walk (installed below in place of k-rpc's) decides when to ask the routers.
+    const krpc = (this.opts.krpc as KRPC | undefined) ?? krpcFactory({ id: state?.id, bootstrap: [], timeout: this.opts.timeout })
     this.krpcInstance = krpc
     guardSocket(krpc, (err) => this.warn(err))
+    onePerAddress(krpc.nodes)
+    this.installWalk(krpc)
+    // Registered after k-rpc's own listener, which adds the answering node to the table: stamp it as answering.
+    krpc.socket.on('response', (msg: KrpcMessage, rinfo: { address: string; port: number }) => {
+      const id = msg.r?.id
+      if (!Buffer.isBuffer(id)) return
+      const n = krpc.nodes.get(id) as TableNode | null
+      if (n && n.host === rinfo.address && n.port === rinfo.port) n.answered = Date.now()
+      this.answeredThisSession++
+    })
+    if (this.opts.sampleInfohashes !== false) serveSampleInfohashes(krpc, this.sampler)
 
-    // bittorrent-dht starts its find_node walk on the next tick: the saved nodes must be in the table and the bind
-    // requested before that, or the first packets leave from an implicitly bound random port.
+    // bittorrent-dht starts its find_node walk on the next tick: the bind must be requested before that, or the
+    // first packets leave from an implicitly bound random port.
     const dht = new DHT({ krpc, maxAge: PEER_TTL })
     this.dhtInstance = dht
     patchReplies(dht)
     dht.on('error', (err: Error) => this.warn(err))
     dht.on('warning', (err: Error) => this.emit('warning', err))
     dht.on('peer', (peer: PeerAddress, infoHash: Buffer) => this.onPeer(peer, infoHash))
+    dht.on('announce', (_peer: PeerAddress, infoHash: Buffer) => this.sampler.add(infoHash))
     dht.once('ready', () => {
       this.readyFlag = true
       this.emit('ready')
     })
-    for (const n of state?.nodes ?? []) dht.addNode(n)
-    this.loadedNodes = state?.nodes.length ?? 0
 
     const udp = krpc.socket.socket
     await new Promise<void>((resolve, reject) => {
@@ -263,6 +310,10 @@ export class DhtNode extends EventEmitter {
       this.saveTimer.unref()
     }
     if (!this.destroyed) {
+      // The first walk queries the saved nodes closest to us; the rest are pinged once it is over, so they do not
+      // compete with the lookups a start usually comes with.
+      if (this.readyFlag) this.pingCandidates()
+      else this.once('ready', () => this.pingCandidates())
       for (const set of this.lookups.values()) for (const job of set) if (!job.timer && !job.running) this.lookupRound(job)
       for (const job of this.announces) if (!job.timer && !job.running) this.announceRound(job)
     }
@@ -328,32 +379,92 @@ export class DhtNode extends EventEmitter {
     }
   }
 
-  private async loadState(path: string): Promise<SavedState | undefined> {
-    let text: string
+  private loadState(path: string): SavedState | undefined {
     try {
-      text = await readFile(path, 'utf8')
+      return readState(path)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.warn(`dht: cannot read ${path}: ${errorMessage(err)}`)
+      const corrupt = err instanceof SyntaxError
+      this.warn(corrupt ? `dht: ignoring corrupt state file ${path}: ${errorMessage(err)}` : `dht: cannot read ${path}: ${errorMessage(err)}`)
       return undefined
     }
-    try {
-      const raw = JSON.parse(text) as { id?: unknown; nodes?: unknown }
-      const id = typeof raw.id === 'string' && /^[0-9a-f]{40}$/i.test(raw.id) ? Buffer.from(raw.id, 'hex') : undefined
-      const nodes: KrpcNode[] = []
-      if (Array.isArray(raw.nodes)) {
-        for (const n of raw.nodes.slice(0, MAX_SAVED_NODES)) {
-          if (typeof n !== 'object' || n === null) continue
-          const { id: nid, host, port } = n as Record<string, unknown>
-          if (typeof nid !== 'string' || !/^[0-9a-f]{40}$/i.test(nid)) continue
-          if (typeof host !== 'string' || !isIPv4(host)) continue
-          if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue
-          nodes.push({ id: Buffer.from(nid, 'hex'), host, port })
-        }
-      }
-      return { id, nodes }
-    } catch (err) {
-      this.warn(`dht: ignoring corrupt state file ${path}: ${errorMessage(err)}`)
-      return undefined
+  }
+
+  /** Replace k-rpc's table walk (used by bittorrent-dht's lookup, announce and bootstrap) by ours. */
+  private installWalk(krpc: KRPC): void {
+    const host: WalkHost = {
+      id: krpc.id,
+      k: krpc.k,
+      softTimeout: this.opts.softTimeout ?? SOFT_TIMEOUT,
+      send: (to, message, cb) => {
+        // A walk still running when we close (its soft timers, k-rpc cancelling its queries) must not send.
+        if (krpc.destroyed || this.destroyed) return void process.nextTick(() => cb(new Error('dht destroyed'), null))
+        // Sent without the id we know the node by, so k-rpc hands us an answer from a new id instead of an error.
+        this.candidates.take(to.host, to.port) // tried now: the pinger need not
+        this.counters.sent++
+        socketOf(krpc).query(to, message, (err: Error | null, res: KrpcMessage | null) => {
+          if (!err) this.counters.answers++
+          else if ((err as NodeJS.ErrnoException).code === 'ETIMEDOUT') this.counters.timeouts++
+          cb(err, res)
+        })
+      },
+      seeds: (target, n) => this.walkSeeds(target, n),
+      answered: (c) => {
+        // k-rpc's response handler adds the node to the table; onePerAddress drops an older id at that address.
+        this.candidates.take(c.host, c.port)
+        if (this.routers.some((r) => r.host === c.host && r.port === c.port)) this.routersAnswered = true
+      },
+      failed: (c) => this.evict(c),
+      walkStarted: () => { this.walks++ },
+      walkEnded: () => { this.walks-- },
+    }
+    const k = krpc as unknown as { _closest: (target: Buffer, message: KrpcMessage, background: boolean, visit: Parameters<typeof walk>[3], cb: Parameters<typeof walk>[4]) => void }
+    k._closest = (target, message, _background, visit, cb) => {
+      if (krpc.destroyed) return process.nextTick(() => cb?.(null, 0))
+      walk(host, target, message, visit, cb ?? (() => {}))
+    }
+  }
+
+  /**
+   * Where a walk starts: the closest nodes of the table; while the table is small, also the closest saved nodes not
+   * tried yet, and the bootstrap nodes (always on the first walks, until one of them answered).
+   */
+  private walkSeeds(target: Buffer, n: number): { nodes: WalkContact[]; routers: WalkContact[] } {
+    const krpc = this.krpcInstance!
+    const nodes: WalkContact[] = krpc.nodes.closest(target, n).map((x) => ({ id: x.id, host: x.host, port: x.port }))
+    const small = krpc.nodes.count() < n
+    if (small) {
+      for (const c of this.candidates.closest(target, n)) nodes.push({ id: c.id, host: c.host, port: c.port, unverified: true })
+    }
+    const routers = small || !this.routersAnswered ? this.routers.map((r) => ({ host: r.host, port: r.port })) : []
+    return { nodes, routers }
+  }
+
+  /** A node that did not answer leaves the table (if the entry at its address is still the one we asked). */
+  private evict(c: WalkContact): void {
+    if (this.destroyed) return
+    this.candidates.take(c.host, c.port)
+    const krpc = this.krpcInstance
+    if (!krpc) return
+    const id = c.id
+    const n = id ? krpc.nodes.get(id) : null
+    if (n && n.host === c.host && n.port === c.port) krpc.nodes.remove(n.id)
+  }
+
+  /** Ping the saved nodes, freshest first, a few at a time: those that answer join the table. */
+  private pingCandidates(): void {
+    const krpc = this.krpcInstance
+    if (!krpc) return
+    while (!this.destroyed && !krpc.destroyed && this.pinging < PING_PARALLEL) {
+      const c = this.candidates.next()
+      if (!c) return
+      this.pinging++
+      this.counters.sent++
+      socketOf(krpc).query({ host: c.host, port: c.port }, { q: 'ping', a: { id: krpc.id } }, (err: Error | null) => {
+        this.pinging--
+        if (!err) this.counters.answers++
+        else if ((err as NodeJS.ErrnoException).code === 'ETIMEDOUT') this.counters.timeouts++
+        this.pingCandidates()
+      })
     }
   }
 
@@ -394,84 +505,8 @@ function backoff(misses: number, max: number): number {
   return Math.min(max, RETRY_MIN * 2 ** Math.min(misses - 1, 10))
 }
 
-const guarded = new WeakSet<object>()
-
-/**
- * bittorrent-dht and k-rpc trust the shape of what arrives: `a.token` as an integer, `a.target` as a string, or
- * `r.id` as an integer in an answer each throw inside the UDP 'message' handler and so crash the process (and a
- * throw half-way through k-rpc-socket leaves a lookup waiting forever). Check the shape first and drop the rest;
- * catch anything that still throws.
- */
-function guardSocket(krpc: KRPC, warn: (err: Error) => void): void {
-  const udp = krpc.socket.socket
-  if (guarded.has(udp)) return
-  guarded.add(udp)
-  for (const listener of udp.listeners('message') as Array<(buf: Buffer, rinfo: unknown) => void>) {
-    udp.off('message', listener)
-    udp.on('message', (buf: Buffer, rinfo: unknown) => {
-      if (!wellFormedKrpc(buf)) return
-      try {
-        listener(buf, rinfo)
-      } catch (err) {
-        warn(err instanceof Error ? err : new Error(String(err)))
-      }
-    })
-  }
-}
-
-const isBuf = (v: unknown, len?: number): boolean => Buffer.isBuffer(v) && (len === undefined || v.length === len)
-const optBuf = (d: BDict, key: string, len?: number): boolean => d[key] === undefined || isBuf(d[key], len)
-
-/** Exported for tests: does a KRPC datagram have the shape bittorrent-dht and k-rpc assume? */
-export function wellFormedKrpc(buf: Buffer): boolean {
-  let msg
-  try {
-    msg = bdecode(buf, { allowTrailing: true }).value
-  } catch {
-    return false
-  }
-  if (!isDict(msg) || !isBuf(msg.t) || !isBuf(msg.y, 1)) return false
-  const y = (msg.y as Buffer)[0]
-  if (y === 0x71 /* q */) {
-    const a = msg.a
-    if (!isBuf(msg.q) || !isDict(a) || !isBuf(a.id, 20)) return false
-    const q = (msg.q as Buffer).toString('latin1')
-    // BEP 44 storage is not something we serve; its handlers assume even more about their arguments.
-    if (q === 'put' || q === 'get') return false
-    if (!optBuf(a, 'target', 20) || !optBuf(a, 'info_hash', 20) || !optBuf(a, 'token')) return false
-    if (q === 'find_node' && a.target === undefined) return false
-    if ((q === 'get_peers' || q === 'announce_peer') && a.info_hash === undefined) return false
-    if (a.port !== undefined && typeof a.port !== 'number') return false
-    return true
-  }
-  if (y === 0x72 /* r */) {
-    const r = msg.r
-    if (!isDict(r) || !isBuf(r.id)) return false
-    if (!optBuf(r, 'nodes') || !optBuf(r, 'token')) return false
-    if (r.values !== undefined && !(Array.isArray(r.values) && r.values.every((v) => isBuf(v)))) return false
-    return true
-  }
-  return y === 0x65 /* e */
-}
-
-/** Bound the size of our answers: bittorrent-dht puts every table node / every stored peer in one datagram. */
-function patchReplies(dht: DHT): void {
-  const rpc = dht._rpc
-  ;(dht as unknown as { _onfindnode: typeof dht._onquery })._onfindnode = (query, peer) => {
-    const target = query.a.target as Buffer
-    dht.emit('find_node', target)
-    rpc.response(peer, query, { id: rpc.id }, rpc.nodes.closest(target, REPLY_NODES))
-  }
-  dht._ongetpeers = (query, peer) => {
-    const infoHash = query.a.info_hash as Buffer
-    dht.emit('get_peers', infoHash)
-    const r: Record<string, unknown> = { id: rpc.id, token: dht._generateToken(peer.address) }
-    const peers = dht._peers.get(infoHash.toString('hex'), REPLY_PEERS)
-    if (peers.length) {
-      r.values = peers
-      rpc.response(peer, query, r)
-    } else {
-      rpc.response(peer, query, r, rpc.nodes.closest(infoHash, REPLY_NODES))
-    }
-  }
+type QueryCb = (err: Error | null, res: KrpcMessage | null) => void
+/** k-rpc-socket's query, which the typings of k-rpc leave out. */
+function socketOf(krpc: KRPC): { query(to: { host: string; port: number }, msg: KrpcMessage, cb: QueryCb): number } {
+  return krpc.socket as unknown as { query(to: { host: string; port: number }, msg: KrpcMessage, cb: QueryCb): number }
 }

@@ -9,7 +9,7 @@ import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
 import { parsePeerAddress, type PeerAddress } from '../discovery/peer-address.js'
 import { ResumeStore, stateDir } from '../storage/resume.js'
-import { DhtNode } from '../discovery/dht.js'
+import { DhtNode, type DhtStats } from '../discovery/dht.js'
 import { join } from 'node:path'
 import { PeerWire } from '../wire/peer-wire.js'
 import { TokenBucket } from './rate.js'
@@ -54,8 +54,9 @@ export class Client extends EventEmitter implements ClientContext {
   /** The DHT node, once listen() started it. */
   dht?: DhtNode
   private readonly dhtJobs = new Map<Torrent, Array<() => void>>()
-  readonly downloadLimiter?: TokenBucket
-  readonly uploadLimiter?: TokenBucket
+  // Not readonly: setLimits() swaps them at run time (bt serve's session-set).
+  downloadLimiter?: TokenBucket
+  uploadLimiter?: TokenBucket
   private server?: net.Server
   private listenPort = 0
   private halfOpen = 0
@@ -87,6 +88,23 @@ export class Client extends EventEmitter implements ClientContext {
 
   port(): number {
     return this.listenPort
+  }
+
+  /** Change the global rate limits at run time: bytes per second, 0 or undefined = unlimited. */
+  setLimits(limits: { download?: number; upload?: number }): void {
+    const swap = (current: TokenBucket | undefined, rate: number | undefined): TokenBucket | undefined => {
+      if (!rate || rate <= 0) {
+        current?.destroy()
+        return undefined
+      }
+      if (current) {
+        current.rate = rate
+        return current
+      }
+      return new TokenBucket(rate)
+    }
+    if ('download' in limits) this.downloadLimiter = swap(this.downloadLimiter, limits.download)
+    if ('upload' in limits) this.uploadLimiter = swap(this.uploadLimiter, limits.upload)
   }
 
   /** Open the listen socket. Resolves with the port. */
@@ -199,6 +217,10 @@ export class Client extends EventEmitter implements ClientContext {
   undiscover(t: Torrent): void {
     for (const cancel of this.dhtJobs.get(t) ?? []) cancel()
     this.dhtJobs.delete(t)
+  }
+
+  dhtStats(): DhtStats | undefined {
+    return this.dht?.stats()
   }
 
   dhtNode(host: string, port: number): void {

@@ -1,6 +1,7 @@
 // What a Torrent needs from its Client: identity, limits, shared services. An interface, so the two stay apart.
 
 import type { PeerAddress } from '../discovery/peer-address.js'
+import type { DhtStats } from '../discovery/dht.js'
 import type { ResumeStore } from '../storage/resume.js'
 import type { PeerWire } from '../wire/peer-wire.js'
 import type { TokenBucket } from './rate.js'
@@ -29,6 +30,8 @@ export interface ClientContext {
   discover?(t: Torrent): void
   /** Stop them (torrent stopped, or found to be private). */
   undiscover?(t: Torrent): void
+  /** What the DHT is doing (while a magnet waits for metadata). */
+  dhtStats?(): DhtStats | undefined
   /** A peer told us its DHT port (BEP 5 PORT message). */
   dhtNode?(host: string, port: number): void
   /** Add BEP 10 extensions (ut_metadata, ut_pex) to a wire before its handshake. */

@@ -18,8 +18,9 @@ import { pexExtension, type PexExtension } from '../wire/pex.js'
 import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
 import { Peer } from './peer.js'
 import { Priority, type PriorityHandle } from './priority.js'
-import { RateMeter } from './rate.js'
+import { RateMeter, TokenBucket } from './rate.js'
 import type { ClientContext } from './context.js'
+import type { DhtStats } from '../discovery/dht.js'
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'done' | 'stopped' | 'error'
 
@@ -61,6 +62,8 @@ export interface TorrentStats {
   peers: number
   seeds: number
   knownPeers: number
+  /** While waiting for a magnet's metadata: what the DHT is doing (absent without DHT). */
+  dht?: DhtStats
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
@@ -104,6 +107,10 @@ export class Torrent extends EventEmitter {
   private connecting = 0
   readonly down = new RateMeter()
   readonly up = new RateMeter()
+  /** This torrent's own limits (bt serve's per-torrent rates), on top of the Client's; see setLimits(). */
+  downloadLimiter?: TokenBucket
+  uploadLimiter?: TokenBucket
+  private readonly ownDownloadWaiting = new Set<Peer>()
   private trackers?: TrackerClient
   private timers: NodeJS.Timeout[] = []
   private chokeRound = 0
@@ -250,6 +257,23 @@ export class Torrent extends EventEmitter {
     for (const p of this.peers.values()) this.updateInterest(p)
   }
 
+  /** Per-torrent rate limits in bytes per second (0 or undefined = none beyond the Client's). */
+  setLimits(limits: { download?: number; upload?: number }): void {
+    const swap = (current: TokenBucket | undefined, rate: number | undefined): TokenBucket | undefined => {
+      if (!rate || rate <= 0) {
+        current?.destroy()
+        return undefined
+      }
+      if (current) {
+        current.rate = rate
+        return current
+      }
+      return new TokenBucket(rate)
+    }
+    if ('download' in limits) this.downloadLimiter = swap(this.downloadLimiter, limits.download)
+    if ('upload' in limits) this.uploadLimiter = swap(this.uploadLimiter, limits.upload)
+  }
+
   private fail(err: unknown): void {
     // Once: several writes can fail together (disk full), and a write cut short by stop() is not a failure.
     if (this.destroyed || this.state === 'error') return
@@ -271,6 +295,8 @@ export class Torrent extends EventEmitter {
     this.ctx.undiscover?.(this)
     for (const t of this.timers) clearInterval(t)
     this.timers = []
+    this.downloadLimiter?.destroy()
+    this.uploadLimiter?.destroy()
     for (const peer of this.peers.values()) {
       this.ctx.connectionClosed()
       peer.wire.destroy()
@@ -327,6 +353,7 @@ export class Torrent extends EventEmitter {
       peers: this.peers.size,
       seeds,
       knownPeers: this.candidates.size,
+      dht: this.state === 'metadata' && !this.metainfo?.private ? this.ctx.dhtStats?.() : undefined,
     }
   }
 
@@ -793,12 +820,28 @@ export class Torrent extends EventEmitter {
       }
       room = Math.min(room, allowed)
     }
+    const own = this.downloadLimiter
+    if (own) {
+      const allowed = Math.floor(own.available() / BLOCK_SIZE)
+      if (allowed <= 0) {
+        if (!this.ownDownloadWaiting.has(peer)) {
+          this.ownDownloadWaiting.add(peer)
+          void own.wait(BLOCK_SIZE).then(() => {
+            this.ownDownloadWaiting.delete(peer)
+            this.fillRequests(peer)
+          })
+        }
+        return
+      }
+      room = Math.min(room, allowed)
+    }
     const out = this.pickBuf
     out.length = 0
     const n = p.pick(peer, room, out)
     for (let k = 0; k < n; k++) {
       const req = out[k]
       limiter?.consume(req.length)
+      own?.consume(req.length)
       wire.request(req.piece, req.offset, req.length, (err, buf) => this.onBlock(peer, req, err, buf))
     }
     out.length = 0
@@ -1034,10 +1077,11 @@ export class Torrent extends EventEmitter {
       const req = peer.uploadQueue[0]
       // Wait for one block's worth at most: a request larger than the bucket's burst could otherwise never start.
       const need = Math.min(req.length, BLOCK_SIZE)
-      if (limiter && limiter.available() < need) {
+      const short = limiter && limiter.available() < need ? limiter : this.uploadLimiter && this.uploadLimiter.available() < need ? this.uploadLimiter : undefined
+      if (short) {
         if (!peer.uploadWaiting) {
           peer.uploadWaiting = true
-          limiter.wait(need).then(() => {
+          short.wait(need).then(() => {
             peer.uploadWaiting = false
             this.pumpUploads(peer)
           })
@@ -1048,6 +1092,7 @@ export class Torrent extends EventEmitter {
       // Cancelled since it was queued (bittorrent-protocol dropped it): don't spend a read or tokens on it.
       if (!peer.wire.peerRequests.some((r) => r.piece === req.index && r.offset === req.offset && r.length === req.length)) continue
       limiter?.consume(req.length)
+      this.uploadLimiter?.consume(req.length)
       peer.uploadsInFlight++
       this.storage!.read(req.index, req.offset, req.length).then(
         (buf) => {

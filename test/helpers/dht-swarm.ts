@@ -1,31 +1,36 @@
 // A local DHT of n nodes on 127.0.0.1 that never contacts the public routers: node 0 starts alone, the others
 // bootstrap from it. Tests join it with `new DhtNode({ host: '127.0.0.1', bootstrap: swarm.bootstrap })`.
+// `ports` restarts a DHT on the ports of an earlier one (new node ids, same addresses).
 import { DhtNode } from '../../src/discovery/dht.js'
 
 export interface DhtSwarm {
   /** ['127.0.0.1:PORT'] of node 0. */
   bootstrap: string[]
   nodes: DhtNode[]
+  /** The UDP port of each node, node 0 first. */
+  ports: number[]
   stop(): Promise<void>
 }
 
 const READY_TIMEOUT = 10_000
 
-export async function startDhtSwarm(n: number): Promise<DhtSwarm> {
+export async function startDhtSwarm(n: number, opts: { ports?: number[] } = {}): Promise<DhtSwarm> {
   if (n < 1) throw new Error('a swarm needs at least one node')
-  const nodes: DhtNode[] = [new DhtNode({ host: '127.0.0.1', port: 0, bootstrap: false })]
+  const portOf = (i: number) => opts.ports?.[i] ?? 0
+  const nodes: DhtNode[] = [new DhtNode({ host: '127.0.0.1', port: portOf(0), bootstrap: false })]
   const stop = async () => {
     await Promise.all(nodes.map((d) => d.destroy()))
   }
   try {
     const port = await nodes[0].listen()
     const bootstrap = [`127.0.0.1:${port}`]
-    for (let i = 1; i < n; i++) nodes.push(new DhtNode({ host: '127.0.0.1', port: 0, bootstrap }))
+    for (let i = 1; i < n; i++) nodes.push(new DhtNode({ host: '127.0.0.1', port: portOf(i), bootstrap }))
     await Promise.all(nodes.slice(1).map(async (d) => {
       await d.listen()
       await withTimeout(d.ready(), READY_TIMEOUT, 'dht swarm node did not finish bootstrapping')
     }))
-    return { bootstrap, nodes, stop }
+    for (const d of nodes) addLatency(d)
+    return { bootstrap, nodes, ports: nodes.map((d) => d.port!), stop }
   } catch (err) {
     await stop()
     throw err
@@ -38,4 +43,21 @@ export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Prom
     p,
     new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) }),
   ]).finally(() => clearTimeout(timer))
+}
+
+let latency = 0
+
+/** Delay every datagram sent by nodes given to addLatency (swarm nodes are) by ms; 0 (the default) for none. */
+export function setDhtLatency(ms: number): void {
+  latency = ms
+}
+
+/** Make a listening node's sends obey setDhtLatency, so round trips can cost what they do on a network. */
+export function addLatency(d: DhtNode): void {
+  const udp = d.krpc!.socket.socket
+  const send = udp.send.bind(udp) as (...args: unknown[]) => void
+  ;(udp as unknown as { send: (...args: unknown[]) => void }).send = (...args: unknown[]) => {
+    if (latency > 0) setTimeout(() => { try { send(...args) } catch {} }, latency)
+    else send(...args)
+  }
 }

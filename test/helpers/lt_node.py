@@ -56,7 +56,7 @@ def main():
         'enable_incoming_utp': bool(cfg.get('utp')),
         'alert_mask': lt.alert.category_t.status_notification | lt.alert.category_t.error_notification
         | lt.alert.category_t.storage_notification | lt.alert.category_t.tracker_notification
-        | lt.alert.category_t.performance_warning,
+        | lt.alert.category_t.performance_warning | lt.alert.category_t.dht_notification,
     }
     if dht_nodes:
         # Every node of a loopback DHT shares one IP; the default anti-sybil rules would keep only one of them.
@@ -143,6 +143,11 @@ def main():
                 emit('tracker_error', url=a.url, message=a.message())
             elif isinstance(a, lt.performance_alert):
                 emit('warning', message=a.message())
+            elif isinstance(a, lt.dht_bootstrap_alert):
+                # A torrent added while the DHT was still starting waits for the next announce round (up to
+                # dht_announce_interval, 15 min with one torrent): announce as soon as the DHT is up instead.
+                handle.force_dht_announce()
+                emit('dht_bootstrap')
             elif isinstance(a, lt.metadata_received_alert):
                 emit('metadata')
             elif isinstance(a, lt.torrent_finished_alert):

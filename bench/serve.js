@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// bt serve benchmark, three jobs in one run on 127.0.0.1 (no DHT anywhere):
+//
+//   npm run build && node bench/serve.js [--size 1G] [--runs 3] [--jobs warm,cold,api] [--torrents 1000]
+//        [--connections 100] [--duration 10] [--dir /tmp] [--keep]
+//
+//   warm   the data complete on disk: `curl -o /dev/null` of the file through bt serve's /stream/ and through nginx
+//          (Debian, a throwaway config on a free port, sendfile on) serving the same file; best of --runs; MiB/s
+//          and bt/nginx (target ≥ 0.7).
+//   cold   a python3-libtorrent seeder (high_performance_seed) has the file; a fresh bt serve is given the magnet
+//          (x.pe = the seeder) and curl streams the whole file at once: time to first byte from the request (metadata
+//          fetch, check and first piece included) and MiB/s; then, in another fresh bt serve, a 1 MiB Range read at
+//          a random offset in the second half: time to first byte and to the last. (webtorrent-cli is not compared
+//          here: it needs a network namespace and an npm install; bench/download.js shows how.)
+//   api    --torrents magnets of random info hashes (no peers: they stay in `metadata`) loaded into bt serve, then
+//          autocannon with --connections clients for --duration s posting Transmission `torrent-get` of every field
+//          for all torrents: requests/s and latency p50/p99 (target p99 < 50 ms).
+//
+// Needs: nginx, curl, python3-libtorrent (Debian), autocannon (npm dev dependency). Disk: the payload, plus one copy.
+
+import { spawn, spawnSync } from 'node:child_process'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { randomBytes, randomInt } from 'node:crypto'
+import autocannon from 'autocannon'
+import { BT, MiB, ROOT, ensureBuilt, fmtSize, freePort, have, makePayload, parseArgs, parseSize, startLtPeer } from './lib.js'
+
+const { flags } = parseArgs(process.argv.slice(2), ['keep', 'help'])
+if (flags.help) {
+  console.log('node bench/serve.js [--size 1G] [--runs 3] [--jobs warm,cold,api] [--torrents 1000] [--connections 100] [--duration 10] [--dir /tmp] [--keep]')
+  process.exit(0)
+}
+const size = parseSize(flags.size ?? '1G')
+const runs = Number(flags.runs ?? 3)
+const jobs = String(flags.jobs ?? 'warm,cold,api').split(',')
+const nTorrents = Number(flags.torrents ?? 1000)
+const connections = Number(flags.connections ?? 100)
+const duration = Number(flags.duration ?? 10)
+ensureBuilt()
+for (const cmd of ['curl', ...(jobs.includes('warm') ? ['nginx'] : [])]) if (!have(cmd)) throw new Error(`${cmd} is not installed`)
+
+const work = mkdtempSync(join(flags.dir ?? tmpdir(), 'bt-bench-serve-'))
+const children = new Set()
+process.on('exit', () => {
+  for (const c of children) try { c.kill('SIGKILL') } catch {}
+  if (!flags.keep) rmSync(work, { recursive: true, force: true })
+})
+
+/** bt serve on a free port with its own state; resolves { url, stop }. */
+async function serve(name, args = [], dl = join(work, `${name}-dl`)) {
+  const data = join(work, `${name}-state`)
+  const child = spawn(process.execPath, [BT, 'serve', '--port', '0', '--peer-port', '0', '--no-dht', '--download-dir', dl, ...args], {
+    env: { ...process.env, XDG_DATA_HOME: data, BT_DHT_BOOTSTRAP: 'none' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.add(child)
+  let err = ''
+  child.stderr.on('data', (d) => { err = (err + d).slice(-4000) })
+  const url = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', (l) => resolve(l.trim()))
+    child.once('close', (code) => reject(new Error(`bt serve exited ${code}: ${err}`)))
+  })
+  const stop = () => new Promise((resolve) => {
+    child.once('close', resolve)
+    child.kill('SIGTERM')
+  })
+  return { url, dl, stop }
+}
+
+async function api(url, path, body) {
+  const res = await fetch(`${url}/api/v1${path}`, body ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {})
+  const j = await res.json()
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(j)}`)
+  return j
+}
+
+async function until(what, fn, ms = 600_000) {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > end) throw new Error(`timed out: ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** curl to /dev/null: { code, first (s), total (s), bytes, mibps }. */
+function curl(url, extra = []) {
+  const r = spawnSync('curl', ['-sS', '-f', '-o', '/dev/null', '-w', '%{time_starttransfer} %{time_total} %{size_download}', ...extra, url], { encoding: 'utf8', timeout: 900_000 })
+  if (r.status !== 0) throw new Error(`curl ${url}: ${r.stderr}`)
+  const [first, total, bytes] = r.stdout.trim().split(' ').map(Number)
+  return { first, total, bytes, mibps: bytes / MiB / total }
+}
+
+function makeTorrent(file, out) {
+  const r = spawnSync(process.execPath, [BT, 'create', file, '-l', '1M', '--no-date', '-q', '-o', out], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`bt create: ${r.stderr}`)
+}
+
+const rows = []
+const line = (...cols) => console.log(cols.join('  '))
+
+console.log(`bench/serve.js: ${fmtSize(size)} payload, 1 MiB pieces, in ${work}`)
+const { seedDir, file } = jobs.some((j) => j === 'warm' || j === 'cold') ? await makePayload(work, size) : {}
+const torrentPath = join(work, 'payload.torrent')
+if (file) makeTorrent(file, torrentPath)
+
+if (jobs.includes('warm')) {
+  // bt serve with the payload's own directory as its download dir: the check finds everything there.
+  const s = await serve('warm', [], seedDir)
+  const form = new FormData()
+  const { readFileSync } = await import('node:fs')
+  form.set('torrent', new Blob([readFileSync(torrentPath)]), 'payload.torrent')
+  const added = await (await fetch(`${s.url}/api/v1/torrents`, { method: 'POST', body: form })).json()
+  await until('the warm check', async () => (await api(s.url, `/torrents/${added.infoHash}`)).state === 'seeding')
+  const nginxPort = await freePort()
+  const conf = join(work, 'nginx.conf')
+  writeFileSync(conf, `daemon off; worker_processes 1; pid ${work}/nginx.pid; error_log ${work}/nginx-error.log;
+events { worker_connections 64; }
+http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${work}/nginx-tmp; proxy_temp_path ${work}/nginx-tmp;
+  fastcgi_temp_path ${work}/nginx-tmp; uwsgi_temp_path ${work}/nginx-tmp; scgi_temp_path ${work}/nginx-tmp;
+  server { listen 127.0.0.1:${nginxPort}; root ${seedDir}; } }\n`)
+  mkdirSync(join(work, 'nginx-tmp'))
+  // nginx's worker runs as an unprivileged user: let it into the (0700) work directory.
+  chmodSync(work, 0o755)
+  const nginx = spawn('nginx', ['-c', conf, '-p', work], { stdio: 'ignore' })
+  children.add(nginx)
+  await until('nginx', () => fetch(`http://127.0.0.1:${nginxPort}/payload.bin`, { method: 'HEAD' }).then((r) => r.ok, () => false), 10_000)
+  let bt = 0
+  let ng = 0
+  for (let i = 0; i < runs; i++) {
+    bt = Math.max(bt, curl(`${s.url}/stream/${added.infoHash}/0`).mibps)
+    ng = Math.max(ng, curl(`http://127.0.0.1:${nginxPort}/payload.bin`).mibps)
+  }
+  nginx.kill('SIGKILL')
+  await s.stop()
+  rows.push(['warm stream MiB/s (best of ' + runs + ')', bt.toFixed(0), ng.toFixed(0), `${(bt / ng).toFixed(2)} (target ≥ 0.7)`])
+}
+
+if (jobs.includes('cold')) {
+  const lt = await startLtPeer({ torrent: torrentPath, save: seedDir, seed: true, high_performance: true, interval: 1 })
+  const { readFileSync } = await import('node:fs')
+  const { parseTorrent } = await import(join(ROOT, 'dist', 'src', 'metainfo', 'metainfo.js'))
+  const hash = parseTorrent(readFileSync(torrentPath)).infoHash
+  const magnet = `magnet:?xt=urn:btih:${hash}&x.pe=127.0.0.1:${lt.port}`
+  const s1 = await serve('cold1')
+  const t0 = Date.now()
+  await api(s1.url, '/torrents', { uri: magnet })
+  const whole = curl(`${s1.url}/stream/${hash}/0`)
+  const sinceAdd = (Date.now() - t0) / 1000
+  await s1.stop()
+  rows.push(['cold stream: first byte s', whole.first.toFixed(3), '', 'magnet added just before: metadata + check + first piece'])
+  rows.push(['cold stream: MiB/s', (whole.bytes / MiB / sinceAdd).toFixed(0), '', `whole file, from the add (${sinceAdd.toFixed(1)} s)`])
+  const s2 = await serve('cold2')
+  await api(s2.url, '/torrents', { uri: magnet })
+  await until('metadata', async () => (await api(s2.url, `/torrents/${hash}`)).state !== 'metadata', 60_000)
+  const off = size / 2 + randomInt(Math.max(1, size / 2 - MiB))
+  const r = curl(`${s2.url}/stream/${hash}/0`, ['-r', `${off}-${off + MiB - 1}`])
+  await s2.stop()
+  lt.stop()
+  rows.push(['cold random 1 MiB: first byte ms', (r.first * 1000).toFixed(0), '', `offset ${off}, metadata already known (target < 100)`])
+  rows.push(['cold random 1 MiB: total ms', (r.total * 1000).toFixed(0), '', ''])
+}
+
+if (jobs.includes('api')) {
+  const s = await serve('api')
+  const t0 = Date.now()
+  for (let i = 0; i < nTorrents; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, nTorrents - i) }, () => api(s.url, '/torrents', { uri: `magnet:?xt=urn:btih:${randomBytes(20).toString('hex')}` })))
+  }
+  console.log(`${nTorrents} torrents added in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+  const { TORRENT_FIELDS } = await import(join(ROOT, 'dist', 'src', 'server', 'transmission-fields.js'))
+  const rpcUrl = `${s.url}/transmission/rpc`
+  const sid = (await fetch(rpcUrl, { method: 'POST', body: '{}' })).headers.get('x-transmission-session-id')
+  // Every field (the issue's target), and the fields Sonarr/Radarr poll (what a real client asks for).
+  const sonarr = ['id', 'hashString', 'name', 'downloadDir', 'totalSize', 'leftUntilDone', 'isFinished', 'eta', 'status', 'secondsDownloading', 'secondsSeeding', 'errorString', 'uploadedEver', 'downloadedEver', 'seedRatioLimit', 'seedRatioMode', 'seedIdleLimit', 'seedIdleMode', 'fileCount', 'labels']
+  for (const [what, fields] of [['all fields', Object.keys(TORRENT_FIELDS)], ['Sonarr fields', sonarr]]) {
+    const body = JSON.stringify({ method: 'torrent-get', arguments: { fields } })
+    const check = await (await fetch(rpcUrl, { method: 'POST', body, headers: { 'X-Transmission-Session-Id': sid } })).json()
+    if (check.arguments.torrents.length !== nTorrents) throw new Error(`torrent-get returned ${check.arguments.torrents.length} torrents`)
+    const bytes = Buffer.byteLength(JSON.stringify(check))
+    const res = await autocannon({ url: rpcUrl, method: 'POST', body, headers: { 'X-Transmission-Session-Id': sid, 'content-type': 'application/json' }, connections, duration })
+    rows.push([`torrent-get ${what} × ${nTorrents}: req/s`, res.requests.average.toFixed(0), '', `${connections} clients, ${duration} s, ${(bytes / 1024).toFixed(0)} KiB each, errors ${res.errors + res.non2xx}`])
+    rows.push(['  latency p50 / p99 ms', `${res.latency.p50} / ${res.latency.p99}`, '', 'target p99 < 50'])
+  }
+  await s.stop()
+}
+
+console.log('')
+line('job'.padEnd(42), 'bt serve'.padStart(10), 'peer tool'.padStart(10), ' ratio / note')
+for (const [job, a, b, note] of rows) line(job.padEnd(42), String(a).padStart(10), String(b).padStart(10), ' ' + note)
+process.exit(0)

@@ -1,0 +1,136 @@
+// GET/HEAD /stream/<infohash>/<file path or index>: a torrent's file over HTTP through a Reader, so each request
+// drives piece priority and readahead (as torrentfs reads do) and a client that goes away releases them.
+// GET /playlist/<infohash>.m3u: the torrent's audio and video files as stream URLs.
+
+import { createReadStream as fsReadStream } from 'node:fs'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { createReadStream } from '../stream/reader.js'
+import type { ReadableTorrent } from '../stream/source.js'
+import type { Torrent } from '../session/torrent.js'
+import type { Daemon, Entry } from './daemon.js'
+import { ApiError, invalid, notFound } from './errors.js'
+import { contentDisposition, contentType, isMedia, parseRange } from './range.js'
+
+// Large chunks: per-chunk overhead (a read, a write to the socket) dominates a fast stream at 64 KiB.
+const CHUNK = 1024 * 1024
+
+/** Every piece overlapping [start, end) (absolute offsets) is verified on disk. */
+function allLocal(t: Torrent, start: number, end: number): boolean {
+  const pl = t.metainfo!.pieceLength
+  for (let p = Math.floor(start / pl), last = Math.floor((end - 1) / pl); p <= last; p++) if (!t.hasPiece(p)) return false
+  return true
+}
+
+function readable(t: Torrent): ReadableTorrent {
+  return {
+    metainfo: t.metainfo!,
+    hasPiece: (i) => t.hasPiece(i),
+    waitPiece: (i, signal) => t.waitPiece(i, signal),
+    readAt: (buf, pos) => t.readAt(buf, pos),
+    createPriorityHandle: () => t.createPriorityHandle(),
+  }
+}
+
+/** The file a stream path names: its path as `bt metainfo X files` prints it, that path below the torrent's own
+ * directory, or its index. */
+export function findFile(e: Entry, ref: string): number {
+  const m = e.metainfo!
+  if (ref.split('/').some((c) => c === '..' || c === '.')) throw invalid('".." and "." are not allowed in stream paths')
+  const clean = ref.replace(/^\/+/, '')
+  for (let i = 0; i < m.files.length; i++) {
+    const f = m.files[i]
+    if (f.padding) continue
+    const p = f.path.join('/')
+    if (p === clean || (m.multiFile && f.path.slice(1).join('/') === clean)) return i
+  }
+  if (/^\d{1,9}$/.test(clean)) {
+    const i = Number(clean)
+    if (i < m.files.length && !m.files[i].padding) return i
+  }
+  throw notFound(`${m.name} has no file "${clean.slice(0, 200)}"`)
+}
+
+async function openEntry(d: Daemon, req: FastifyRequest, hash: string, waitMs: number): Promise<{ e: Entry; t: Torrent }> {
+  const e = d.get(hash)
+  const ac = new AbortController()
+  const onClose = () => ac.abort()
+  req.raw.once('close', onClose)
+  try {
+    const t = await d.readable(e, waitMs, ac.signal)
+    return { e, t }
+  } finally {
+    req.raw.off('close', onClose)
+  }
+}
+
+function keyQuery(req: FastifyRequest): string {
+  const q = req.query as Record<string, unknown>
+  const key = typeof q.apikey === 'string' ? q.apikey : typeof req.headers['x-api-key'] === 'string' ? req.headers['x-api-key'] : undefined
+  return key ? `?apikey=${encodeURIComponent(key)}` : ''
+}
+
+export function streamPath(infoHash: string, path: string): string {
+  return `/stream/${infoHash}/${path.split('/').map(encodeURIComponent).join('/')}`
+}
+
+export async function streamPlugin(app: FastifyInstance, opts: { daemon: Daemon; metadataWaitMs: number }): Promise<void> {
+  const d = opts.daemon
+
+  app.route<{ Params: { hash: string; '*': string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/stream/:hash/*',
+    exposeHeadRoute: false,
+    handler: async (req, reply) => {
+      const { e, t } = await openEntry(d, req, req.params.hash, opts.metadataWaitMs)
+      const index = findFile(e, req.params['*'] ?? '')
+      const m = t.metainfo!
+      const f = m.files[index]
+      const name = f.path[f.path.length - 1]
+      const etag = `"${m.infoHash}-${index}"`
+      reply.header('Accept-Ranges', 'bytes').header('ETag', etag).header('Content-Type', contentType(name))
+      reply.header('Content-Disposition', contentDisposition(name)).header('Cache-Control', 'private, max-age=3600')
+      reply.header('X-Content-Type-Options', 'nosniff')
+      // If-Range with another validator (or a date: we send no Last-Modified) means the client's copy is unknown.
+      const ifRange = req.headers['if-range']
+      const range = ifRange !== undefined && ifRange !== etag ? { kind: 'full' as const } : parseRange(req.headers.range, f.length)
+      if (range.kind === 'unsatisfiable') {
+        return reply.status(416).header('Content-Range', `bytes */${f.length}`).type('application/json; charset=utf-8').send({ error: `range not satisfiable: the file has ${f.length} bytes` })
+      }
+      const start = range.kind === 'partial' ? range.start : 0
+      const end = range.kind === 'partial' ? range.end + 1 : f.length // exclusive
+      if (range.kind === 'partial') reply.status(206).header('Content-Range', `bytes ${start}-${end - 1}/${f.length}`)
+      reply.header('Content-Length', String(end - start))
+      if (req.method === 'HEAD' || end === start) return reply.send()
+      // Streaming a file means wanting it: an unselected file becomes selected, so its pieces are kept.
+      if (!e.selected(index)) d.setFiles(e, [...(e.record.files ?? []), index])
+      const stream = allLocal(t, f.offset + start, f.offset + end)
+        ? // Every piece is verified on disk: read the file directly, no Reader in the way (as fast as the disk).
+          fsReadStream(t.storage!.filePath(index), { start, end: end - 1, highWaterMark: CHUNK })
+        : createReadStream(readable(t), { start: f.offset + start, end: f.offset + end, chunkSize: CHUNK })
+      // Whatever ends the response (done, client gone, error) closes the Reader and drops its priorities.
+      reply.raw.once('close', () => stream.destroy())
+      stream.on('error', () => reply.raw.destroy())
+      return reply.send(stream)
+    },
+  })
+
+  app.get<{ Params: { name: string } }>('/playlist/:name', async (req, reply) => {
+    const hash = req.params.name.replace(/\.m3u8?$/i, '')
+    const { e, t } = await openEntry(d, req, hash, opts.metadataWaitMs)
+    const m = t.metainfo!
+    const host = req.headers.host ?? `${req.hostname}`
+    const base = `${req.protocol}://${host}`
+    const key = keyQuery(req)
+    const lines = ['#EXTM3U']
+    m.files.forEach((f) => {
+      if (f.padding || !isMedia(f.path.join('/'))) return
+      lines.push(`#EXTINF:-1,${f.path[f.path.length - 1].replace(/[\r\n]/g, ' ')}`)
+      lines.push(`${base}${streamPath(e.infoHash, f.path.join('/'))}${key}`)
+    })
+    if (lines.length === 1) throw new ApiError('not_found', `${m.name} has no audio or video files`)
+    return reply
+      .type('audio/x-mpegurl; charset=utf-8')
+      .header('Content-Disposition', `inline; filename="${m.infoHash}.m3u"`)
+      .send(lines.join('\n') + '\n')
+  })
+}

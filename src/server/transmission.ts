@@ -1,0 +1,375 @@
+// Transmission's RPC at POST /transmission/rpc, the 4.0 protocol (rpc-version 17) that Sonarr, Radarr,
+// transmission-remote and the remote GUIs speak: the X-Transmission-Session-Id handshake (409 with the id), then
+// JSON requests {method, arguments, tag} answered {result, arguments, tag}. Method errors are answered as
+// Transmission does: HTTP 200 with the error in `result`.
+
+import { randomBytes } from 'node:crypto'
+import { statfs } from 'node:fs/promises'
+import { isAbsolute } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { errorMessage } from '../errors.js'
+import type { Daemon, Entry } from './daemon.js'
+import { ApiError } from './errors.js'
+import { MAX_BODY_BYTES, parseTorrentBytes, resolveUri, type AddSource } from './fetch-torrent.js'
+import { FieldContext, TORRENT_FIELDS } from './transmission-fields.js'
+
+export const RPC_VERSION = 17
+export const VERSION = '4.0.6 (bt)'
+
+/** A method's failure, reported in `result` (Transmission's wording where it has one). */
+class RpcError extends Error {}
+
+/** Arguments already serialized to JSON. */
+class RawJson {
+  constructor(readonly json: string) {}
+}
+
+type Args = Record<string, unknown>
+
+function ids(d: Daemon, v: unknown): Entry[] {
+  if (v === undefined) return d.list()
+  if (v === 'recently-active' || v === 'recently_active') {
+    const since = Date.now() - 60_000
+    return d.list().filter((e) => e.torrent || e.record.addedDate * 1000 > since)
+  }
+  const refs = Array.isArray(v) ? v : [v]
+  const out: Entry[] = []
+  for (const r of refs) {
+    let e: Entry | undefined
+    if (typeof r === 'number' && Number.isInteger(r)) e = d.find(r)
+    else if (typeof r === 'string' && /^[0-9a-fA-F]{40}$/.test(r)) e = d.find(r)
+    else if (typeof r === 'string' && /^\d+$/.test(r)) e = d.find(Number(r))
+    else throw new RpcError(`invalid id: ${JSON.stringify(r).slice(0, 60)}`)
+    if (e && !out.includes(e)) out.push(e)
+  }
+  return out
+}
+
+function indices(v: unknown, what: string, count: number | undefined): number[] {
+  if (!Array.isArray(v) || v.some((i) => !Number.isInteger(i) || i < 0)) throw new RpcError(`${what}: a list of file indices`)
+  // An empty list means every file.
+  if (v.length === 0) return count === undefined ? [] : Array.from({ length: count }, (_, i) => i)
+  if (count !== undefined && v.some((i) => i >= count)) throw new RpcError(`${what}: file index out of range`)
+  return v as number[]
+}
+
+function num(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new RpcError(`${what} must be a number`)
+  return v
+}
+
+function bool(v: unknown, what: string): boolean {
+  if (typeof v === 'boolean') return v
+  if (v === 0 || v === 1) return v === 1
+  throw new RpcError(`${what} must be a boolean`)
+}
+
+function sessionFields(d: Daemon, sessionId: string): Record<string, unknown> {
+  const s = d.settings
+  return {
+    'alt-speed-down': 50, 'alt-speed-enabled': false, 'alt-speed-time-begin': 540, 'alt-speed-time-day': 127,
+    'alt-speed-time-enabled': false, 'alt-speed-time-end': 1020, 'alt-speed-up': 50,
+    'blocklist-enabled': false, 'blocklist-size': 0, 'blocklist-url': '', 'cache-size-mb': 4,
+    'config-dir': d.store.dir, 'default-trackers': '', 'dht-enabled': d.client.dhtEnabled,
+    'download-dir': s.downloadDir, 'download-dir-free-space': -1,
+    'download-queue-enabled': false, 'download-queue-size': 5, encryption: 'tolerated',
+    'idle-seeding-limit': s.idleSeedingLimit, 'idle-seeding-limit-enabled': s.idleSeedingLimitEnabled,
+    'incomplete-dir': s.downloadDir, 'incomplete-dir-enabled': false, 'lpd-enabled': false,
+    'peer-limit-global': d.client.maxConnections, 'peer-limit-per-torrent': s.peerLimitPerTorrent,
+    'peer-port': d.client.port(), 'peer-port-random-on-start': false, 'pex-enabled': true,
+    'port-forwarding-enabled': false, 'queue-stalled-enabled': false, 'queue-stalled-minutes': 30,
+    'rename-partial-files': false, 'rpc-version': RPC_VERSION, 'rpc-version-minimum': 14, 'rpc-version-semver': '5.3.0',
+    'script-torrent-added-enabled': false, 'script-torrent-added-filename': '',
+    'script-torrent-done-enabled': false, 'script-torrent-done-filename': '',
+    'script-torrent-done-seeding-enabled': false, 'script-torrent-done-seeding-filename': '',
+    'seed-queue-enabled': false, 'seed-queue-size': 10,
+    seedRatioLimit: s.seedRatioLimit, seedRatioLimited: s.seedRatioLimited,
+    'session-id': sessionId,
+    'speed-limit-down': Math.round(s.downloadLimit / 1024) || 100, 'speed-limit-down-enabled': s.downloadLimit > 0,
+    'speed-limit-up': Math.round(s.uploadLimit / 1024) || 100, 'speed-limit-up-enabled': s.uploadLimit > 0,
+    'start-added-torrents': s.startAddedTorrents, 'trash-original-torrent-files': false,
+    units: {
+      'speed-units': ['kB/s', 'MB/s', 'GB/s', 'TB/s'], 'speed-bytes': 1000,
+      'size-units': ['kB', 'MB', 'GB', 'TB'], 'size-bytes': 1000,
+      'memory-units': ['KiB', 'MiB', 'GiB', 'TiB'], 'memory-bytes': 1024,
+    },
+    'utp-enabled': false, version: VERSION,
+  }
+}
+
+/** A limit in Transmission's terms (KBps + enabled flag) applied to our bytes/s (0 = off). */
+function limit(current: number, value: unknown, enabled: unknown, what: string): number | undefined {
+  const on = enabled === undefined ? undefined : bool(enabled, `${what}-enabled`)
+  const kbps = value === undefined ? undefined : num(value, what)
+  if (kbps !== undefined && kbps < 0) throw new RpcError(`${what} must be ≥ 0`)
+  if (on === false) return 0
+  if (kbps !== undefined && (on === true || current > 0)) return Math.round(kbps * 1024)
+  if (on === true && current === 0) return Math.round((kbps ?? 100) * 1024)
+  return undefined
+}
+
+export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: Daemon }): Promise<void> {
+  const d = opts.daemon
+  const sessionId = randomBytes(24).toString('base64url')
+
+  // Whatever the client calls its body (transmission-remote sends form-encoded headers), it is JSON.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => done(null, body))
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('X-Transmission-Session-Id', sessionId)
+    if (req.headers['x-transmission-session-id'] !== sessionId) {
+      reply.status(409).type('text/html; charset=utf-8')
+      return reply.send(
+        `<h1>409: Conflict</h1><p>Your request had an invalid session-id header.</p><p>To fix this, follow these steps:<ol><li> When reading a response, get its X-Transmission-Session-Id header and remember it<li> Add the updated header to your outgoing requests<li> When you get this 409 error message, resend your request with the updated header</ol></p><p>This requirement has been added to help prevent <a href="https://en.wikipedia.org/wiki/Cross-site_request_forgery">CSRF</a> attacks.</p><p><code>X-Transmission-Session-Id: ${sessionId}</code></p>`,
+      )
+    }
+  })
+
+  // torrent-get answers are reused for a moment: a dashboard or Sonarr polling a big list many times a second
+  // then costs one computation per CACHE_MS, and any change to the list (add, remove, start, stop, settings)
+  // clears it so a client sees its own changes at once.
+  const CACHE_MS = 500
+  const cache = new Map<string, { at: number; value: RawJson }>()
+  for (const ev of ['added', 'changed', 'removed', 'done', 'torrent-error', 'settings']) d.on(ev, () => cache.clear())
+  const torrentGet = (a: Args & { fields: unknown[] }): Args => {
+    const fields = a.fields.filter((f): f is string => typeof f === 'string' && f in TORRENT_FIELDS)
+    const list = ids(d, a.ids)
+    const now = Math.floor(Date.now() / 1000)
+    const rows = list.map((e) => {
+      const c = new FieldContext(d, e, now)
+      return fields.map((f) => TORRENT_FIELDS[f](c))
+    })
+    const torrents = a.format === 'table' ? [fields, ...rows] : rows.map((r) => Object.fromEntries(fields.map((f, i) => [f, r[i]])))
+    const out: Args = { torrents }
+    if (a.ids === 'recently-active' || a.ids === 'recently_active') {
+      const since = Date.now() - 60_000
+      out.removed = d.recentlyRemoved.filter((r) => r.at > since).map((r) => r.id)
+    }
+    return out
+  }
+
+  const methods: Record<string, (a: Args) => Promise<Args | RawJson | void> | Args | RawJson | void> = {
+    'session-get': (a) => {
+      const all = sessionFields(d, sessionId)
+      if (!Array.isArray(a.fields) || a.fields.length === 0) return all
+      return Object.fromEntries(a.fields.filter((f): f is string => typeof f === 'string' && f in all).map((f) => [f, all[f]]))
+    },
+    'session-set': (a) => {
+      const s = d.settings
+      const next: Parameters<Daemon['setSettings']>[0] = {}
+      if (a['download-dir'] !== undefined) {
+        if (typeof a['download-dir'] !== 'string' || !isAbsolute(a['download-dir'])) throw new RpcError('download-dir must be an absolute path')
+        next.downloadDir = a['download-dir']
+      }
+      const down = limit(s.downloadLimit, a['speed-limit-down'], a['speed-limit-down-enabled'], 'speed-limit-down')
+      if (down !== undefined) next.downloadLimit = down
+      const up = limit(s.uploadLimit, a['speed-limit-up'], a['speed-limit-up-enabled'], 'speed-limit-up')
+      if (up !== undefined) next.uploadLimit = up
+      if (a.seedRatioLimit !== undefined) next.seedRatioLimit = num(a.seedRatioLimit, 'seedRatioLimit')
+      if (a.seedRatioLimited !== undefined) next.seedRatioLimited = bool(a.seedRatioLimited, 'seedRatioLimited')
+      if (a['idle-seeding-limit'] !== undefined) next.idleSeedingLimit = num(a['idle-seeding-limit'], 'idle-seeding-limit')
+      if (a['idle-seeding-limit-enabled'] !== undefined) next.idleSeedingLimitEnabled = bool(a['idle-seeding-limit-enabled'], 'idle-seeding-limit-enabled')
+      if (a['start-added-torrents'] !== undefined) next.startAddedTorrents = bool(a['start-added-torrents'], 'start-added-torrents')
+      if (a['peer-limit-per-torrent'] !== undefined) next.peerLimitPerTorrent = num(a['peer-limit-per-torrent'], 'peer-limit-per-torrent')
+      d.setSettings(next)
+    },
+    'session-stats': () => {
+      const list = d.list()
+      let down = 0
+      let up = 0
+      for (const e of list) {
+        const s = e.stats()
+        down += s?.downloadRate ?? 0
+        up += s?.uploadRate ?? 0
+      }
+      const t = d.sessionTotals()
+      const active = list.filter((e) => e.status !== 'stopped' && e.status !== 'error').length
+      return {
+        activeTorrentCount: active,
+        downloadSpeed: Math.round(down),
+        pausedTorrentCount: list.length - active,
+        torrentCount: list.length,
+        uploadSpeed: Math.round(up),
+        'cumulative-stats': {
+          downloadedBytes: t.downloadedBytes + t.current.downloadedBytes,
+          uploadedBytes: t.uploadedBytes + t.current.uploadedBytes,
+          filesAdded: t.filesAdded,
+          sessionCount: t.sessionCount,
+          secondsActive: t.secondsActive + t.current.secondsActive,
+        },
+        'current-stats': { ...t.current, filesAdded: 0, sessionCount: 1 },
+      }
+    },
+    'session-close': () => {
+      throw new RpcError('session-close is not supported over RPC: stop bt serve with a signal')
+    },
+    'torrent-get': (a) => {
+      if (!Array.isArray(a.fields)) throw new RpcError('no fields specified')
+      const key = a.ids === 'recently-active' || a.ids === 'recently_active' ? undefined : JSON.stringify([a.ids, a.fields, a.format])
+      const hit = key !== undefined ? cache.get(key) : undefined
+      if (hit && Date.now() - hit.at < CACHE_MS) return hit.value
+      // Serialized once, here, so a cache hit costs no JSON work at all.
+      const value = new RawJson(JSON.stringify(torrentGet(a as Args & { fields: unknown[] })))
+      if (key !== undefined) {
+        if (cache.size >= 32) cache.clear()
+        cache.set(key, { at: Date.now(), value })
+      }
+      return value
+    },
+    'torrent-add': async (a) => {
+      let src: AddSource
+      try {
+        if (typeof a.metainfo === 'string' && a.metainfo.length > 0) {
+          const s = a.metainfo.replace(/\s+/g, '')
+          if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(s)) throw new RpcError('invalid or corrupt torrent file')
+          src = parseTorrentBytes(Buffer.from(s, 'base64'), 'metainfo')
+        } else if (typeof a.filename === 'string' && a.filename.length > 0) {
+          src = await resolveUri(a.filename)
+        } else throw new RpcError('no filename or metainfo specified')
+      } catch (err) {
+        if (err instanceof RpcError) throw err
+        if (err instanceof ApiError && err.kind === 'invalid' && typeof a.metainfo === 'string') throw new RpcError('invalid or corrupt torrent file')
+        throw new RpcError(err instanceof ApiError && err.kind === 'bad_gateway' ? `gotMetadataFromURL: ${err.message}` : errorMessage(err))
+      }
+      const count = src.kind === 'torrent' ? src.metainfo.files.length : undefined
+      let files: number[] | undefined
+      if (a['files-wanted'] !== undefined) files = indices(a['files-wanted'], 'files-wanted', count)
+      if (a['files-unwanted'] !== undefined && count !== undefined) {
+        const un = new Set(indices(a['files-unwanted'], 'files-unwanted', count))
+        files = (files ?? Array.from({ length: count }, (_, i) => i)).filter((i) => !un.has(i))
+      }
+      if (a['download-dir'] !== undefined && (typeof a['download-dir'] !== 'string' || !isAbsolute(a['download-dir']))) {
+        throw new RpcError('download-dir must be an absolute path')
+      }
+      const labels = a.labels === undefined ? undefined : Array.isArray(a.labels) ? (a.labels as string[]) : undefined
+      const { entry, duplicate } = await d.add(src, {
+        downloadDir: a['download-dir'] as string | undefined,
+        paused: a.paused === undefined ? undefined : bool(a.paused, 'paused'),
+        files,
+        labels,
+      })
+      const info = { id: entry.id, name: entry.metainfo?.name ?? entry.record.name, hashString: entry.infoHash }
+      return duplicate ? { 'torrent-duplicate': info } : { 'torrent-added': info }
+    },
+    'torrent-start': async (a) => {
+      for (const e of ids(d, a.ids)) await d.start(e)
+    },
+    'torrent-start-now': async (a) => {
+      for (const e of ids(d, a.ids)) await d.start(e)
+    },
+    'torrent-stop': async (a) => {
+      for (const e of ids(d, a.ids)) await d.stop(e)
+    },
+    'torrent-verify': async (a) => {
+      for (const e of ids(d, a.ids)) if (e.metainfo) await d.verify(e)
+    },
+    'torrent-reannounce': (a) => {
+      ids(d, a.ids) // trackers re-announce on their own interval; the ids are still checked
+    },
+    'torrent-remove': async (a) => {
+      const del = a['delete-local-data'] === undefined ? false : bool(a['delete-local-data'], 'delete-local-data')
+      for (const e of ids(d, a.ids)) await d.remove(e, del)
+    },
+    'torrent-set': (a) => {
+      const list = ids(d, a.ids)
+      for (const e of list) {
+        const r = e.record
+        const down = limit(r.downloadLimit, a.downloadLimit, a.downloadLimited, 'downloadLimit')
+        const up = limit(r.uploadLimit, a.uploadLimit, a.uploadLimited, 'uploadLimit')
+        if (down !== undefined || up !== undefined) d.setLimits(e, { download: down, upload: up })
+        const count = e.metainfo?.files.length
+        if (a['files-wanted'] !== undefined || a['files-unwanted'] !== undefined) {
+          const all = count === undefined ? undefined : Array.from({ length: count }, (_, i) => i)
+          let sel = new Set(r.files ?? all ?? [])
+          if (a['files-wanted'] !== undefined) for (const i of indices(a['files-wanted'], 'files-wanted', count)) sel.add(i)
+          if (a['files-unwanted'] !== undefined) {
+            const un = new Set(indices(a['files-unwanted'], 'files-unwanted', count))
+            sel = new Set([...sel].filter((i) => !un.has(i)))
+          }
+          d.setFiles(e, [...sel])
+        }
+        if (a.labels !== undefined) d.setLabels(e, a.labels as string[])
+        if (a.seedRatioLimit !== undefined || a.seedRatioMode !== undefined || a.seedIdleLimit !== undefined || a.seedIdleMode !== undefined) {
+          d.setSeedLimits(e, {
+            ratioLimit: a.seedRatioLimit === undefined ? undefined : num(a.seedRatioLimit, 'seedRatioLimit'),
+            ratioMode: a.seedRatioMode === undefined ? undefined : num(a.seedRatioMode, 'seedRatioMode'),
+            idleLimit: a.seedIdleLimit === undefined ? undefined : num(a.seedIdleLimit, 'seedIdleLimit'),
+            idleMode: a.seedIdleMode === undefined ? undefined : num(a.seedIdleMode, 'seedIdleMode'),
+          })
+        }
+        if (a.queuePosition !== undefined) d.moveInQueue(e, num(a.queuePosition, 'queuePosition'))
+      }
+      if (a.location !== undefined) throw new RpcError('location: moving data is not supported; re-add the torrent with download-dir')
+    },
+    'torrent-set-location': () => {
+      throw new RpcError('torrent-set-location is not supported; re-add the torrent with download-dir')
+    },
+    'torrent-rename-path': () => {
+      throw new RpcError('torrent-rename-path is not supported')
+    },
+    'queue-move-top': (a) => {
+      for (const e of ids(d, a.ids).reverse()) d.moveInQueue(e, 0)
+    },
+    'queue-move-bottom': (a) => {
+      for (const e of ids(d, a.ids)) d.moveInQueue(e, Number.MAX_SAFE_INTEGER)
+    },
+    'queue-move-up': (a) => {
+      for (const e of ids(d, a.ids)) d.moveInQueue(e, e.record.queuePosition - 1)
+    },
+    'queue-move-down': (a) => {
+      for (const e of ids(d, a.ids).reverse()) d.moveInQueue(e, e.record.queuePosition + 1)
+    },
+    'free-space': async (a) => {
+      if (typeof a.path !== 'string' || !isAbsolute(a.path)) throw new RpcError('free-space: path must be an absolute path')
+      try {
+        const s = await statfs(a.path)
+        return { path: a.path, 'size-bytes': s.bavail * s.bsize, total_size: s.blocks * s.bsize }
+      } catch (err) {
+        throw new RpcError(`free-space: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : errorMessage(err)}`)
+      }
+    },
+    // We cannot ask the outside world whether the port is reachable (no packets off this machine): report
+    // whether the peer listen socket is open.
+    'port-test': () => ({ 'port-is-open': d.client.port() > 0 }),
+    'blocklist-update': () => ({ 'blocklist-size': 0 }),
+    'group-get': () => ({ group: [] }),
+  }
+
+  const handle = async (raw: unknown, statusOut: { code: number }) => {
+    let req: { method?: unknown; arguments?: unknown; tag?: unknown }
+    try {
+      req = typeof raw === 'string' ? JSON.parse(raw) : (raw as typeof req)
+    } catch {
+      statusOut.code = 400
+      return { result: 'invalid JSON request' }
+    }
+    if (typeof req !== 'object' || req === null || Array.isArray(req)) {
+      statusOut.code = 400
+      return { result: 'invalid JSON request' }
+    }
+    const tag = typeof req.tag === 'number' ? req.tag : undefined
+    const method = typeof req.method === 'string' ? req.method.replace(/_/g, '-') : undefined
+    if (!method) return { result: 'no method name', ...(tag !== undefined ? { tag } : {}) }
+    const fn = methods[method]
+    if (!fn) return { result: 'method name not recognized', ...(tag !== undefined ? { tag } : {}) }
+    const args = req.arguments === undefined ? {} : req.arguments
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) return { result: 'arguments must be an object', ...(tag !== undefined ? { tag } : {}) }
+    try {
+      const out = (await fn(args as Args)) ?? {}
+      if (out instanceof RawJson) return `{"arguments":${out.json},"result":"success"${tag !== undefined ? `,"tag":${tag}` : ''}}`
+      return { arguments: out, result: 'success', ...(tag !== undefined ? { tag } : {}) }
+    } catch (err) {
+      if (err instanceof RpcError || err instanceof ApiError) return { result: err.message, ...(tag !== undefined ? { tag } : {}) }
+      throw err
+    }
+  }
+
+  app.post('/rpc', async (req, reply) => {
+    const status = { code: 200 }
+    const out = await handle(req.body ?? '', status)
+    return reply.status(status.code).type('application/json; charset=UTF-8').send(typeof out === 'string' ? out : JSON.stringify(out))
+  })
+  // Transmission answers a GET with the same handshake; with a valid id there is nothing to do.
+  app.get('/rpc', async (_req, reply) => reply.status(400).type('application/json').send({ result: 'use POST' }))
+}
