@@ -13,13 +13,13 @@ import { BT, ROOT, ensureBuilt, parseArgs } from './lib.js'
 
 const args = parseArgs(process.argv.slice(2), ['help']).flags
 if (args.help) {
-  console.log('node bench/crawl.js [--minutes 10] [--identities 1,4] [--rate 6000] [--concurrency 64] [--sim-nodes 600] [--samples 40] [--real-every 12]')
+  console.log('node bench/crawl.js [--minutes 10] [--identities 1,4] [--rate 6000] [--concurrency 256] [--sim-nodes 600] [--samples 40] [--real-every 12]')
   process.exit(0)
 }
 const minutes = Number(args.minutes ?? 10)
 const identities = String(args.identities ?? '1,4').split(',').map(Number)
 const rate = Number(args.rate ?? 6000)
-const concurrency = Number(args.concurrency ?? 64)
+const concurrency = Number(args.concurrency ?? 256)
 ensureBuilt()
 
 const CLK = 100 // USER_HZ
@@ -66,7 +66,7 @@ async function runOne(n, bootstrap, sim) {
       stats.push(s)
       if (p) samples.push({ t: s.uptimeS, ...p })
       const m = s.metadata
-      process.stderr.write(`  [${n}] ${s.uptimeS}s: ${s.infoHashes.new} new hashes, ${m.fetched} metadata, ${s.queriesOutPerS} q/s, RSS ${p ? (p.rss / 2 ** 20).toFixed(0) : '?'} MiB, lookups ${s.lookups.queued}+${s.lookups.active}, meta queue ${m.queued}\n`)
+      process.stderr.write(`  [${n}] ${s.uptimeS}s: ${s.infoHashes.new} new hashes, ${m.fetched} metadata (${m.failed} failed, ${m.timedOut} timed out, ${m.bad} bad), table ${s.routingTable}, ${s.queriesOutPerS} q/s, RSS ${p ? (p.rss / 2 ** 20).toFixed(0) : '?'} MiB, lookups ${s.lookups.queued}+${s.lookups.active}, meta queue ${m.queued}\n`)
     } catch {}
   })
   let last = procSample(child.pid)
