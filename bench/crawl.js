@@ -13,7 +13,7 @@ import { BT, ROOT, ensureBuilt, parseArgs } from './lib.js'
 
 const args = parseArgs(process.argv.slice(2), ['help']).flags
 if (args.help) {
-  console.log('node bench/crawl.js [--minutes 10] [--identities 1,4] [--rate 6000] [--concurrency 256] [--sim-nodes 600] [--samples 40] [--real-every 12]')
+  console.log('node bench/crawl.js [--minutes 10] [--identities 1,4] [--rate 6000] [--concurrency 256] [--sim-nodes 600] [--samples 40] [--real-every 8]')
   process.exit(0)
 }
 const minutes = Number(args.minutes ?? 10)
@@ -37,7 +37,7 @@ function procSample(pid) {
 
 function startSim() {
   const child = spawn(process.execPath, [join(ROOT, 'bench', 'crawl-sim.js'), '--nodes', String(args['sim-nodes'] ?? 600),
-    '--samples', String(args.samples ?? 40), '--real-every', String(args['real-every'] ?? 3)], { stdio: ['pipe', 'pipe', 'inherit'] })
+    '--samples', String(args.samples ?? 40), '--real-every', String(args['real-every'] ?? 8)], { stdio: ['pipe', 'pipe', 'inherit'] })
   const events = []
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (l) => {
