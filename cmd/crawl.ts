@@ -93,6 +93,10 @@ export const crawlCommand: CommandModule<object, Args> = {
       throw err
     }
 
+    if (bootstrap.length === 0 && crawler.table.size === 0 && mode !== 'quiet') {
+      info('bt crawl: no bootstrap nodes and no saved nodes: it will wait for other nodes to find it')
+    }
+
     let unmount: (() => void) | undefined
     let lineTimer: NodeJS.Timeout | undefined
     if (mode === 'dashboard') {

@@ -10,6 +10,7 @@ import { KeyedWindowLimiter, QueryBucket } from '../../src/crawl/rate.js'
 import { NodeTable, MAX_SAMPLE_INTERVAL_S } from '../../src/crawl/node-table.js'
 import { parseDuration } from '../../src/crawl/options.js'
 import { HourlyTypes, SecondWindow } from '../../src/crawl/stats.js'
+import { Fifo } from '../../src/crawl/fifo.js'
 import { tmpDir } from '../helpers/tmp.js'
 
 test('public IPv4 only: private, loopback, CGNAT, link-local, documentation, multicast and reserved are refused', () => {
@@ -183,6 +184,18 @@ test('stats windows: per-minute sums forget old seconds; hourly types forget old
   h.add('tv_show', t0 + 120_000)
   assert.equal(h.counts(t0 + 180_000), { movie: 2, tv_show: 1 })
   assert.equal(h.counts(t0 + 3_600_000 + 61_000), { tv_show: 1 })
+})
+
+test('fifo: bounded, first in first out across the wrap-around, take(n)', () => {
+  const q = new Fifo<number>(3)
+  assert.ok(q.push(1) && q.push(2) && q.push(3))
+  assert.not.ok(q.push(4), 'full')
+  assert.is(q.shift(), 1)
+  assert.ok(q.push(4))
+  assert.is(q.peek(), 2)
+  assert.equal(q.take(5), [2, 3, 4])
+  assert.is(q.length, 0)
+  assert.is(q.shift(), undefined)
 })
 
 test.run()
