@@ -84,6 +84,15 @@ test('bt crawl fills an SQLite index that bt search reads; Ctrl-C writes the bat
   const album = found.find((t) => t.files > 1)!
   const hit = rows.find((r) => r.infoHash === album.infoHash)!
   assert.is(hit.name, album.name)
+  assert.is(hit.fileCount, album.files)
+  // Classified on the way in: the TV episodes come back under type:tv_show with their season and episode.
+  const episodes = found.filter((t) => /\.S\d\dE\d\d\./.test(t.name))
+  const tvRows = rows.filter((r) => r.classification?.contentType === 'tv_show')
+  assert.ok(episodes.length > 0)
+  for (const t of episodes) assert.ok(tvRows.some((r) => r.infoHash === t.infoHash), `${t.name} classified as a TV show`)
+  const ep = tvRows.find((r) => r.infoHash === episodes[0].infoHash)!
+  assert.is(ep.classification.seasons.length, 1)
+  assert.is(ep.classification.episodes.length, 1)
 })
 
 test('two crawlers on one PostgreSQL index: every torrent once, none lost', async () => {
