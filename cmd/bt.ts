@@ -1,9 +1,9 @@
 // `bt`: the root command: global flags, help, version, and the command modules.
+// Each command is registered with one `.command(x)` line. A command module stays light: it imports its engine
+// modules inside its handler with `await import(...)`, so `bt --help` loads yargs and these modules only.
 
-import yargs from 'yargs'
-import { hideBin } from 'yargs/helpers'
-import { BtError, ExitCode } from '../src/errors.js'
-import { die, packageVersion, setVerbose } from './cli.js'
+import yargs, { hideBin } from './yargs.js'
+import { die, helpWidth, packageVersion, setVerbose, yargsFail } from './cli.js'
 import { metainfoCommand } from './metainfo.js'
 import { createCommand } from './create.js'
 import { downloadCommand } from './download.js'
@@ -11,6 +11,7 @@ import { seedCommand } from './seed.js'
 import { importCommand } from './import.js'
 import { searchCommand } from './search.js'
 import { serveCommand } from './serve.js'
+import { trackerCommand } from './tracker.js'
 import { crawlCommand } from './crawl.js'
 
 export async function main(argv: string[]): Promise<void> {
@@ -26,6 +27,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(importCommand)
     .command(searchCommand)
     .command(serveCommand)
+    .command(trackerCommand)
+    .command((await import('./classify.js')).classifyCommand)
     .command(crawlCommand)
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
@@ -33,12 +36,9 @@ export async function main(argv: string[]): Promise<void> {
     .version(packageVersion())
     .help()
     .alias('help', 'h')
-    .wrap(Math.min(100, process.stdout.columns || 100))
+    .wrap(helpWidth())
     .epilogue('Exit codes: 0 ok, 1 internal error, 2 bad usage or input, 3 network, 4 file system, 130 interrupted.\nSee man bt.')
-    .fail((msg, err) => {
-      if (err) throw err
-      throw new BtError(msg, ExitCode.usage)
-    })
+    .fail(yargsFail)
   await parser.parseAsync()
 }
 

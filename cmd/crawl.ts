@@ -6,7 +6,6 @@ import { homedir } from 'node:os'
 import type { Argv, CommandModule } from 'yargs'
 import { BtError, ExitCode, errorMessage } from '../src/errors.js'
 import type { IndexWriter } from '../src/index/types.js'
-import { bootstrapOption } from './download.js'
 import { info, out, stderrIsTTY } from './cli.js'
 
 interface Args {
@@ -44,6 +43,7 @@ export const crawlCommand: CommandModule<object, Args> = {
     const { parseDuration, resolveBootstrap } = await import('../src/crawl/options.js')
     const { statusLine } = await import('../src/crawl/format-stats.js')
     const { DEFAULT_DHT_BOOTSTRAP } = await import('../src/discovery/dht.js')
+    const { bootstrapOption } = await import('./session.js')
 
     const int = (name: string, v: number, min: number, max: number) => {
       if (!Number.isInteger(v) || v < min || v > max) throw new BtError(`--${name}: give a whole number from ${min} to ${max}`, ExitCode.usage)

@@ -1,18 +1,13 @@
-// `bt metainfo FILE [magnet|info|files|pieces|json]`: inspect a torrent file.
+// `bt metainfo FILE [magnet|info|files|pieces|json|save]`: inspect a torrent file, or fetch a magnet's metadata first.
+// Engine modules are loaded in the handler, and the session only for a magnet, so reading a file stays fast.
 
 import type { Argv, CommandModule } from 'yargs'
 import { BtError, ExitCode } from '../src/errors.js'
-import { parseTorrent, pieceHash, type Metainfo } from '../src/metainfo/metainfo.js'
-import { magnetOf } from '../src/metainfo/magnet.js'
-import { readTorrentBytes } from '../src/metainfo/load.js'
+import type { Metainfo } from '../src/metainfo/metainfo.js'
 import type { BValue } from '../src/metainfo/bdecode.js'
 import { formatBytes } from '../src/format.js'
-import { out, stderrIsTTY, writeOutput } from './cli.js'
-import { isMagnet } from '../src/metainfo/magnet.js'
-import { resolveTorrentSource } from '../src/metainfo/source.js'
-import { torrentFileFromInfo } from '../src/metainfo/metainfo.js'
-import { Client } from '../src/session/client.js'
-import { bootstrapOption, exitOnSignal, metadataTimeout, peersOption } from './download.js'
+import { examples, out, stderrIsTTY, writeOutput } from './cli.js'
+import { discoveryOptions } from './options.js'
 
 const VERBS = ['magnet', 'info', 'files', 'pieces', 'json', 'save'] as const
 type Verb = (typeof VERBS)[number]
@@ -34,34 +29,50 @@ interface Args {
 
 /** Fetch a magnet's metadata from the swarm (DHT, trackers, x.pe, --peer): the bytes of a .torrent file. */
 async function fetchTorrent(args: Args): Promise<Buffer> {
+  const { resolveTorrentSource } = await import('../src/metainfo/source.js')
+  const { torrentFileFromInfo } = await import('../src/metainfo/metainfo.js')
+  const { statusFields } = await import('./progress.js')
+  const { LiveArea } = await import('./terminal.js')
+  const { fitFields } = await import('../src/format.js')
+  const session = await import('./session.js')
   const src = await resolveTorrentSource(args.torrent)
   if (src.kind !== 'magnet') throw new Error('unreachable')
   const magnet = src.magnet
-  const client = new Client({
-    port: args.port ?? 0,
-    dht: args.dht ? { port: args['dht-port'], bootstrap: bootstrapOption(args['dht-bootstrap']) } : false,
-  })
+  const warnings: string[] = []
+  const warn = (l: string) => warnings.push(l)
+  const trackers = session.usableTrackers([...args.tracker, ...magnet.trackers].map((u) => [u]), warn, new Set())
+  const peers = [...session.peersOption(args.peer), ...session.usablePeers(magnet.peers, warn)]
+  session.checkPeerSources({ dht: args.dht, trackers, peers })
+  const client = session.makeClient(args, { port: 0 })
   await client.listen()
-  exitOnSignal(client)
-  const t = client.add(magnet, { dir: '.', metadataOnly: true, peers: peersOption(args.peer), trackers: args.tracker.map((u) => [u]) })
-  metadataTimeout(t, args['metadata-timeout'])
-  const progress = !args.quiet && stderrIsTTY()
-    ? setInterval(() => {
-      const st = t.stats()
-      process.stderr.write(`\rfetching metadata (${st.peers} peers, ${st.knownPeers} known)   `)
-    }, 500)
+  const live = !args.quiet && stderrIsTTY()
+    ? new LiveArea((width) => [fitFields(statusFields(t.stats()), width)])
     : undefined
+  const say = (line: string) => {
+    if (args.quiet) return
+    if (live) live.log(`bt: ${line}`)
+    else process.stderr.write(`bt: ${line}\n`)
+  }
+  session.exitOnSignal(client, { beforeStop: () => live?.stop({ clear: true }), quiet: args.quiet, saves: false })
+  for (const w of warnings) say(w)
+  session.watchDht(client, args.dht ? session.bootstrapOption(args['dht-bootstrap']) : undefined, say)
+  const t = client.add({ ...magnet, trackers: [], peers: [] }, { dir: '.', metadataOnly: true, peers, trackers })
+  const said = new Set<string>()
+  t.on('warning', (msg: string) => {
+    if (!said.has(msg)) say(msg)
+    said.add(msg)
+  })
+  session.metadataTimeout(t, args['metadata-timeout'])
+  const timer = live ? setInterval(() => live.draw(), 250) : undefined
   try {
     const m = await new Promise<Metainfo>((resolve, reject) => {
       t.once('metadata', resolve)
       t.once('error', reject)
     })
-    return torrentFileFromInfo(m.infoBuffer, { announce: magnet.trackers.map((u) => [u]), urlList: magnet.webSeeds })
+    return torrentFileFromInfo(m.infoBuffer, { announce: trackers.flat().filter((u) => magnet.trackers.includes(u)).map((u) => [u]), urlList: magnet.webSeeds })
   } finally {
-    if (progress) {
-      clearInterval(progress)
-      process.stderr.write('\r\x1b[K')
-    }
+    clearInterval(timer)
+    live?.stop({ clear: true })
     await client.destroy()
   }
 }
@@ -119,28 +130,29 @@ export const metainfoCommand: CommandModule<object, Args> = {
   command: 'metainfo <torrent> [verb]',
   describe: 'Inspect a torrent file (- for stdin) or a magnet link (fetches its metadata)',
   builder: (y: Argv) =>
-    y
-      .positional('torrent', { type: 'string', describe: '.torrent file, - for stdin, magnet link or infohash:HEX', demandOption: true })
-      .positional('verb', { choices: VERBS, default: 'info' as Verb, describe: 'what to print' })
-      .option('json', { type: 'boolean', default: false, describe: 'print data as JSON (info, files, pieces)' })
-      .option('output', { alias: 'o', type: 'string', describe: 'save: write the .torrent here (default NAME.torrent; - for stdout)' })
-      .option('port', { alias: 'p', type: 'number', describe: 'magnets: listen port (default any)' })
-      .option('peer', { type: 'string', array: true, default: [], describe: 'magnets: fetch metadata from this peer (host:port)' })
-      .option('tracker', { alias: 't', type: 'string', array: true, default: [], describe: 'magnets: extra tracker URL' })
-      .option('dht', { type: 'boolean', default: true, describe: 'magnets: use the DHT (--no-dht to disable)' })
-      .option('dht-port', { type: 'number', describe: 'magnets: UDP port of the DHT' })
-      .option('dht-bootstrap', { type: 'string', describe: 'magnets: DHT bootstrap nodes host:port,… ("none" for none)' })
-      .option('metadata-timeout', { type: 'number', default: 600, describe: 'magnets: seconds to wait for metadata (0: forever)' })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress' })
-      .example("$0 metainfo 'magnet:?xt=urn:btih:…' save -o file.torrent", 'fetch the metadata of a magnet link')
-      .example('$0 metainfo ubuntu.torrent magnet', 'print the magnet link')
-      .example('$0 metainfo ubuntu.torrent files --json', 'list files as JSON') as unknown as Argv<Args>,
+    examples(
+      discoveryOptions(
+        y
+          .positional('torrent', { type: 'string', describe: '.torrent file, - for stdin, magnet link, infohash:HEX or a 40-hex info hash', demandOption: true })
+          .positional('verb', { choices: VERBS, default: 'info' as Verb, describe: 'what to print' })
+          .option('json', { type: 'boolean', default: false, describe: 'print data as JSON (info, files, pieces)' })
+          .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'save: write the .torrent here (default NAME.torrent; - for stdout)' }),
+        'magnets: ',
+      ),
+      [
+        ["$0 metainfo 'magnet:?xt=urn:btih:…' save", 'fetch a magnet\'s .torrent'],
+        ['$0 metainfo ubuntu.torrent magnet', 'print the magnet link'],
+        ['$0 metainfo ubuntu.torrent files --json', 'list files as JSON'],
+      ],
+    ) as unknown as Argv<Args>,
   handler: async (args) => {
     // yargs-parser turns a lone "-" positional into an empty string.
     const stdin = args.torrent === '-' || args.torrent === ''
     const source = stdin ? 'stdin' : args.torrent
-    const remote = !stdin && (isMagnet(args.torrent) || /^infohash:/i.test(args.torrent) || /^[0-9a-fA-F]{40}$/.test(args.torrent))
-    const bytes = stdin ? await readStdin() : remote ? await fetchTorrent(args) : await readTorrentBytes(args.torrent)
+    const remote = !stdin && (args.torrent.startsWith('magnet:') || /^infohash:/i.test(args.torrent) || /^[0-9a-fA-F]{40}$/.test(args.torrent))
+    const { parseTorrent, pieceHash } = await import('../src/metainfo/metainfo.js')
+    const { magnetOf } = await import('../src/metainfo/magnet.js')
+    const bytes = stdin ? await readStdin() : remote ? await fetchTorrent(args) : await (await import('../src/metainfo/load.js')).readTorrentBytes(args.torrent)
     const m = parseTorrent(bytes, source)
     switch (args.verb) {
       case 'magnet':

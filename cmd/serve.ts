@@ -20,6 +20,9 @@ interface Args {
   'dht-port'?: number
   'dht-bootstrap'?: string
   'metadata-wait': number
+  tracker: boolean
+  'tracker-private': boolean
+  'tracker-whitelist'?: string
   verbose: boolean
 }
 
@@ -44,6 +47,9 @@ export const serveCommand: CommandModule<object, Args> = {
       .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht: trackers and given peers only)' })
       .option('dht-port', { type: 'number', describe: 'UDP port of the DHT (default: the peer port)' })
       .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… ("none" for none; default $BT_DHT_BOOTSTRAP or the public routers)' })
+      .option('tracker', { type: 'boolean', default: false, describe: 'also be a BitTorrent tracker: /announce, /scrape, /stats (state in $XDG_DATA_HOME/bt/tracker.db)' })
+      .option('tracker-private', { type: 'boolean', default: false, describe: 'the tracker serves only registered torrents (POST /api/v1/tracker/torrents)' })
+      .option('tracker-whitelist', { type: 'string', describe: 'the tracker serves only these: a directory of .torrent files or a file of hex info hashes' })
       .option('metadata-wait', { type: 'number', default: 60, describe: 'seconds a stream request waits for a magnet\'s metadata' })
       .example('$0 serve', 'http://127.0.0.1:9091, downloads to ~/Downloads')
       .example('$0 serve --host 0.0.0.0 --api-key-file ~/.config/bt/key --allowed-host nas.local', 'on the LAN, with a key')
@@ -58,7 +64,9 @@ export const serveCommand: CommandModule<object, Args> = {
     const { join, resolve } = await import('node:path')
     const { BtError, ExitCode, errorMessage } = await import('../src/errors.js')
     const { startServe } = await import('../src/server/serve.js')
-    const { bootstrapOption, peersOption, sizeOption } = await import('./download.js')
+    const { bootstrapOption, peersOption } = await import('./session.js')
+    const { rateArg } = await import('./options.js')
+    const sizeOption = (name: string, v: string | undefined) => (v === undefined ? undefined : rateArg(name)(v))
 
     const secret = async (path: string, what: string): Promise<string> => {
       let text: string
@@ -81,6 +89,12 @@ export const serveCommand: CommandModule<object, Args> = {
     }
     if (!(args['metadata-wait'] >= 0)) throw new BtError('--metadata-wait: seconds ≥ 0', ExitCode.usage)
     const log = (l: string) => process.stderr.write(`bt serve: ${l}\n`)
+    if (!args.tracker && (args['tracker-private'] || args['tracker-whitelist'] !== undefined)) {
+      throw new BtError('--tracker-private and --tracker-whitelist go with --tracker', ExitCode.usage)
+    }
+    // The tracker shares bt serve's HTTP port and auth layer: announces and scrapes are public (clients send no
+    // keys), registering torrents is behind the API key.
+    const tracker = args.tracker ? await (await import('./serve-tracker.js')).startServeTracker(args['tracker-private'], args['tracker-whitelist'], log) : undefined
     const server = await startServe({
       host: args.host,
       port: args.port,
@@ -98,6 +112,10 @@ export const serveCommand: CommandModule<object, Args> = {
       verbose: args.verbose,
       metadataWaitMs: args['metadata-wait'] * 1000,
       log,
+      plugins: tracker?.plugins,
+    }).catch(async (err) => {
+      await tracker?.close()
+      throw err
     })
     // Limits given on the command line become the saved global settings.
     const lim: { downloadLimit?: number; uploadLimit?: number } = {}
@@ -115,7 +133,7 @@ export const serveCommand: CommandModule<object, Args> = {
         log(`${sig}: stopping`)
         const hard = setTimeout(() => process.exit(ExitCode.interrupted), 10_000)
         hard.unref()
-        server.close().finally(() => {
+        server.close().then(() => tracker?.close()).finally(() => {
           clearTimeout(hard)
           process.exitCode = sig === 'SIGINT' ? ExitCode.interrupted : 0
           done()

@@ -1,24 +1,16 @@
 // `torrentfs`: mount the torrents of a metainfo directory as a read-only file system; reads fetch what they need,
 // with readahead. Flags follow anacrolix's torrentfs (-mountDir …) and also take the --kebab-case forms.
 
-import { mkdir, stat } from 'node:fs/promises'
-import { execFileSync } from 'node:child_process'
+import { readdir, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import yargs from 'yargs'
-import { hideBin } from 'yargs/helpers'
-import { chalkStderr } from 'chalk'
+import yargs, { hideBin } from './yargs.js'
 import { BtError, ExitCode, errorMessage } from '../src/errors.js'
 import { parseSize } from '../src/format.js'
-import { DEFAULT_READAHEAD } from '../src/stream/reader.js'
-import { ClientTorrentProvider } from '../src/fs/client-provider.js'
-import { Client } from '../src/session/client.js'
-import { parsePeerAddress, type PeerAddress } from '../src/discovery/peer-address.js'
-import { bootstrapOption } from './download.js'
-import { loadFuse } from '../src/fs/fuse.js'
+import type { PeerAddress } from '../src/discovery/peer-address.js'
 import type { TorrentProvider } from '../src/fs/provider.js'
-import { TorrentFS } from '../src/fs/torrentfs.js'
-import { MetainfoWatcher } from '../src/fs/watcher.js'
-import { die, info, packageVersion, setVerbose, verbose } from './cli.js'
+import { die, helpWidth, makeDirectory, info, packageVersion, setVerbose, verbose, warnLine, yargsFail } from './cli.js'
+import { intArg, portArg } from './options.js'
+import { longFlags } from './torrentfs-args.js'
 
 const PROG = 'torrentfs'
 
@@ -40,11 +32,15 @@ export interface TorrentfsArgs {
 }
 
 function warn(line: string): void {
-  process.stderr.write(chalkStderr.yellow(`${PROG}: ${line.split('\n')[0]}`) + '\n')
+  warnLine(PROG, line)
 }
+
 
 /** Where torrents come from: a session Client in stream mode (reads drive what is fetched). */
 export async function createProvider(args: TorrentfsArgs): Promise<TorrentProvider> {
+  const { Client } = await import('../src/session/client.js')
+  const { ClientTorrentProvider } = await import('../src/fs/client-provider.js')
+  const { bootstrapOption } = await import('./session.js')
   const client = new Client({
     port: args.port ?? 0,
     upload: args.upload,
@@ -60,7 +56,7 @@ export async function createProvider(args: TorrentfsArgs): Promise<TorrentProvid
 }
 
 async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
-  const parser = yargs(argv)
+  const parser = yargs(longFlags(argv))
     .scriptName(PROG)
     // anacrolix spells its flags -mountDir; without this yargs would read that as -m -o -u -n …
     .parserConfiguration({ 'short-option-groups': false })
@@ -69,12 +65,12 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
     .option('metainfoDir', { alias: 'metainfo-dir', type: 'string', demandOption: 'give -metainfoDir (the directory of .torrent files)', describe: 'directory of .torrent and .magnet files, watched for changes' })
     .option('downloadDir', { alias: 'download-dir', type: 'string', default: '.', describe: 'where torrent data is stored' })
     .option('readahead', { alias: 'readaheadBytes', type: 'string', default: '64M', describe: 'largest readahead window per open file (e.g. 16M)' })
-    .option('port', { type: 'number', describe: 'peer listen port (default: any free port)' })
+    .option('port', { requiresArg: true, coerce: portArg('port'), describe: 'peer listen port (default: any free port)' })
     .option('upload', { type: 'boolean', default: true, describe: 'upload to peers (--no-upload: download only)' })
     .option('peer', { type: 'string', array: true, default: [], describe: 'connect to this peer (host:port) for every torrent; repeatable' })
     .option('tracker', { alias: 't', type: 'string', array: true, default: [], describe: 'extra tracker URL for every torrent; repeatable' })
     .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht to disable)' })
-    .option('dht-port', { type: 'number', describe: 'UDP port of the DHT (default: the listen port)' })
+    .option('dht-port', { requiresArg: true, coerce: intArg('dht-port', 1, 65535, 'a port number (1-65535)'), describe: 'UDP port of the DHT (default: the listen port)' })
     .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… (default: the public routers, or $BT_DHT_BOOTSTRAP; "none" for none)' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log torrents and failed reads; stack traces on errors' })
     .option('fuse-debug', { type: 'boolean', default: false, hidden: true })
@@ -82,31 +78,32 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
     .version(packageVersion())
     .help()
     .alias('help', 'h')
-    .wrap(Math.min(100, process.stdout.columns || 100))
+    .wrap(helpWidth())
     .epilogue('Exit codes: 0 ok, 1 internal error, 2 bad usage or FUSE missing, 3 network, 4 file system, 130 interrupted.\nSee man torrentfs.')
-    .fail((msg, err) => {
-      if (err) throw err
-      throw new BtError(msg, ExitCode.usage)
-    })
+    .fail(yargsFail)
   const a = await parser.parseAsync()
+  const { DEFAULT_READAHEAD } = await import('../src/stream/reader.js')
+  const { parsePeerAddress } = await import('../src/discovery/peer-address.js')
+  const { trackerUrlProblem } = await import('../src/discovery/tracker-url.js')
   const readahead = parseSize(String(a.readahead))
   if (readahead === undefined) throw new BtError(`--readahead: "${a.readahead}" is not a size (e.g. 16M)`, ExitCode.usage)
-  if (a.port !== undefined && !(Number.isInteger(a.port) && a.port >= 0 && a.port <= 65535)) {
-    throw new BtError(`--port: ${a.port} is not a port number`, ExitCode.usage)
-  }
   return {
     mountDir: resolve(a.mountDir),
     metainfoDir: resolve(a.metainfoDir),
     downloadDir: resolve(a.downloadDir),
     readahead: readahead ?? DEFAULT_READAHEAD,
-    port: a.port,
+    port: a.port as number | undefined,
     upload: a.upload,
     peers: (a.peer as string[]).flatMap((x) => x.split(',')).filter(Boolean).map((x) => {
       const p = parsePeerAddress(x.trim())
       if (!p) throw new BtError(`--peer: "${x}" is not host:port`, ExitCode.usage)
       return p
     }),
-    trackers: a.tracker as string[],
+    trackers: (a.tracker as string[]).map((u) => {
+      const why = trackerUrlProblem(u)
+      if (why) throw new BtError(`--tracker: "${u}": ${why}`, ExitCode.usage)
+      return u
+    }),
     dht: a.dht as boolean,
     dhtPort: a['dht-port'] as number | undefined,
     dhtBootstrap: a['dht-bootstrap'] as string | undefined,
@@ -118,12 +115,20 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
 export async function main(argv: string[]): Promise<void> {
   setVerbose(argv.includes('--verbose') || argv.includes('-v') || argv.includes('-verbose'))
   const args = await parseArgs(argv)
+  const { loadFuse, isMountPoint } = await import('../src/fs/fuse.js')
   loadFuse() // before anything else: without FUSE, say what to install
   const st = await stat(args.metainfoDir).catch(() => undefined)
   if (!st?.isDirectory()) throw new BtError(`${args.metainfoDir}: no such directory`, ExitCode.usage)
-  await mkdir(args.downloadDir, { recursive: true }).catch((err) => {
-    throw new BtError(`${args.downloadDir}: ${errorMessage(err)}`, ExitCode.io)
-  })
+  await makeDirectory(args.downloadDir)
+  // libfuse refuses a non-empty mount point with advice to pass `nonempty`, an option torrentfs does not offer:
+  // hiding files under a mount is how data gets lost. Say so in our words before trying.
+  const inMount = isMountPoint(args.mountDir) ? [] : await readdir(args.mountDir).catch(() => [] as string[])
+  if (inMount.length > 0) {
+    throw new BtError(`${args.mountDir}: not empty (${inMount.length} entries); torrentfs mounts only on an empty directory`, ExitCode.usage)
+  }
+  const { TorrentFS } = await import('../src/fs/torrentfs.js')
+  const { MetainfoWatcher } = await import('../src/fs/watcher.js')
+  const { execFileSync } = await import('node:child_process')
 
   const log = verbose ? (line: string) => info(line) : undefined
   const provider = await createProvider(args)

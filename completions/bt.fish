@@ -2,6 +2,8 @@
 set -l cmds download seed metainfo create
 set -a cmds import search
 set -a cmds serve
+set -a cmds tracker
+set -a cmds classify
 set -a cmds crawl
 complete -c bt -f
 complete -c bt -s v -l verbose -d 'more logging; stack traces'
@@ -12,14 +14,14 @@ complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a seed -d 'seed a tor
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a metainfo -d 'inspect a torrent file or magnet'
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a create -d 'make a torrent of a file or directory'
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a serve -d 'torrent daemon over HTTP'
-# network options: download, seed, metainfo
+# network options: download, seed, metainfo (rate limits and --max-peers: download and seed only)
 set -l netcmds download seed metainfo
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s p -l port -x -d 'listen port'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l peer -x -d 'connect to host:port'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s t -l tracker -x -d 'extra tracker URL'
-complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s D -l download-limit -x -d 'max download rate'
-complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s U -l upload-limit -x -d 'max upload rate'
-complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l max-peers -x -d 'connections per torrent'
+complete -c bt -n "__fish_seen_subcommand_from download seed" -s D -l download-limit -x -d 'max download rate'
+complete -c bt -n "__fish_seen_subcommand_from download seed" -s U -l upload-limit -x -d 'max upload rate'
+complete -c bt -n "__fish_seen_subcommand_from download seed" -l max-peers -x -d 'connections per torrent'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l dht -d 'use the DHT'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l no-dht -d 'do not use the DHT'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l dht-port -x -d 'DHT UDP port'
@@ -39,8 +41,12 @@ complete -c bt -n '__fish_seen_subcommand_from seed' -l save-torrent -r -d 'writ
 complete -c bt -n '__fish_seen_subcommand_from metainfo' -F
 complete -c bt -n '__fish_seen_subcommand_from metainfo' -a 'magnet info files pieces json save'
 complete -c bt -n '__fish_seen_subcommand_from metainfo' -s o -l output -r -d 'save: output file'
+complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a classify -d 'show what the content classifier makes of torrent names'
+complete -c bt -n '__fish_seen_subcommand_from classify' -l files -r -F -d 'file list: comma list, file or -'
+complete -c bt -n '__fish_seen_subcommand_from classify' -l json -d 'one JSON object a name'
 complete -c bt -n '__fish_seen_subcommand_from create' -F
 complete -c bt -n '__fish_seen_subcommand_from create' -s o -l output -r -d 'output file'
+complete -c bt -n '__fish_seen_subcommand_from create' -s f -l force -d 'overwrite the output file'
 complete -c bt -n '__fish_seen_subcommand_from create' -s t -l tracker -x -d 'tracker tier (comma-separated URLs)'
 complete -c bt -n '__fish_seen_subcommand_from create' -s l -l piece-length -x -a 'auto 16k 32k 64k 128k 256k 512k 1M 2M 4M 8M 16M' -d 'piece length'
 complete -c bt -n '__fish_seen_subcommand_from create' -s p -l private -d 'private flag'
@@ -92,6 +98,25 @@ complete -c bt -n '__fish_seen_subcommand_from serve' -l no-dht -d 'do not use t
 complete -c bt -n '__fish_seen_subcommand_from serve' -l dht-port -x -d 'DHT UDP port'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l dht-bootstrap -x -d 'DHT bootstrap nodes'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l metadata-wait -x -d 'seconds a stream waits for metadata'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker -d 'also be a tracker (/announce, /scrape, /stats)'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker-private -d 'tracker serves registered torrents only'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker-whitelist -r -d 'torrents the tracker serves (dir or hash file)'
+complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a tracker -d 'run an HTTP and UDP tracker'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l host -x -d 'listen address (repeatable)'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l http-port -x -d 'HTTP port (0 any, -1 off)'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l udp-port -x -d 'UDP port (0 any, -1 off)'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l state -r -d 'state file'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l memory -d 'keep no state on disk'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l interval -x -d 'announce interval, seconds'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l peer-timeout -x -d 'drop silent peers after, seconds'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l numwant-max -x -d 'most peers per reply'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l max-swarm-peers -x -d 'peers kept per torrent'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l rate-limit -x -d 'requests per second per IP'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l private -d 'registered torrents only'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l whitelist -r -d '.torrent directory or hash file'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l full-scrape -d 'allow full scrape'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l allow-ip-param -d 'honour ip='
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l json -d 'listening URLs as JSON'
 # crawl (the DHT crawler)
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a crawl -d 'crawl the DHT into the search index'
 complete -c bt -n '__fish_seen_subcommand_from crawl' -l db -r -d 'index file or postgres:// URL'

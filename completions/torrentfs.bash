@@ -6,10 +6,15 @@ _torrentfs() {
   case "$prev" in
     -mountDir|--mountDir|--mount-dir|-metainfoDir|--metainfoDir|--metainfo-dir|-downloadDir|--downloadDir|--download-dir)
       COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    --readahead|-readaheadBytes|--readaheadBytes)
+    --readahead|-readahead|-readaheadBytes|--readaheadBytes)
       COMPREPLY=($(compgen -W "0 4M 16M 64M 256M" -- "$cur")); return ;;
-    --port|--peer|-t|--tracker|--dht-port|--dht-bootstrap) return ;;
+    --port|-port|--peer|-peer|-t|--tracker|-tracker|--dht-port|-dht-port|--dht-bootstrap|-dht-bootstrap) return ;;
   esac
-  COMPREPLY=($(compgen -W "-mountDir --mount-dir -metainfoDir --metainfo-dir -downloadDir --download-dir --readahead --port --no-upload --peer --tracker -t --dht --no-dht --dht-port --dht-bootstrap --verbose -v --help -h --version" -- "$cur"))
+  # Single-dash long options (anacrolix style) when the word starts with one dash, else the two-dash forms.
+  if [[ "$cur" == -- || "$cur" == --* ]]; then
+    COMPREPLY=($(compgen -W "--mountDir --mount-dir --metainfoDir --metainfo-dir --downloadDir --download-dir --readahead --port --no-upload --peer --tracker --dht --no-dht --dht-port --dht-bootstrap --verbose --help --version" -- "$cur"))
+  else
+    COMPREPLY=($(compgen -W "-mountDir -metainfoDir -downloadDir -readahead -port -no-upload -peer -tracker -t -dht -no-dht -dht-port -dht-bootstrap -verbose -v -help -h -version" -- "$cur"))
+  fi
 }
 complete -F _torrentfs torrentfs

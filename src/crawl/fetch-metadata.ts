@@ -58,7 +58,7 @@ export function fetchMetadata(infoHash: Buffer, peer: Endpoint, opts: FetchOptio
     wire.use(metadataExtension({
       infoHash,
       getInfo: () => undefined,
-      timeout: timeoutMs,
+      requestTimeout: Math.min(5000, Math.max(1000, Math.floor(timeoutMs / 2))),
       onMetadata: (info) => finish({ ok: true, info, bytes }),
       onBadMetadata: (_w, reason) => finish({ ok: false, reason: 'bad', detail: reason, bytes }),
       onGiveUp: (_w, reason) => finish({ ok: false, reason: 'no-metadata', detail: reason, bytes }),

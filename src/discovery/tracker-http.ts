@@ -22,6 +22,11 @@ const USER_AGENT = 'bt/0.1'
 export async function httpAnnounce(url: string, req: AnnounceRequest, opts: RequestOptions = {}): Promise<AnnounceResponse> {
   const label = trackerLabel(url)
   const reply = await getBencoded(label, withQuery(url, announceQuery(req)), opts)
+  // `de` and the like: a dictionary with nothing an announce reply has. Accepting it would wait half an hour for
+  // the next announce without a word.
+  if (!('peers' in reply) && !('peers6' in reply) && !('interval' in reply)) {
+    throw new TrackerError(`${label}: not an announce reply (no peers, no interval)`)
+  }
   return parseAnnounceReply(reply)
 }
 

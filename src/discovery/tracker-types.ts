@@ -1,6 +1,6 @@
 // What the HTTP and UDP tracker clients share: request and reply shapes, the error they throw, and how a tracker
 // is named in messages. Re-exported by tracker.ts, which is the module to import.
-import { BtError, ExitCode } from '../errors.js'
+import { BtError, ExitCode, systemReason } from '../errors.js'
 import type { PeerAddress } from './peer-address.js'
 
 export interface AnnounceRequest {
@@ -60,16 +60,8 @@ export function trackerLabel(url: string): string {
 
 /** Readable text for the socket errors a tracker request meets, instead of `connect ECONNREFUSED 127.0.0.1:1`. */
 export function networkErrorText(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code
-  switch (code) {
-    case 'ECONNREFUSED': return 'connection refused'
-    case 'ECONNRESET': return 'connection reset'
-    case 'ENOTFOUND': case 'EAI_NONAME': case 'EAI_AGAIN': return 'host not found'
-    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'host unreachable'
-    case 'ETIMEDOUT': return 'connection timed out'
-    case 'EPIPE': return 'connection closed'
-    default: return err instanceof Error ? err.message.split('\n')[0] : String(err)
-  }
+  // The words come from the one errno table (src/errors.ts).
+  return systemReason((err as NodeJS.ErrnoException | undefined)?.code) ?? (err instanceof Error ? err.message.split('\n')[0] : String(err))
 }
 
 /** The error an aborted request rejects with: the signal's reason, like fetch does. */

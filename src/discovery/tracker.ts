@@ -55,7 +55,16 @@ export interface TrackerClientOptions {
   retryMaxMs?: number
   /** Bound on stop() as a whole. Default 3 s. */
   stopTimeoutMs?: number
+  /**
+   * Whether the torrent is short of peers worth having (seeding with no peers, or only seeders): then each tier is
+   * announced again as soon as its tracker's `min interval` allows, as libtorrent does, rather than after the full
+   * interval (often 30 minutes), so a seeder learns of new leechers soon. Read after each announce and on replan().
+   */
+  hungry?: () => boolean
 }
+
+// Without a `min interval` from the tracker, a hungry torrent re-announces after this long (or the interval, if less).
+const HUNGRY_DEFAULT_MS = 5 * 60_000
 
 export interface TrackerClientEvents {
   peers: [peers: PeerAddress[], url: string]
@@ -75,6 +84,9 @@ interface Tier {
   again: 'none' | 'soon' | 'now'
   lastSuccessAt: number
   minGapMs: number
+  /** The tracker's interval, and the gap used while hungry. */
+  intervalMs: number
+  hungryGapMs: number
   failures: number
 }
 
@@ -105,7 +117,7 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
       // The same URL twice would be announced twice; keep its first place only. Trackers we cannot speak
       // (wss:// WebTorrent ones are common in magnet links) are left out rather than warned about forever.
       const urls = tier.filter((u) => typeof u === 'string' && SUPPORTED.test(u) && !seen.has(u) && seen.add(u))
-      if (urls.length) this.tiers.push({ urls, nextAt: Infinity, again: 'none', lastSuccessAt: 0, minGapMs: 0, failures: 0 })
+      if (urls.length) this.tiers.push({ urls, nextAt: Infinity, again: 'none', lastSuccessAt: 0, minGapMs: 0, intervalMs: 0, hungryGapMs: 0, failures: 0 })
     }
   }
 
@@ -133,6 +145,24 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   announceNow(): void {
     if (!this.running) return
     for (const tier of this.tiers) this.request(tier, 'soon')
+  }
+
+  /**
+   * The torrent's hunger for peers may have changed (see `hungry`): move each tier's next announce to what it now
+   * calls for. Cheap when nothing changed; the session calls it every second.
+   */
+  replan(): void {
+    if (!this.running) return
+    const hungry = this.opts.hungry?.() ?? false
+    for (const tier of this.tiers) {
+      // Failing tiers keep their back-off; a tier not yet answered has its first round running or scheduled.
+      if (tier.inFlight || tier.failures > 0 || tier.lastSuccessAt === 0 || tier.again !== 'none') continue
+      const due = tier.lastSuccessAt + (hungry ? tier.hungryGapMs : tier.intervalMs)
+      // Only the regular schedule is moved: a sooner announce asked for by announceNow() or completed() stays.
+      if (due !== tier.nextAt && (tier.nextAt === Infinity || tier.nextAt === tier.lastSuccessAt + tier.intervalMs || tier.nextAt === tier.lastSuccessAt + tier.hungryGapMs)) {
+        this.scheduleAt(tier, due)
+      }
+    }
   }
 
   /** Send `stopped` to the trackers that have us (bounded by stopTimeoutMs) and clear every timer. */
@@ -188,10 +218,15 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
   }
 
   private schedule(tier: Tier, delayMs: number): void {
+    this.scheduleAt(tier, Date.now() + Math.max(0, delayMs))
+  }
+
+  /** Next round of `tier` at time `at` (ms epoch; now if past). nextAt keeps `at` itself, so replan() can tell. */
+  private scheduleAt(tier: Tier, at: number): void {
     clearTimeout(tier.timer)
     if (!this.running) return
-    const delay = Math.max(0, delayMs)
-    tier.nextAt = Date.now() + delay
+    const delay = Math.max(0, at - Date.now())
+    tier.nextAt = at
     tier.timer = setTimeout(() => {
       tier.timer = undefined
       tier.nextAt = Infinity
@@ -244,10 +279,12 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
         const maxMs = Math.max(minMs, this.opts.maxIntervalMs ?? 3_600_000)
         const intervalMs = clamp(res.interval * 1000, minMs, maxMs)
         tier.minGapMs = clamp((res.minInterval ?? 0) * 1000, minMs, intervalMs)
+        tier.intervalMs = intervalMs
+        tier.hungryGapMs = res.minInterval !== undefined ? tier.minGapMs : clamp(HUNGRY_DEFAULT_MS, minMs, intervalMs)
         if (res.warning) this.warn(url, `${trackerLabel(url)}: tracker warns "${res.warning}"`)
         this.emit('announce', url, res)
         if (res.peers.length > 0) this.emit('peers', res.peers, url)
-        this.schedule(tier, intervalMs)
+        this.scheduleAt(tier, tier.lastSuccessAt + (this.opts.hungry?.() ? tier.hungryGapMs : intervalMs))
         return
       }
     } finally {

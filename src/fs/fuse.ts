@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { delimiter, join, resolve } from 'node:path'
 import type FuseType from 'fuse-native'
-import { BtError, ExitCode } from '../errors.js'
+import { BtError, ExitCode, fromSystemError } from '../errors.js'
 
 export type Fuse = FuseType
 export type FuseClass = typeof FuseType
@@ -83,7 +83,7 @@ export async function prepareMountPoint(dir: string): Promise<void> {
     } else if (code === 'ENOENT') {
       throw new BtError(`${dir}: no such directory (create the mount point first)`, ExitCode.usage)
     } else {
-      throw new BtError(`${dir}: ${(err as Error).message}`, ExitCode.io)
+      throw fromSystemError(err, dir, ExitCode.io)
     }
   }
   if (!st.isDirectory()) throw new BtError(`${dir}: not a directory`, ExitCode.usage)

@@ -11,10 +11,10 @@
 import type { Classification, ContentType, IndexedFile } from './types.js'
 import { spaced, splitExtension, styleOf, EXTENSIONS, type FileKind } from './classify/text.js'
 import { pick, pickHdr, scanQuality, type Hit, type Quality } from './classify/quality.js'
-import { MONTH_YEAR, scanAirDate, scanEpisodes } from './classify/episodes.js'
+import { MONTH_YEAR, SPECIAL, scanAirDate, scanEpisodes } from './classify/episodes.js'
 import { DUAL_AUDIO, DUAL_LANGUAGE, scanLanguages } from './classify/languages.js'
 import { summarizeFiles, type FileSummary } from './classify/files.js'
-import { AUDIOBOOK, EBOOK, GAME_TAGS, SOFTWARE_TAGS, SPORT, VERSION, XXX_CAPS, XXX_STUDIO, XXX, contentType } from './classify/kind.js'
+import { AUDIOBOOK, EBOOK, GAME_TAGS, SOFTWARE_TAGS, SPORT, VERSION, XXX_CAPS, XXX_STUDIO, Cue, contentType, scanCues } from './classify/kind.js'
 import { leadingGroup, trailingGroup } from './classify/group.js'
 import { cleanTitle, findYear } from './classify/title.js'
 
@@ -37,6 +37,12 @@ const FORMATS_OF: Partial<Record<ContentType, Set<string>>> = {
 const AUDIO_EXT_CODEC: Record<string, string> = { flac: 'flac', mp3: 'mp3', m4a: 'aac', aac: 'aac', m4b: 'aac', ogg: 'vorbis', opus: 'opus', wav: 'pcm', ape: 'ape', wma: 'wma', alac: 'alac' }
 const ISSUE = /(?:#(\d{1,4})|(?<![a-z0-9.]|v |vol |vol\. )(\d{3,4}))(?=\s*(?:\(|\[|$|(?:19|20)\d\d(?!\d)|digital|of\s))/i
 
+/** Words that end a music title (`Pink Floyd - Discography 1967-2014`, `Portishead-Dummy-CD-FLAC-1994`). */
+const MUSIC_TAGS = /(?<![a-z0-9])(?:discography|vinyl|lp|sbd|\dcd|cd|24 ?bit|hi-?res)(?![a-z0-9])/i
+/** A bare number segment of a dashed distribution name is its version (`linuxmint-22-cinnamon`). */
+const BARE_NUMBER = /(?<=\s)\d+(?=\s|$)/
+const BRACKET_EPISODE = /\[(\d{1,4})(?:v\d)?\]/
+
 /** Where a bracket opens after `from`, or -1. */
 function firstBracket(s: string, from: number): number {
   for (let i = from; i < s.length; i++) {
@@ -46,9 +52,16 @@ function firstBracket(s: string, from: number): number {
   return -1
 }
 
+// Keyed by module-level patterns only (a regex literal inside a function would be a new key on every call).
+const globals = new Map<RegExp, RegExp>()
+
+/** Index of the first match of `re` at or after `from`, or -1 (through a cached global copy of `re`). */
 function firstMatch(re: RegExp, s: string, from: number): number {
-  const flags = re.flags.includes('g') ? re.flags : re.flags + 'g'
-  const g = new RegExp(re.source, flags)
+  let g = globals.get(re)
+  if (!g) {
+    g = new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g')
+    globals.set(re, g)
+  }
   g.lastIndex = from
   const m = g.exec(s)
   return m ? m.index : -1
@@ -68,25 +81,45 @@ function strongVideo(q: Quality): boolean {
   )
 }
 
+/** Longer names are cut: real ones stay far below, and the DHT hands us whatever anyone sends. */
+const MAX_NAME = 1024
+
 export function classify(name: string, files?: readonly IndexedFile[]): Classification {
-  const trimmed = name.trim()
+  const trimmed = (name.length > MAX_NAME ? name.slice(0, MAX_NAME) : name).trim()
   const { base, ext } = splitExtension(trimmed)
   const style = styleOf(base)
   const s = spaced(base, style)
   const summary: FileSummary | undefined = files && files.length > 0 ? summarizeFiles(files) : undefined
 
   // Where the title may start: after `[Group]`; `[Group][Title][Movie]…` puts the title in the next bracket.
-  const lead = leadingGroup(base)
-  let start = lead ? lead.end : 0
+  // `【site or sub group】` prefixes of Chinese releases are neither title nor a release group.
+  let prefix = 0
+  while (base[prefix] === '【' && base.indexOf('】', prefix) > 0) {
+    prefix = base.indexOf('】', prefix) + 1
+    while (base[prefix] === ' ' || base[prefix] === '.') prefix++
+  }
+  const lead = prefix === 0 ? leadingGroup(base) : undefined
+  let start = lead ? lead.end : prefix
   while (start < s.length && s[start] === ' ') start++
 
   const q = scanQuality(s)
   const eps = scanEpisodes(s)
-  const xxxCue = XXX_CAPS.test(s) || XXX.test(s)
-  const date = scanAirDate(s, xxxCue)
+  // Fansub `[Group] Title [05][1080p]`: an episode number alone in brackets.
+  if (lead && eps.episodes.length === 0 && eps.seasons.length === 0) {
+    const b = BRACKET_EPISODE.exec(s.slice(lead.end))
+    if (b && !/^(?:19|20)\d\d$/.test(b[1])) {
+      eps.episodes.push(Number(b[1]))
+      eps.absolute = true
+      eps.pos = lead.end + b.index
+    }
+  }
+  const xxxCaps = XXX_CAPS.test(s)
+  const cues = scanCues(s)
+  const date = scanAirDate(s, xxxCaps || (cues & Cue.xxx) !== 0)
   const year = findYear(s, start, date)
   const video = strongVideo(q)
-  const tvCue = eps.seasons.length > 0 || eps.episodes.length > 0 || (eps.special && lead !== undefined)
+  const special = lead !== undefined && SPECIAL.test(s)
+  const tvCue = eps.seasons.length > 0 || eps.episodes.length > 0 || special
 
   const type = contentType(
     {
@@ -99,6 +132,8 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
       date: date !== undefined && (video || q.source.length > 0),
       year: year !== undefined,
       fansub: lead !== undefined,
+      xxxCaps,
+      cues,
       completeWord: eps.completePos >= 0,
       completeSeries: eps.completeSeries,
     },
@@ -145,11 +180,11 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
     const my = MONTH_YEAR.exec(s)
     if (my) cut(my.index)
   }
-  if (type === 'music') cut(firstMatch(/(?<![a-z0-9])(?:discography|vinyl|lp|sbd|\dcd|cd|24 ?bit|hi-?res)(?![a-z0-9])/i, s, start))
+  if (type === 'music') cut(firstMatch(MUSIC_TAGS, s, start))
   if (type === 'software' || type === 'game') {
     cut(firstMatch(VERSION, s, start))
     cut(firstMatch(type === 'game' ? GAME_TAGS : SOFTWARE_TAGS, s, start + 1))
-    if (type === 'software' && style === 'dash') cut(firstMatch(/(?<=\s)\d+(?=\s|$)/, s, start + 1))
+    if (type === 'software' && style === 'dash') cut(firstMatch(BARE_NUMBER, s, start + 1))
   }
   if (type === 'tv_show') cut(firstMatch(SPORT, s, start + 1))
   let issue: number | undefined
@@ -164,14 +199,17 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
   const langHits = scanLanguages(s)
   for (const l of langHits) if (l.tag && l.pos > start) cut(l.pos)
   const titleEnd = end
-  let title = cleanTitle(s, start, end)
-  if (!title && lead && start === lead.end) title = ''
+  const title = cleanTitle(s, start, end)
 
+  // Fields are only ever assigned defined values: deleting properties would slow every later use of the object.
   const out: Classification = { contentType: type, seasons: [], episodes: [], languages: [], complete: false }
   if (title) out.title = title
   if (year) out.year = year.value
   else if (date) out.year = date.year
   if (date) out.airDate = date.date
+  const set = <K extends keyof Classification>(k: K, v: Classification[K] | undefined) => {
+    if (v !== undefined) out[k] = v
+  }
 
   // Quality fields; a video's largest file may carry the tags a short torrent name lacks.
   let mainQ: Quality | undefined
@@ -181,19 +219,19 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
   }
   const field = (get: (x: Quality) => Hit[], accept?: (h: Hit) => boolean) => pick(get(q), accept) ?? (mainQ ? pick(get(mainQ), accept) : undefined)
   if (isVideo) {
-    out.resolution = field((x) => x.resolution)?.value
+    set('resolution', field((x) => x.resolution)?.value)
     const src = field((x) => x.source, (h) => h.value !== 'vinyl' && h.value !== 'cd')
     if (src) out.source = src.value === 'web' ? 'web-dl' : src.value
-    out.videoCodec = field((x) => x.videoCodec)?.value
-    out.audioCodec = field((x) => x.audioCodec, (h) => !h.weak)?.value
-    out.hdr = pickHdr(q.hdr)?.value ?? (mainQ ? pickHdr(mainQ.hdr)?.value : undefined)
+    set('videoCodec', field((x) => x.videoCodec)?.value)
+    set('audioCodec', field((x) => x.audioCodec, (h) => !h.weak)?.value)
+    set('hdr', pickHdr(q.hdr)?.value ?? (mainQ ? pickHdr(mainQ.hdr)?.value : undefined))
     if (q.threeD.length > 0) out.threeD = true
   } else if (type === 'music' || type === 'audiobook') {
     if (type === 'music') {
       const src = pick(q.source, (h) => h.value === 'vinyl' || h.value === 'cd' || h.value === 'web' || h.value === 'web-dl' || h.value === 'webrip')
       if (src) out.source = src.value === 'vinyl' || src.value === 'cd' ? src.value : 'web'
     }
-    out.audioCodec = pick(q.audioCodec)?.value ?? (summary?.audioExt ? AUDIO_EXT_CODEC[summary.audioExt] : undefined)
+    set('audioCodec', pick(q.audioCodec)?.value ?? (summary?.audioExt ? AUDIO_EXT_CODEC[summary.audioExt] : undefined))
   }
   const ed = pick(q.edition, (h) => (!h.weak || h.pos >= titleEnd) && !(gameish && h.value === 'remastered'))
   if (ed) out.edition = ed.value
@@ -237,10 +275,9 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
   if (type === 'tv_show') {
     out.seasons = eps.seasons.sort((a, b) => a - b)
     out.episodes = eps.episodes.sort((a, b) => a - b)
-    const pack = out.episodes.length === 0 && !out.airDate && (out.seasons.length > 0 || eps.completePos >= 0 || eps.completeSeries || (lead !== undefined && !eps.special))
+    const pack = out.episodes.length === 0 && !out.airDate && (out.seasons.length > 0 || eps.completePos >= 0 || eps.completeSeries || (lead !== undefined && !special))
     out.complete = pack || eps.batch
   }
   if (issue !== undefined) out.issue = issue
-  for (const k of Object.keys(out) as Array<keyof Classification>) if (out[k] === undefined) delete out[k]
   return out
 }

@@ -5,7 +5,7 @@ import { open, readdir, stat } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { basename, join, resolve } from 'node:path'
 import bencode from 'bencode'
-import { BtError, ExitCode } from '../errors.js'
+import { BtError, ExitCode, fromSystemError } from '../errors.js'
 import { HashPool } from '../storage/hash-pool.js'
 
 export interface CreateOptions {
@@ -53,7 +53,7 @@ async function collect(path: string): Promise<{ files: InputFile[]; single: bool
   try {
     st = await stat(path)
   } catch (err) {
-    throw new BtError(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, ExitCode.usage)
+    throw fromSystemError(err, path, ExitCode.usage)
   }
   if (st.isFile()) return { files: [{ abs: path, rel: [basename(path)], length: st.size }], single: true }
   if (!st.isDirectory()) throw new BtError(`${path}: not a regular file or directory`, ExitCode.usage)
@@ -106,7 +106,7 @@ async function hashFilesOnPool(pool: HashPool, files: InputFile[], pieceLength: 
       const digests = await pool.digests({ segs: Float64Array.from(segs), count, pieceLength, lastLen })
       digests.copy(out, first * 20)
     } catch (err) {
-      throw err instanceof BtError ? err : new BtError(`${files[fileCursor]?.abs ?? 'input'}: ${(err as Error).message}`, ExitCode.io)
+      throw fromSystemError(err, files[fileCursor]?.abs ?? 'input', ExitCode.io)
     } finally {
       await Promise.all(handles.map((h) => h.close()))
     }

@@ -1,7 +1,7 @@
 // Read a .torrent file from disk (or bytes from anywhere) with errors a user can act on.
 
 import { readFile } from 'node:fs/promises'
-import { BtError, ExitCode } from '../errors.js'
+import { BtError, ExitCode, fromSystemError } from '../errors.js'
 import { parseTorrent, type Metainfo } from './metainfo.js'
 
 const MAX_TORRENT_FILE = 64 * 1024 * 1024
@@ -14,10 +14,10 @@ export async function readTorrentBytes(path: string): Promise<Buffer> {
   } catch (err) {
     if (err instanceof BtError) throw err
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new BtError(`${path}: no such file`, ExitCode.usage)
+    // A torrent named on the command line that cannot be read is bad input (2), not a failing disk (4).
     if (code === 'EISDIR') throw new BtError(`${path}: is a directory, not a torrent file`, ExitCode.usage)
-    if (code === 'EACCES') throw new BtError(`${path}: permission denied`, ExitCode.usage)
-    throw new BtError(`${path}: ${(err as Error).message}`, ExitCode.io)
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') throw fromSystemError(err, path, ExitCode.usage)
+    throw fromSystemError(err, path)
   }
 }
 

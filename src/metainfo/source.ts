@@ -9,7 +9,7 @@ export type TorrentSource = { kind: 'torrent'; metainfo: Metainfo } | { kind: 'm
 
 export async function resolveTorrentSource(arg: string): Promise<TorrentSource> {
   if (isMagnet(arg)) return { kind: 'magnet', magnet: parseMagnet(arg) }
-  const hashArg = /^infohash:(.+)$/i.exec(arg)?.[1] ?? (/^[0-9a-fA-F]{40}$/.test(arg) ? arg : undefined)
+  const hashArg = /^infohash:(.*)$/i.exec(arg)?.[1] ?? (/^[0-9a-fA-F]{40}$/.test(arg) ? arg : undefined)
   if (hashArg !== undefined) {
     const infoHash = normalizeInfoHash(hashArg)
     if (!infoHash) throw new BtError(`${arg}: not a valid info hash (40 hex or 32 base32 characters)`, ExitCode.usage)

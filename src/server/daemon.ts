@@ -22,6 +22,8 @@ export class Entry {
   metainfo?: Metainfo
   torrent?: Torrent
   checked = 0
+  /** Seeding and last uploading at (ms), for the idle seed limit. */
+  seedingSince = 0
   /** What the last progress event said, to skip identical ones. */
   lastProgress = ''
   /** Start/stop/verify/remove of this torrent run one at a time, in order. */
@@ -87,6 +89,8 @@ export interface DaemonOptions {
   /** Peers every torrent also connects to (--peer). */
   peers?: PeerAddress[]
   onWarning?: (message: string) => void
+  /** Failures to save state or metainfo: always worth a line. */
+  onError?: (message: string) => void
 }
 
 const SAVE_EVERY_MS = 10_000
@@ -113,6 +117,8 @@ export class Daemon extends EventEmitter {
   private timer?: NodeJS.Timeout
   private lastSave = Date.now()
   private dirty = false
+  private saving?: Promise<void>
+  private nextSave?: Promise<void>
   private closed = false
   /** Ids of torrents removed lately, for Transmission's `recently-active`. */
   readonly recentlyRemoved: Array<{ id: number; at: number }> = []
@@ -140,11 +146,11 @@ export class Daemon extends EventEmitter {
           try {
             e.metainfo = parseTorrent(bytes, `${rec.infoHash}.torrent`)
           } catch (err) {
-            opts.onWarning?.(`${rec.name}: saved metainfo unreadable (${errorMessage(err)}); fetching it again`)
+            opts.onError?.(`${rec.name}: saved metainfo unreadable (${errorMessage(err)}); fetching it again`)
           }
         }
         if (!e.metainfo && !rec.magnet) {
-          opts.onWarning?.(`${rec.name}: no metainfo and no magnet link saved; dropped`)
+          opts.onError?.(`${rec.name}: no metainfo and no magnet link saved; dropped`)
           continue
         }
         d.entries.set(rec.infoHash, e)
@@ -155,9 +161,10 @@ export class Daemon extends EventEmitter {
     d.client.setLimits({ download: d.settings.downloadLimit, upload: d.settings.uploadLimit })
     await mkdir(d.settings.downloadDir, { recursive: true }).catch(() => {})
     for (const e of d.entries.values()) if (!e.record.paused && !e.record.error) d.launch(e)
+    // The first save must work: a daemon that cannot keep its state should say so now, not lose it later.
+    await d.store.save(d.snapshot())
     d.timer = setInterval(() => d.tick(), 1000)
     d.timer.unref()
-    await d.save()
     return d
   }
 
@@ -482,6 +489,7 @@ export class Daemon extends EventEmitter {
     e.torrent = t
     e.folded = { down: 0, up: 0 }
     e.checked = 0
+    e.seedingSince = 0
     t.setLimits({ download: rec.downloadLimit, upload: rec.uploadLimit })
     t.on('warning', (m: string) => this.opts.onWarning?.(`${rec.name}: ${m}`))
     t.on('checking', (done: number, total: number) => (e.checked = total > 0 ? done / total : 0))
@@ -519,7 +527,7 @@ export class Daemon extends EventEmitter {
     try {
       await this.store.saveTorrent(m.infoHash, bytes ?? torrentFileFromInfo(m.infoBuffer, { announce: m.announce, urlList: m.urlList }))
     } catch (err) {
-      this.opts.onWarning?.(`${m.name}: could not save its metainfo: ${errorMessage(err)}`)
+      this.opts.onError?.(`${m.name}: could not save its metainfo: ${errorMessage(err)}`)
     }
     this.changed(e)
   }
@@ -567,34 +575,61 @@ export class Daemon extends EventEmitter {
     }
   }
 
+  /** Transmission's seed limits: stop (and mark finished) at the ratio, or after the idle minutes without upload. */
   private enforceSeedLimit(e: Entry): void {
     const r = e.record
-    const limit = r.seedRatioMode === 1 ? r.seedRatioLimit : r.seedRatioMode === 0 && this.settings.seedRatioLimited ? this.settings.seedRatioLimit : undefined
-    if (limit === undefined) return
     const s = e.stats()
-    const tot = this.totals(e)
-    const base = tot.downloaded > 0 ? tot.downloaded : s?.wanted ?? 0
-    if (base <= 0 || tot.uploaded / base < limit) return
+    if ((s?.uploadRate ?? 0) > 0 || !e.seedingSince) e.seedingSince = Date.now()
+    const ratio = r.seedRatioMode === 1 ? r.seedRatioLimit : r.seedRatioMode === 0 && this.settings.seedRatioLimited ? this.settings.seedRatioLimit : undefined
+    const idle = r.seedIdleMode === 1 ? r.seedIdleLimit : r.seedIdleMode === 0 && this.settings.idleSeedingLimitEnabled ? this.settings.idleSeedingLimit : undefined
+    let reached = false
+    if (ratio !== undefined) {
+      const tot = this.totals(e)
+      const base = tot.downloaded > 0 ? tot.downloaded : s?.wanted ?? 0
+      reached = base > 0 && tot.uploaded / base >= ratio
+    }
+    if (idle !== undefined && Date.now() - e.seedingSince >= idle * 60_000) reached = true
+    if (!reached) return
     r.finished = true
     void this.stop(e)
   }
 
-  private async save(force = false): Promise<void> {
-    if (this.closed && !force) return
-    this.lastSave = Date.now()
-    this.dirty = false
-    const state: SavedState = {
+  private snapshot(): SavedState {
+    return {
       version: 1,
       nextId: this.nextId,
       settings: this.settings,
       torrents: [...this.entries.values()].map((e) => e.record),
       cumulative: this.cumulative,
     }
-    try {
-      await this.store.save(state)
-    } catch (err) {
-      this.opts.onWarning?.(`could not save state: ${errorMessage(err)}`)
+  }
+
+  /**
+   * Save the state. Saves that ask while one is being written share the next one, which snapshots the state when it
+   * starts: every caller's change is on disk when its promise resolves, and a burst of adds writes twice, not n times.
+   */
+  private save(force = false): Promise<void> {
+    if (this.closed && !force) return Promise.resolve()
+    if (this.nextSave) return this.nextSave
+    if (this.saving) {
+      this.nextSave = this.saving.then(() => {
+        this.nextSave = undefined
+        return this.save(force)
+      })
+      return this.nextSave
     }
+    this.lastSave = Date.now()
+    this.dirty = false
+    this.saving = this.store.save(this.snapshot()).then(
+      () => {
+        this.saving = undefined
+      },
+      (err) => {
+        this.saving = undefined
+        this.opts.onError?.(`could not save state: ${errorMessage(err)}`)
+      },
+    )
+    return this.saving
   }
 }
 

@@ -59,6 +59,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
       downloadDir: o.fallbackDownloadDir,
       peers: o.peers,
       onWarning: o.verbose ? (m) => log(`warning: ${m}`) : undefined,
+      onError: (m) => log(`error: ${m}`),
     })
     if (o.downloadDir) daemon.setSettings({ downloadDir: o.downloadDir })
   } catch (err) {

@@ -14,12 +14,15 @@ export class FieldContext {
   private _sizes?: ReturnType<typeof sizes>
   private _files?: ReturnType<typeof fileProgress>
   private _totals?: { downloaded: number; uploaded: number }
-  readonly stats
-  constructor(readonly d: Daemon, readonly e: Entry, readonly now: number) {
-    this.stats = e.stats()
+  private _stats?: ReturnType<Entry['stats']> | null
+  constructor(readonly d: Daemon, readonly e: Entry, readonly now: number) {}
+  /** Torrent.stats() walks the piece map: once per torrent per request, and only if a field needs it. */
+  get stats() {
+    if (this._stats === undefined) this._stats = this.e.stats() ?? null
+    return this._stats ?? undefined
   }
   get sizes() {
-    return (this._sizes ??= sizes(this.e))
+    return (this._sizes ??= sizes(this.e, this.stats))
   }
   get files() {
     return (this._files ??= fileProgress(this.e))

@@ -136,11 +136,21 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
     const fields = a.fields.filter((f): f is string => typeof f === 'string' && f in TORRENT_FIELDS)
     const list = ids(d, a.ids)
     const now = Math.floor(Date.now() / 1000)
-    const rows = list.map((e) => {
-      const c = new FieldContext(d, e, now)
-      return fields.map((f) => TORRENT_FIELDS[f](c))
-    })
-    const torrents = a.format === 'table' ? [fields, ...rows] : rows.map((r) => Object.fromEntries(fields.map((f, i) => [f, r[i]])))
+    const getters = fields.map((f) => TORRENT_FIELDS[f])
+    let torrents: unknown[]
+    if (a.format === 'table') {
+      torrents = [fields, ...list.map((e) => {
+        const c = new FieldContext(d, e, now)
+        return getters.map((g) => g(c))
+      })]
+    } else {
+      torrents = list.map((e) => {
+        const c = new FieldContext(d, e, now)
+        const o: Record<string, unknown> = {}
+        for (let i = 0; i < fields.length; i++) o[fields[i]] = getters[i](c)
+        return o
+      })
+    }
     const out: Args = { torrents }
     if (a.ids === 'recently-active' || a.ids === 'recently_active') {
       const since = Date.now() - 60_000

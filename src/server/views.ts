@@ -36,10 +36,9 @@ export function fileProgress(e: Entry): FileProgress[] {
 }
 
 /** Bytes wanted (selected files) and verified, live or estimated for a paused torrent. */
-export function sizes(e: Entry): { total: number; wanted: number; have: number } {
+export function sizes(e: Entry, s = e.stats()): { total: number; wanted: number; have: number } {
   const m = e.metainfo
   const total = m?.length ?? 0
-  const s = e.stats()
   if (s && e.torrent?.picker) return { total, wanted: s.wanted, have: s.have }
   if (!m) return { total, wanted: 0, have: 0 }
   let wanted = 0
@@ -53,7 +52,7 @@ export function sizes(e: Entry): { total: number; wanted: number; have: number }
 export function summary(d: Daemon, e: Entry) {
   const r = e.record
   const s = e.stats()
-  const z = sizes(e)
+  const z = sizes(e, s)
   const tot = d.totals(e)
   const rateDown = s?.downloadRate ?? 0
   const left = Math.max(0, z.wanted - z.have)

@@ -3,8 +3,7 @@
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
-import { randomBytes } from 'node:crypto'
-import { BtError, ExitCode } from '../errors.js'
+import { BtError, ExitCode, systemReason } from '../errors.js'
 import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
 import { parsePeerAddress, type PeerAddress } from '../discovery/peer-address.js'
@@ -12,9 +11,10 @@ import { ResumeStore, stateDir } from '../storage/resume.js'
 import { DhtNode, type DhtStats } from '../discovery/dht.js'
 import { join } from 'node:path'
 import { PeerWire } from '../wire/peer-wire.js'
-import { TokenBucket } from './rate.js'
+import { TokenBucket, retuneBucket } from './rate.js'
 import { Torrent, type TorrentOptions } from './torrent.js'
 import type { ClientContext } from './context.js'
+import { makePeerId } from './identity.js'
 
 export interface ClientOptions {
   /** Listen port; default 6881, falling back to 6882…6889 and then any free port. 0 = any free port. */
@@ -73,8 +73,8 @@ export class Client extends EventEmitter implements ClientContext {
 
   constructor(readonly opts: ClientOptions = {}) {
     super()
-    // Azureus-style peer id: -BT0100- and 12 random bytes.
-    this.peerId = Buffer.concat([Buffer.from('-BT0100-'), randomBytes(12)])
+    // Azureus-style peer id with our own client code (see identity.ts).
+    this.peerId = makePeerId()
     this.resume = new ResumeStore(opts.resumeDir)
     this.maxPeersPerTorrent = opts.maxPeersPerTorrent ?? 80
     this.maxConnections = opts.maxConnections ?? 400
@@ -92,19 +92,8 @@ export class Client extends EventEmitter implements ClientContext {
 
   /** Change the global rate limits at run time: bytes per second, 0 or undefined = unlimited. */
   setLimits(limits: { download?: number; upload?: number }): void {
-    const swap = (current: TokenBucket | undefined, rate: number | undefined): TokenBucket | undefined => {
-      if (!rate || rate <= 0) {
-        current?.destroy()
-        return undefined
-      }
-      if (current) {
-        current.rate = rate
-        return current
-      }
-      return new TokenBucket(rate)
-    }
-    if ('download' in limits) this.downloadLimiter = swap(this.downloadLimiter, limits.download)
-    if ('upload' in limits) this.uploadLimiter = swap(this.uploadLimiter, limits.upload)
+    if ('download' in limits) this.downloadLimiter = retuneBucket(this.downloadLimiter, limits.download)
+    if ('upload' in limits) this.uploadLimiter = retuneBucket(this.uploadLimiter, limits.upload)
   }
 
   /** Open the listen socket. Resolves with the port. */
@@ -140,7 +129,7 @@ export class Client extends EventEmitter implements ClientContext {
       return this.listenPort
     }
     const code = (lastErr as NodeJS.ErrnoException)?.code
-    throw new BtError(`cannot listen on port ${wanted}: ${code === 'EADDRINUSE' ? 'address in use' : (lastErr as Error)?.message}`, ExitCode.network)
+    throw new BtError(`cannot listen on port ${wanted}: ${systemReason(code) ?? (lastErr as Error)?.message}`, ExitCode.network)
   }
 
   private async startDht(): Promise<void> {
@@ -157,7 +146,7 @@ export class Client extends EventEmitter implements ClientContext {
       await node.listen()
     } catch (err) {
       // The DHT port may be taken while TCP was free: fall back to any port rather than no DHT.
-      if (o.port !== undefined) throw new BtError(`cannot open DHT port ${o.port}: ${(err as Error).message}`, ExitCode.network)
+      if (o.port !== undefined) throw new BtError(`cannot open DHT port ${o.port}: ${systemReason((err as NodeJS.ErrnoException).code) ?? (err as Error).message}`, ExitCode.network)
       await node.destroy().catch(() => {})
       const fallback = new DhtNode({ port: 0, host: this.opts.host, bootstrap: o.bootstrap, statePath: o.statePath ?? join(stateDir(), 'dht.json') })
       fallback.on('warning', () => {})

@@ -31,6 +31,8 @@ export class Peer implements PickPeer {
   strikes = 0
   /** Its requests we have yet to read from disk and send. */
   readonly uploadQueue: Array<{ index: number; offset: number; length: number; respond: (err: Error | null, buf?: Uint8Array) => void }> = []
+  /** Bytes its queued requests ask for (bounded: a peer past the bound is dropped as a flood). */
+  uploadQueuedBytes = 0
   uploadsInFlight = 0
   /** Waiting for upload tokens or for its socket to drain. */
   uploadWaiting = false

@@ -1,15 +1,22 @@
 // Transfer rates and bandwidth limits: a sliding-window rate meter and a token bucket.
 
-/** Bytes per second over the last few seconds, in 250 ms buckets. */
+/**
+ * Bytes per second over the last few seconds, in 250 ms buckets. Traffic that began less than a window ago is
+ * averaged over the time since it began, not over the whole window: otherwise one second into a download at 1 MiB/s
+ * the rate would read 200 KiB/s and the ETA five times too long.
+ */
 export class RateMeter {
   private readonly buckets: Float64Array
   private head = 0
   private headTime: number
+  /** When the current run of traffic began (after at least a window of silence); -1 before any. */
+  private activeSince = -1
+  private lastAdd = -Infinity
   total = 0
 
-  constructor(private readonly windowMs = 5000, private readonly bucketMs = 250) {
+  constructor(private readonly windowMs = 5000, private readonly bucketMs = 250, now = Date.now()) {
     this.buckets = new Float64Array(Math.ceil(windowMs / bucketMs))
-    this.headTime = Math.floor(Date.now() / bucketMs)
+    this.headTime = Math.floor(now / bucketMs)
   }
 
   private advance(now: number): void {
@@ -26,6 +33,8 @@ export class RateMeter {
 
   add(bytes: number, now = Date.now()): void {
     this.advance(now)
+    if (now - this.lastAdd > this.windowMs) this.activeSince = now
+    this.lastAdd = now
     this.buckets[this.head] += bytes
     this.total += bytes
   }
@@ -35,8 +44,12 @@ export class RateMeter {
     this.advance(now)
     let sum = 0
     for (let i = 0; i < this.buckets.length; i++) sum += this.buckets[i]
+    if (sum === 0) return 0
     const partial = (now % this.bucketMs) / this.bucketMs
-    const spanMs = (this.buckets.length - 1 + partial) * this.bucketMs
+    const windowSpanMs = (this.buckets.length - 1 + partial) * this.bucketMs
+    // At least one bucket's worth, so the first block does not read as a huge rate.
+    const activeMs = Math.max(this.bucketMs, now - this.activeSince)
+    const spanMs = Math.min(windowSpanMs, activeMs)
     return spanMs > 0 ? (sum * 1000) / spanMs : 0
   }
 }
@@ -102,4 +115,17 @@ export class TokenBucket {
     clearTimeout(this.timer)
     for (const w of this.waiters.splice(0)) w.resolve()
   }
+}
+
+/** A bucket set to `rate` bytes/s: `current` re-tuned, a new one, or none (destroyed) for 0/undefined = unlimited. */
+export function retuneBucket(current: TokenBucket | undefined, rate: number | undefined): TokenBucket | undefined {
+  if (!rate || rate <= 0) {
+    current?.destroy()
+    return undefined
+  }
+  if (current) {
+    current.rate = rate
+    return current
+  }
+  return new TokenBucket(rate)
 }

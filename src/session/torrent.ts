@@ -13,12 +13,13 @@ import { WebSeed } from '../discovery/webseed.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { checkExisting } from '../storage/check.js'
 import { PeerWire } from '../wire/peer-wire.js'
-import { metadataExtension, type MetadataExtension } from '../wire/metadata.js'
 import { pexExtension, type PexExtension } from '../wire/pex.js'
 import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
 import { Peer } from './peer.js'
+import { MetadataFetch, METADATA_TRIES } from './metadata-fetch.js'
+import { clientName } from './identity.js'
 import { Priority, type PriorityHandle } from './priority.js'
-import { RateMeter, TokenBucket } from './rate.js'
+import { RateMeter, retuneBucket, type TokenBucket } from './rate.js'
 import type { ClientContext } from './context.js'
 import type { DhtStats } from '../discovery/dht.js'
 
@@ -62,22 +63,44 @@ export interface TorrentStats {
   peers: number
   seeds: number
   knownPeers: number
+  /** Why connections ended since the start: peers 0 for minutes has a reason, and this is where it shows. */
+  ends: ConnectionEnds
   /** While waiting for a magnet's metadata: what the DHT is doing (absent without DHT). */
   dht?: DhtStats
+}
+
+export interface ConnectionEnds {
+  /** Dials that failed before connecting (refused, unreachable, reset). */
+  refused: number
+  /** Dials or handshakes that took too long. */
+  timeout: number
+  /**
+   * Connected, then closed before the BitTorrent handshake completed: an encryption-only peer, a client that refuses
+   * loopback or its own IP, a full peer, or one that answered for another torrent.
+   */
+  handshake: number
+  /** Closed after the handshake, by either side. */
+  closed: number
+  /** Closed by us for a protocol violation or bad data. */
+  banned: number
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
 const CONNECT_TIMEOUT_MS = 5_000
 const REQUEST_TIMEOUT_MS = 12_000
 const MAX_REQUEST_LENGTH = 128 * 1024
-const MAX_PEER_QUEUE = 1000
+// The request queue we advertise (BEP 10 `reqq`). Transmission refills its requests about once a second and never
+// keeps more outstanding than this: at 500 it leeched from us at 8 MB/s at most. libtorrent advertises 2000.
+const ADVERTISED_REQQ = 2000
+// Past this many queued requests, or this many requested bytes (the advertised queue of 16 KiB blocks, plus room for
+// clients that overshoot a little or ask for larger blocks), a peer is dropped as a flood. Only request descriptors
+// are queued; block data is read from disk a few at a time (UPLOAD_READS_PER_PEER, UPLOAD_BACKLOG).
+const MAX_PEER_QUEUE = ADVERTISED_REQQ + 500
+const MAX_QUEUED_BYTES = 2 * ADVERTISED_REQQ * 16 * 1024
 // Disk reads in flight for one peer's requests; more would only queue on libuv's pool.
 const UPLOAD_READS_PER_PEER = 16
 // Bytes sent to a peer but not yet taken by its socket, beyond which we stop reading blocks for it.
 const UPLOAD_BACKLOG = 4 * 1024 * 1024
-// Peers fetching metadata at once (each fetches the whole info dict), and tries per peer.
-const METADATA_FETCHERS = 3
-const METADATA_TRIES = 3
 const CHOKE_INTERVAL_MS = 10_000
 const OPTIMISTIC_EVERY = 3 // choke rounds
 const RESUME_SAVE_MS = 5_000
@@ -105,6 +128,7 @@ export class Torrent extends EventEmitter {
   private readonly banned = new Set<string>()
   private readonly bannedIds = new Set<string>()
   private connecting = 0
+  private readonly ends: ConnectionEnds = { refused: 0, timeout: 0, handshake: 0, closed: 0, banned: 0 }
   readonly down = new RateMeter()
   readonly up = new RateMeter()
   /** This torrent's own limits (bt serve's per-torrent rates), on top of the Client's; see setLimits(). */
@@ -126,8 +150,8 @@ export class Torrent extends EventEmitter {
   private abort = new AbortController()
   /** Stream mode: the last verified pieces, kept for readers (index -> piece data), oldest first. */
   private readonly recentPieces = new Map<number, Buffer>()
-  /** Wires fetching the info dict right now. */
-  private readonly metadataFetchers = new Set<PeerWire>()
+  /** Fetching the info dict of a magnet from peers. */
+  private readonly metadata: MetadataFetch
   private webSeeds: Array<{ seed: WebSeed; key: string; peer: PickPeer; hashFailures: number }> = []
 
   constructor(
@@ -144,6 +168,19 @@ export class Torrent extends EventEmitter {
       this.infoHash = source.infoHash
     }
     this.infoHashBuffer = Buffer.from(this.infoHash, 'hex')
+    this.metadata = new MetadataFetch({
+      infoHashBuffer: this.infoHashBuffer,
+      info: () => this.metainfo?.infoBuffer,
+      peers: () => this.peers.values(),
+      peerOf: (wire) => this.peerOf(wire),
+      gotInfo: (info) => this.gotMetadata(info),
+      warn: (message) => this.emit('warning', message),
+    })
+  }
+
+  private peerOf(wire: PeerWire): Peer | undefined {
+    for (const p of this.peers.values()) if (p.wire === wire) return p
+    return undefined
   }
 
   get name(): string {
@@ -163,7 +200,9 @@ export class Torrent extends EventEmitter {
     this.timers.push(setInterval(() => this.rechoke(), CHOKE_INTERVAL_MS))
     this.timers.push(setInterval(() => void this.saveResume(), RESUME_SAVE_MS))
     for (const t of this.timers) t.unref()
-    this.startTrackers()
+    // With metadata, the trackers hear from us once the data is checked, so `started` carries the true `left` (a seed
+    // that announced its whole size as left would then report `completed` for a download it never made).
+    if (!this.metainfo) this.startTrackers()
     if (this.opts.peers?.length) this.addPeers(this.opts.peers)
     this.ctx.discover?.(this)
     if (this.metainfo) await this.onMetadata(this.metainfo)
@@ -180,6 +219,7 @@ export class Torrent extends EventEmitter {
       peerId: this.ctx.peerId,
       port: this.ctx.port(),
       stats: () => ({ uploaded: this.up.total, downloaded: this.down.total, left: this.bytesLeft() }),
+      hungry: () => this.wantsLeechers(),
     })
     this.trackers.on('peers', (peers: PeerAddress[]) => this.addPeers(peers))
     this.trackers.on('warning', (_url: string, message: string) => this.emit('warning', message))
@@ -259,19 +299,8 @@ export class Torrent extends EventEmitter {
 
   /** Per-torrent rate limits in bytes per second (0 or undefined = none beyond the Client's). */
   setLimits(limits: { download?: number; upload?: number }): void {
-    const swap = (current: TokenBucket | undefined, rate: number | undefined): TokenBucket | undefined => {
-      if (!rate || rate <= 0) {
-        current?.destroy()
-        return undefined
-      }
-      if (current) {
-        current.rate = rate
-        return current
-      }
-      return new TokenBucket(rate)
-    }
-    if ('download' in limits) this.downloadLimiter = swap(this.downloadLimiter, limits.download)
-    if ('upload' in limits) this.uploadLimiter = swap(this.uploadLimiter, limits.upload)
+    if ('download' in limits) this.downloadLimiter = retuneBucket(this.downloadLimiter, limits.download)
+    if ('upload' in limits) this.uploadLimiter = retuneBucket(this.uploadLimiter, limits.upload)
   }
 
   private fail(err: unknown): void {
@@ -353,6 +382,7 @@ export class Torrent extends EventEmitter {
       peers: this.peers.size,
       seeds,
       knownPeers: this.candidates.size,
+      ends: { ...this.ends },
       dht: this.state === 'metadata' && !this.metainfo?.private ? this.ctx.dhtStats?.() : undefined,
     }
   }
@@ -419,6 +449,13 @@ export class Torrent extends EventEmitter {
     }
   }
 
+  /** Seeding with nobody to upload to: no peers, or only seeders. The trackers are then asked again sooner. */
+  private wantsLeechers(): boolean {
+    if (this.state !== 'seeding') return false
+    for (const p of this.peers.values()) if (!p.seed) return false
+    return true
+  }
+
   private wantsPeersWhenDone(): boolean {
     return this.state === 'seeding'
   }
@@ -429,9 +466,12 @@ export class Torrent extends EventEmitter {
     this.ctx.dialStarted()
     const socket = net.connect({ host: c.address.host, port: c.address.port })
     let settled = false
-    const finish = (ok: boolean) => {
+    let connected = false
+    let timedOut = false
+    const finish = (ok: boolean, why?: 'timeout' | 'handshake') => {
       if (settled) return
       settled = true
+      if (!ok) this.ends[why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
       c.connecting = false
       this.connecting--
       this.ctx.dialEnded()
@@ -444,16 +484,20 @@ export class Torrent extends EventEmitter {
         setImmediate(() => this.connectMore())
       }
     }
-    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy())
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      timedOut = true
+      socket.destroy()
+    })
     socket.once('error', () => finish(false))
     socket.once('close', () => finish(false))
     socket.once('connect', () => {
+      connected = true
       socket.setTimeout(0)
       if (this.destroyed) return socket.destroy()
       const wire = new PeerWire('tcpOutgoing')
-      this.handshakeWire(wire, socket, c.address, false, (ok) => {
+      this.handshakeWire(wire, socket, c.address, false, (ok, why) => {
         if (ok) c.failures = 0
-        finish(ok)
+        finish(ok, why)
       })
       wire.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: false })
     })
@@ -473,56 +517,16 @@ export class Torrent extends EventEmitter {
 
   private installExtensions(wire: PeerWire): void {
     // What we let a peer queue; MAX_PEER_QUEUE (the disconnect point) leaves room for clients that overshoot a little.
-    wire.extendedHandshake.reqq = 500
+    wire.extendedHandshake.reqq = ADVERTISED_REQQ
     wire.extendedHandshake.p = this.ctx.port()
-    wire.use(metadataExtension({
-      infoHash: this.infoHashBuffer,
-      getInfo: () => this.metainfo?.infoBuffer,
-      onMetadata: (info) => this.gotMetadata(info),
-      onBadMetadata: (w, reason) => {
-        this.metadataFetchers.delete(w as unknown as PeerWire)
-        ;(w as unknown as PeerWire).violation = `bad metadata: ${reason}`
-        w.destroy()
-      },
-      onGiveUp: (w, reason) => this.metadataGaveUp(w as unknown as PeerWire, reason),
-      fetch: false,
-    }))
+    wire.extendedHandshake.v = clientName()
+    wire.use(this.metadata.extension)
     // Private torrents (BEP 27) get peers from their trackers only. A magnet's privacy is unknown until its
     // metadata arrives; PEX messages received before then are dropped once it says private.
     if (!this.metainfo?.private) {
       wire.use(pexExtension({ onPeers: (peers) => !this.metainfo?.private && this.addPeers(peers) }))
     }
     this.ctx.installExtensions?.(this, wire)
-  }
-
-  /**
-   * Fetch metadata from a few peers at a time, not all of them: each fetch pulls the whole info dict. Called when a
-   * peer's extended handshake arrives, when a fetch ends, and every tick.
-   */
-  private fetchMetadata(): void {
-    if (this.metainfo || this.destroyed) return
-    for (const peer of this.peers.values()) {
-      if (this.metadataFetchers.size >= METADATA_FETCHERS) return
-      const ext = peer.wire.ut_metadata as MetadataExtension | undefined
-      if (!ext || ext.peerMetadataSize === undefined || this.metadataFetchers.has(peer.wire)) continue
-      if (peer.metadataTries >= METADATA_TRIES || peer.metadataRetryAt > Date.now()) continue
-      peer.metadataTries++
-      this.metadataFetchers.add(peer.wire)
-      ext.fetch()
-    }
-  }
-
-  /** A peer stopped sending metadata without fault (rejected, timed out): try it again later, then let it go. */
-  private metadataGaveUp(wire: PeerWire, reason: string): void {
-    this.metadataFetchers.delete(wire)
-    const peer = [...this.peers.values()].find((p) => p.wire === wire)
-    if (peer) {
-      peer.metadataRetryAt = Date.now() + 3000 * peer.metadataTries
-      // Out of tries and nothing else to offer before metadata: free its slot for another peer.
-      if (peer.metadataTries >= METADATA_TRIES && !this.metainfo) wire.destroy()
-    }
-    if (reason !== 'peer has no metadata') this.emit('debug', `metadata from ${peer?.key}: ${reason}`)
-    this.fetchMetadata()
   }
 
   /** Verified metadata from a peer (ut_metadata checked its SHA-1). */
@@ -535,8 +539,6 @@ export class Torrent extends EventEmitter {
       this.emit('warning', errorMessage(err))
       return
     }
-    for (const peer of this.peers.values()) (peer.wire.ut_metadata as MetadataExtension | undefined)?.cancel()
-    this.metadataFetchers.clear()
     this.onMetadata(m).catch((err) => this.fail(err))
   }
 
@@ -572,17 +574,17 @@ export class Torrent extends EventEmitter {
     if (list.length) pex.sendPeers(list, [])
   }
 
-  private handshakeWire(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, done: (ok: boolean) => void): void {
+  private handshakeWire(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, done: (ok: boolean, why?: 'timeout' | 'handshake') => void): void {
     this.installExtensions(wire)
     socket.pipe(wire).pipe(socket)
     const timer = setTimeout(() => {
-      done(false)
+      done(false, 'timeout')
       socket.destroy()
     }, HANDSHAKE_TIMEOUT_MS)
     wire.once('handshake', (infoHash: string, peerId: string) => {
       clearTimeout(timer)
       if (infoHash !== this.infoHash || this.destroyed) {
-        done(false)
+        done(false, 'handshake')
         socket.destroy()
         return
       }
@@ -689,7 +691,7 @@ export class Torrent extends EventEmitter {
       // Its listen port is known now (BEP 10 `p`); PEX may introduce it and us to each other's peers.
       this.pexIntroduce(peer)
       this.pexBroadcast(peer, false)
-      this.fetchMetadata()
+      this.metadata.fill()
     })
     wire.on('port', (port: number) => this.ctx.dhtNode?.(address.host, port))
     wire.once('close', () => {
@@ -747,7 +749,7 @@ export class Torrent extends EventEmitter {
   private detach(peer: Peer): void {
     if (this.peers.get(peer.key) !== peer) return
     this.peers.delete(peer.key)
-    if (this.metadataFetchers.delete(peer.wire)) this.fetchMetadata()
+    this.metadata.forget(peer.wire)
     this.ctx.connectionClosed()
     const p = this.picker
     if (p && peer.haveCount > 0) {
@@ -755,8 +757,11 @@ export class Torrent extends EventEmitter {
       else p.peerBitfield((i) => peer.wire.peerPieces.get(i), -1)
     }
     if (peer.wire.violation) this.ban(peer, peer.wire.violation)
+    if (this.banned.has(peer.key)) this.ends.banned++
+    else this.ends.closed++
     const c = this.candidates.get(peer.key)
-    if (c) c.nextTry = Date.now() + 5_000
+    // A peer dropped after failing every metadata try is not dialled again at once just to fail again.
+    if (c) c.nextTry = Date.now() + (!this.metainfo && peer.metadataTries >= METADATA_TRIES ? 30_000 : 5_000)
     this.pexBroadcast(peer, true)
     this.emit('peer-gone', peer)
     if (!peer.wire.amChoking) this.unchokeSomeone()
@@ -1041,13 +1046,14 @@ export class Torrent extends EventEmitter {
       peer.wire.destroy()
       return
     }
-    if (peer.wire.peerRequests.length > MAX_PEER_QUEUE || peer.uploadQueue.length > MAX_PEER_QUEUE) {
+    if (peer.wire.peerRequests.length > MAX_PEER_QUEUE || peer.uploadQueue.length > MAX_PEER_QUEUE || peer.uploadQueuedBytes + length > MAX_QUEUED_BYTES) {
       peer.wire.violation = 'request flood'
       peer.wire.destroy()
       return
     }
     if (!p.have[index]) return respond(new Error('piece not available'))
     peer.uploadQueue.push({ index, offset, length, respond })
+    peer.uploadQueuedBytes += length
     this.pumpUploads(peer)
   }
 
@@ -1060,6 +1066,7 @@ export class Torrent extends EventEmitter {
     while (peer.uploadQueue.length > 0 && peer.uploadsInFlight < UPLOAD_READS_PER_PEER) {
       if (peer.wire.destroyed || this.destroyed) {
         peer.uploadQueue.length = 0
+        peer.uploadQueuedBytes = 0
         return
       }
       // A peer that asks but does not read: stop reading blocks for it until its socket drains. Its requests then
@@ -1089,6 +1096,7 @@ export class Torrent extends EventEmitter {
         return
       }
       peer.uploadQueue.shift()
+      peer.uploadQueuedBytes -= req.length
       // Cancelled since it was queued (bittorrent-protocol dropped it): don't spend a read or tokens on it.
       if (!peer.wire.peerRequests.some((r) => r.piece === req.index && r.offset === req.offset && r.length === req.length)) continue
       limiter?.consume(req.length)
@@ -1172,8 +1180,9 @@ export class Torrent extends EventEmitter {
 
   private tick(): void {
     if (this.destroyed) return
+    this.trackers?.replan()
     this.connectMore()
-    this.fetchMetadata()
+    this.metadata.fill()
     this.serveWebSeeds()
     if (this.picker) {
       const p = this.picker

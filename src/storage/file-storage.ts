@@ -5,7 +5,7 @@ import { close as fsClose, constants as C, fstat, ftruncate, open as fsOpen, rea
 import { mkdir, stat } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { dirname, resolve, sep } from 'node:path'
-import { BtError, ExitCode } from '../errors.js'
+import { BtError, ExitCode, fromSystemError } from '../errors.js'
 import { pieceHash, pieceSize, type Metainfo } from '../metainfo/metainfo.js'
 import { HashPool, type HashJob } from './hash-pool.js'
 
@@ -33,29 +33,9 @@ interface Handle {
   retired: boolean
 }
 
-const FS_REASONS: Record<string, string> = {
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOENT: 'no such file or directory',
-  ENOTDIR: 'a parent of this path is not a directory',
-  EISDIR: 'is a directory',
-  EEXIST: 'already exists',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files in system',
-  EIO: 'input/output error',
-  EFBIG: 'file too large for this file system',
-  ENAMETOOLONG: 'file name too long',
-}
-
-/** An fs error as a one-line BtError naming the path. */
+/** An fs error as a one-line BtError naming the path (the mapping lives in src/errors.ts). */
 export function ioError(path: string, err: unknown): BtError {
-  if (err instanceof BtError) return err
-  const code = (err as NodeJS.ErrnoException)?.code
-  const reason = (code && FS_REASONS[code]) ?? (err instanceof Error ? err.message.split('\n')[0] : String(err))
-  return new BtError(`${path}: ${reason}`, ExitCode.io, { cause: err })
+  return fromSystemError(err, path, ExitCode.io)
 }
 
 function errCode(err: unknown): string | undefined {

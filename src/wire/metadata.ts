@@ -4,17 +4,23 @@
 // throws inside the wire), accepts short or long pieces, re-encodes the info dict it verified, and answers every
 // request without limit.
 
-import { createHash } from 'node:crypto'
 import bencode from 'bencode'
 import type Wire from 'bittorrent-protocol'
 import type { ExtensionClass, ExtensionInstance } from 'bittorrent-protocol'
 import { bdecode, isDict } from '../metainfo/bdecode.js'
+import { MetadataAssembly, METADATA_PIECE_SIZE, MAX_METADATA_SIZE } from './metadata-assembly.js'
 
-export const METADATA_PIECE_SIZE = 16 * 1024
-export const MAX_METADATA_SIZE = 8 * 1024 * 1024
+export { MetadataAssembly, METADATA_PIECE_SIZE, MAX_METADATA_SIZE }
 
-const REQUEST_WINDOW = 8 // metadata pieces in flight per wire
-const DEFAULT_TIMEOUT = 30_000
+// One request in flight per peer. rtorrent (rakshasa libtorrent) silently drops a ut_metadata request that arrives
+// while its reply to the previous one is still pending, so a second request sent in the same write is never answered.
+// Asking again only after an answer costs one round trip per 16 KiB; fetchers on several peers ask for different
+// pieces in parallel (see MetadataAssembly), which wins the time back on large dictionaries.
+const REQUEST_WINDOW = 1
+// A request unanswered this long is asked again (of this peer or another); after MAX_TIMEOUTS in a row, the peer is
+// given up. A few seconds: the answer is one small message, and libtorrent and others reply within a round trip.
+const DEFAULT_REQUEST_TIMEOUT = 5_000
+const MAX_TIMEOUTS = 2
 
 const MSG_REQUEST = 0
 const MSG_DATA = 1
@@ -28,46 +34,48 @@ export interface MetadataExtensionOptions {
   onMetadata: (info: Buffer, wire: Wire) => void
   /** The peer sent something wrong (size out of range, wrong-size piece, hash mismatch): worth a ban. */
   onBadMetadata?: (wire: Wire, reason: string) => void
-  /** Fetching from this peer stopped without fault of its own (no metadata, rejected, timed out): try another. */
+  /** Fetching from this peer stopped without proven fault of its own (no metadata, rejected, timed out): try another. */
   onGiveUp?: (wire: Wire, reason: string) => void
   /** Fetch as soon as a peer advertises metadata_size while getInfo() is undefined. Default true; else call fetch(). */
   fetch?: boolean
-  /** Give up when no piece arrives for this long (ms). Default 30 s. */
-  timeout?: number
+  /** Ask again when a request is unanswered for this long (ms). Default 5 s. */
+  requestTimeout?: number
+  /**
+   * Where received pieces are kept, shared by every wire of the class (default: a new one per metadataExtension
+   * call). Pieces survive the peer that sent them; a fetch asks only for what is still missing.
+   */
+  assembly?: MetadataAssembly
 }
 
 export interface MetadataExtension extends ExtensionInstance {
   /** metadata_size from the peer's extended handshake, once it was valid. */
   readonly peerMetadataSize: number | undefined
+  /** Whether a fetch from this peer is running. */
+  readonly fetching: boolean
   /** Start fetching from this peer (when opts.fetch is false, or again after a give-up). */
   fetch(): void
   /** Stop fetching from this peer; serving goes on. */
   cancel(): void
 }
 
-function sha1(buf: Uint8Array): Buffer {
-  return createHash('sha1').update(buf).digest()
-}
-
 /** Extension class for wire.use(). The instance is `wire.ut_metadata` (a MetadataExtension). */
 export function metadataExtension(opts: MetadataExtensionOptions): ExtensionClass {
   if (opts.infoHash.length !== 20) throw new TypeError('info hash must be 20 bytes')
-  const infoHash = Buffer.from(opts.infoHash)
   const autoFetch = opts.fetch !== false
-  const timeoutMs = opts.timeout ?? DEFAULT_TIMEOUT
+  const requestTimeout = opts.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT
+  const assembly = opts.assembly ?? new MetadataAssembly(opts.infoHash)
 
   class UtMetadata implements MetadataExtension {
     declare readonly name: string
     private readonly wire: Wire
     peerMetadataSize: number | undefined
-    private pieceCount = 0
-    private pieces: Array<Buffer | undefined> = []
-    private received = 0
-    private nextPiece = 0
-    private readonly inflight = new Set<number>()
-    private fetching = false
+    fetching = false
+    /** Pieces asked of this peer now, with their timers. */
+    private readonly inflight = new Map<number, NodeJS.Timeout>()
+    /** Pieces asked of this peer during this fetch: a late answer to one of them is still welcome. */
+    private readonly asked = new Set<number>()
+    private timeouts = 0
     private closed = false
-    private timer?: NodeJS.Timeout
     private served = 0
 
     constructor(wire: Wire) {
@@ -93,19 +101,19 @@ export function metadataExtension(opts: MetadataExtensionOptions): ExtensionClas
         return
       }
       this.peerMetadataSize = size
-      this.pieceCount = Math.ceil(size / METADATA_PIECE_SIZE)
       if (autoFetch && !opts.getInfo()) this.fetch()
     }
 
     fetch(): void {
-      if (this.fetching || this.closed || this.peerMetadataSize === undefined || opts.getInfo()) return
+      if (this.fetching || this.closed || this.peerMetadataSize === undefined || opts.getInfo() || assembly.info) return
+      if (!assembly.accepts(this.peerMetadataSize)) {
+        opts.onGiveUp?.(this.wire, 'too many peers disagree about the metadata size')
+        return
+      }
       this.fetching = true
-      this.pieces = new Array(this.pieceCount)
-      this.received = 0
-      this.nextPiece = 0
-      this.inflight.clear()
+      this.timeouts = 0
+      this.asked.clear()
       this.requestMore()
-      this.arm()
     }
 
     cancel(): void {
@@ -143,26 +151,33 @@ export function metadataExtension(opts: MetadataExtensionOptions): ExtensionClas
     }
 
     private onData(piece: number, data: Uint8Array, totalSize: unknown): void {
-      if (!this.fetching || !this.inflight.has(piece)) return // late or unasked-for: harmless, ignore
+      if (!this.fetching || !this.asked.has(piece)) return // unasked-for, or after cancel(): harmless, ignore
       const size = this.peerMetadataSize!
       if (totalSize !== undefined && totalSize !== size) {
         return this.bad(`metadata total_size ${String(totalSize)} differs from metadata_size ${size}`)
       }
-      const expected = piece === this.pieceCount - 1 ? size - piece * METADATA_PIECE_SIZE : METADATA_PIECE_SIZE
+      const expected = MetadataAssembly.pieceLength(size, piece)
       if (data.length !== expected) return this.bad(`metadata piece ${piece} has ${data.length} bytes, expected ${expected}`)
+      this.asked.delete(piece)
+      clearTimeout(this.inflight.get(piece))
       this.inflight.delete(piece)
-      this.pieces[piece] = Buffer.from(data) // a copy: the wire's buffer is not ours to keep
-      this.received++
-      if (opts.getInfo()) return this.stop() // another peer was faster
-      if (this.received < this.pieceCount) {
-        this.requestMore()
-        this.arm()
+      this.timeouts = 0
+      const res = assembly.add(size, piece, data, this)
+      if (res.kind === 'done') {
+        this.stop()
+        opts.onMetadata(res.info, this.wire)
         return
       }
-      const info = Buffer.concat(this.pieces as Buffer[], size)
-      if (!sha1(info).equals(infoHash)) return this.bad('metadata does not match the info hash')
-      this.stop()
-      opts.onMetadata(info, this.wire)
+      if (res.kind === 'mismatch') {
+        // Alone, this peer lied; with others, any of them may have: each steps back for a while (the session
+        // decides how long), so the next try mixes the sources differently until one liar is caught alone.
+        if (res.sources.length === 1 && res.sources[0] === this) return this.bad('metadata does not match the info hash')
+        for (const src of res.sources) (src as UtMetadata).giveUp('metadata from several peers failed the hash check')
+        if (!res.sources.includes(this)) this.requestMore()
+        return
+      }
+      if (opts.getInfo()) return this.stop() // the session has it from elsewhere
+      this.requestMore()
     }
 
     private onReject(piece: number): void {
@@ -171,11 +186,30 @@ export function metadataExtension(opts: MetadataExtensionOptions): ExtensionClas
     }
 
     private requestMore(): void {
-      while (this.inflight.size < REQUEST_WINDOW && this.nextPiece < this.pieceCount) {
-        const piece = this.nextPiece++
-        this.inflight.add(piece)
+      if (!this.fetching) return
+      const size = this.peerMetadataSize!
+      while (this.inflight.size < REQUEST_WINDOW) {
+        const piece = assembly.next(size, this)
+        if (piece === undefined) {
+          // Every missing piece is asked of another peer: ask again when one of them is released.
+          if (assembly.missing(size) > 0 && !assembly.info) assembly.wait(this, () => this.requestMore())
+          return
+        }
+        this.asked.add(piece)
+        const timer = setTimeout(() => this.onTimeout(piece), requestTimeout)
+        timer.unref()
+        this.inflight.set(piece, timer)
         this.send({ msg_type: MSG_REQUEST, piece })
       }
+    }
+
+    private onTimeout(piece: number): void {
+      if (!this.inflight.delete(piece)) return
+      assembly.release(this, piece)
+      if (++this.timeouts >= MAX_TIMEOUTS) {
+        return this.giveUp(`${this.timeouts} metadata requests unanswered for ${requestTimeout / 1000} s`)
+      }
+      this.requestMore()
     }
 
     private send(dict: Record<string, number>, payload?: Uint8Array): void {
@@ -188,18 +222,12 @@ export function metadataExtension(opts: MetadataExtensionOptions): ExtensionClas
       }
     }
 
-    private arm(): void {
-      clearTimeout(this.timer)
-      this.timer = setTimeout(() => this.giveUp('metadata timed out'), timeoutMs)
-      this.timer.unref()
-    }
-
     private stop(): void {
       this.fetching = false
-      clearTimeout(this.timer)
-      this.timer = undefined
-      this.pieces = []
+      for (const t of this.inflight.values()) clearTimeout(t)
       this.inflight.clear()
+      this.asked.clear()
+      assembly.release(this)
     }
 
     private bad(reason: string): void {
@@ -207,9 +235,10 @@ export function metadataExtension(opts: MetadataExtensionOptions): ExtensionClas
       opts.onBadMetadata?.(this.wire, reason)
     }
 
-    private giveUp(reason: string): void {
+    giveUp(reason: string): void {
+      const was = this.fetching
       this.stop()
-      if (!this.closed && !opts.getInfo()) opts.onGiveUp?.(this.wire, reason)
+      if (was && !this.closed && !opts.getInfo() && !assembly.info) opts.onGiveUp?.(this.wire, reason)
     }
   }
   ;(UtMetadata.prototype as { name: string }).name = 'ut_metadata'

@@ -19,7 +19,9 @@ const torrents = join(dir, 'torrents')
 const data = join(dir, 'data')
 let fx: Fixture
 
-const torrentfs = (args: string[], env?: NodeJS.ProcessEnv) => runChild(process.execPath, ['--import', 'tsx', CMD, ...args], 30_000, { env })
+// One-shot runs (help, usage errors) use the built launcher: starting under tsx costs seconds each on a busy machine.
+const LAUNCHER = join(ROOT, 'bin/torrentfs.js')
+const torrentfs = (args: string[], env?: NodeJS.ProcessEnv) => runChild(process.execPath, [LAUNCHER, ...args], 30_000, { env })
 const startTorrentfs = (args: string[]) => start(process.execPath, ['--import', 'tsx', CMD, ...args], { cwd: ROOT })
 
 async function catMd5(path: string): Promise<string> {
@@ -69,6 +71,38 @@ test('usage errors: one line, exit 2', async () => {
     assert.match(r.stderr, /^torrentfs: [^\n]+\n$/)
     assert.is(r.stdout, '')
   }
+  // Every flag in anacrolix's single-dash form, each message naming the flag.
+  const single: Array<[string[], RegExp]> = [
+    [['-readahead', 'lots'], /^torrentfs: --readahead: "lots" is not a size/],
+    [['-port', '99999'], /^torrentfs: --port: "99999" is not a port number/],
+    [['-dht-port', '0'], /^torrentfs: --dht-port: "0" is not a port number \(1-65535\)/],
+    [['-peer', 'nonsense'], /^torrentfs: --peer: "nonsense" is not host:port/],
+    [['-t', 'garbage'], /^torrentfs: --tracker: "garbage": not a URL/],
+    [['-frobnicate'], /^torrentfs: Unknown argument: frobnicate\n$/],
+  ]
+  for (const [extra, what] of single) {
+    const r = await torrentfs(['-mountDir', mnt, '-metainfoDir', torrents, ...extra])
+    assert.is(r.code, 2, `${extra.join(' ')}: ${r.stderr}`)
+    assert.match(r.stderr, what)
+    assert.match(r.stderr, /^torrentfs: [^\n]+\n$/)
+  }
+})
+
+test('a non-empty mountDir and a bad downloadDir: one line of ours, nothing mounted', async () => {
+  const full = join(dir, 'full')
+  mkdirSync(full)
+  writeFileSync(join(full, 'keep.txt'), 'x')
+  const r = await torrentfs(['-mountDir', full, '-metainfoDir', torrents, '-downloadDir', data])
+  assert.is(r.code, 2, r.stderr)
+  assert.match(r.stderr, /^torrentfs: \S+\/full: not empty \(1 entries\); torrentfs mounts only on an empty directory\n$/)
+  assert.not.match(r.stderr, /nonempty/)
+  assert.not.ok(isMounted(full))
+  const file = join(dir, 'a-file')
+  writeFileSync(file, 'x')
+  const bad = await torrentfs(['-mountDir', mnt, '-metainfoDir', torrents, '-downloadDir', join(file, 'sub')])
+  assert.is(bad.code, 4, bad.stderr)
+  assert.match(bad.stderr, /^torrentfs: \S+\/a-file\/sub: a parent of this path is not a directory\n$/)
+  assert.not.ok(isMounted(mnt))
 })
 
 test('without FUSE tools: one line saying what to install, exit 2', async () => {
@@ -79,7 +113,7 @@ test('without FUSE tools: one line saying what to install, exit 2', async () => 
 })
 
 test('serves a directory of torrents (anacrolix flags); SIGTERM unmounts and exits 0', async () => {
-  const c = startTorrentfs(['-mountDir', mnt, '-metainfoDir', torrents, '-downloadDir', data, '--readahead', '8M'])
+  const c = startTorrentfs(['-mountDir', mnt, '-metainfoDir', torrents, '-downloadDir', data, '-readahead', '8M', '-no-dht', '-port', '0', '-no-upload'])
   await expectServing(c)
   assert.is(await catMd5(join(mnt, 'show/notes.txt')), md5(fx.files.get('notes.txt')!))
   assert.is((await stat(join(mnt, 'show/movie.bin'))).mode & 0o777, 0o444)

@@ -1,5 +1,15 @@
 // Other BitTorrent clients for interop tests (aria2c, transmission-cli), kept on 127.0.0.1 with DHT, LPD, UPnP off;
 // and md5 helpers to compare what they wrote.
+//
+// Loopback pitfalls of the clients bt was tried against (the setup works around them, never bt itself):
+// - transmission 3.00 drops every 127.x peer it learns from a tracker, PEX or the DHT, but accepts incoming
+//   connections: the other side dials transmission's port. It unchokes only at its 10 s rechoke.
+// - aria2c ignores `x.pe` in magnet links (it reads xt, tr, dn): give it a tracker (--bt-tracker).
+// - libtorrent (python3-libtorrent, qBittorrent, deluge) refuses a second connection from an IP it already has a
+//   peer on unless `allow_multiple_connections_per_ip` is set; on loopback everyone is 127.0.0.1. deluged 2.0 closes
+//   repeated 127.0.0.1 connections for that reason. See libtorrent.ts and qbittorrent.ts.
+// - rtorrent and ctorrent keep one peer entry per IP and may dial their own listen port when a tracker hands it
+//   back; ctorrent also closes connections from its own IP (bind it to 127.0.0.2). See rtorrent.ts.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream, mkdirSync, writeFileSync } from 'node:fs'

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpDir, writeRandomFile } from '../helpers/tmp.js'
-import { bt, run } from '../helpers/cli.js'
+import { ROOT, bt, run } from '../helpers/cli.js'
 import { parseTorrent } from '../../src/metainfo/metainfo.js'
 
 const dir = tmpDir()
@@ -74,6 +74,29 @@ test('--help and --version', async () => {
     assert.is(r.code, 0)
     assert.match(r.stdout, new RegExp(`bt ${c}`))
   }
+})
+
+test('the bash completion offers exactly the options each command accepts (metainfo: no -D, -U, --max-peers)', async () => {
+  for (const cmd of ['metainfo', 'create', 'download', 'seed']) {
+    const script = `source completions/bt.bash; COMP_WORDS=(bt ${cmd} -); COMP_CWORD=2; _bt; printf '%s\\n' "\${COMPREPLY[@]}"`
+    const comp = await run('bash', ['-c', script], { cwd: ROOT })
+    assert.is(comp.code, 0, comp.stderr)
+    const offered = comp.stdout.split('\n').filter(Boolean)
+    assert.ok(offered.length > 5, `${cmd}: ${offered}`)
+    const help = (await bt([cmd, '--help'])).stdout
+    for (const opt of offered) {
+      // --dht is the positive form of --no-dht; yargs shows boolean options as --[no-]x or --x.
+      const name = opt.replace(/^--no-/, '--')
+      assert.ok(new RegExp(`(^|[\\s,])${name.replace(/[-]/g, '\\-')}([\\s,]|$)`, 'm').test(help), `bt ${cmd}: completion offers ${opt}, help does not list it`)
+    }
+  }
+  for (const flag of [['-D', '1M'], ['-U', '1M'], ['--max-peers', '5']]) {
+    const r = await bt(['metainfo', `magnet:?xt=urn:btih:${'a'.repeat(40)}`, ...flag, '--no-dht'])
+    assert.is(r.code, 2, r.stderr)
+    assert.match(r.stderr, /^bt: Unknown argument/)
+  }
+  const offered = (await run('bash', ['-c', 'source completions/bt.bash; COMP_WORDS=(bt metainfo -); COMP_CWORD=2; _bt; echo "${COMPREPLY[@]}"'], { cwd: ROOT })).stdout
+  for (const flag of ['-D', '-U', '--max-peers', '--download-limit']) assert.not.ok(offered.split(/\s+/).includes(flag), flag)
 })
 
 test.run()

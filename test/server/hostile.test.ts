@@ -56,6 +56,13 @@ test('an exposed address needs credentials: one line, exit 2', async () => {
   assert.is(r.code, 2, r.stderr)
   assert.is(r.stderr.trim().split('\n').length, 1, r.stderr)
   assert.match(r.stderr, /needs credentials/)
+  // a state directory that cannot be written: exit 4, one line
+  const file = join(tmpDir(), 'not-a-dir')
+  writeFileSync(file, '')
+  const io = await bt(['serve', '--port', '0', '--peer-port', '0', '--no-dht'], { env: { XDG_DATA_HOME: file }, timeoutMs: 15_000 })
+  assert.is(io.code, 4, io.stderr)
+  assert.is(io.stderr.trim().split('\n').length, 1, io.stderr)
+  assert.match(io.stderr, /cannot open state/)
   const both = await bt(['serve', '--user', 'x', '--port', '0'], { env: { XDG_DATA_HOME: tmpDir() }, timeoutMs: 15_000 })
   assert.is(both.code, 2)
   assert.match(both.stderr, /--user and --password-file go together/)

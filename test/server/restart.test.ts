@@ -23,7 +23,7 @@ timer.unref()
 test.before(async () => {
   done = await makeTestTorrent([500 * KiB + 1], { pieceLength: 32 * KiB, seed: 71, name: 'done.bin' })
   paused = await makeTestTorrent([300 * KiB], { pieceLength: 32 * KiB, seed: 72, name: 'paused.bin' })
-  half = await makeTestTorrent([4 * MiB], { pieceLength: 64 * KiB, seed: 73, name: 'half.bin' })
+  half = await makeTestTorrent([6 * MiB], { pieceLength: 64 * KiB, seed: 73, name: 'half.bin' })
   peers = (await Promise.all([seedWith(done), seedWith(paused), seedWith(half)])).map((p) => p.addr)
 })
 
@@ -43,7 +43,7 @@ test('kill -9 with torrents in every state, restart, everything resumes without 
     }
     const a = await add({ uri: `magnet:?xt=urn:btih:${done.metainfo.infoHash}`, labels: ['keep'] })
     const b = await add({ uri: `magnet:?xt=urn:btih:${paused.metainfo.infoHash}`, paused: true })
-    // 512 KiB/s: half.bin takes 8 s, so it is caught half way.
+    // 512 KiB/s: half.bin takes 12 s, so it is caught part way.
     const c = await add({ uri: `magnet:?xt=urn:btih:${half.metainfo.infoHash}`, downloadLimit: 512 * KiB })
     const d = await add({ uri: `magnet:?xt=urn:btih:${ghost}&dn=ghost` })
     await http(api('/settings'), { method: 'PATCH', body: { uploadLimit: 3 * MiB } })

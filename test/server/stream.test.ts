@@ -31,8 +31,8 @@ timer.unref()
 
 test.before(async () => {
   slow = await makeTestTorrent([4 * MiB], { pieceLength: 64 * KiB, seed: 51, name: 'slow.bin' })
-  // 512 KiB/s: the whole file takes ~8 s, so a range near the end that arrives in a second or two was fetched first.
-  slowPeer = (await seedWith(slow, {}, { uploadLimit: 512 * KiB })).addr
+  // 384 KiB/s: the whole file takes ~11 s, so a range near the end that arrives in a second or two was fetched first.
+  slowPeer = (await seedWith(slow, {}, { uploadLimit: 384 * KiB })).addr
   const dir = tmpDir('bt-video-')
   mkdirSync(join(dir, 'seed'))
   const path = join(dir, 'seed', 'clip.mp4')

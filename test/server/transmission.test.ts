@@ -139,6 +139,15 @@ test('session-set/stats, queue-move, free-space, port-test', async () => {
   assert.ok(fs.arguments['size-bytes'] > 0)
   assert.is((await rpc(s.url, 'free-space', { path: '/no/such/dir' }, auth)).result.startsWith('free-space'), true)
   assert.is((await rpc(s.url, 'port-test', {}, auth)).arguments['port-is-open'], true)
+  // seed limits: an idle limit of 0 minutes stops the seeding torrent at once, and it reads as finished
+  await rpc(s.url, 'torrent-set', { ids: [a.metainfo.infoHash], seedIdleMode: 1, seedIdleLimit: 0 }, auth)
+  const deadline = Date.now() + 5000
+  for (;;) {
+    const t = (await rpc(s.url, 'torrent-get', { ids: [a.metainfo.infoHash], fields: ['status', 'isFinished', 'seedIdleMode'] }, auth)).arguments.torrents[0]
+    if (t.isFinished && t.status === 0) break
+    if (Date.now() > deadline) throw new Error(`not finished: ${JSON.stringify(t)}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
 })
 
 test('transmission-remote: -l, -a magnet, -S, -s, -i, -f, -r, --remove-and-delete', async () => {

@@ -38,6 +38,7 @@ test.before(async () => {
   const bytes = await createTorrent(root, { pieceLength: 16 * KiB, creationDate: null })
   const metainfo = parseTorrent(bytes)
   show = { metainfo, torrentPath: join(base, 'show.torrent'), seedDir: join(base, 'seed'), md5: new Map() }
+  writeFileSync(show.torrentPath, bytes)
   const peer = await seedWith(show)
   s = await startServe({ args: ['--api-key', KEY, '--peer', peer.addr] })
   browser = await chromium.launch({
@@ -108,7 +109,7 @@ test('torrent page: file selection, play the video in the page, pause from the k
   await pollJson(`${s.url}/api/v1/torrents/${h}`, (j) => j.state === 'seeding', 10_000, auth)
 })
 
-test('settings, then remove with data through the dialog', async () => {
+test('settings, remove with data through the dialog, add again by upload', async () => {
   await page.click('#nav-settings')
   await page.waitForSelector('#settings-view:not([hidden])', { timeout: 5000 })
   assert.is(await page.inputValue('#s-dir'), s.downloadDir)
@@ -123,6 +124,14 @@ test('settings, then remove with data through the dialog', async () => {
   await page.waitForSelector(`li[data-hash="${h}"]`, { state: 'detached', timeout: 5000 })
   assert.is((await http(`${s.url}/api/v1/torrents/${h}`, { headers: auth })).status, 404)
   assert.not.ok(existsSync(join(s.downloadDir, 'show', 'clip.mp4')), 'data deleted')
+  // add it again by uploading the .torrent, paused
+  await page.setInputFiles('#add-file', show.torrentPath)
+  await page.check('#add-paused')
+  await page.click('#add-button')
+  await page.waitForSelector(`li[data-hash="${h}"] .state:text("stopped")`, { timeout: 5000 })
+  const t = (await http(`${s.url}/api/v1/torrents/${h}`, { headers: auth })).json
+  assert.is(t.paused, true)
+  assert.is(t.name, 'show')
 })
 
 test.run()

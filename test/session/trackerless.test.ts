@@ -83,10 +83,14 @@ test('bt metainfo MAGNET save writes a torrent with the same info hash', async (
   assert.equal(m.announce, [['http://127.0.0.1:1/announce']])
   const back = await bt(['metainfo', out, 'magnet'])
   assert.match(back.stdout, new RegExp(`xt=urn:btih:${tt.metainfo.infoHash}`))
-  // no peer at all: a clear error after the timeout, exit 3
+  // nowhere to look (no DHT, tracker or peer): said at once, exit 2 (issue 15)
   const none = await bt(['metainfo', `magnet:?xt=urn:btih:${'ab'.repeat(20)}`, 'save', '--no-dht', '--metadata-timeout', '1'], { timeoutMs: 15_000 })
-  assert.is(none.code, 3, none.stderr)
-  assert.match(none.stderr, /^bt: .*no metadata after 1 s/)
+  assert.is(none.code, 2, none.stderr)
+  assert.match(none.stderr, /^bt: no way to find peers/)
+  // a tracker that finds no peer: a clear error after the timeout, exit 3
+  const dead = await bt(['metainfo', `magnet:?xt=urn:btih:${'ab'.repeat(20)}&tr=http%3A%2F%2F127.0.0.1%3A1%2Fannounce`, 'save', '--no-dht', '--metadata-timeout', '1'], { timeoutMs: 15_000 })
+  assert.is(dead.code, 3, dead.stderr)
+  assert.match(dead.stderr, /^bt: .*no metadata after 1 s/m)
 })
 
 test.run()

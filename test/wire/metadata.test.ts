@@ -1,5 +1,7 @@
 // ut_metadata between two bittorrent-protocol wires over TCP on 127.0.0.1: a real info dict arrives byte for byte;
-// hostile peers (huge metadata_size, wrong hash, wrong-size pieces, request floods) are refused.
+// hostile peers (huge metadata_size, wrong hash, wrong-size pieces, request floods) are refused; a peer that drops
+// requests while a reply is pending (rtorrent) is asked one piece at a time; lost requests are asked again after a
+// per-request timeout; pieces survive the peer that sent them.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer, connect, type Server, type Socket } from 'node:net'
@@ -8,7 +10,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import bencode from 'bencode'
 import Wire, { type ExtensionClass } from 'bittorrent-protocol'
-import { metadataExtension, METADATA_PIECE_SIZE, type MetadataExtension } from '../../src/wire/metadata.js'
+import { metadataExtension, MetadataAssembly, METADATA_PIECE_SIZE, type MetadataExtension } from '../../src/wire/metadata.js'
 import { createTorrent } from '../../src/metainfo/create.js'
 import { parseTorrent } from '../../src/metainfo/metainfo.js'
 import { bdecode, isDict } from '../../src/metainfo/bdecode.js'
@@ -219,10 +221,10 @@ test('a reject, a peer without metadata, and a silent peer end in onGiveUp, not 
   const cases: Array<[ExtensionClass, RegExp]> = [
     [scripted(bigInfo.length, (wire, msg) => sendRaw(wire, { msg_type: 2, piece: msg.piece })), /rejected/],
     [scripted(undefined, () => {}), /no metadata/],
-    [scripted(bigInfo.length, () => {}), /timed out/],
+    [scripted(bigInfo.length, () => {}), /2 metadata requests unanswered/],
   ]
   for (const [peer, want] of cases) {
-    const { ext, outcome } = fetcherExt(bigHash, { timeout: 300 })
+    const { ext, outcome } = fetcherExt(bigHash, { requestTimeout: 150 })
     await wirePair(bigHash, [peer], [ext])
     const got = await outcome
     assert.match(got.giveUp ?? '', want, JSON.stringify(got))
@@ -264,6 +266,136 @@ test('a seeder without the info dict rejects requests', async () => {
   const deadline = Date.now() + 2000
   while (log.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
   assert.equal(log.map((m) => [m.msg_type, m.piece]), [[2, 0]])
+})
+
+/**
+ * A seeder that behaves like rtorrent (rakshasa libtorrent's ut_metadata): its reply goes out `replyMs` after the
+ * request, and a request that arrives while a reply is pending is dropped without a word. `dropFirst` pieces are also
+ * dropped the first time they are asked for (a lost request). Counts what it dropped.
+ */
+function rtorrentLike(info: Buffer, log: Record<string, any>[], opts: { replyMs?: number; dropFirst?: number[] } = {}) {
+  const stats = { dropped: 0, served: 0 }
+  let pending = false
+  const lose = new Set(opts.dropFirst ?? [])
+  const ext = scripted(info.length, (wire, msg) => {
+    if (msg.msg_type !== 0) return
+    if (pending) return void stats.dropped++
+    if (lose.delete(msg.piece)) return
+    pending = true
+    setTimeout(() => {
+      pending = false
+      const start = msg.piece * METADATA_PIECE_SIZE
+      stats.served++
+      try { sendRaw(wire, { msg_type: 1, piece: msg.piece, total_size: info.length }, info.subarray(start, start + METADATA_PIECE_SIZE)) } catch {}
+    }, opts.replyMs ?? 30)
+  }, log)
+  return { ext, stats }
+}
+
+test('a peer that drops requests while a reply is pending (rtorrent) gets one request at a time and delivers', async () => {
+  const log: Record<string, any>[] = []
+  const peer = rtorrentLike(bigInfo, log)
+  const started = Date.now()
+  const { ext, outcome } = fetcherExt(bigHash, { requestTimeout: 2000 })
+  await wirePair(bigHash, [peer.ext], [ext])
+  const got = await outcome
+  assert.ok(got.info?.equals(bigInfo), JSON.stringify(got))
+  assert.is(peer.stats.dropped, 0, 'no request arrived while a reply was pending')
+  assert.equal(log.map((m) => m.piece), [0, 1, 2], 'each piece asked for once, in order')
+  assert.ok(Date.now() - started < 1500, 'no request had to time out')
+})
+
+test('a request the peer silently dropped is asked again after the per-request timeout, only that one', async () => {
+  const log: Record<string, any>[] = []
+  const peer = rtorrentLike(bigInfo, log, { dropFirst: [1] })
+  const started = Date.now()
+  const { ext, outcome } = fetcherExt(bigHash, { requestTimeout: 300 })
+  await wirePair(bigHash, [peer.ext], [ext])
+  const got = await outcome
+  assert.ok(got.info?.equals(bigInfo), JSON.stringify(got))
+  assert.equal(log.map((m) => m.piece), [0, 1, 1, 2])
+  const ms = Date.now() - started
+  assert.ok(ms >= 300 && ms < 2000, `${ms} ms`)
+})
+
+test('pieces received before a peer gave up are kept: the next peer is asked only for the missing ones', async () => {
+  const assembly = new MetadataAssembly(bigHash)
+  // First peer: answers piece 0, then goes silent.
+  const firstLog: Record<string, any>[] = []
+  let answered = 0
+  const first = scripted(bigInfo.length, (wire, msg) => {
+    if (answered++ > 0) return
+    sendRaw(wire, { msg_type: 1, piece: msg.piece, total_size: bigInfo.length }, bigInfo.subarray(0, METADATA_PIECE_SIZE))
+  }, firstLog)
+  const a = fetcherExt(bigHash, { requestTimeout: 150, assembly })
+  await wirePair(bigHash, [first], [a.ext])
+  const gave = await a.outcome
+  assert.match(gave.giveUp ?? '', /unanswered/, JSON.stringify(gave))
+  assert.is(assembly.received(bigInfo.length), 1)
+  // Second peer, same assembly: asked for pieces 1 and 2 only.
+  const secondLog: Record<string, any>[] = []
+  const second = rtorrentLike(bigInfo, secondLog)
+  const b = fetcherExt(bigHash, { requestTimeout: 2000, assembly })
+  await wirePair(bigHash, [second.ext], [b.ext])
+  const got = await b.outcome
+  assert.ok(got.info?.equals(bigInfo), JSON.stringify(got))
+  assert.equal(secondLog.map((m) => m.piece), [1, 2])
+  assert.equal(firstLog.map((m) => m.piece), [0, 1, 1])
+})
+
+test('two peers on one assembly ask for different pieces and finish together', async () => {
+  const assembly = new MetadataAssembly(bigHash)
+  const logs: Record<string, any>[][] = [[], []]
+  const peers = logs.map((l) => rtorrentLike(bigInfo, l, { replyMs: 80 }))
+  const a = fetcherExt(bigHash, { requestTimeout: 2000, assembly })
+  const b = fetcherExt(bigHash, { requestTimeout: 2000, assembly })
+  await Promise.all([wirePair(bigHash, [peers[0].ext], [a.ext]), wirePair(bigHash, [peers[1].ext], [b.ext])])
+  const got = await Promise.race([a.outcome, b.outcome])
+  assert.ok(got.info?.equals(bigInfo), JSON.stringify(got))
+  const asked = [...logs[0], ...logs[1]].map((m) => m.piece).sort()
+  assert.equal(asked, [0, 1, 2], 'no piece asked twice')
+  assert.ok(logs[0].length > 0 && logs[1].length > 0, 'both peers were asked')
+})
+
+test('MetadataAssembly: distinct pieces per owner, release wakes waiters, mixed-source mismatch names the sources', () => {
+  const size = 2 * METADATA_PIECE_SIZE + 100
+  const info = Buffer.alloc(size, 7)
+  const hash = createHash('sha1').update(info).digest()
+  const asm = new MetadataAssembly(hash)
+  const A = {}
+  const B = {}
+  assert.is(asm.next(size, A), 0)
+  assert.is(asm.next(size, B), 1)
+  assert.is(asm.next(size, A), 2)
+  assert.is(asm.next(size, B), undefined)
+  let woke = 0
+  asm.wait(B, () => woke++)
+  asm.release(A, 2)
+  assert.is(woke, 1)
+  assert.is(asm.next(size, B), 2)
+  const piece = (i: number) => info.subarray(i * METADATA_PIECE_SIZE, (i + 1) * METADATA_PIECE_SIZE)
+  assert.equal(asm.add(size, 0, piece(0), A), { kind: 'more' })
+  assert.equal(asm.add(size, 0, piece(0), B), { kind: 'ignored' }, 'a piece is kept once')
+  assert.equal(asm.add(size, 1, Buffer.alloc(5), B), { kind: 'ignored' }, 'wrong length')
+  assert.equal(asm.add(size, 1, piece(1), B), { kind: 'more' })
+  const bad = Buffer.from(piece(2))
+  bad[0] ^= 1
+  const res = asm.add(size, 2, bad, B)
+  assert.is(res.kind, 'mismatch')
+  assert.is((res as { sources: object[] }).sources.length, 2)
+  assert.is(asm.received(size), 0, 'all pieces dropped after a mismatch')
+  for (let i = 0; i < 3; i++) asm.next(size, A)
+  asm.add(size, 0, piece(0), A)
+  asm.add(size, 1, piece(1), A)
+  const done = asm.add(size, 2, piece(2), A)
+  assert.is(done.kind, 'done')
+  assert.ok(asm.info?.equals(info))
+  assert.is(asm.next(size, B), undefined, 'nothing to ask once done')
+  // At most a few different sizes are tracked at once.
+  const many = new MetadataAssembly(hash)
+  for (let s = 1; s <= 4; s++) assert.ok(many.accepts(s * 1000) && many.next(s * 1000, A) === 0)
+  assert.not.ok(many.accepts(5000))
+  assert.is(many.next(5000, A), undefined)
 })
 
 test('options are checked', () => {

@@ -15,8 +15,6 @@ export interface Episodes {
   completePos: number
   /** `Complete Series`/`Complete Season`: a pack whatever the type cues say. */
   completeSeries: boolean
-  /** `[SP]`, `Specials`: specials rather than a pack. */
-  special: boolean
 }
 
 export interface AirDate {
@@ -50,10 +48,15 @@ const ANIME_PAREN = /\((\d{2,4})\s?-\s?(\d{2,4})\)/g
 const COMPLETE = /(?<![a-z0-9])(?:the[ .])?complete(?=$|[ .]?(?:series|seasons?|collection|edition|pack)(?![a-z])|[\s.]*[[(+\-)\]]|[ .](?:\d{3,4}p|dvd|blu|web|hdtv|bd|[xh]26|hevc|xvid)|\s*$)/gi
 const COMPLETE_CAPS = /(?<![A-Za-z0-9])COMPLETE(?![A-Za-z0-9])/g
 const SERIES = /(?<![a-z0-9])complete[ .](?:series|seasons?)(?![a-z])|(?<![a-z0-9])seasons?[ .]?\d{1,2}[ .]?(?:-|to)[ .]?\d{1,2}/i
-const SPECIAL = /[[(]\s*sp\s*[\])]|(?<![a-z0-9])(?:specials?|ova|oad)(?![a-z0-9])/i
+/** `[SP]`, `Specials`, `OVA`: specials rather than a pack (asked only of fansub names and shows). */
+export const SPECIAL = /[[(]\s*sp\s*[\])]|(?<![a-z0-9])(?:specials?|ova|oad)(?![a-z0-9])/i
 
+// Cheap substring guards skip most of the patterns for most names (this runs on every torrent the index stores).
 export function scanEpisodes(s: string): Episodes {
-  const e: Episodes = { seasons: [], episodes: [], pos: -1, absolute: false, batch: false, completePos: -1, completeSeries: false, special: false }
+  const lower = s.toLowerCase()
+  const season = lower.includes('season')
+  const complete = lower.includes('complete')
+  const e: Episodes = { seasons: [], episodes: [], pos: -1, absolute: false, batch: false, completePos: -1, completeSeries: false }
   const at = (p: number) => {
     if (e.pos < 0 || p < e.pos) e.pos = p
   }
@@ -75,12 +78,12 @@ export function scanEpisodes(s: string): Episodes {
     at(m.index)
   }
   NXN.lastIndex = 0
-  while ((m = NXN.exec(s))) {
+  while (lower.includes('x') && (m = NXN.exec(s))) {
     add(e.seasons, [Number(m[1])])
     add(e.episodes, m[3] ? range(Number(m[2]), Number(m[3])) : [Number(m[2])])
     at(m.index)
   }
-  for (const re of [SPACK, SEASON_WORD]) {
+  for (const re of season ? [SPACK, SEASON_WORD] : [SPACK]) {
     re.lastIndex = 0
     while ((m = re.exec(s))) {
       add(e.seasons, m[2] ? range(Number(m[1]), Number(m[2])) : [Number(m[1])])
@@ -88,13 +91,13 @@ export function scanEpisodes(s: string): Episodes {
     }
   }
   SEASON_ORD.lastIndex = 0
-  while ((m = SEASON_ORD.exec(s))) {
+  while (season && (m = SEASON_ORD.exec(s))) {
     add(e.seasons, [Number(m[1])])
     at(m.index)
   }
   if (e.episodes.length === 0) {
     ANIME.lastIndex = 0
-    while ((m = ANIME.exec(s))) {
+    while (s.includes(' - ') && (m = ANIME.exec(s))) {
       const a = Number(m[1])
       if (!m[2] && m[1].length === 4 && a >= 1900 && a <= 2099) continue
       add(e.episodes, m[2] ? range(a, Number(m[2])) : [a])
@@ -104,19 +107,20 @@ export function scanEpisodes(s: string): Episodes {
       break
     }
     ANIME_PAREN.lastIndex = 0
-    if (!e.absolute && (m = ANIME_PAREN.exec(s)) && !/^(?:19|20)\d\d$/.test(m[1])) {
+    if (!e.absolute && s.includes('(') && (m = ANIME_PAREN.exec(s)) && !/^(?:19|20)\d\d$/.test(m[1])) {
       add(e.episodes, range(Number(m[1]), Number(m[2])))
       e.absolute = true
       e.batch = true
       at(m.index)
     }
   }
-  COMPLETE.lastIndex = 0
-  if ((m = COMPLETE.exec(s))) e.completePos = m.index
-  COMPLETE_CAPS.lastIndex = 0
-  if ((m = COMPLETE_CAPS.exec(s)) && (e.completePos < 0 || m.index < e.completePos)) e.completePos = m.index
-  e.completeSeries = SERIES.test(s)
-  e.special = SPECIAL.test(s)
+  if (complete) {
+    COMPLETE.lastIndex = 0
+    if ((m = COMPLETE.exec(s))) e.completePos = m.index
+    COMPLETE_CAPS.lastIndex = 0
+    if ((m = COMPLETE_CAPS.exec(s)) && (e.completePos < 0 || m.index < e.completePos)) e.completePos = m.index
+  }
+  e.completeSeries = (complete || season) && SERIES.test(s)
   return e
 }
 
@@ -139,16 +143,20 @@ function date(y: number, mo: number, d: number, pos: number, end: number): AirDa
   return { date: `${y}-${pad(mo)}-${pad(d)}`, year: y, pos, end }
 }
 
+const MONTH_NAMES = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec']
+
 export function scanAirDate(s: string, shortDates: boolean): AirDate | undefined {
   let m: RegExpExecArray | null
   YMD.lastIndex = 0
   if ((m = YMD.exec(s))) return date(Number(m[1]), Number(m[2]), Number(m[3]), m.index, m.index + m[0].length)
   MDY.lastIndex = 0
   if ((m = MDY.exec(s))) return date(Number(m[3]), Number(m[1]), Number(m[2]), m.index, m.index + m[0].length)
+  const lower = s.toLowerCase()
+  const month = MONTH_NAMES.some((mo) => lower.includes(mo))
   DMONY.lastIndex = 0
-  if ((m = DMONY.exec(s))) return date(Number(m[3]), MONTHS[m[2].toLowerCase()], Number(m[1]), m.index, m.index + m[0].length)
+  if (month && (m = DMONY.exec(s))) return date(Number(m[3]), MONTHS[m[2].toLowerCase()], Number(m[1]), m.index, m.index + m[0].length)
   MONDY.lastIndex = 0
-  if ((m = MONDY.exec(s))) return date(Number(m[3]), MONTHS[m[1].toLowerCase()], Number(m[2]), m.index, m.index + m[0].length)
+  if (month && (m = MONDY.exec(s))) return date(Number(m[3]), MONTHS[m[1].toLowerCase()], Number(m[2]), m.index, m.index + m[0].length)
   if (shortDates && (m = SHORT.exec(s))) {
     const pos = m[0].length - 8
     return date(2000 + Number(m[1]), Number(m[2]), Number(m[3]), pos, m[0].length)

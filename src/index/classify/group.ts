@@ -31,6 +31,19 @@ function tagLike(w: string): boolean {
   return false
 }
 
+function isAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+}
+
+/** The last run of letters and digits, past trailing spaces, dots and brackets (`x264` in `… x264 (`). */
+function lastToken(s: string): string {
+  let end = s.length
+  while (end > 0 && ' .()[]\t'.includes(s[end - 1])) end--
+  let start = end
+  while (start > 0 && isAlnum(s.charCodeAt(start - 1))) start--
+  return s.slice(start, end)
+}
+
 export interface Group {
   name: string
   /** Where it starts in the name (the title ends before it), or -1 for a leading group. */
@@ -60,7 +73,7 @@ export function trailingGroup(base: string, style: Style, comic: boolean): Group
     let name = m[1]
     let pos = m.index
     const before = base.slice(0, pos)
-    const prev = /([A-Za-z0-9]+)[\s.()[\]]*$/.exec(before)?.[1] ?? ''
+    const prev = lastToken(before)
     let ok = !tagLike(name)
     // Dash-separated names put the group after a year or source (`…-WEB-2023-ENRiCH`), not after `amd64`;
     // in spaced names a group is glued to a tag (`x264-ETRG`, `NSW-BigBlueBox`), so `Spider-Man` is no group.
@@ -93,7 +106,8 @@ export function trailingGroup(base: string, style: Style, comic: boolean): Group
     if (/^-/.test(inner)) inner = inner.slice(1)
     return { name: inner, pos: b.index }
   }
-  const w = LAST_WORD.exec(base)
-  if (w && DASHLESS.has(w[1].toLowerCase())) return { name: w[1], pos: w.index + 1 }
+  const tail = base.slice(-24)
+  const w = LAST_WORD.exec(tail)
+  if (w && DASHLESS.has(w[1].toLowerCase())) return { name: w[1], pos: base.length - tail.length + w.index + 1 }
   return undefined
 }

@@ -19,7 +19,7 @@ export const XXX_STUDIO = re(
 )
 export const AUDIOBOOK = re(`${L}(?:audio ?books?|unabridged|abridged|narrated by|read by|m4b|full cast)${R}`)
 export const COMIC = re(
-  `${L}(?:cbr|cbz|cb7)${R}|\\((?:digital|webrip|digital-empire)\\)|-empire${R}|${L}(?:marvel|dc|image) week\\+?|${L}digital zone|\\(of \\d+\\)`,
+  `${L}(?:cbr|cbz|cb7)${R}|\\((?:digital|webrip|digital-empire)\\)|(?<=-)empire${R}|${L}(?:marvel|dc|image) week\\+?|${L}digital zone|\\(of \\d+\\)`,
 )
 /** `#12` is an issue number, or a book's place in its series (`Iron Flame (Empyrean #2) [EPUB]`): after EPUB. */
 export const COMIC_WEAK = /#\d{1,4}(?![0-9])/
@@ -32,7 +32,7 @@ export const MUSIC = re(
 )
 const MUSIC_CAPS = /(?<![A-Za-z0-9])APE(?![A-Za-z0-9])/
 /** Scene music: `Artist-Album-(tags)-WEB-2023-GROUP`, `Burial-Untrue-2007-FTD`. */
-export const MUSIC_SCENE = /^[^\s.]+(?:-[^\s.]+)+-(?:19|20)\d\d-[a-z0-9]+$/i
+export const MUSIC_SCENE = /^[^\s.-]+(?:-[^\s.-]+)+-(?:19|20)\d\d-[a-z0-9]+$/i
 export const GAME = re(
   `${L}(?:codex|plaza|skidrow|reloaded|rune|tenoke|flt|empress|cpy|hoodlum|prophet|doge|tinyiso|goldberg|darksiders|razor1911|razor|ali213|3dm|simplex|hi2u|insaneramzes|elamigos|el amigos|fitgirl|dodi|xatab|kaos|r\\.?g\\.? mechanics|chovka|masquerade|bigbluebox|duplex|gog|repack|romset|no-intro|nsw|nsp|xci|ps[1-5]|psx|psp|ps ?vita|wii ?u?|wbfs|xbox ?(?:360|one|series)?|3ds|nds|gba|snes|nes|n64|switch|pc game|non-steam|steam|game of the year|goty|dlc)${R}|\\((?:usa|europe|japan|world|usa, europe|europe, usa|en,[a-z,]+)\\)|\\[pc\\]`,
 )
@@ -52,6 +52,56 @@ export const GAME_TAGS = re(
 export const SPORT = re(`${L}(?:wwe|ufc|nfl|nba|nhl|mlb|f1tv|formula ?1|ppv|round ?\\d{1,2}(?![0-9])|motogp|uefa|premier league)${R}`)
 export const MOVIE_WORD = re(`[[(]movie[)\\]]|${L}the movie${R}`)
 
+/** Which of the cue families a name contains, as bits (one pass over the name for all of them). */
+export const Cue = {
+  xxx: 1,
+  audiobook: 2,
+  comic: 4,
+  ebook: 8,
+  comicWeak: 16,
+  music: 32,
+  game: 64,
+  sport: 128,
+  movie: 256,
+  software: 512,
+  version: 1024,
+  ebookWeak: 2048,
+} as const
+const CUE_LIST: Array<[number, RegExp]> = [
+  [Cue.xxx, XXX],
+  [Cue.audiobook, AUDIOBOOK],
+  [Cue.comic, COMIC],
+  [Cue.ebook, EBOOK],
+  [Cue.comicWeak, COMIC_WEAK],
+  [Cue.music, MUSIC],
+  [Cue.game, GAME],
+  [Cue.sport, SPORT],
+  [Cue.movie, MOVIE_WORD],
+  [Cue.software, SOFTWARE],
+  [Cue.version, VERSION],
+  [Cue.ebookWeak, EBOOK_WEAK],
+]
+// Each family is one capture group of one alternation. The families hold no capture groups of their own, and
+// their words do not overlap, so leftmost-first matching finds every family present. Every cue starts at a word
+// start, so that boundary is hoisted in front: the alternatives are tried there only.
+const CUES = new RegExp(`${L}(?:${CUE_LIST.map(([, r]) => `(${r.source.startsWith(L) ? r.source.slice(L.length) : r.source})`).join('|')})`, 'gi')
+
+export function scanCues(s: string): number {
+  let bits = 0
+  CUES.lastIndex = 0
+  let m: RegExpExecArray | null
+  while ((m = CUES.exec(s))) {
+    for (let i = 1; i <= CUE_LIST.length; i++) {
+      if (m[i] !== undefined) {
+        bits |= CUE_LIST[i - 1][0]
+        break
+      }
+    }
+    if (m[0].length === 0) CUES.lastIndex++
+  }
+  return bits
+}
+
 export interface KindSignals {
   s: string
   /** Original name without extension. */
@@ -65,18 +115,22 @@ export interface KindSignals {
   year: boolean
   /** `[Group] Title …`: fansub style. */
   fansub: boolean
+  /** `XXX` in capitals, and an adult studio or site named (computed once by the caller). */
+  xxxCaps: boolean
+  /** scanCues(s). */
+  cues: number
   completeWord: boolean
   completeSeries: boolean
 }
 
-function program(s: string): ContentType {
-  return GAME.test(s) ? 'game' : 'software'
+function program(cues: number): ContentType {
+  return cues & Cue.game ? 'game' : 'software'
 }
 
 function video(sig: KindSignals): ContentType {
-  if (XXX_CAPS.test(sig.s) || XXX.test(sig.s)) return 'xxx'
-  if (MOVIE_WORD.test(sig.s)) return 'movie'
-  if (sig.tv || sig.completeSeries || (sig.completeWord && sig.strongVideo) || SPORT.test(sig.s)) return 'tv_show'
+  if (sig.xxxCaps || sig.cues & Cue.xxx) return 'xxx'
+  if (sig.cues & Cue.movie) return 'movie'
+  if (sig.tv || sig.completeSeries || (sig.completeWord && sig.strongVideo) || sig.cues & Cue.sport) return 'tv_show'
   if (sig.date) return 'tv_show'
   // A fansub batch with no number and no year is a series more often than a film.
   if (sig.fansub && !sig.year) return 'tv_show'
@@ -90,13 +144,13 @@ function byFileKind(kind: FileKind | undefined, sig: KindSignals): ContentType |
     case 'audiobook':
       return 'audiobook'
     case 'audio':
-      return AUDIOBOOK.test(sig.s) ? 'audiobook' : 'music'
+      return sig.cues & Cue.audiobook ? 'audiobook' : 'music'
     case 'comic':
       return 'comic'
     case 'ebook':
-      return COMIC.test(sig.s) || COMIC_WEAK.test(sig.s) ? 'comic' : 'ebook'
+      return sig.cues & (Cue.comic | Cue.comicWeak) ? 'comic' : 'ebook'
     case 'program':
-      return program(sig.s)
+      return program(sig.cues)
     case 'rom':
       return 'game'
     default:
@@ -105,24 +159,24 @@ function byFileKind(kind: FileKind | undefined, sig: KindSignals): ContentType |
 }
 
 export function contentType(sig: KindSignals, chapters = false): ContentType {
-  const { s } = sig
-  if (sig.files === 'audio' && chapters && !MUSIC.test(s)) return 'audiobook'
+  const { s, cues } = sig
+  if (sig.files === 'audio' && chapters && !(cues & Cue.music)) return 'audiobook'
   const fromFiles = byFileKind(sig.files, sig)
   if (fromFiles) return fromFiles
-  if (sig.files === 'image') return XXX_CAPS.test(s) ? 'xxx' : 'unknown'
-  if (XXX_CAPS.test(s) || (XXX.test(s) && (sig.strongVideo || sig.date || / - /.test(s)))) return 'xxx'
+  if (sig.files === 'image') return sig.xxxCaps ? 'xxx' : 'unknown'
+  if (sig.xxxCaps || (cues & Cue.xxx && (sig.strongVideo || sig.date || s.includes(' - ')))) return 'xxx'
   const fromExt = byFileKind(sig.nameExt, sig)
   if (fromExt) return fromExt
-  if (AUDIOBOOK.test(s)) return 'audiobook'
-  if (COMIC.test(s)) return 'comic'
-  if (EBOOK.test(s)) return 'ebook'
-  if (COMIC_WEAK.test(s)) return 'comic'
-  if (!sig.strongVideo && (MUSIC.test(s) || MUSIC_CAPS.test(s) || MUSIC_SCENE.test(sig.base))) return 'music'
+  if (cues & Cue.audiobook) return 'audiobook'
+  if (cues & Cue.comic) return 'comic'
+  if (cues & Cue.ebook) return 'ebook'
+  if (cues & Cue.comicWeak) return 'comic'
+  if (!sig.strongVideo && (cues & Cue.music || MUSIC_CAPS.test(s) || MUSIC_SCENE.test(sig.base))) return 'music'
   if (sig.strongVideo) return video(sig)
-  if (GAME.test(s)) return 'game'
-  if (sig.tv || sig.completeSeries || SPORT.test(s)) return video(sig)
-  if (SOFTWARE.test(s) || VERSION.test(s)) return 'software'
-  if (EBOOK_WEAK.test(s)) return 'ebook'
+  if (cues & Cue.game) return 'game'
+  if (sig.tv || sig.completeSeries || cues & Cue.sport) return video(sig)
+  if (cues & (Cue.software | Cue.version)) return 'software'
+  if (cues & Cue.ebookWeak) return 'ebook'
   if (sig.files === 'archive') return 'unknown'
   if (sig.year || sig.fansub) return video(sig)
   return 'unknown'

@@ -55,7 +55,14 @@ words('mul', 'multi multilingual multilang')
 // Two-letter codes are ordinary words too (`EN`, `DE`, `IT`): only upper case, and only after the title.
 const SHORT: Record<string, string> = { EN: 'en', FR: 'fr', DE: 'de', ES: 'es', PL: 'pl', NL: 'nl', RU: 'ru', PT: 'pt', JP: 'ja', KR: 'ko' }
 
-const WORD = /[a-zà-ÿ]+(?:-[a-z]{2}(?![a-z]))?/gi
+// One pass over the name for all language words (the index classifies millions of names: no per-word lookups).
+const WORD = new RegExp(
+  `(?<![a-zà-ÿ])(?:${[...Object.keys(WORDS), ...Object.keys(SHORT)]
+    .sort((a, b) => b.length - a.length)
+    .map((w) => w.replace(/[-+]/g, '\\$&'))
+    .join('|')})(?![a-zà-ÿ])`,
+  'gi',
+)
 const SUBS_AFTER = /^[\s-]*(?:sub|subs|subtitles?|subbed|subtitulado)(?![a-z])/i
 const SUBS_LIST = /multi(?:ple)?[ -]?sub|multi[ -]?subs|subtitles?(?![a-z])|subbed/i
 const DUB = /^[\s-]*dub(?:bed)?(?![a-z])/i
@@ -86,10 +93,9 @@ export function scanLanguages(s: string): LangHit[] {
       else if ((c === ']' || c === ')') && depth > 0) depth--
     }
     const w = m[0]
-    const rest = s.slice(m.index + w.length, m.index + w.length + 12)
-    let code = WORDS[w.toLowerCase()] ?? (w.length === 2 ? SHORT[w] : undefined)
-    if (!code && w.length === 5 && w[2] === '-') code = WORDS[w.toLowerCase()]
+    const code = w.length === 2 ? SHORT[w] : WORDS[w.toLowerCase()]
     if (!code) continue
+    const rest = s.slice(m.index + w.length, m.index + w.length + 12)
     if (SUBS_AFTER.test(rest)) continue
     const dub = DUB.test(rest)
     out.push({ code, pos: m.index, tag: depth > 0 || dub || (w.length > 2 && isTagCase(w)) })

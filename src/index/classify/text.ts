@@ -69,18 +69,11 @@ function isDigit(c: number): boolean {
  * scene style, as they are versions (`v25.5.1`) or channels (`5.1`) there; in scene style every dot is a space.
  */
 export function spaced(base: string, style: Style): string {
-  let out = ''
-  for (let i = 0; i < base.length; i++) {
-    const ch = base[i]
-    const c = base.charCodeAt(i)
-    if (c === 95) out += ' ' // _
-    else if (c === 46) {
-      if (style !== 'dot' && isDigit(base.charCodeAt(i - 1)) && isDigit(base.charCodeAt(i + 1))) out += '.'
-      else out += ' '
-    } else if (c === 45 && style === 'dash') out += ' '
-    else out += ch
-  }
-  return out
+  // Three native replaces rather than a loop of string appends: this runs on every name the index stores.
+  let t = base.indexOf('_') >= 0 ? base.replace(/_/g, ' ') : base
+  if (t.indexOf('.') >= 0) t = style === 'dot' ? t.replace(/\./g, ' ') : t.replace(/(?<![0-9])\.|\.(?![0-9])/g, ' ')
+  if (style === 'dash') t = t.replace(/-/g, ' ')
+  return t
 }
 
 const FOLD: Record<string, string> = { æ: 'ae', œ: 'oe', ø: 'o', ß: 'ss', đ: 'd', ł: 'l', þ: 'th', ð: 'd' }

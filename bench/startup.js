@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Start-up time of the command line: `bt --help`, `bt metainfo X magnet` and `torrentfs --help` against a bare
+// `node -e 0`, the floor any Node program pays. N runs each, interleaved so machine load hits all alike; prints the
+// median and best wall time of each and the difference to node's. Usage: node bench/startup.js [runs] (default 20).
+// Needs a build (npm run build). The target (issue 15): bt within 0.1 s on an idle machine.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const runs = Number(process.argv[2] ?? 20)
+const work = mkdtempSync(join(tmpdir(), 'bt-startup-'))
+process.on('exit', () => rmSync(work, { recursive: true, force: true }))
+
+// A small torrent to inspect, made by bt itself.
+writeFileSync(join(work, 'f.bin'), Buffer.alloc(100_000, 7))
+const made = spawnSync(process.execPath, [join(root, 'bin/bt.js'), 'create', join(work, 'f.bin'), '-q', '-o', join(work, 'f.torrent')])
+if (made.status !== 0) throw new Error(`bt create failed: ${made.stderr}`)
+
+const jobs = [
+  { name: 'node -e 0', args: ['-e', '0'] },
+  { name: 'bt --help', args: [join(root, 'bin/bt.js'), '--help'] },
+  { name: 'bt metainfo X magnet', args: [join(root, 'bin/bt.js'), 'metainfo', join(work, 'f.torrent'), 'magnet'] },
+  { name: 'bt download --help', args: [join(root, 'bin/bt.js'), 'download', '--help'] },
+  { name: 'torrentfs --help', args: [join(root, 'bin/torrentfs.js'), '--help'] },
+]
+// Wall time, and CPU time (user + system, from GNU time) which a busy machine inflates far less: on an idle
+// machine a start-up's wall time is close to its CPU time.
+const wall = new Map(jobs.map((j) => [j.name, []]))
+const cpu = new Map(jobs.map((j) => [j.name, []]))
+for (let i = 0; i < runs; i++) {
+  for (const job of jobs) {
+    const t0 = process.hrtime.bigint()
+    const r = spawnSync('/usr/bin/time', ['-f', 'CPU %U %S', process.execPath, ...job.args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6
+    if (r.status !== 0) throw new Error(`${job.name} exited ${r.status}: ${r.stderr}`)
+    const m = /CPU ([\d.]+) ([\d.]+)/.exec(r.stderr)
+    wall.get(job.name).push(ms)
+    cpu.get(job.name).push(m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN)
+  }
+}
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]
+const baseWall = median(wall.get('node -e 0'))
+const baseCpu = median(cpu.get('node -e 0'))
+const load = (await import('node:os')).loadavg()[0]
+console.log(`${runs} runs each, interleaved; load average ${load.toFixed(1)}; medians (best)`)
+for (const job of jobs) {
+  const w = wall.get(job.name)
+  const c = cpu.get(job.name)
+  const extra = job.name === 'node -e 0' ? '' : `  = node +${(median(w) - baseWall).toFixed(0)} ms wall, +${(median(c) - baseCpu).toFixed(0)} ms CPU, ${(median(w) / baseWall).toFixed(2)}x`
+  console.log(`${job.name.padEnd(22)} wall ${median(w).toFixed(0).padStart(4)} ms (${Math.min(...w).toFixed(0)}), CPU ${median(c).toFixed(0).padStart(4)} ms (${Math.min(...c).toFixed(0)})${extra}`)
+}

@@ -1,0 +1,80 @@
+// A running standalone tracker: the core, its saved state, the whitelist, and HTTP and UDP listeners on each host.
+// `bt tracker` is a thin shell around startTracker(); tests start it in-process the same way.
+
+import { BtError, ExitCode, errorMessage } from '../errors.js'
+import { listenHttp, type HttpServer } from './http-server.js'
+import { TrackerStore } from './store.js'
+import { Tracker, type TrackerOptions } from './swarm.js'
+import { ConnectionIds, listenUdp, type UdpServer } from './udp.js'
+import { Whitelist } from './whitelist.js'
+
+export interface TrackerServiceOptions extends TrackerOptions {
+  hosts?: string[]
+  /** 0 picks a free port; -1 turns the front end off. */
+  httpPort?: number
+  udpPort?: number
+  /** SQLite file; undefined keeps state in memory only. */
+  statePath?: string
+  whitelist?: string
+  flushMs?: number
+  log?: (msg: string) => void
+}
+
+export interface TrackerService {
+  tracker: Tracker
+  http: HttpServer[]
+  udp: UdpServer[]
+  store: TrackerStore | undefined
+  whitelist: Whitelist | undefined
+  restored: { peers: number; swarms: number; registrations: number }
+  /** Stops listening, saves the state, closes the file. */
+  close(): Promise<void>
+}
+
+export async function startTracker(opts: TrackerServiceOptions = {}): Promise<TrackerService> {
+  const log = opts.log ?? (() => {})
+  const tracker = new Tracker({ ...opts, private: opts.private || Boolean(opts.whitelist) })
+  const http: HttpServer[] = []
+  const udp: UdpServer[] = []
+  let store: TrackerStore | undefined
+  let whitelist: Whitelist | undefined
+  let restored = { peers: 0, swarms: 0, registrations: 0 }
+  const close = async () => {
+    whitelist?.stop()
+    await Promise.allSettled([...http.map((s) => s.close()), ...udp.map((s) => s.close())])
+    tracker.stop()
+    await store?.close()
+  }
+  try {
+    if (opts.statePath) {
+      store = new TrackerStore(tracker, opts.statePath, { flushMs: opts.flushMs })
+      restored = store.open()
+    }
+    if (opts.whitelist) {
+      whitelist = new Whitelist(tracker, opts.whitelist, log)
+      await whitelist.start()
+    }
+    const ids = new ConnectionIds()
+    for (const host of opts.hosts ?? ['127.0.0.1']) {
+      // The first listener of each kind may pick a port (0); the others of that kind reuse it.
+      if ((opts.httpPort ?? 0) >= 0) {
+        const port = http[0]?.address.port ?? opts.httpPort ?? 0
+        http.push(await listenHttp(tracker, host, port).catch((err) => { throw listenError('HTTP', host, port, err) }))
+      }
+      if ((opts.udpPort ?? 0) >= 0) {
+        const port = udp[0]?.address.port ?? opts.udpPort ?? 0
+        udp.push(await listenUdp(tracker, ids, host, port).catch((err) => { throw listenError('UDP', host, port, err) }))
+      }
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+  return { tracker, http, udp, store, whitelist, restored, close }
+}
+
+function listenError(kind: string, host: string, port: number, err: unknown): BtError {
+  const code = (err as NodeJS.ErrnoException).code
+  const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such local address' : errorMessage(err)
+  return new BtError(`cannot listen for ${kind} on ${host}:${port}: ${why}`, ExitCode.network)
+}

@@ -1,0 +1,166 @@
+// The UDP tracker (BEP 15): the codec on hand-made datagrams (connection ids, announce, scrape, errors, hostile and
+// truncated packets), then real sockets on 127.0.0.1 and ::1, including bt's own UDP tracker client.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import dgram from 'node:dgram'
+import { Tracker } from '../../src/tracker/swarm.js'
+import { ACTION_ANNOUNCE, ACTION_CONNECT, ACTION_ERROR, ACTION_SCRAPE, ConnectionIds, PROTOCOL_ID, handleUdp } from '../../src/tracker/udp.js'
+import { startTracker, type TrackerService } from '../../src/tracker/service.js'
+import { udpAnnounce, udpScrape } from '../../src/discovery/tracker-udp.js'
+
+const IH = Buffer.alloc(20, 0xab)
+const trackers: Tracker[] = []
+let svc: TrackerService | undefined
+
+test.after.each(async () => {
+  for (const t of trackers.splice(0)) t.stop()
+  await svc?.close()
+  svc = undefined
+})
+
+function connectPkt(tid = 7): Buffer {
+  const b = Buffer.alloc(16)
+  b.writeBigUInt64BE(PROTOCOL_ID, 0)
+  b.writeUInt32BE(ACTION_CONNECT, 8)
+  b.writeUInt32BE(tid, 12)
+  return b
+}
+
+function announcePkt(cid: Buffer, o: { ih?: Buffer; peer?: number; left?: bigint; event?: number; numwant?: number; port?: number; tid?: number } = {}): Buffer {
+  const b = Buffer.alloc(98)
+  cid.copy(b, 0)
+  b.writeUInt32BE(ACTION_ANNOUNCE, 8)
+  b.writeUInt32BE(o.tid ?? 9, 12)
+  ;(o.ih ?? IH).copy(b, 16)
+  b.write(`-XX0001-${String(o.peer ?? 1).padStart(12, '0')}`, 36, 'latin1')
+  b.writeBigUInt64BE(o.left ?? 100n, 64)
+  b.writeUInt32BE(o.event ?? 0, 80)
+  b.writeInt32BE(o.numwant ?? -1, 92)
+  b.writeUInt16BE(o.port ?? 6881 + (o.peer ?? 1), 96)
+  return b
+}
+
+function scrapePkt(cid: Buffer, hashes: Buffer[], tid = 11): Buffer {
+  const b = Buffer.alloc(16 + 20 * hashes.length)
+  cid.copy(b, 0)
+  b.writeUInt32BE(ACTION_SCRAPE, 8)
+  b.writeUInt32BE(tid, 12)
+  hashes.forEach((h, i) => h.copy(b, 16 + 20 * i))
+  return b
+}
+
+const errText = (r: Buffer | undefined) => {
+  assert.ok(r, 'an error packet')
+  assert.is(r!.readUInt32BE(0), ACTION_ERROR)
+  return r!.toString('utf8', 8)
+}
+
+test('codec: connect, announce, scrape', () => {
+  const t = new Tracker({ rateLimit: 0, interval: 600 })
+  trackers.push(t)
+  const ids = new ConnectionIds()
+  const c = handleUdp(t, ids, connectPkt(0x1234), '127.0.0.1', 5000)!
+  assert.is(c.length, 16)
+  assert.equal([c.readUInt32BE(0), c.readUInt32BE(4)], [ACTION_CONNECT, 0x1234])
+  const cid = c.subarray(8, 16)
+  handleUdp(t, ids, announcePkt(cid, { peer: 1 }), '127.0.0.1', 5000)
+  handleUdp(t, ids, announcePkt(cid, { peer: 2, left: 0n, event: 1 }), '127.0.0.1', 5000)
+  const a = handleUdp(t, ids, announcePkt(cid, { peer: 3, tid: 99 }), '127.0.0.1', 5000)!
+  assert.equal([a.readUInt32BE(0), a.readUInt32BE(4), a.readUInt32BE(8), a.readUInt32BE(12), a.readUInt32BE(16)], [ACTION_ANNOUNCE, 99, 600, 2, 1])
+  assert.is(a.length, 20 + 2 * 6, 'two other peers, 6 bytes each')
+  const ports = [a.readUInt16BE(24), a.readUInt16BE(30)].sort()
+  assert.equal(ports, [6883, 6882].sort())
+  const other = Buffer.alloc(20, 1)
+  const s = handleUdp(t, ids, scrapePkt(cid, [IH, other]), '127.0.0.1', 5000)!
+  assert.is(s.length, 8 + 24)
+  assert.equal([s.readUInt32BE(8), s.readUInt32BE(12), s.readUInt32BE(16)], [1, 1, 2], 'seeders, completed, leechers')
+  assert.equal([s.readUInt32BE(20), s.readUInt32BE(24), s.readUInt32BE(28)], [0, 0, 0])
+})
+
+test('codec: connection ids are tied to the IP and expire after one to two minutes', () => {
+  const ids = new ConnectionIds()
+  const t0 = 1_000_000_000_000
+  const id = ids.make('127.0.0.1', t0)
+  assert.ok(ids.check(id, '127.0.0.1', t0))
+  assert.ok(ids.check(id, '127.0.0.1', t0 + 60_000), 'still good in the next minute')
+  assert.not.ok(ids.check(id, '127.0.0.1', t0 + 120_000), 'gone after two minutes')
+  assert.not.ok(ids.check(id, '127.0.0.2', t0), 'another IP')
+  assert.not.ok(ids.check(id, '::1', t0), 'another IP')
+  assert.not.ok(new ConnectionIds().check(id, '127.0.0.1', t0), 'another secret')
+  const forged = Buffer.from(id)
+  forged[7] ^= 1
+  assert.not.ok(ids.check(forged, '127.0.0.1', t0))
+})
+
+test('codec: hostile packets get an error or nothing, and change nothing', () => {
+  const t = new Tracker({ rateLimit: 0 })
+  trackers.push(t)
+  const ids = new ConnectionIds()
+  const cid = handleUdp(t, ids, connectPkt(), '127.0.0.1', 5000)!.subarray(8, 16)
+  assert.is(handleUdp(t, ids, Buffer.alloc(0), '127.0.0.1', 5000), undefined, 'empty')
+  assert.is(handleUdp(t, ids, connectPkt().subarray(0, 15), '127.0.0.1', 5000), undefined, 'truncated connect')
+  const badProto = connectPkt()
+  badProto.writeUInt32BE(0xdead, 0)
+  assert.is(handleUdp(t, ids, badProto, '127.0.0.1', 5000), undefined, 'connect without the protocol id')
+  assert.match(errText(handleUdp(t, ids, announcePkt(Buffer.alloc(8, 7)), '127.0.0.1', 5000)), /connection id/)
+  assert.match(errText(handleUdp(t, ids, announcePkt(cid), '127.0.0.2', 5000)), /connection id/, 'id from another IP')
+  assert.match(errText(handleUdp(t, ids, announcePkt(cid).subarray(0, 97), '127.0.0.1', 5000)), /too short/)
+  assert.match(errText(handleUdp(t, ids, announcePkt(cid).subarray(0, 20), '127.0.0.1', 5000)), /too short/)
+  assert.match(errText(handleUdp(t, ids, announcePkt(cid, { event: 9 }), '127.0.0.1', 5000)), /event/)
+  assert.match(errText(handleUdp(t, ids, announcePkt(cid, { port: 0 }), '127.0.0.1', 5000)), /port/)
+  const unknown = announcePkt(cid)
+  unknown.writeUInt32BE(77, 8)
+  assert.match(errText(handleUdp(t, ids, unknown, '127.0.0.1', 5000)), /unknown action/)
+  assert.match(errText(handleUdp(t, ids, scrapePkt(cid, []), '127.0.0.1', 5000)), /without info hash/)
+  assert.match(errText(handleUdp(t, ids, scrapePkt(cid, Array.from({ length: 75 }, () => IH)), '127.0.0.1', 5000)), /at most 74/)
+  assert.is(handleUdp(t, ids, scrapePkt(cid, Array.from({ length: 74 }, () => IH)), '127.0.0.1', 5000)!.length, 8 + 74 * 12)
+  assert.is(t.swarms.size, 0, 'nothing was announced')
+  // Huge numwant is bounded by numwant-max; a negative one is the default.
+  for (let i = 0; i < 300; i++) handleUdp(t, ids, announcePkt(cid, { peer: i }), '127.0.0.1', 5000)
+  assert.is(handleUdp(t, ids, announcePkt(cid, { peer: 999, numwant: 0x7fffffff }), '127.0.0.1', 5000)!.length, 20 + 200 * 6)
+  assert.is(handleUdp(t, ids, announcePkt(cid, { peer: 998, numwant: -5 }), '127.0.0.1', 5000)!.length, 20 + 50 * 6)
+})
+
+function exchange(sock: dgram.Socket, pkt: Buffer, port: number, host: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no UDP answer')), 2000)
+    sock.once('message', (m) => { clearTimeout(timer); resolve(m) })
+    sock.send(pkt, port, host)
+  })
+}
+
+test('real sockets: IPv4 and IPv6 listeners, IPv6 peers are 18 bytes, truncated packets ignored', async () => {
+  svc = await startTracker({ hosts: ['127.0.0.1', '::1'], httpPort: -1, udpPort: 0, rateLimit: 0 })
+  const port = svc.udp[0].address.port
+  assert.is(svc.udp[1].address.port, port)
+  for (const [type, host] of [['udp4', '127.0.0.1'], ['udp6', '::1']] as const) {
+    const sock = dgram.createSocket(type)
+    await new Promise<void>((r) => sock.bind(0, host, () => r()))
+    try {
+      sock.send(Buffer.from('junk'), port, host) // ignored: no answer, and the next exchange still works
+      const c = await exchange(sock, connectPkt(5), port, host)
+      const cid = c.subarray(8, 16)
+      const base = type === 'udp6' ? 10 : 0
+      await exchange(sock, announcePkt(cid, { peer: base + 1 }), port, host)
+      const a = await exchange(sock, announcePkt(cid, { peer: base + 2 }), port, host)
+      assert.is(a.length, 20 + (type === 'udp6' ? 18 : 6), `${type}: one peer of its family`)
+    } finally {
+      sock.close()
+    }
+  }
+  assert.equal(svc.tracker.stats().peersByFamily, { ipv4: 2, ipv6: 2 })
+})
+
+test("bt's own UDP tracker client announces and scrapes", async () => {
+  svc = await startTracker({ httpPort: -1, udpPort: 0, rateLimit: 0 })
+  const url = `udp://127.0.0.1:${svc.udp[0].address.port}/announce`
+  const base = { infoHash: IH, uploaded: 0, downloaded: 0 }
+  await udpAnnounce(url, { ...base, peerId: Buffer.from('-BT0001-aaaaaaaaaaaa'), port: 7001, left: 0, event: 'started' })
+  const r = await udpAnnounce(url, { ...base, peerId: Buffer.from('-BT0001-bbbbbbbbbbbb'), port: 7002, left: 5, event: 'started' })
+  assert.equal(r.peers.map((p) => `${p.host}:${p.port}`), ['127.0.0.1:7001'])
+  assert.equal([r.complete, r.incomplete], [1, 1])
+  const s = await udpScrape(url, [IH])
+  assert.equal(s.get(IH.toString('hex')), { complete: 1, incomplete: 1, downloaded: 0 })
+})
+
+test.run()
