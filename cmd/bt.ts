@@ -12,6 +12,7 @@ import { importCommand } from './import.js'
 import { searchCommand } from './search.js'
 import { serveCommand } from './serve.js'
 import { trackerCommand } from './tracker.js'
+import { crawlCommand } from './crawl.js'
 
 export async function main(argv: string[]): Promise<void> {
   setVerbose(argv.includes('--verbose') || argv.includes('-v'))
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(serveCommand)
     .command(trackerCommand)
     .command((await import('./classify.js')).classifyCommand)
+    .command(crawlCommand)
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
     .strict()

@@ -7,6 +7,7 @@ _bt() {
   cmds+=" serve"
   cmds+=" tracker"
   cmds+=" classify"
+  cmds+=" crawl"
   local global="--verbose -v --help -h --version"
   # Where peers come from (download, seed, metainfo of a magnet); then what only running torrents take.
   local net="--port -p --peer --tracker -t --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --quiet -q"
@@ -63,6 +64,8 @@ _bt() {
       else
         COMPREPLY=($(compgen -f -- "$cur"))
       fi ;;
+    crawl)
+      COMPREPLY=($(compgen -W "--db --port -p --dht-bootstrap --nodes --rate --metadata-concurrency --duration --state-dir --json --quiet -q $global" -- "$cur")) ;;
     search)
       COMPREPLY=($(compgen -W "--db --type --year --res --source --codec --lang --min-size --max-size --season --ep --group --added --sort --limit -n --offset --facets --json --magnet $global" -- "$cur")) ;;
     serve)

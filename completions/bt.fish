@@ -4,6 +4,7 @@ set -a cmds import search
 set -a cmds serve
 set -a cmds tracker
 set -a cmds classify
+set -a cmds crawl
 complete -c bt -f
 complete -c bt -s v -l verbose -d 'more logging; stack traces'
 complete -c bt -s h -l help -d 'show help'
@@ -118,3 +119,15 @@ complete -c bt -n '__fish_seen_subcommand_from tracker' -l whitelist -r -d '.tor
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l full-scrape -d 'allow full scrape'
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l allow-ip-param -d 'honour ip='
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l json -d 'listening URLs as JSON'
+# crawl (the DHT crawler)
+complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a crawl -d 'crawl the DHT into the search index'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l db -r -d 'index file or postgres:// URL'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -s p -l port -x -d 'UDP port of the first identity'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l dht-bootstrap -x -d 'bootstrap nodes host:port,…'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l nodes -x -d 'DHT identities'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l rate -x -d 'DHT queries per second'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l metadata-concurrency -x -d 'metadata fetches at a time'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l duration -x -d 'stop after (90s, 30m, 2h)'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l state-dir -r -a '(__fish_complete_directories)' -d 'ids, routing table, seen-filter'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l json -d 'stats as JSON every 10 s'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -s q -l quiet -d 'print nothing but errors'
