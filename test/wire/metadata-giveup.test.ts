@@ -55,8 +55,9 @@ test('bt download warns when a peer rejects metadata requests, and when it gives
   })
   assert.is(r.code, 3, r.stderr) // no metadata in the end: a network error
   const retries = r.stderr.match(new RegExp(`metadata from 127\\.0\\.0\\.1:${peer.port}: peer rejected a metadata request; will retry`, 'g')) ?? []
-  // Three tries 3 s and 6 s apart (±25 %), then the peer is dropped and not dialled again for 30 s.
-  assert.is(retries.length, 2, r.stderr)
+  // Three tries 3 s and 6 s apart (±25 %), then the peer is dropped and not dialled again for 30 s. The two
+  // "will retry" warnings read the same, and bt shows a repeated warning once (the three requests prove the tries).
+  assert.is(retries.length, 1, r.stderr)
   assert.match(r.stderr, new RegExp(`gave up fetching metadata from 127\\.0\\.0\\.1:${peer.port}: peer rejected a metadata request`))
   assert.is(peer.requests(), 3, 'one request per try')
 })
