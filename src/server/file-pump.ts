@@ -9,7 +9,7 @@
 import { open } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 
-export const PUMP_CHUNK = 4 * 1024 * 1024
+export const PUMP_CHUNK = 1024 * 1024
 
 /** Writes bytes [start, end) of `path` to `res` and ends it. Resolves when done or when the client went away;
  * rejects on a read error (or a file shorter than `end`) after destroying the response. */

@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto'
 import { statfs } from 'node:fs/promises'
 import { isAbsolute } from 'node:path'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import type { FastifyInstance } from 'fastify'
 import { errorMessage } from '../errors.js'
 import type { Daemon, Entry } from './daemon.js'
@@ -32,6 +34,28 @@ class RawJson {
     if (tag !== undefined) return Buffer.concat([RAW_HEAD, this.bytes, Buffer.from(`,"result":"success","tag":${tag}}`)])
     return (this.body ??= Buffer.concat([RAW_HEAD, this.bytes, RAW_TAIL]))
   }
+  /** The tag-less body gzipped (as Transmission does for clients that accept it), once, off the event loop. */
+  gzipped(): Promise<Buffer> {
+    return (this.gz ??= gzipAsync(this.response(undefined), { level: 1 }))
+  }
+  private gz?: Promise<Buffer>
+}
+const gzipAsync = promisify(gzip)
+
+/** A RawJson answer and the request's tag: the route picks the encoding. */
+class RawAnswer {
+  constructor(readonly raw: RawJson, readonly tag: number | undefined) {}
+}
+
+/** Accept-Encoding names gzip with a non-zero q. */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  if (typeof header !== 'string') return false
+  return header.split(',').some((part) => {
+    const [name, ...params] = part.trim().toLowerCase().split(';')
+    if (name.trim() !== 'gzip' && name.trim() !== 'x-gzip') return false
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
+    return q === undefined || Number(q.slice(2)) > 0
+  })
 }
 const RAW_HEAD = Buffer.from('{"arguments":')
 const RAW_TAIL = Buffer.from(',"result":"success"}')
@@ -380,7 +404,7 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
     if (typeof args !== 'object' || args === null || Array.isArray(args)) return { result: 'arguments must be an object', ...(tag !== undefined ? { tag } : {}) }
     try {
       const out = (await fn(args as Args)) ?? {}
-      if (out instanceof RawJson) return out.response(tag)
+      if (out instanceof RawJson) return new RawAnswer(out, tag)
       return { arguments: out, result: 'success', ...(tag !== undefined ? { tag } : {}) }
     } catch (err) {
       if (err instanceof RpcError || err instanceof ApiError) return { result: err.message, ...(tag !== undefined ? { tag } : {}) }
@@ -395,7 +419,14 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
   app.post('/rpc', async (req, reply) => {
     const status = { code: 200 }
     const out = await handle(req.body ?? '', status)
-    return reply.status(status.code).type('application/json; charset=UTF-8').send(Buffer.isBuffer(out) ? out : JSON.stringify(out))
+    reply.status(status.code).type('application/json; charset=UTF-8')
+    if (!(out instanceof RawAnswer)) return reply.send(JSON.stringify(out))
+    // A cached torrent-get answer: compressed only when the client asks (Sonarr's and Radarr's HTTP clients do), and
+    // then once per cached answer, so a hit costs neither CPU nor most of the bytes.
+    if (out.tag === undefined && acceptsGzip(req.headers['accept-encoding'])) {
+      return reply.header('Content-Encoding', 'gzip').header('Vary', 'Accept-Encoding').send(await out.raw.gzipped())
+    }
+    return reply.send(out.raw.response(out.tag))
   })
   // Transmission answers a GET with the same handshake; with a valid id there is nothing to do.
   app.get('/rpc', async (_req, reply) => reply.status(400).type('application/json').send({ result: 'use POST' }))

@@ -8,6 +8,9 @@ import { Entry, type Daemon } from '../../src/server/daemon.js'
 import type { TorrentRecord } from '../../src/server/state.js'
 import { FieldContext, TORRENT_FIELDS } from '../../src/server/transmission-fields.js'
 import { LIVE_FIELDS, TorrentGetCache, signature } from '../../src/server/torrent-get.js'
+import { acceptsGzip } from '../../src/server/transmission.js'
+import { request } from 'node:http'
+import { gunzipSync } from 'node:zlib'
 import { makeTestTorrent, type TestTorrent } from '../helpers/swarm.js'
 import { startServe, http, rpc, KiB, type Serve } from './helpers.js'
 
@@ -76,6 +79,31 @@ test('fragments: a record change shows at once; clock fields are live; settings 
   assert.is(get().maxConnectedPeers, 80)
 })
 
+test('acceptsGzip: names and q values', () => {
+  assert.ok(acceptsGzip('gzip'))
+  assert.ok(acceptsGzip('deflate, gzip;q=0.5'))
+  assert.ok(acceptsGzip('GZIP'))
+  assert.not.ok(acceptsGzip('gzip;q=0'))
+  assert.not.ok(acceptsGzip('identity'))
+  assert.not.ok(acceptsGzip('br, deflate'))
+  assert.not.ok(acceptsGzip(undefined))
+})
+
+/** A raw POST (fetch would decompress on its own): status, Content-Encoding and the body bytes as received. */
+function rawPost(url: string, body: string, headers: Record<string, string>): Promise<{ encoding?: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }))
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
 let s: Serve
 let tt: TestTorrent
 test.before(async () => {
@@ -114,8 +142,20 @@ test('bt serve: torrent-set, REST PATCH, stop and start show in the next torrent
   const sid = (await http(`${s.url}/transmission/rpc`, { body: {} })).headers.get('x-transmission-session-id') ?? ''
   const plain = await http(`${s.url}/transmission/rpc`, { body: { method: 'torrent-get', arguments: { ids: [id], fields } }, headers: { 'X-Transmission-Session-Id': sid } })
   assert.equal(plain.json, { arguments: { torrents: [{ id, labels: ['rest'], status: 0, seedRatioLimit: 0.5, downloadLimit: 7, wanted: [1] }] }, result: 'success' })
+  // Gzip only when asked, and a change shows in the compressed answer at once too.
+  const req = JSON.stringify({ method: 'torrent-get', arguments: { ids: [id], fields: ['labels'] } })
+  const gz = await rawPost(`${s.url}/transmission/rpc`, req, { 'X-Transmission-Session-Id': sid, 'Accept-Encoding': 'gzip' })
+  assert.is(gz.encoding, 'gzip')
+  assert.equal(JSON.parse(gunzipSync(gz.body).toString()).arguments.torrents, [{ labels: ['rest'] }])
+  const ident = await rawPost(`${s.url}/transmission/rpc`, req, { 'X-Transmission-Session-Id': sid, 'Accept-Encoding': 'identity' })
+  assert.is(ident.encoding, undefined)
+  assert.equal(JSON.parse(ident.body.toString()).arguments.torrents, [{ labels: ['rest'] }])
+  assert.is((await rpc(s.url, 'torrent-set', { ids: [id], labels: ['z'] })).result, 'success')
+  const gz2 = await rawPost(`${s.url}/transmission/rpc`, req, { 'X-Transmission-Session-Id': sid, 'Accept-Encoding': 'gzip' })
+  assert.equal(JSON.parse(gunzipSync(gz2.body).toString()).arguments.torrents, [{ labels: ['z'] }])
+
   const table = await rpc(s.url, 'torrent-get', { ids: [id], fields: ['id', 'labels'], format: 'table' })
-  assert.equal(table.arguments.torrents, [['id', 'labels'], [id, ['rest']]])
+  assert.equal(table.arguments.torrents, [['id', 'labels'], [id, ['z']]])
   assert.is(table.tag, 7)
 })
 
