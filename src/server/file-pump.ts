@@ -14,7 +14,13 @@ export const PUMP_CHUNK = 1024 * 1024
 /** Writes bytes [start, end) of `path` to `res` and ends it. Resolves when done or when the client went away;
  * rejects on a read error (or a file shorter than `end`) after destroying the response. */
 export async function pumpFile(path: string, start: number, end: number, res: ServerResponse, chunk = PUMP_CHUNK): Promise<void> {
-  const fh = await open(path, 'r')
+  let fh
+  try {
+    fh = await open(path, 'r')
+  } catch (err) {
+    res.destroy() // the headers may be out already: cut the response rather than leave it hanging
+    throw err
+  }
   let gone = false
   let onGone = () => {}
   const closed = new Promise<void>((resolve) => {

@@ -71,4 +71,17 @@ test('a file shorter than the range: an error, and the response is cut', async (
   assert.match(await outcomes[n], /error: .*file ends at/)
 })
 
+test('a file that cannot be opened: an error, and the response is cut, not left hanging', async () => {
+  const n = outcomes.length
+  const saved = path
+  path = join(saved, 'nope')
+  try {
+    const whole = await fetch(`${base}/0/10/1024`).then((r) => r.arrayBuffer()).then(() => true, () => false)
+    assert.not.ok(whole, 'the response should be cut')
+  } finally {
+    path = saved
+  }
+  assert.match(await outcomes[n], /error: .*(ENOTDIR|ENOENT)/)
+})
+
 test.run()
