@@ -2,13 +2,13 @@
 // drives piece priority and readahead (as torrentfs reads do) and a client that goes away releases them.
 // GET /playlist/<infohash>.m3u: the torrent's audio and video files as stream URLs.
 
-import { createReadStream as fsReadStream } from 'node:fs'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { createReadStream } from '../stream/reader.js'
 import type { ReadableTorrent } from '../stream/source.js'
 import type { Torrent } from '../session/torrent.js'
 import type { Daemon, Entry } from './daemon.js'
 import { ApiError, invalid, notFound } from './errors.js'
+import { pumpFile } from './file-pump.js'
 import { contentDisposition, contentType, isMedia, parseRange } from './range.js'
 
 // Large chunks: per-chunk overhead (a read, a write to the socket) dominates a fast stream at 64 KiB.
@@ -103,10 +103,19 @@ export async function streamPlugin(app: FastifyInstance, opts: { daemon: Daemon;
       if (req.method === 'HEAD' || end === start) return reply.send()
       // Streaming a file means wanting it: an unselected file becomes selected, so its pieces are kept.
       if (!e.selected(index)) d.setFiles(e, [...(e.record.files ?? []), index])
-      const stream = allLocal(t, f.offset + start, f.offset + end)
-        ? // Every piece is verified on disk: read the file directly, no Reader in the way (as fast as the disk).
-          fsReadStream(t.storage!.filePath(index), { start, end: end - 1, highWaterMark: CHUNK })
-        : createReadStream(readable(t), { start: f.offset + start, end: f.offset + end, chunkSize: CHUNK })
+      if (allLocal(t, f.offset + start, f.offset + end)) {
+        // Every piece is verified on disk: read the file directly, no Reader in the way, in large reused buffers
+        // (file-pump.ts). The response is written here, past fastify's send.
+        reply.hijack()
+        reply.raw.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>)
+        try {
+          await pumpFile(t.storage!.filePath(index), start, end, reply.raw)
+        } catch {
+          // pumpFile destroyed the response: the client sees a short body, as with any broken download.
+        }
+        return reply
+      }
+      const stream = createReadStream(readable(t), { start: f.offset + start, end: f.offset + end, chunkSize: CHUNK })
       // Whatever ends the response (done, client gone, error) closes the Reader and drops its priorities.
       reply.raw.once('close', () => stream.destroy())
       stream.on('error', () => reply.raw.destroy())

@@ -6,12 +6,15 @@
 import { randomBytes } from 'node:crypto'
 import { statfs } from 'node:fs/promises'
 import { isAbsolute } from 'node:path'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import type { FastifyInstance } from 'fastify'
 import { errorMessage } from '../errors.js'
 import type { Daemon, Entry } from './daemon.js'
 import { ApiError } from './errors.js'
 import { MAX_BODY_BYTES, parseTorrentBytes, resolveUri, type AddSource } from './fetch-torrent.js'
 import { FieldContext, TORRENT_FIELDS } from './transmission-fields.js'
+import { TorrentGetCache } from './torrent-get.js'
 
 export const RPC_VERSION = 17
 export const VERSION = '4.0.6 (bt)'
@@ -19,10 +22,43 @@ export const VERSION = '4.0.6 (bt)'
 /** A method's failure, reported in `result` (Transmission's wording where it has one). */
 class RpcError extends Error {}
 
-/** Arguments already serialized to JSON. */
+/** Arguments already serialized to JSON, kept as bytes: a cached answer is sent without encoding it again. */
 class RawJson {
-  constructor(readonly json: string) {}
+  readonly bytes: Buffer
+  private body?: Buffer
+  constructor(json: string) {
+    this.bytes = Buffer.from(json)
+  }
+  /** The whole response body; the common tag-less one is built once and reused by every cache hit. */
+  response(tag: number | undefined): Buffer {
+    if (tag !== undefined) return Buffer.concat([RAW_HEAD, this.bytes, Buffer.from(`,"result":"success","tag":${tag}}`)])
+    return (this.body ??= Buffer.concat([RAW_HEAD, this.bytes, RAW_TAIL]))
+  }
+  /** The tag-less body gzipped (as Transmission does for clients that accept it), once, off the event loop. */
+  gzipped(): Promise<Buffer> {
+    return (this.gz ??= gzipAsync(this.response(undefined), { level: 1 }))
+  }
+  private gz?: Promise<Buffer>
 }
+const gzipAsync = promisify(gzip)
+
+/** A RawJson answer and the request's tag: the route picks the encoding. */
+class RawAnswer {
+  constructor(readonly raw: RawJson, readonly tag: number | undefined) {}
+}
+
+/** Accept-Encoding names gzip with a non-zero q. */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  if (typeof header !== 'string') return false
+  return header.split(',').some((part) => {
+    const [name, ...params] = part.trim().toLowerCase().split(';')
+    if (name.trim() !== 'gzip' && name.trim() !== 'x-gzip') return false
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
+    return q === undefined || Number(q.slice(2)) > 0
+  })
+}
+const RAW_HEAD = Buffer.from('{"arguments":')
+const RAW_TAIL = Buffer.from(',"result":"success"}')
 
 type Args = Record<string, unknown>
 
@@ -131,32 +167,33 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
   // clears it so a client sees its own changes at once.
   const CACHE_MS = 500
   const cache = new Map<string, { at: number; value: RawJson }>()
+  // Below that, each torrent's fields are kept serialized until something they depend on changes (torrent-get.ts),
+  // so even a fresh answer is mostly a concatenation.
+  const fragments = new TorrentGetCache(d)
   for (const ev of ['added', 'changed', 'removed', 'done', 'torrent-error', 'settings']) d.on(ev, () => cache.clear())
-  const torrentGet = (a: Args & { fields: unknown[] }): Args => {
-    const fields = a.fields.filter((f): f is string => typeof f === 'string' && f in TORRENT_FIELDS)
+  d.on('settings', () => fragments.clear())
+  /** The arguments of a torrent-get answer, as JSON. */
+  const torrentGet = (a: Args & { fields: unknown[] }): string => {
+    const fields = a.fields.filter((f): f is string => typeof f === 'string' && Object.hasOwn(TORRENT_FIELDS, f))
     const list = ids(d, a.ids)
     const now = Math.floor(Date.now() / 1000)
-    const getters = fields.map((f) => TORRENT_FIELDS[f])
-    let torrents: unknown[]
+    let torrents: string
     if (a.format === 'table') {
-      torrents = [fields, ...list.map((e) => {
+      // The table form is rare (Transmission's own web UI): computed directly.
+      const getters = fields.map((f) => TORRENT_FIELDS[f])
+      torrents = JSON.stringify([fields, ...list.map((e) => {
         const c = new FieldContext(d, e, now)
         return getters.map((g) => g(c))
-      })]
+      })])
     } else {
-      torrents = list.map((e) => {
-        const c = new FieldContext(d, e, now)
-        const o: Record<string, unknown> = {}
-        for (let i = 0; i < fields.length; i++) o[fields[i]] = getters[i](c)
-        return o
-      })
+      torrents = fragments.objects(list, fields, now)
     }
-    const out: Args = { torrents }
+    let removed = ''
     if (a.ids === 'recently-active' || a.ids === 'recently_active') {
       const since = Date.now() - 60_000
-      out.removed = d.recentlyRemoved.filter((r) => r.at > since).map((r) => r.id)
+      removed = `,"removed":${JSON.stringify(d.recentlyRemoved.filter((r) => r.at > since).map((r) => r.id))}`
     }
-    return out
+    return `{"torrents":${torrents}${removed}}`
   }
 
   const methods: Record<string, (a: Args) => Promise<Args | RawJson | void> | Args | RawJson | void> = {
@@ -220,7 +257,7 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
       const hit = key !== undefined ? cache.get(key) : undefined
       if (hit && Date.now() - hit.at < CACHE_MS) return hit.value
       // Serialized once, here, so a cache hit costs no JSON work at all.
-      const value = new RawJson(JSON.stringify(torrentGet(a as Args & { fields: unknown[] })))
+      const value = new RawJson(torrentGet(a as Args & { fields: unknown[] }))
       if (key !== undefined) {
         if (cache.size >= 32) cache.clear()
         cache.set(key, { at: Date.now(), value })
@@ -367,18 +404,29 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
     if (typeof args !== 'object' || args === null || Array.isArray(args)) return { result: 'arguments must be an object', ...(tag !== undefined ? { tag } : {}) }
     try {
       const out = (await fn(args as Args)) ?? {}
-      if (out instanceof RawJson) return `{"arguments":${out.json},"result":"success"${tag !== undefined ? `,"tag":${tag}` : ''}}`
+      if (out instanceof RawJson) return new RawAnswer(out, tag)
       return { arguments: out, result: 'success', ...(tag !== undefined ? { tag } : {}) }
     } catch (err) {
       if (err instanceof RpcError || err instanceof ApiError) return { result: err.message, ...(tag !== undefined ? { tag } : {}) }
       throw err
+    } finally {
+      // Whatever a method other than a read changed, the next torrent-get sees it (the daemon's events cover its
+      // own changes; this covers anything they miss).
+      if (method !== 'torrent-get' && method !== 'session-get' && method !== 'session-stats') cache.clear()
     }
   }
 
   app.post('/rpc', async (req, reply) => {
     const status = { code: 200 }
     const out = await handle(req.body ?? '', status)
-    return reply.status(status.code).type('application/json; charset=UTF-8').send(typeof out === 'string' ? out : JSON.stringify(out))
+    reply.status(status.code).type('application/json; charset=UTF-8')
+    if (!(out instanceof RawAnswer)) return reply.send(JSON.stringify(out))
+    // A cached torrent-get answer: compressed only when the client asks (Sonarr's and Radarr's HTTP clients do), and
+    // then once per cached answer, so a hit costs neither CPU nor most of the bytes.
+    if (out.tag === undefined && acceptsGzip(req.headers['accept-encoding'])) {
+      return reply.header('Content-Encoding', 'gzip').header('Vary', 'Accept-Encoding').send(await out.raw.gzipped())
+    }
+    return reply.send(out.raw.response(out.tag))
   })
   // Transmission answers a GET with the same handshake; with a valid id there is nothing to do.
   app.get('/rpc', async (_req, reply) => reply.status(400).type('application/json').send({ result: 'use POST' }))
