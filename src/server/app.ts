@@ -2,7 +2,7 @@
 // /api/v1 (REST + SSE), /transmission/rpc, /stream and /playlist, / (web UI). Fastify because it is maintained,
 // fast, supports Node 20, and gives body limits, content-type parsing and encapsulated plugins for free.
 
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyRequest } from 'fastify'
 import { errorMessage } from '../errors.js'
 import { ApiError } from './errors.js'
 import { MAX_BODY_BYTES } from './fetch-torrent.js'
@@ -67,11 +67,12 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
     throw new ApiError('unauthorized', r.why === 'missing' ? 'authentication required: X-Api-Key header, ?apikey=, or HTTP Basic' : 'wrong API key or password')
   })
 
-  if (opts.verbose) {
-    app.addHook('onResponse', async (req, reply) => {
-      log(`${req.ip} ${req.method} ${redactKey(req.url)} ${reply.statusCode} ${Math.round(reply.elapsedTime)} ms`)
-    })
-  }
+  // --verbose: one line per request. Responses a route writes itself (hijacked: warm streams) skip fastify's
+  // onResponse hook, so such routes call logRequest when they are done.
+  const logRequest = opts.verbose
+    ? (req: FastifyRequest, status: number, ms: number) => log(`${req.ip} ${req.method} ${redactKey(req.url)} ${status} ${Math.round(ms)} ms`)
+    : undefined
+  if (logRequest) app.addHook('onResponse', async (req, reply) => logRequest(req, reply.statusCode, reply.elapsedTime))
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) {
@@ -91,7 +92,7 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
 
   await app.register(apiPlugin, { prefix: '/api/v1', daemon })
   await app.register(transmissionPlugin, { prefix: '/transmission', daemon })
-  await app.register(streamPlugin, { daemon, metadataWaitMs: opts.metadataWaitMs ?? 60_000 })
+  await app.register(streamPlugin, { daemon, metadataWaitMs: opts.metadataWaitMs ?? 60_000, logRequest })
   await app.register(uiPlugin)
   for (const p of opts.plugins ?? []) await app.register(p)
   return app

@@ -73,7 +73,7 @@ export function streamPath(infoHash: string, path: string): string {
   return `/stream/${infoHash}/${path.split('/').map(encodeURIComponent).join('/')}`
 }
 
-export async function streamPlugin(app: FastifyInstance, opts: { daemon: Daemon; metadataWaitMs: number }): Promise<void> {
+export async function streamPlugin(app: FastifyInstance, opts: { daemon: Daemon; metadataWaitMs: number; logRequest?: (req: FastifyRequest, status: number, ms: number) => void }): Promise<void> {
   const d = opts.daemon
 
   app.route<{ Params: { hash: string; '*': string } }>({
@@ -113,6 +113,7 @@ export async function streamPlugin(app: FastifyInstance, opts: { daemon: Daemon;
         } catch {
           // pumpFile destroyed the response: the client sees a short body, as with any broken download.
         }
+        opts.logRequest?.(req, reply.statusCode, reply.elapsedTime)
         return reply
       }
       const stream = createReadStream(readable(t), { start: f.offset + start, end: f.offset + end, chunkSize: CHUNK })

@@ -95,6 +95,12 @@ test('ffprobe reads a video streamed from a libtorrent seeder; the playlist carr
   // --verbose: one line per request, the key left out
   assert.match(s.stderr(), new RegExp(`127\\.0\\.0\\.1 GET /playlist/${h}\\.m3u\\?apikey=… 200 \\d+ ms`))
   await waitFor('the HEAD request logged', () => new RegExp(`HEAD /stream/${h}/clip\\.mp4\\?apikey=… 200`).test(s.stderr()), 3000)
+  // A warm stream (the file complete on disk) is written past fastify's send, and is logged all the same.
+  await pollJson(`${s.url}/api/v1/torrents/${h}`, (t) => t.progress === 1, 20_000, auth)
+  const warm = await fetch(url, { headers: { Range: 'bytes=100-199' } })
+  assert.is(warm.status, 206)
+  assert.is((await warm.arrayBuffer()).byteLength, 100)
+  await waitFor('the warm range logged', () => new RegExp(`GET /stream/${h}/clip\\.mp4\\?apikey=… 206`).test(s.stderr()), 3000)
   assert.not.ok(s.stderr().includes(KEY), 'the API key was logged')
 })
 
