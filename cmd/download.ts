@@ -11,6 +11,7 @@ import type { Torrent } from '../src/session/torrent.js'
 import { parseIndexList, resolveSelection } from '../src/session/select.js'
 import { parseSize, formatBytes } from '../src/format.js'
 import { out } from './cli.js'
+import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
 import { ProgressView, jsonEvent, progressMode } from './progress.js'
 
 export interface SessionArgs {
@@ -24,6 +25,7 @@ export interface SessionArgs {
   'download-limit'?: string
   'upload-limit'?: string
   'max-peers': number
+  encryption?: string
   quiet: boolean
   json: boolean
   verbose: boolean
@@ -62,6 +64,7 @@ export function sessionOptions<T>(y: Argv<T>): Argv<T> {
     .option('download-limit', { alias: 'D', type: 'string', describe: 'max download rate, e.g. 10M or 500k (bytes/s)' })
     .option('upload-limit', { alias: 'U', type: 'string', describe: 'max upload rate, e.g. 1M' })
     .option('max-peers', { type: 'number', default: 80, describe: 'connections per torrent' })
+    .option('encryption', ENCRYPTION_OPTION)
     .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht: trackers and given peers only)' })
     .option('dht-port', { type: 'number', describe: 'UDP port of the DHT (default: the listen port)' })
     .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… (default: the public routers, or $BT_DHT_BOOTSTRAP; "none" for none)' })
@@ -104,6 +107,7 @@ export function makeClient(args: SessionArgs): Client {
     downloadLimit: sizeOption('download-limit', args['download-limit']),
     uploadLimit: sizeOption('upload-limit', args['upload-limit']),
     maxPeersPerTorrent: args['max-peers'],
+    encryption: encryptionOption(args.encryption),
   })
 }
 
@@ -150,6 +154,7 @@ export const downloadCommand: CommandModule<object, Args> = {
         .example('$0 download infohash:c12fe1c06bba254a9dc9f519b335aa7c1367a88a --peer 10.0.0.2:6881', ''),
     ) as unknown as Argv<Args>,
   handler: async (args) => {
+    encryptionOption(args.encryption) // a bad value is a usage error before anything else
     const mode = progressMode(args)
     const indices = args.select !== undefined ? parseIndexList(args.select) : undefined
     const globs = args['select-glob']

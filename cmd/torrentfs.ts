@@ -14,6 +14,7 @@ import { ClientTorrentProvider } from '../src/fs/client-provider.js'
 import { Client } from '../src/session/client.js'
 import { parsePeerAddress, type PeerAddress } from '../src/discovery/peer-address.js'
 import { bootstrapOption } from './download.js'
+import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
 import { loadFuse } from '../src/fs/fuse.js'
 import type { TorrentProvider } from '../src/fs/provider.js'
 import { TorrentFS } from '../src/fs/torrentfs.js'
@@ -37,6 +38,7 @@ export interface TorrentfsArgs {
   dht: boolean
   dhtPort?: number
   dhtBootstrap?: string
+  encryption?: string
 }
 
 function warn(line: string): void {
@@ -49,6 +51,7 @@ export async function createProvider(args: TorrentfsArgs): Promise<TorrentProvid
     port: args.port ?? 0,
     upload: args.upload,
     dht: args.dht ? { port: args.dhtPort, bootstrap: bootstrapOption(args.dhtBootstrap) } : false,
+    encryption: encryptionOption(args.encryption),
   })
   await client.listen()
   return new ClientTorrentProvider(client, {
@@ -76,6 +79,7 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
     .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht to disable)' })
     .option('dht-port', { type: 'number', describe: 'UDP port of the DHT (default: the listen port)' })
     .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… (default: the public routers, or $BT_DHT_BOOTSTRAP; "none" for none)' })
+    .option('encryption', ENCRYPTION_OPTION)
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log torrents and failed reads; stack traces on errors' })
     .option('fuse-debug', { type: 'boolean', default: false, hidden: true })
     .strict()
@@ -110,6 +114,7 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
     dht: a.dht as boolean,
     dhtPort: a['dht-port'] as number | undefined,
     dhtBootstrap: a['dht-bootstrap'] as string | undefined,
+    encryption: a.encryption as string | undefined,
     verbose: a.verbose,
     fuseDebug: a['fuse-debug'] as boolean,
   }

@@ -13,6 +13,7 @@ import { WebSeed } from '../discovery/webseed.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { checkExisting } from '../storage/check.js'
 import { PeerWire } from '../wire/peer-wire.js'
+import { acceptable, failedInCrypto, peLevel, startOutgoing } from '../wire/encryption.js'
 import { pexExtension, type PexExtension } from '../wire/pex.js'
 import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
 import { Peer } from './peer.js'
@@ -83,6 +84,11 @@ export interface ConnectionEnds {
   closed: number
   /** Closed by us for a protocol violation or bad data. */
   banned: number
+  /**
+   * Refused for encryption: with --encryption require, a peer that closed on our encrypted handshake (plain-only) or
+   * connected in plain text; with prefer, an encrypted handshake that failed (the dial is retried in plain text).
+   */
+  encryption: number
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
@@ -113,6 +119,8 @@ interface Candidate {
   failures: number
   nextTry: number
   connecting: boolean
+  /** Closed our encrypted handshake once (prefer mode): dialled in plain text from then on. */
+  plainOnly?: boolean
 }
 
 export class Torrent extends EventEmitter {
@@ -128,7 +136,7 @@ export class Torrent extends EventEmitter {
   private readonly banned = new Set<string>()
   private readonly bannedIds = new Set<string>()
   private connecting = 0
-  private readonly ends: ConnectionEnds = { refused: 0, timeout: 0, handshake: 0, closed: 0, banned: 0 }
+  private readonly ends: ConnectionEnds = { refused: 0, timeout: 0, handshake: 0, closed: 0, banned: 0, encryption: 0 }
   readonly down = new RateMeter()
   readonly up = new RateMeter()
   /** This torrent's own limits (bt serve's per-torrent rates), on top of the Client's; see setLimits(). */
@@ -468,13 +476,23 @@ export class Torrent extends EventEmitter {
     let settled = false
     let connected = false
     let timedOut = false
-    const finish = (ok: boolean, why?: 'timeout' | 'handshake') => {
+    let wire: PeerWire | undefined
+    const mode = this.ctx.encryption ?? 'prefer'
+    const finish = (ok: boolean, why?: 'timeout' | 'handshake' | 'encryption') => {
       if (settled) return
       settled = true
-      if (!ok) this.ends[why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
+      const inCrypto = !ok && connected && failedInCrypto(wire)
+      if (!ok) this.ends[inCrypto ? 'encryption' : why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
       c.connecting = false
       this.connecting--
       this.ctx.dialEnded()
+      if (inCrypto && mode === 'prefer' && !c.plainOnly) {
+        // The peer closed (or ignored) our encrypted handshake: dial again at once in plain text.
+        c.plainOnly = true
+        c.nextTry = 0
+        setImmediate(() => this.connectMore())
+        return
+      }
       if (!ok) {
         c.failures++
         // Back off: 2 s, 4 s, 8 s … capped at 10 min; forget after many failures. The first retries come soon: a
@@ -494,13 +512,18 @@ export class Torrent extends EventEmitter {
       connected = true
       socket.setTimeout(0)
       if (this.destroyed) return socket.destroy()
-      const wire = new PeerWire('tcpOutgoing')
-      this.handshakeWire(wire, socket, c.address, false, (ok, why) => {
+      const w = (wire = new PeerWire('tcpOutgoing', peLevel(mode, c.plainOnly)))
+      this.handshakeWire(w, socket, c.address, false, (ok, why) => {
         if (ok) c.failures = 0
         finish(ok, why)
       })
-      wire.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: false })
+      startOutgoing(w, this.infoHash, () => w.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: false }))
     })
+  }
+
+  /** A connection the Client ended for this torrent (encryption policy). */
+  countEnd(kind: keyof ConnectionEnds): void {
+    this.ends[kind]++
   }
 
   /** An incoming connection whose handshake named this torrent (the Client already read it). */
@@ -574,7 +597,7 @@ export class Torrent extends EventEmitter {
     if (list.length) pex.sendPeers(list, [])
   }
 
-  private handshakeWire(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, done: (ok: boolean, why?: 'timeout' | 'handshake') => void): void {
+  private handshakeWire(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, done: (ok: boolean, why?: 'timeout' | 'handshake' | 'encryption') => void): void {
     this.installExtensions(wire)
     socket.pipe(wire).pipe(socket)
     const timer = setTimeout(() => {
@@ -585,6 +608,11 @@ export class Torrent extends EventEmitter {
       clearTimeout(timer)
       if (infoHash !== this.infoHash || this.destroyed) {
         done(false, 'handshake')
+        socket.destroy()
+        return
+      }
+      if (!acceptable(this.ctx.encryption ?? 'prefer', wire)) {
+        done(false, 'encryption')
         socket.destroy()
         return
       }

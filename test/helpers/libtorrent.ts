@@ -27,6 +27,8 @@ export interface LtOptions {
   highPerformance?: boolean
   /** Allow uTP (off by default: libtorrent's uTP manages ~10 MiB/s on loopback, and it prefers uTP when dialing). */
   utp?: boolean
+  /** Protocol encryption: 'forced' = encrypted (RC4) only both ways, 'disabled' = plain only; unset = libtorrent's default. */
+  encryption?: 'forced' | 'disabled'
   /** Seconds between progress lines (default 0.25). */
   interval?: number
   /** How long startLibtorrent waits for the peer to be ready (default 30 s). */
@@ -83,6 +85,7 @@ export function startLibtorrent(opts: LtOptions): Promise<LtHandle> {
     high_performance: opts.highPerformance ?? false,
     utp: opts.utp ?? false,
     interval: opts.interval,
+    encryption: opts.encryption,
   }
   const child = spawn(LT_PYTHON, [LT_SCRIPT, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] })
   live.add(child)

@@ -58,6 +58,16 @@ def main():
         | lt.alert.category_t.storage_notification | lt.alert.category_t.tracker_notification
         | lt.alert.category_t.performance_warning | lt.alert.category_t.dht_notification,
     }
+    enc = cfg.get('encryption')
+    if enc == 'forced':
+        # Encrypted handshakes only, both ways, with an RC4 payload (what a user's "require encryption" means).
+        settings['out_enc_policy'] = int(lt.enc_policy.pe_forced)
+        settings['in_enc_policy'] = int(lt.enc_policy.pe_forced)
+        settings['allowed_enc_level'] = int(lt.enc_level.pe_rc4)
+        settings['prefer_rc4'] = True
+    elif enc == 'disabled':
+        settings['out_enc_policy'] = int(lt.enc_policy.pe_disabled)
+        settings['in_enc_policy'] = int(lt.enc_policy.pe_disabled)
     if dht_nodes:
         # Every node of a loopback DHT shares one IP; the default anti-sybil rules would keep only one of them.
         settings['dht_restrict_routing_ips'] = False
