@@ -604,6 +604,9 @@ export class Torrent extends EventEmitter {
       done(false, 'timeout')
       socket.destroy()
     }, HANDSHAKE_TIMEOUT_MS)
+    // A connection closed before its handshake (a plain-only peer refusing our encrypted one) must not keep the
+    // process alive for the rest of the timeout.
+    socket.once('close', () => clearTimeout(timer))
     wire.once('handshake', (infoHash: string, peerId: string) => {
       clearTimeout(timer)
       if (infoHash !== this.infoHash || this.destroyed) {
