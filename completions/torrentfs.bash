@@ -8,8 +8,9 @@ _torrentfs() {
       COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --readahead|-readaheadBytes|--readaheadBytes)
       COMPREPLY=($(compgen -W "0 4M 16M 64M 256M" -- "$cur")); return ;;
+    --encryption) COMPREPLY=($(compgen -W "prefer require off" -- "$cur")); return ;;
     --port|--peer|-t|--tracker|--dht-port|--dht-bootstrap) return ;;
   esac
-  COMPREPLY=($(compgen -W "-mountDir --mount-dir -metainfoDir --metainfo-dir -downloadDir --download-dir --readahead --port --no-upload --peer --tracker -t --dht --no-dht --dht-port --dht-bootstrap --verbose -v --help -h --version" -- "$cur"))
+  COMPREPLY=($(compgen -W "-mountDir --mount-dir -metainfoDir --metainfo-dir -downloadDir --download-dir --readahead --port --no-upload --peer --tracker -t --dht --no-dht --dht-port --dht-bootstrap --encryption --verbose -v --help -h --version" -- "$cur"))
 }
 complete -F _torrentfs torrentfs
