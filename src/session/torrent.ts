@@ -14,6 +14,7 @@ import { FileStorage } from '../storage/file-storage.js'
 import { checkExisting } from '../storage/check.js'
 import { PeerWire } from '../wire/peer-wire.js'
 import { acceptable, failedInCrypto, peLevel, startOutgoing } from '../wire/encryption.js'
+import { announceHaves, chokedAllowance, offerAllowedFast } from '../wire/fast.js'
 import { pexExtension, type PexExtension } from '../wire/pex.js'
 import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
 import { Peer } from './peer.js'
@@ -517,7 +518,7 @@ export class Torrent extends EventEmitter {
         if (ok) c.failures = 0
         finish(ok, why)
       })
-      startOutgoing(w, this.infoHash, () => w.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: false }))
+      startOutgoing(w, this.infoHash, () => w.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: true }))
     })
   }
 
@@ -534,7 +535,7 @@ export class Torrent extends EventEmitter {
       return
     }
     this.installExtensions(wire)
-    wire.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: false })
+    wire.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: true })
     this.attach(wire, socket, address, true, wire.peerId ?? '')
   }
 
@@ -699,6 +700,7 @@ export class Torrent extends EventEmitter {
       if (!wire.amInterested && this.picker.wanted(i)) wire.interested()
       this.fillRequests(peer)
     })
+    wire.on('allowed-fast', () => this.fillRequests(peer))
     wire.on('unchoke', () => {
       peer.snubbed = false
       this.fillRequests(peer)
@@ -732,16 +734,19 @@ export class Torrent extends EventEmitter {
     socket.once('close', () => wire.destroy())
 
     this.emit('peer', peer)
-    this.onPeerReady(peer)
+    this.onPeerReady(peer, true)
   }
 
   /** Things to do once both the peer is attached and metadata is known. */
-  private onPeerReady(peer: Peer): void {
+  private onPeerReady(peer: Peer, atAttach = false): void {
     const p = this.picker
     if (!p || peer.wire.destroyed) return
     peer.wire.setPieceCount(p.pieceCount)
-    if (p.haveCount === p.pieceCount) peer.wire.bitfield(packBitfield(p.have))
-    else if (p.haveCount > 0) peer.wire.bitfield(packBitfield(p.have))
+    // BEP 6: have-all / have-none with a fast-extension peer; a bitfield otherwise (none for no pieces).
+    // Have-none only right after the handshake, where BEP 6 puts it (a magnet's peers got nothing then: same thing).
+    const sent = (atAttach || p.haveCount > 0) && announceHaves(peer.wire, p.haveCount, p.pieceCount)
+    if (!sent && p.haveCount > 0) peer.wire.bitfield(packBitfield(p.have))
+    offerAllowedFast(peer.wire, peer.address.host, this.infoHashBuffer, p.pieceCount, (i) => !!p.have[i])
     // A bitfield that arrived before metadata was known is counted now.
     if (!peer.seed && peer.haveCount === 0) {
       let n = 0
@@ -842,7 +847,9 @@ export class Torrent extends EventEmitter {
   fillRequests(peer: Peer): void {
     const p = this.picker
     const wire = peer.wire
-    if (!p || wire.peerChoking || !wire.amInterested || wire.destroyed || (wire as any)._finished || this.destroyed) return
+    // A peer that chokes us still serves its allowed-fast pieces (BEP 6).
+    const allowance = wire.peerChoking ? chokedAllowance(wire) : undefined
+    if (!p || (wire.peerChoking && !allowance) || !wire.amInterested || wire.destroyed || (wire as any)._finished || this.destroyed) return
     const depth = peer.pipelineDepth()
     let room = depth - peer.outstanding.size
     // Refill in batches: one pick per several blocks keeps per-block work small.
@@ -873,7 +880,7 @@ export class Torrent extends EventEmitter {
     }
     const out = this.pickBuf
     out.length = 0
-    const n = p.pick(peer, room, out)
+    const n = p.pick(allowance ? { has: (i) => allowance.has(i) && peer.has(i), outstanding: peer.outstanding } : peer, room, out)
     for (let k = 0; k < n; k++) {
       const req = out[k]
       limiter?.consume(req.length)

@@ -26,3 +26,43 @@ export function allowedFastSet(ipv4: string, infoHash: Uint8Array, pieceCount: n
   }
   return out
 }
+
+interface FastWire {
+  hasFast: boolean
+  peerChoking: boolean
+  peerAllowedFastSet: number[]
+  haveAll(): void
+  haveNone(): void
+  allowedFast(index: number): void
+}
+
+/**
+ * What we have, said the short way when the fast extension is on (have-all, have-none). Returns false when the
+ * caller must send a bitfield itself (partial, or no fast extension; without it nothing is sent for no pieces).
+ */
+export function announceHaves(w: object, haveCount: number, pieceCount: number): boolean {
+  const wire = w as FastWire
+  if (!wire.hasFast) return false
+  if (haveCount === pieceCount) wire.haveAll()
+  else if (haveCount === 0) wire.haveNone()
+  else return false
+  return true
+}
+
+/** Tell a fast-extension peer its allowed-fast set among the pieces we have: it may fetch those while choked. */
+export function offerAllowedFast(w: object, ip: string, infoHash: Uint8Array, pieceCount: number, have: (i: number) => boolean): void {
+  const wire = w as FastWire
+  if (!wire.hasFast) return
+  for (const i of allowedFastSet(ip, infoHash, pieceCount)) if (have(i)) wire.allowedFast(i)
+}
+
+/**
+ * The pieces we may request from a peer that chokes us (its allowed-fast messages), or undefined when we may
+ * request nothing from it. Bounded: bittorrent-protocol keeps at most a few of them.
+ */
+export function chokedAllowance(w: object): Set<number> | undefined {
+  const wire = w as FastWire
+  if (!wire.peerChoking) return undefined
+  if (!wire.hasFast || wire.peerAllowedFastSet.length === 0) return undefined
+  return new Set(wire.peerAllowedFastSet)
+}

@@ -68,6 +68,8 @@ def main():
     elif enc == 'disabled':
         settings['out_enc_policy'] = int(lt.enc_policy.pe_disabled)
         settings['in_enc_policy'] = int(lt.enc_policy.pe_disabled)
+    # Any other libtorrent settings a test needs (e.g. unchoke_slots_limit), applied last.
+    settings.update(cfg.get('settings') or {})
     if dht_nodes:
         # Every node of a loopback DHT shares one IP; the default anti-sybil rules would keep only one of them.
         settings['dht_restrict_routing_ips'] = False
