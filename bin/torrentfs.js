@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --openssl-legacy-provider
 // The torrentfs launcher: runs the built command (dist/), or says in one line how to build it.
 import('../dist/cmd/torrentfs.js').catch((err) => {
   if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('/dist/cmd/torrentfs.js')) {

@@ -1,6 +1,7 @@
 // Options shared by the commands that run a client (download, seed, metainfo of a magnet), and their validation at
 // parse time, so a bad value stops bt before it touches the disk or the network. Light: no engine imports.
 
+import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
 import type { Argv } from 'yargs'
 import { BtError, ExitCode } from '../src/errors.js'
 import { parseSize } from '../src/format.js'
@@ -44,6 +45,7 @@ export interface SessionArgs {
   'download-limit'?: number
   'upload-limit'?: number
   'max-peers': number
+  encryption?: 'prefer' | 'require' | 'off'
   quiet: boolean
   json: boolean
   verbose: boolean
@@ -59,6 +61,7 @@ export function discoveryOptions<T>(y: Argv<T>, prefix = ''): Argv<T> {
     .option('dht-port', { requiresArg: true, coerce: intArg('dht-port', 1, 65535, 'a port number (1-65535)'), describe: `${prefix}UDP port of the DHT (default: the listen port)` })
     .option('dht-bootstrap', { type: 'string', requiresArg: true, describe: `${prefix}DHT bootstrap nodes host:port,… (default: the public routers, or $BT_DHT_BOOTSTRAP; "none" for none)` })
     .option('metadata-timeout', { requiresArg: true, default: 600, coerce: intArg('metadata-timeout', 0, 7 * 24 * 3600, 'a number of seconds (0: wait forever)'), describe: `${prefix}seconds to wait for a magnet's metadata (0: forever)` })
+    .option('encryption', { ...ENCRYPTION_OPTION, requiresArg: true, coerce: (v: unknown) => encryptionOption(String(last(v))) })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing but errors' }) as Argv<T>
 }
 

@@ -57,7 +57,7 @@ export function endsText(s: TorrentStats): string {
   if (!e) return ''
   const parts = [
     e.refused && `${e.refused} refused`, e.timeout && `${e.timeout} timed out`, e.handshake && `${e.handshake} in handshake`,
-    e.closed && `${e.closed} closed`, e.banned && `${e.banned} banned`,
+    e.closed && `${e.closed} closed`, e.banned && `${e.banned} banned`, e.encryption && `${e.encryption} refused for encryption`,
   ].filter(Boolean)
   return parts.length ? `ended: ${parts.join(', ')}` : ''
 }

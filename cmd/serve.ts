@@ -1,6 +1,7 @@
 // `bt serve`: a torrent daemon over HTTP (REST + SSE, Transmission RPC, streaming with Range, web UI).
 
 import type { Argv, CommandModule } from 'yargs'
+import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
 
 interface Args {
   host: string
@@ -16,6 +17,7 @@ interface Args {
   'download-limit'?: string
   'upload-limit'?: string
   'max-peers': number
+  encryption: string
   dht: boolean
   'dht-port'?: number
   'dht-bootstrap'?: string
@@ -45,6 +47,7 @@ export const serveCommand: CommandModule<object, Args> = {
       .option('download-limit', { alias: 'D', type: 'string', describe: 'global download limit, e.g. 10M (bytes/s; saved, changeable over the API)' })
       .option('upload-limit', { alias: 'U', type: 'string', describe: 'global upload limit, e.g. 1M' })
       .option('max-peers', { type: 'number', default: 80, describe: 'connections per torrent' })
+      .option('encryption', ENCRYPTION_OPTION)
       .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht: trackers and given peers only)' })
       .option('dht-port', { type: 'number', describe: 'UDP port of the DHT (default: the peer port)' })
       .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… ("none" for none; default $BT_DHT_BOOTSTRAP or the public routers)' })
@@ -109,6 +112,7 @@ export const serveCommand: CommandModule<object, Args> = {
         downloadLimit: sizeOption('download-limit', args['download-limit']),
         uploadLimit: sizeOption('upload-limit', args['upload-limit']),
         maxPeersPerTorrent: args['max-peers'],
+        encryption: encryptionOption(args.encryption),
       },
       peers: peersOption(args.peer),
       verbose: args.verbose,

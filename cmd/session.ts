@@ -85,6 +85,7 @@ export function makeClient(args: Pick<SessionArgs, 'port' | 'dht' | 'dht-port' |
     downloadLimit: args['download-limit'],
     uploadLimit: args['upload-limit'],
     maxPeersPerTorrent: args['max-peers'],
+    encryption: args.encryption,
   })
 }
 

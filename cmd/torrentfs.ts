@@ -11,6 +11,7 @@ import type { TorrentProvider } from '../src/fs/provider.js'
 import { die, helpWidth, makeDirectory, info, packageVersion, setVerbose, verbose, warnLine, yargsFail } from './cli.js'
 import { intArg, portArg } from './options.js'
 import { longFlags } from './torrentfs-args.js'
+import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
 
 const PROG = 'torrentfs'
 
@@ -29,6 +30,7 @@ export interface TorrentfsArgs {
   dht: boolean
   dhtPort?: number
   dhtBootstrap?: string
+  encryption?: 'prefer' | 'require' | 'off'
 }
 
 function warn(line: string): void {
@@ -45,6 +47,7 @@ export async function createProvider(args: TorrentfsArgs): Promise<TorrentProvid
     port: args.port ?? 0,
     upload: args.upload,
     dht: args.dht ? { port: args.dhtPort, bootstrap: bootstrapOption(args.dhtBootstrap) } : false,
+    encryption: args.encryption,
   })
   await client.listen()
   return new ClientTorrentProvider(client, {
@@ -72,6 +75,7 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
     .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht to disable)' })
     .option('dht-port', { requiresArg: true, coerce: intArg('dht-port', 1, 65535, 'a port number (1-65535)'), describe: 'UDP port of the DHT (default: the listen port)' })
     .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… (default: the public routers, or $BT_DHT_BOOTSTRAP; "none" for none)' })
+    .option('encryption', { ...ENCRYPTION_OPTION, requiresArg: true })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log torrents and failed reads; stack traces on errors' })
     .option('fuse-debug', { type: 'boolean', default: false, hidden: true })
     .strict()
@@ -107,6 +111,7 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
     dht: a.dht as boolean,
     dhtPort: a['dht-port'] as number | undefined,
     dhtBootstrap: a['dht-bootstrap'] as string | undefined,
+    encryption: encryptionOption(a.encryption === undefined ? undefined : String(a.encryption)),
     verbose: a.verbose,
     fuseDebug: a['fuse-debug'] as boolean,
   }

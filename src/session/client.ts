@@ -11,6 +11,7 @@ import { ResumeStore, stateDir } from '../storage/resume.js'
 import { DhtNode, type DhtStats } from '../discovery/dht.js'
 import { join } from 'node:path'
 import { PeerWire } from '../wire/peer-wire.js'
+import { acceptable, peLevel, SkeyIndex, type EncryptionMode } from '../wire/encryption.js'
 import { TokenBucket, retuneBucket } from './rate.js'
 import { Torrent, type TorrentOptions } from './torrent.js'
 import type { ClientContext } from './context.js'
@@ -37,6 +38,8 @@ export interface ClientOptions {
   memoryBudget?: number
   /** The DHT (BEP 5): off unless given. `port` defaults to the listen port; `statePath` to $XDG_DATA_HOME/bt/dht.json. */
   dht?: false | { port?: number; bootstrap?: string[] | false; statePath?: string }
+  /** Protocol encryption (MSE/PE), both directions; default prefer. */
+  encryption?: EncryptionMode
 }
 
 const DEFAULT_PORT = 6881
@@ -50,6 +53,8 @@ export class Client extends EventEmitter implements ClientContext {
   readonly unchokeSlots: number
   readonly uploadEnabled: boolean
   readonly memoryBudget: number
+  readonly encryption: EncryptionMode
+  private readonly skeys = new SkeyIndex()
   dhtEnabled = false
   /** The DHT node, once listen() started it. */
   dht?: DhtNode
@@ -82,6 +87,7 @@ export class Client extends EventEmitter implements ClientContext {
     this.unchokeSlots = opts.unchokeSlots ?? 8
     this.uploadEnabled = opts.upload ?? true
     this.memoryBudget = opts.memoryBudget ?? 32 * 1024 * 1024
+    this.encryption = opts.encryption ?? 'prefer'
     if (opts.downloadLimit) this.downloadLimiter = new TokenBucket(opts.downloadLimit)
     if (opts.uploadLimit) this.uploadLimiter = new TokenBucket(opts.uploadLimit)
   }
@@ -228,8 +234,15 @@ export class Client extends EventEmitter implements ClientContext {
     socket.on('error', () => {})
     this.sockets.add(socket)
     socket.once('close', () => this.sockets.delete(socket))
-    const wire = new PeerWire('tcpIncoming')
+    // Any level but 0 accepts a plain handshake too; 'require' refuses it below, once its torrent is known.
+    const wire = new PeerWire('tcpIncoming', peLevel(this.encryption))
     wire.on('error', () => {})
+    // An encrypted handshake names its torrent by a hash of the info hash; the wire waits until told which.
+    wire.once('crypto-infohash', (req2: string) => {
+      const ih = this.skeys.find(req2, this.torrents.keys())
+      if (ih) (wire as any).setInfoHash(ih)
+      else socket.destroy()
+    })
     socket.pipe(wire).pipe(socket)
     const timer = setTimeout(() => socket.destroy(), 10_000)
     socket.once('close', () => clearTimeout(timer))
@@ -237,6 +250,11 @@ export class Client extends EventEmitter implements ClientContext {
       clearTimeout(timer)
       const t = this.torrents.get(infoHash)
       if (!t || t.state === 'stopped' || t.state === 'error') {
+        socket.destroy()
+        return
+      }
+      if (!acceptable(this.encryption, wire)) {
+        t.countEnd('encryption')
         socket.destroy()
         return
       }

@@ -16,6 +16,8 @@ export interface ClientContext {
   readonly uploadEnabled: boolean
   readonly dhtEnabled: boolean
   readonly memoryBudget: number
+  /** Protocol encryption policy (absent: prefer). */
+  readonly encryption?: import('../wire/encryption.js').EncryptionMode
   readonly downloadLimiter?: TokenBucket
   readonly uploadLimiter?: TokenBucket
   isSelf(a: PeerAddress): boolean

@@ -13,6 +13,8 @@ import { WebSeed } from '../discovery/webseed.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { checkExisting } from '../storage/check.js'
 import { PeerWire } from '../wire/peer-wire.js'
+import { acceptable, failedInCrypto, peLevel, startOutgoing } from '../wire/encryption.js'
+import { announceHaves, chokedAllowance, offerAllowedFast } from '../wire/fast.js'
 import { pexExtension, type PexExtension } from '../wire/pex.js'
 import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
 import { Peer } from './peer.js'
@@ -86,6 +88,11 @@ export interface ConnectionEnds {
   closed: number
   /** Closed by us for a protocol violation or bad data. */
   banned: number
+  /**
+   * Refused for encryption: with --encryption require, a peer that closed on our encrypted handshake (plain-only) or
+   * connected in plain text; with prefer, an encrypted handshake that failed (the dial is retried in plain text).
+   */
+  encryption: number
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000
@@ -116,6 +123,8 @@ interface Candidate {
   failures: number
   nextTry: number
   connecting: boolean
+  /** Closed our encrypted handshake once (prefer mode): dialled in plain text from then on. */
+  plainOnly?: boolean
 }
 
 export class Torrent extends EventEmitter {
@@ -131,7 +140,7 @@ export class Torrent extends EventEmitter {
   private readonly banned = new Set<string>()
   private readonly bannedIds = new Set<string>()
   private connecting = 0
-  private readonly ends: ConnectionEnds = { refused: 0, timeout: 0, handshake: 0, closed: 0, banned: 0 }
+  private readonly ends: ConnectionEnds = { refused: 0, timeout: 0, handshake: 0, closed: 0, banned: 0, encryption: 0 }
   // What users read (progress line, API, ETA): a 2 s window follows a change of speed within a couple of seconds.
   // Peers keep the 5 s default, which the choker ranks by.
   readonly down = new RateMeter(TORRENT_RATE_WINDOW_MS)
@@ -473,13 +482,23 @@ export class Torrent extends EventEmitter {
     let settled = false
     let connected = false
     let timedOut = false
-    const finish = (ok: boolean, why?: 'timeout' | 'handshake') => {
+    let wire: PeerWire | undefined
+    const mode = this.ctx.encryption ?? 'prefer'
+    const finish = (ok: boolean, why?: 'timeout' | 'handshake' | 'encryption') => {
       if (settled) return
       settled = true
-      if (!ok) this.ends[why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
+      const inCrypto = !ok && connected && failedInCrypto(wire)
+      if (!ok) this.ends[inCrypto ? 'encryption' : why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
       c.connecting = false
       this.connecting--
       this.ctx.dialEnded()
+      if (inCrypto && mode === 'prefer' && !c.plainOnly) {
+        // The peer closed (or ignored) our encrypted handshake: dial again at once in plain text.
+        c.plainOnly = true
+        c.nextTry = 0
+        setImmediate(() => this.connectMore())
+        return
+      }
       if (!ok) {
         c.failures++
         // Back off: 2 s, 4 s, 8 s … capped at 10 min; forget after many failures. The first retries come soon: a
@@ -499,13 +518,18 @@ export class Torrent extends EventEmitter {
       connected = true
       socket.setTimeout(0)
       if (this.destroyed) return socket.destroy()
-      const wire = new PeerWire('tcpOutgoing')
-      this.handshakeWire(wire, socket, c.address, false, (ok, why) => {
+      const w = (wire = new PeerWire('tcpOutgoing', peLevel(mode, c.plainOnly)))
+      this.handshakeWire(w, socket, c.address, false, (ok, why) => {
         if (ok) c.failures = 0
         finish(ok, why)
       })
-      wire.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: false })
+      startOutgoing(w, this.infoHash, () => w.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: true }))
     })
+  }
+
+  /** A connection the Client ended for this torrent (encryption policy). */
+  countEnd(kind: keyof ConnectionEnds): void {
+    this.ends[kind]++
   }
 
   /** An incoming connection whose handshake named this torrent (the Client already read it). */
@@ -516,7 +540,7 @@ export class Torrent extends EventEmitter {
       return
     }
     this.installExtensions(wire)
-    wire.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: false })
+    wire.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: true })
     this.attach(wire, socket, address, true, wire.peerId ?? '')
   }
 
@@ -579,17 +603,25 @@ export class Torrent extends EventEmitter {
     if (list.length) pex.sendPeers(list, [])
   }
 
-  private handshakeWire(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, done: (ok: boolean, why?: 'timeout' | 'handshake') => void): void {
+  private handshakeWire(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, done: (ok: boolean, why?: 'timeout' | 'handshake' | 'encryption') => void): void {
     this.installExtensions(wire)
     socket.pipe(wire).pipe(socket)
     const timer = setTimeout(() => {
       done(false, 'timeout')
       socket.destroy()
     }, HANDSHAKE_TIMEOUT_MS)
+    // A connection closed before its handshake (a plain-only peer refusing our encrypted one) must not keep the
+    // process alive for the rest of the timeout.
+    socket.once('close', () => clearTimeout(timer))
     wire.once('handshake', (infoHash: string, peerId: string) => {
       clearTimeout(timer)
       if (infoHash !== this.infoHash || this.destroyed) {
         done(false, 'handshake')
+        socket.destroy()
+        return
+      }
+      if (!acceptable(this.ctx.encryption ?? 'prefer', wire)) {
+        done(false, 'encryption')
         socket.destroy()
         return
       }
@@ -673,6 +705,7 @@ export class Torrent extends EventEmitter {
       if (!wire.amInterested && this.picker.wanted(i)) wire.interested()
       this.fillRequests(peer)
     })
+    wire.on('allowed-fast', () => this.fillRequests(peer))
     wire.on('unchoke', () => {
       peer.snubbed = false
       this.fillRequests(peer)
@@ -706,16 +739,19 @@ export class Torrent extends EventEmitter {
     socket.once('close', () => wire.destroy())
 
     this.emit('peer', peer)
-    this.onPeerReady(peer)
+    this.onPeerReady(peer, true)
   }
 
   /** Things to do once both the peer is attached and metadata is known. */
-  private onPeerReady(peer: Peer): void {
+  private onPeerReady(peer: Peer, atAttach = false): void {
     const p = this.picker
     if (!p || peer.wire.destroyed) return
     peer.wire.setPieceCount(p.pieceCount)
-    if (p.haveCount === p.pieceCount) peer.wire.bitfield(packBitfield(p.have))
-    else if (p.haveCount > 0) peer.wire.bitfield(packBitfield(p.have))
+    // BEP 6: have-all / have-none with a fast-extension peer; a bitfield otherwise (none for no pieces).
+    // Have-none only right after the handshake, where BEP 6 puts it (a magnet's peers got nothing then: same thing).
+    const sent = (atAttach || p.haveCount > 0) && announceHaves(peer.wire, p.haveCount, p.pieceCount)
+    if (!sent && p.haveCount > 0) peer.wire.bitfield(packBitfield(p.have))
+    offerAllowedFast(peer.wire, peer.address.host, this.infoHashBuffer, p.pieceCount, (i) => !!p.have[i])
     // A bitfield that arrived before metadata was known is counted now.
     if (!peer.seed && peer.haveCount === 0) {
       let n = 0
@@ -816,7 +852,9 @@ export class Torrent extends EventEmitter {
   fillRequests(peer: Peer): void {
     const p = this.picker
     const wire = peer.wire
-    if (!p || wire.peerChoking || !wire.amInterested || wire.destroyed || (wire as any)._finished || this.destroyed) return
+    // A peer that chokes us still serves its allowed-fast pieces (BEP 6).
+    const allowance = wire.peerChoking ? chokedAllowance(wire) : undefined
+    if (!p || (wire.peerChoking && !allowance) || !wire.amInterested || wire.destroyed || (wire as any)._finished || this.destroyed) return
     const depth = peer.pipelineDepth()
     let room = depth - peer.outstanding.size
     // Refill in batches: one pick per several blocks keeps per-block work small.
@@ -847,7 +885,7 @@ export class Torrent extends EventEmitter {
     }
     const out = this.pickBuf
     out.length = 0
-    const n = p.pick(peer, room, out)
+    const n = p.pick(allowance ? { has: (i) => allowance.has(i) && peer.has(i), outstanding: peer.outstanding } : peer, room, out)
     for (let k = 0; k < n; k++) {
       const req = out[k]
       limiter?.consume(req.length)

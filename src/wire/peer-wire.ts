@@ -3,6 +3,7 @@
 // parsed without re-concatenating every chunk), plus the small per-connection facts the session needs.
 
 import Wire from 'bittorrent-protocol'
+import { padFirstMessage } from './encryption.js'
 
 // A piece message carries at most one 16 KiB block in practice (we refuse requests over 128 KiB); a bitfield for a
 // huge torrent can be larger, so the limit grows with the piece count. Anything beyond is a hostile or broken peer.
@@ -18,6 +19,11 @@ export class PeerWire extends Wire {
   private outBytes = 0
   private flushScheduled = false
   private readonly flushOut = () => this.flush()
+
+  constructor(type: string, peLevel = 0) {
+    super(type, peLevel)
+    if (type.includes('Outgoing')) padFirstMessage((this as any)._encryptor)
+  }
 
   setPieceCount(n: number): void {
     this.maxMessage = Math.max(BASE_MAX_MESSAGE, Math.ceil(n / 8) + 16)
@@ -42,7 +48,11 @@ export class PeerWire extends Wire {
   _push(data: Uint8Array): unknown {
     const self = this as any
     if (self._finished) return
-    if (self._encryptor) return proto._push.call(this, data)
+    // During the MSE handshake the encryptor writes its own steps: keep order, no coalescing.
+    if (self._encryptor && self._encryptor.state !== 'done') {
+      if (this.outQueue.length) this.flush()
+      return proto._push.call(this, data)
+    }
     this.outQueue.push(data)
     this.outBytes += data.length
     if (!this.flushScheduled) {
@@ -61,9 +71,12 @@ export class PeerWire extends Wire {
     this.flushScheduled = false
     const q = this.outQueue
     if (q.length === 0) return
-    const chunk = q.length === 1 ? q[0] : Buffer.concat(q, this.outBytes)
+    let chunk = q.length === 1 ? q[0] : Buffer.concat(q, this.outBytes)
     this.outQueue = []
     this.outBytes = 0
+    // RC4 is a stream cipher: encrypting the coalesced chunk equals encrypting its parts in order.
+    const enc = (this as any)._encryptor
+    if (enc) chunk = enc.encrypt(chunk)
     if (!(this as any)._finished) this.push(chunk)
   }
 
@@ -72,7 +85,12 @@ export class PeerWire extends Wire {
   override _write(data: Uint8Array, ...rest: any[]): void {
     const cb = rest[0] as (err?: Error | null) => void // streamx calls _write(data, cb)
     const self = this as any
-    if (self._encryptor) return proto._write.call(this, data, cb)
+    const enc = self._encryptor
+    if (enc) {
+      // The original handles the MSE handshake's resynchronisation and its pause for the info hash.
+      if (enc.state !== 'done' || self._cryptoSyncPattern || self._pePending) return proto._write.call(this, data, cb)
+      data = enc.decrypt(data)
+    }
     self._buffer.push(data)
     self._bufferSize += data.length
     this.drain()

@@ -17,7 +17,7 @@ const MiB = 1024 * 1024
 function stats(over: Partial<TorrentStats>): TorrentStats {
   return {
     state: 'downloading', name: 'x', infoHash: '0'.repeat(40), have: 12 * MiB, wanted: 40 * MiB, downloaded: 12 * MiB,
-    uploaded: 3 * MiB, downloadRate: 2.5 * MiB, uploadRate: 100 * 1024, peers: 7, seeds: 3, knownPeers: 50, ends: { refused: 0, timeout: 0, handshake: 0, closed: 0, banned: 0 }, ...over,
+    uploaded: 3 * MiB, downloadRate: 2.5 * MiB, uploadRate: 100 * 1024, peers: 7, seeds: 3, knownPeers: 50, ends: { refused: 0, timeout: 0, handshake: 0, closed: 0, banned: 0, encryption: 0 }, ...over,
   }
 }
 

@@ -111,6 +111,8 @@ export interface TransmissionOptions {
   port?: number
   /** Kill it after this long (default 60 s); `done` then rejects. */
   timeoutMs?: number
+  /** settings.json `encryption`: 'required' (2) accepts and makes encrypted connections only. Default: its own (1, prefer). */
+  encryption?: 'required'
 }
 
 export interface TransmissionHandle {
@@ -139,6 +141,7 @@ export async function startTransmission(opts: TransmissionOptions): Promise<Tran
     'speed-limit-down-enabled': false,
     'speed-limit-up-enabled': false,
     'message-level': 1,
+    ...(opts.encryption === 'required' ? { encryption: 2 } : {}),
   }))
   mkdirSync(opts.dir, { recursive: true })
   const started = Date.now()

@@ -27,6 +27,10 @@ export interface LtOptions {
   highPerformance?: boolean
   /** Allow uTP (off by default: libtorrent's uTP manages ~10 MiB/s on loopback, and it prefers uTP when dialing). */
   utp?: boolean
+  /** Protocol encryption: 'forced' = encrypted (RC4) only both ways, 'disabled' = plain only; unset = libtorrent's default. */
+  encryption?: 'forced' | 'disabled'
+  /** Extra libtorrent settings_pack entries, applied last (e.g. { unchoke_slots_limit: 0 }). */
+  settings?: Record<string, string | number | boolean>
   /** Seconds between progress lines (default 0.25). */
   interval?: number
   /** How long startLibtorrent waits for the peer to be ready (default 30 s). */
@@ -83,6 +87,8 @@ export function startLibtorrent(opts: LtOptions): Promise<LtHandle> {
     high_performance: opts.highPerformance ?? false,
     utp: opts.utp ?? false,
     interval: opts.interval,
+    encryption: opts.encryption,
+    settings: opts.settings,
   }
   const child = spawn(LT_PYTHON, [LT_SCRIPT, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] })
   live.add(child)

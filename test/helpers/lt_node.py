@@ -64,6 +64,18 @@ def main():
         # LT_DIAG=1: libtorrent's own DHT log lines too (diag_log events), to see why a DHT test is slow.
         | (lt.alert.category_t.dht_operation_notification | lt.alert.category_t.dht_log_notification if os.environ.get('LT_DIAG') else 0),
     }
+    enc = cfg.get('encryption')
+    if enc == 'forced':
+        # Encrypted handshakes only, both ways, with an RC4 payload (what a user's "require encryption" means).
+        settings['out_enc_policy'] = int(lt.enc_policy.pe_forced)
+        settings['in_enc_policy'] = int(lt.enc_policy.pe_forced)
+        settings['allowed_enc_level'] = int(lt.enc_level.pe_rc4)
+        settings['prefer_rc4'] = True
+    elif enc == 'disabled':
+        settings['out_enc_policy'] = int(lt.enc_policy.pe_disabled)
+        settings['in_enc_policy'] = int(lt.enc_policy.pe_disabled)
+    # Any other libtorrent settings a test needs (e.g. unchoke_slots_limit), applied last.
+    settings.update(cfg.get('settings') or {})
     if dht_nodes:
         # Every node of a loopback DHT shares one IP; the default anti-sybil rules would keep only one of them.
         settings['dht_restrict_routing_ips'] = False

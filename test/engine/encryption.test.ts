@@ -1,0 +1,144 @@
+// Protocol encryption (MSE/PE) against python3-libtorrent on 127.0.0.1: an encryption-only libtorrent seeder and
+// leecher exchange data with bt (default --encryption prefer); --encryption require refuses a plain-only peer and says
+// so in the connection-end counters; prefer falls back to plain text with a plain-only peer; off talks plain.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { BT, bt } from '../helpers/cli.js'
+import { tmpDir } from '../helpers/tmp.js'
+import { makeTestTorrent } from '../helpers/swarm.js'
+import { startLibtorrent } from '../helpers/libtorrent.js'
+import { assertSameMd5 } from '../helpers/clients.js'
+import { within } from '../helpers/wait.js'
+
+const MiB = 1024 * 1024
+const stoppers: Array<{ stop(): Promise<void> }> = []
+test.after.each(async () => {
+  await Promise.allSettled(stoppers.splice(0).reverse().map((s) => s.stop()))
+})
+
+const children = new Set<ChildProcess>()
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
+
+const env = () => ({ XDG_DATA_HOME: tmpDir('bt-xdg-'), BT_DHT_BOOTSTRAP: 'none', NO_COLOR: '1' })
+
+/** A long-running bt with --json: resolves with the first event for which `match` is true (or rejects after `ms`). */
+function btUntil(args: string[], match: (e: Record<string, any>) => boolean, ms: number): { result: Promise<Record<string, any>>; stop(): Promise<void>; output(): string } {
+  const child = spawn(process.execPath, [BT, ...args], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.add(child)
+  let text = ''
+  const exited = new Promise<void>((r) => child.on('close', () => { children.delete(child); r() }))
+  child.stderr!.on('data', (d) => { if (text.length < 64 * 1024) text += d })
+  const result = new Promise<Record<string, any>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bt ${args[0]}: no matching event after ${ms} ms:\n${text.slice(-3000)}`)), ms)
+    exited.then(() => { clearTimeout(timer); reject(new Error(`bt ${args[0]} exited (${child.exitCode}):\n${text.slice(-3000)}`)) })
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (text.length < 64 * 1024) text += line + '\n'
+      let e: Record<string, any>
+      try { e = JSON.parse(line) } catch { return }
+      if (match(e)) { clearTimeout(timer); resolve(e) }
+    })
+  })
+  result.catch(() => {})
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(t)
+  }
+  return { result, stop, output: () => text }
+}
+
+async function download(torrentPath: string, peer: string, extra: string[] = []): Promise<{ out: string; ms: number }> {
+  const out = tmpDir('bt-out-')
+  const started = Date.now()
+  const r = await bt(['download', torrentPath, '-o', out, '--port', '0', '--no-dht', '--json', '--peer', peer, ...extra], { env: env(), timeoutMs: 30_000 })
+  assert.is(r.code, 0, r.stderr + r.stdout)
+  return { out, ms: Date.now() - started }
+}
+
+test('bt download (prefer) from a libtorrent seeder that forces RC4 encryption', async () => {
+  const tt = await makeTestTorrent([3 * MiB + 11], { pieceLength: 256 * 1024, seed: 131 })
+  const lt = await startLibtorrent({ torrentPath: tt.torrentPath, saveDir: tt.seedDir, seed: true, encryption: 'forced' })
+  stoppers.push(lt)
+  const { out, ms } = await download(tt.torrentPath, `127.0.0.1:${lt.port}`)
+  await assertSameMd5(tt, out)
+  console.error(`  bt <- libtorrent (pe_forced, rc4): ${ms} ms wall`)
+})
+
+test('bt download --encryption require from a libtorrent seeder that forces encryption', async () => {
+  const tt = await makeTestTorrent([1 * MiB + 5, 700_000], { pieceLength: 256 * 1024, seed: 132 })
+  const lt = await startLibtorrent({ torrentPath: tt.torrentPath, saveDir: tt.seedDir, seed: true, encryption: 'forced' })
+  stoppers.push(lt)
+  const { out } = await download(tt.torrentPath, `127.0.0.1:${lt.port}`, ['--encryption', 'require'])
+  await assertSameMd5(tt, out)
+})
+
+test('a libtorrent leecher that forces encryption downloads from bt seed', async () => {
+  const tt = await makeTestTorrent([2 * MiB + 3], { pieceLength: 256 * 1024, seed: 133 })
+  const seeder = btUntil(['seed', tt.torrentPath, '-d', tt.seedDir, '--port', '0', '--no-dht', '--json'], (e) => e.event === 'seeding', 15_000)
+  stoppers.push(seeder)
+  const { port } = await seeder.result
+  const out = tmpDir('lt-out-')
+  const lt = await startLibtorrent({ torrentPath: tt.torrentPath, saveDir: out, encryption: 'forced', peers: [`127.0.0.1:${port}`] })
+  stoppers.push(lt)
+  await within(lt.done, 20_000, () => lt.log().slice(-2000) + seeder.output().slice(-1000))
+  await assertSameMd5(tt, out)
+})
+
+test('a libtorrent leecher that forces encryption downloads from bt seed --encryption require', async () => {
+  const tt = await makeTestTorrent([1 * MiB + 3], { pieceLength: 256 * 1024, seed: 134 })
+  const seeder = btUntil(['seed', tt.torrentPath, '-d', tt.seedDir, '--port', '0', '--no-dht', '--json', '--encryption', 'require'], (e) => e.event === 'seeding', 15_000)
+  stoppers.push(seeder)
+  const { port } = await seeder.result
+  const out = tmpDir('lt-out-')
+  const lt = await startLibtorrent({ torrentPath: tt.torrentPath, saveDir: out, encryption: 'forced', peers: [`127.0.0.1:${port}`] })
+  stoppers.push(lt)
+  await within(lt.done, 20_000, () => lt.log().slice(-2000) + seeder.output().slice(-1000))
+  await assertSameMd5(tt, out)
+})
+
+test('bt download --encryption require refuses a plain-only libtorrent seeder, counted as "encryption"', async () => {
+  const tt = await makeTestTorrent([512 * 1024], { pieceLength: 256 * 1024, seed: 135 })
+  const lt = await startLibtorrent({ torrentPath: tt.torrentPath, saveDir: tt.seedDir, seed: true, encryption: 'disabled' })
+  stoppers.push(lt)
+  const d = btUntil(['download', tt.torrentPath, '-o', tmpDir('bt-out-'), '--port', '0', '--no-dht', '--json', '--encryption', 'require', '--peer', `127.0.0.1:${lt.port}`],
+    (e) => e.event === 'done' || (e.event === 'progress' && e.ends?.encryption >= 1), 20_000)
+  stoppers.push(d)
+  const e = await d.result
+  assert.is(e.event, 'progress', 'no download from a plain-only peer under --encryption require')
+  assert.is(e.have, 0)
+  assert.is(e.ends.handshake, 0, JSON.stringify(e.ends))
+  assert.is(lt.stats().uploaded, 0)
+})
+
+test('bt download (prefer) falls back to plain text with a plain-only libtorrent seeder', async () => {
+  const tt = await makeTestTorrent([2 * MiB], { pieceLength: 256 * 1024, seed: 136 })
+  const lt = await startLibtorrent({ torrentPath: tt.torrentPath, saveDir: tt.seedDir, seed: true, encryption: 'disabled' })
+  stoppers.push(lt)
+  const prefer = await download(tt.torrentPath, `127.0.0.1:${lt.port}`)
+  await assertSameMd5(tt, prefer.out)
+  const off = await download(tt.torrentPath, `127.0.0.1:${lt.port}`, ['--encryption', 'off'])
+  await assertSameMd5(tt, off.out)
+  // The fallback redials at once: it costs a round trip or two, not a back-off.
+  console.error(`  plain-only peer: prefer (encrypted try, then plain) ${prefer.ms} ms wall, off ${off.ms} ms wall`)
+  assert.ok(prefer.ms < off.ms + 1500, `fallback took ${prefer.ms - off.ms} ms longer than plain`)
+})
+
+test('bt download --encryption off talks plain text to a default libtorrent seeder', async () => {
+  const tt = await makeTestTorrent([1 * MiB], { pieceLength: 256 * 1024, seed: 137 })
+  const lt = await startLibtorrent({ torrentPath: tt.torrentPath, saveDir: tt.seedDir, seed: true })
+  stoppers.push(lt)
+  const { out } = await download(tt.torrentPath, `127.0.0.1:${lt.port}`, ['--encryption', 'off'])
+  await assertSameMd5(tt, out)
+})
+
+test('bt download --encryption with a bad value is a usage error', async () => {
+  const r = await bt(['download', 'x.torrent', '--encryption', 'maybe'], { env: env(), timeoutMs: 10_000 })
+  assert.is(r.code, 2, r.stderr)
+  assert.match(r.stderr, /encryption/)
+})
+
+test.run()
