@@ -488,7 +488,9 @@ export class Torrent extends EventEmitter {
       if (settled) return
       settled = true
       const inCrypto = !ok && connected && failedInCrypto(wire)
-      if (!ok) this.ends[inCrypto ? 'encryption' : why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
+      // A peer that stayed silent through our encrypted handshake timed out (it is still tried in plain text below);
+      // one that closed it refused encryption.
+      if (!ok) this.ends[inCrypto && why !== 'timeout' ? 'encryption' : why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
       c.connecting = false
       this.connecting--
       this.ctx.dialEnded()

@@ -87,7 +87,7 @@ test('bt download shows why connections ended: --json progress events, and the -
   assert.ok(progress.length > 0, json.stdout)
   const last = progress[progress.length - 1]
   assert.ok(last.ends.refused >= 1, JSON.stringify(last))
-  assert.equal(Object.keys(last.ends).sort(), ['banned', 'closed', 'handshake', 'refused', 'timeout'])
+  assert.equal(Object.keys(last.ends).sort(), ['banned', 'closed', 'encryption', 'handshake', 'refused', 'timeout'])
   assert.is(verbose.code, 3, verbose.stderr)
   assert.match(verbose.stderr, /fetching metadata: 0 peers, 1 known.*; ended: \d+ refused/)
 })
