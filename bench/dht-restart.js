@@ -13,7 +13,7 @@
 // Network: as bench/magnet.js, a throwaway network namespace with only `lo` when root; else the host's 127.0.0.1,
 // every node told only about the local bootstrap node.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -21,15 +21,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import {
   BT, LT_PYTHON, LT_SCRIPT, ROOT, ensureBuilt, have, killAll, makePayload, fmtSize, md5File, parseArgs, parseSize,
   reexecInNetns, startLtPeer,
+  printHelpAndExit,
 } from './lib.js'
 
 const children = new Set()
 process.on('exit', () => { for (const c of children) { try { c.kill('SIGKILL') } catch {} } })
 const { flags } = parseArgs(process.argv.slice(2), ['no-netns', 'keep', 'help', 'dht-child'])
-if (flags.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
-  process.exit(0)
-}
+if (flags.help) printHelpAndExit(import.meta.url)
 
 if (flags['dht-child']) {
   await dhtChild(Number(flags.nodes ?? 20), flags.ports ? String(flags.ports).split(',').map(Number) : [], String(flags.announce))

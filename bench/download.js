@@ -17,21 +17,18 @@
 // fair. webtorrent-cli is installed first (outside the namespace, with npm) into bench/.cache/webtorrent. Without a
 // namespace (--no-netns, or not root) webtorrent is skipped and the rest runs on the host's 127.0.0.1.
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import {
   BT, LT_PYTHON, LT_SCRIPT, MiB, ensureBuilt, makePayload, ensureWebtorrent, fmtSize, freePort, have, killAll, md5File, parseArgs,
   parseSize, reexecInNetns as runInNetns, startLtPeer, startOpentracker, timed, writeRandomFile,
+  printHelpAndExit,
 } from './lib.js'
 
 const ALL = ['bt', 'aria2', 'libtorrent', 'webtorrent']
 const { flags } = parseArgs(process.argv.slice(2), ['no-netns', 'keep', 'help', 'no-seeder-utp'])
-if (flags.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
-  process.exit(0)
-}
+if (flags.help) printHelpAndExit(import.meta.url)
 const size = parseSize(flags.size ?? '1G')
 const clients = String(flags.clients ?? ALL.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
 for (const c of clients) if (!ALL.includes(c)) { console.error(`unknown client ${c} (known: ${ALL.join(', ')})`); process.exit(2) }

@@ -13,17 +13,13 @@
 // Then the launcher's startup cost (`bt --version`, median of --runs): the shebang passing the flag, and no flag
 // (`node bin/bt.js`, which then uses the JavaScript RC4).
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { BT, LT_PYTHON, LT_SCRIPT, MiB, ensureBuilt, fmtSize, killAll, makePayload, md5File, parseArgs, parseSize, startLtPeer, timed } from './lib.js'
+import { BT, LT_PYTHON, LT_SCRIPT, MiB, ensureBuilt, fmtSize, killAll, makePayload, md5File, parseArgs, parseSize, startLtPeer, timed, printHelpAndExit } from './lib.js'
 
 const { flags } = parseArgs(process.argv.slice(2), ['keep', 'help'])
-if (flags.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
-  process.exit(0)
-}
+if (flags.help) printHelpAndExit(import.meta.url)
 const size = parseSize(flags.size ?? '256M')
 const runs = Number(flags.runs ?? 5)
 const timeoutMs = Number(flags.timeout ?? 600) * 1000

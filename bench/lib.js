@@ -28,6 +28,18 @@ export function fmtSize(n) {
 }
 
 /** Minimal --flag value / --flag parser: returns { flags, positional }. */
+/** --help: print the bench's leading comment block (after the #! line) and exit. */
+export function printHelpAndExit(moduleUrl) {
+  const lines = readFileSync(new URL(moduleUrl), 'utf8').split('\n').slice(1)
+  const head = []
+  for (const l of lines) {
+    if (!l.startsWith('//')) break
+    head.push(l.replace(/^\/\/ ?/, ''))
+  }
+  process.stdout.write(head.join('\n') + '\n')
+  process.exit(0)
+}
+
 export function parseArgs(argv, booleans = []) {
   const flags = {}
   const positional = []

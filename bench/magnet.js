@@ -18,7 +18,7 @@
 // root) runs on the host's 127.0.0.1: every DHT node, the seeder and both leechers are told only about the local
 // bootstrap node and libtorrent listens on 127.0.0.1 only.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -26,16 +26,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import {
   BT, LT_PYTHON, LT_SCRIPT, MiB, ROOT, ensureBuilt, makePayload, fmtSize, have, killAll, md5File, parseArgs, parseSize,
   readTimeFile, reexecInNetns as runInNetns, startLtPeer, writeRandomFile,
+  printHelpAndExit,
 } from './lib.js'
 
 const ALL = ['bt', 'libtorrent']
 const children = new Set() // processes started here (lib.js tracks those it starts)
 process.on('exit', () => { for (const c of children) { try { c.kill('SIGKILL') } catch {} } })
 const { flags } = parseArgs(process.argv.slice(2), ['no-netns', 'keep', 'help', 'dht-child'])
-if (flags.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
-  process.exit(0)
-}
+if (flags.help) printHelpAndExit(import.meta.url)
 
 if (flags['dht-child']) {
   await dhtChild(Number(flags.nodes ?? 20))

@@ -16,14 +16,11 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { BT, LT_PYTHON, LT_SCRIPT, ROOT, ensureBuilt, freePort, have, killAll, parseArgs } from './lib.js'
+import { pathToFileURL } from 'node:url'
+import { BT, LT_PYTHON, LT_SCRIPT, ROOT, ensureBuilt, freePort, have, killAll, parseArgs, printHelpAndExit } from './lib.js'
 
 const { flags } = parseArgs(process.argv.slice(2), ['keep', 'help'])
-if (flags.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
-  process.exit(0)
-}
+if (flags.help) printHelpAndExit(import.meta.url)
 const files = Number(flags.files ?? 300)
 const runs = Math.max(1, Number(flags.runs ?? 3))
 const timeoutMs = Number(flags.timeout ?? 60) * 1000

@@ -34,16 +34,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import { tmpdir } from 'node:os'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { LT_PYTHON, LT_SCRIPT, MiB, ROOT, fmtSize, freePort, have, killAll, md5File, parseArgs, parseSize, reexecInNetns as runInNetns, writeRandomFile } from './lib.js'
+import { LT_PYTHON, LT_SCRIPT, MiB, ROOT, fmtSize, freePort, have, killAll, md5File, parseArgs, parseSize, reexecInNetns as runInNetns, writeRandomFile, printHelpAndExit } from './lib.js'
 
 const TORRENTFS = join(ROOT, 'bin', 'torrentfs.js')
 const ALL = ['torrentfs', 'btfs']
 const { flags } = parseArgs(process.argv.slice(2), ['no-netns', 'keep', 'help'])
-if (flags.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
-  process.exit(0)
-}
+if (flags.help) printHelpAndExit(import.meta.url)
 const size = parseSize(flags.size ?? '1G')
 const pieceLength = MiB
 const samples = Math.max(1, Number(flags.samples ?? 3))

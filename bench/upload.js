@@ -10,17 +10,13 @@
 // --bt runs another build of bt (e.g. an older checkout's bin/bt.js) to compare before and after a change.
 // Everything runs on the host's 127.0.0.1: transmission, bt and libtorrent all have DHT, LPD, UPnP and PEX off.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { BT, MiB, ensureBuilt, fmtSize, freePort, have, killAll, makePayload, md5File, parseArgs, parseSize, startLtPeer } from './lib.js'
+import { BT, MiB, ensureBuilt, fmtSize, freePort, have, killAll, makePayload, md5File, parseArgs, parseSize, startLtPeer, printHelpAndExit } from './lib.js'
 
 const { flags } = parseArgs(process.argv.slice(2), ['keep', 'help'])
-if (flags.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
-  process.exit(0)
-}
+if (flags.help) printHelpAndExit(import.meta.url)
 const size = parseSize(flags.size ?? '256M')
 const seeders = String(flags.seeders ?? 'bt,libtorrent').split(',').filter(Boolean)
 const btBin = flags.bt ?? BT

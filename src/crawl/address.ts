@@ -120,10 +120,3 @@ export function encodeCompactNode(id: Buffer, host: string, port: number): Buffe
   b.writeUInt16BE(port, 24)
   return b
 }
-
-export function encodeCompactPeer(host: string, port: number): Buffer {
-  const b = Buffer.alloc(6)
-  b.writeUInt32BE(ipv4ToInt(host) ?? 0, 0)
-  b.writeUInt16BE(port, 4)
-  return b
-}

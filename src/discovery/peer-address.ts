@@ -18,6 +18,12 @@ export function parsePeerAddress(s: string): PeerAddress | undefined {
   return { host: m[1], port }
 }
 
+/** A loopback host: 127.0.0.0/8, ::1, an IPv4-mapped 127.x, or localhost (brackets and case ignored). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h.startsWith('::ffff:127.')
+}
+
 /** Compact peer lists (BEP 23 IPv4, 6 bytes each; BEP 7 IPv6, 18 bytes each). */
 export function decodeCompactPeers(buf: Uint8Array, family: 4 | 6 = 4): PeerAddress[] {
   const size = family === 4 ? 6 : 18

@@ -6,7 +6,7 @@ import { classify } from './classify.js'
 import { encodeFiles, filesText } from './files.js'
 import { normalizeCodec, normalizeSource, resolutionNumber } from './query/values.js'
 import type { Classification, ContentType, IndexedFile, TorrentRecord, UpsertResult } from './types.js'
-import { FLAG_PARTIAL, FLAG_PRIVATE, TYPE_CODES, typeCode } from './rows.js'
+import { FLAG_PARTIAL, FLAG_PRIVATE, TYPE_CODES, typeCode, type ClassColumns } from './rows.js'
 export { FLAG_PARTIAL, FLAG_PRIVATE, TYPE_CODES, typeCode, rowToTorrent, type Row } from './rows.js'
 
 /** Dates are kept in whole seconds, clamped so that the SQLite key (seconds × 2^20 + n) stays a safe integer. */
@@ -15,21 +15,6 @@ export const MAX_FILES = 100_000
 const MAX_NAME = 4096
 
 export class RecordError extends Error {}
-
-export interface ClassColumns {
-  type: number
-  year: number | null
-  res: number | null
-  source: string | null
-  vcodec: string | null
-  acodec: string | null
-  langs: string | null
-  seasons: string | null
-  episodes: string | null
-  grp: string | null
-  /** JSON of the rest of the classification, the trackers and bitmagnet's content ids; null when empty. */
-  meta: string | null
-}
 
 export interface PreparedRecord extends ClassColumns {
   infoHash: string

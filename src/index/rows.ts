@@ -12,17 +12,8 @@ export const FLAG_PRIVATE = 2
 
 const unlist = (s: string | null): string[] => (s ? s.slice(1, -1).split(',') : [])
 
-/** The row as both stores read it back (column names shared by the two schemas). */
-export interface Row {
-  info_hash: Uint8Array
-  name: string
-  size: number | string
-  files: number
-  published: number | string
-  added: number | string
-  seeders: number | null
-  leechers: number | null
-  flags: number
+/** The classification as both stores keep it in columns. */
+export interface ClassColumns {
   type: number
   year: number | null
   res: number | null
@@ -33,6 +24,22 @@ export interface Row {
   seasons: string | null
   episodes: string | null
   grp: string | null
+  /** JSON of the rest of the classification, the trackers and bitmagnet's content ids; null when empty. */
+  meta: string | null
+}
+
+/** The row as both stores read it back (column names shared by the two schemas). */
+export interface Row extends Omit<ClassColumns, 'meta'> {
+  info_hash: Uint8Array
+  name: string
+  size: number | string
+  files: number
+  published: number | string
+  added: number | string
+  seeders: number | null
+  leechers: number | null
+  flags: number
+  /** JSON text (SQLite) or already parsed (PostgreSQL jsonb). */
   meta: string | Record<string, unknown> | null
 }
 

@@ -191,20 +191,13 @@ export async function apiPlugin(app: FastifyInstance, opts: { daemon: Daemon }):
   })
 
   app.get('/stats', async () => {
-    const list = d.list()
-    let down = 0
-    let up = 0
-    for (const e of list) {
-      const s = e.stats()
-      down += s?.downloadRate ?? 0
-      up += s?.uploadRate ?? 0
-    }
+    const a = d.activity()
     return {
-      torrents: list.length,
-      active: list.filter((e) => e.status !== 'stopped' && e.status !== 'error').length,
-      paused: list.filter((e) => e.status === 'stopped').length,
-      downloadRate: Math.round(down),
-      uploadRate: Math.round(up),
+      torrents: a.torrents,
+      active: a.active,
+      paused: a.stopped,
+      downloadRate: a.downloadRate,
+      uploadRate: a.uploadRate,
       peerPort: d.client.port(),
       ...d.sessionTotals(),
     }

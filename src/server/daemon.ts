@@ -198,6 +198,22 @@ export class Daemon extends EventEmitter {
     }
   }
 
+  /** Torrent counts and total rates now: what the REST stats and Transmission's session-stats both report. */
+  activity(): { torrents: number; active: number; stopped: number; downloadRate: number; uploadRate: number } {
+    let downloadRate = 0
+    let uploadRate = 0
+    let active = 0
+    let stopped = 0
+    for (const e of this.entries.values()) {
+      const s = e.stats()
+      downloadRate += s?.downloadRate ?? 0
+      uploadRate += s?.uploadRate ?? 0
+      if (e.status === 'stopped') stopped++
+      else if (e.status !== 'error') active++
+    }
+    return { torrents: this.entries.size, active, stopped, downloadRate: Math.round(downloadRate), uploadRate: Math.round(uploadRate) }
+  }
+
   sessionTotals(): SavedState['cumulative'] & { current: { downloadedBytes: number; uploadedBytes: number; secondsActive: number } } {
     let down = 0
     let up = 0

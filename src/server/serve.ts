@@ -4,7 +4,7 @@
 import { isIP } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
-import type { PeerAddress } from '../discovery/peer-address.js'
+import { isLoopbackHost, type PeerAddress } from '../discovery/peer-address.js'
 import { Client, type ClientOptions } from '../session/client.js'
 import { stateDir } from '../storage/resume.js'
 import { buildApp, type AppOptions } from './app.js'
@@ -37,13 +37,9 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
-  return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.')) || h.startsWith('::ffff:127.')
-}
 
 export async function startServe(o: ServeOptions): Promise<RunningServer> {
-  if (!isLoopback(o.host) && !authRequired(o.auth)) {
+  if (!isLoopbackHost(o.host) && !authRequired(o.auth)) {
     throw new BtError(`listening on ${o.host} needs credentials: --api-key, --api-key-file, or --user with --password-file`, ExitCode.usage)
   }
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new BtError(`--port: ${o.port} is not a port number`, ExitCode.usage)

@@ -222,22 +222,14 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
       d.setSettings(next)
     },
     'session-stats': () => {
-      const list = d.list()
-      let down = 0
-      let up = 0
-      for (const e of list) {
-        const s = e.stats()
-        down += s?.downloadRate ?? 0
-        up += s?.uploadRate ?? 0
-      }
+      const a = d.activity()
       const t = d.sessionTotals()
-      const active = list.filter((e) => e.status !== 'stopped' && e.status !== 'error').length
       return {
-        activeTorrentCount: active,
-        downloadSpeed: Math.round(down),
-        pausedTorrentCount: list.length - active,
-        torrentCount: list.length,
-        uploadSpeed: Math.round(up),
+        activeTorrentCount: a.active,
+        downloadSpeed: a.downloadRate,
+        pausedTorrentCount: a.torrents - a.active,
+        torrentCount: a.torrents,
+        uploadSpeed: a.uploadRate,
         'cumulative-stats': {
           downloadedBytes: t.downloadedBytes + t.current.downloadedBytes,
           uploadedBytes: t.uploadedBytes + t.current.uploadedBytes,

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import net, { type Socket } from 'node:net'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { metainfoFromInfo, pieceHash, type Metainfo } from '../metainfo/metainfo.js'
-import { peerKey, type PeerAddress } from '../discovery/peer-address.js'
+import { isLoopbackHost, peerKey, type PeerAddress } from '../discovery/peer-address.js'
 import { TrackerClient } from '../discovery/tracker.js'
 import { WebSeed } from '../discovery/webseed.js'
 import { FileStorage } from '../storage/file-storage.js'
@@ -821,7 +821,7 @@ export class Torrent extends EventEmitter {
 
   private ban(peer: Peer, why: string): void {
     this.banned.add(peer.key)
-    if (!isLoopback(peer.address.host)) this.banned.add(peer.address.host)
+    if (!isLoopbackHost(peer.address.host)) this.banned.add(peer.address.host)
     if (peer.wire.peerId) this.bannedIds.add(peer.wire.peerId)
     this.candidates.delete(peer.key)
     this.emit('warning', `banned peer ${peer.key}: ${why}`)
@@ -1328,10 +1328,6 @@ export class Torrent extends EventEmitter {
   private peersByRate(): Peer[] {
     return [...this.peers.values()].sort((a, b) => b.down.rate() - a.down.rate())
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
 }
 
 /** BEP 3 bitfield: piece 0 is the high bit of the first byte. */

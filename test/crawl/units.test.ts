@@ -4,7 +4,10 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { AddressPolicy, encodeCompactNode, encodeCompactPeer, isPublicIPv4, parseCompactNodes, parseCompactPeers } from '../../src/crawl/address.js'
+import { AddressPolicy, encodeCompactNode, isPublicIPv4, parseCompactNodes, parseCompactPeers } from '../../src/crawl/address.js'
+import { encodeCompactPeer as compactPeer } from '../../src/discovery/peer-address.js'
+
+const encodeCompactPeer = (host: string, port: number): Buffer => compactPeer({ host, port })!
 import { SeenFilter } from '../../src/crawl/seen-filter.js'
 import { KeyedWindowLimiter, QueryBucket } from '../../src/crawl/rate.js'
 import { NodeTable, MAX_SAMPLE_INTERVAL_S } from '../../src/crawl/node-table.js'
