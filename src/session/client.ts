@@ -67,8 +67,6 @@ export class Client extends EventEmitter implements ClientContext {
   private halfOpen = 0
   private readonly maxHalfOpen: number
   private connections = 0
-  private downloadWaiters = new Set<() => void>()
-  private downloadWaitScheduled = false
   private destroyed = false
   /** Incoming sockets, so destroy() can close the ones still handshaking. */
   private readonly sockets = new Set<net.Socket>()
@@ -184,22 +182,6 @@ export class Client extends EventEmitter implements ClientContext {
   }
   connectionClosed(): void {
     this.connections--
-  }
-
-  waitDownload(fn: () => void): void {
-    this.downloadWaiters.add(fn)
-    if (this.downloadWaitScheduled || !this.downloadLimiter) return
-    this.downloadWaitScheduled = true
-    const lim = this.downloadLimiter
-    const poll = () => {
-      if (lim.available() >= 16384 || this.destroyed) {
-        this.downloadWaitScheduled = false
-        const fns = [...this.downloadWaiters]
-        this.downloadWaiters.clear()
-        for (const f of fns) f()
-      } else setTimeout(poll, 20).unref()
-    }
-    setTimeout(poll, 20).unref()
   }
 
   discover(t: Torrent): void {

@@ -26,8 +26,6 @@ export interface ClientContext {
   dialEnded(): void
   connectionOpened(): void
   connectionClosed(): void
-  /** Call `fn` once download tokens are available again. */
-  waitDownload(fn: () => void): void
   /** Start other peer sources (DHT) for a torrent. */
   discover?(t: Torrent): void
   /** Stop them (torrent stopped, or found to be private). */

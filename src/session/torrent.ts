@@ -148,7 +148,8 @@ export class Torrent extends EventEmitter {
   /** This torrent's own limits (bt serve's per-torrent rates), on top of the Client's; see setLimits(). */
   downloadLimiter?: TokenBucket
   uploadLimiter?: TokenBucket
-  private readonly ownDownloadWaiting = new Set<Peer>()
+  /** Peers whose request filling waits for a download limit's tokens. */
+  private readonly limitWaiting = new Set<Peer>()
   private trackers?: TrackerClient
   private timers: NodeJS.Timeout[] = []
   private chokeRound = 0
@@ -862,29 +863,9 @@ export class Torrent extends EventEmitter {
     // Refill in batches: one pick per several blocks keeps per-block work small.
     if (room < Math.max(1, depth >> 3)) return
     const limiter = this.ctx.downloadLimiter
-    if (limiter) {
-      const allowed = Math.floor(limiter.available() / BLOCK_SIZE)
-      if (allowed <= 0) {
-        this.ctx.waitDownload(() => this.fillRequests(peer))
-        return
-      }
-      room = Math.min(room, allowed)
-    }
     const own = this.downloadLimiter
-    if (own) {
-      const allowed = Math.floor(own.available() / BLOCK_SIZE)
-      if (allowed <= 0) {
-        if (!this.ownDownloadWaiting.has(peer)) {
-          this.ownDownloadWaiting.add(peer)
-          void own.wait(BLOCK_SIZE).then(() => {
-            this.ownDownloadWaiting.delete(peer)
-            this.fillRequests(peer)
-          })
-        }
-        return
-      }
-      room = Math.min(room, allowed)
-    }
+    room = this.roomUnder(own, peer, this.roomUnder(limiter, peer, room))
+    if (room <= 0) return
     const out = this.pickBuf
     out.length = 0
     const n = p.pick(allowance ? { has: (i) => allowance.has(i) && peer.has(i), outstanding: peer.outstanding } : peer, room, out)
@@ -896,6 +877,24 @@ export class Torrent extends EventEmitter {
     }
     out.length = 0
     if (n === 0 && peer.outstanding.size === 0 && p.wantedLeft > 0) this.updateInterest(peer)
+  }
+
+  /**
+   * How many of `room` blocks a download limit (the Client's or this torrent's) allows now. When it allows none,
+   * fillRequests runs again for this peer once the bucket has a block's worth (one wait per peer).
+   */
+  private roomUnder(bucket: TokenBucket | undefined, peer: Peer, room: number): number {
+    if (!bucket || room <= 0) return room
+    const allowed = Math.floor(bucket.available() / BLOCK_SIZE)
+    if (allowed > 0) return Math.min(room, allowed)
+    if (!this.limitWaiting.has(peer)) {
+      this.limitWaiting.add(peer)
+      void bucket.wait(BLOCK_SIZE).then(() => {
+        this.limitWaiting.delete(peer)
+        this.fillRequests(peer)
+      })
+    }
+    return 0
   }
 
   private onBlock(peer: Peer, req: BlockRequest, err: Error | null, buf: Uint8Array | undefined): void {
