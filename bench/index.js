@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, chownSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BT, ROOT, ensureBuilt, parseArgs, timed, freePort } from './lib.js'
+import { BT, ROOT, ensureBuilt, parseArgs, timed, freePort, seededRandom } from './lib.js'
 
 const { flags } = parseArgs(process.argv.slice(2), ['no-postgres', 'keep'])
 const COUNT = Number(flags.count ?? 1_000_000)
@@ -29,15 +29,7 @@ process.on('exit', () => {
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
 
 // ---- synthetic data ----
-let seed = 0x9e3779b9
-function rnd() {
-  seed ^= seed << 13; seed >>>= 0
-  seed ^= seed >>> 17
-  seed ^= seed << 5; seed >>>= 0
-  return seed / 4294967296
-}
-const int = (a, b) => a + Math.floor(rnd() * (b - a + 1))
-const pick = (xs) => xs[Math.floor(rnd() * xs.length)]
+const { rnd, int, pick, reseed } = seededRandom(0x9e3779b9)
 const SYL = ['ka', 'ri', 'mo', 'to', 'sa', 'ne', 'lu', 'vi', 'dor', 'an', 'el', 'tra', 'gon', 'mi', 'sha', 'ber', 'qu', 'ix', 'ol', 'zen', 'far', 'pel', 'ru', 'ste', 'wy']
 const VOCAB = Array.from({ length: 6000 }, () => {
   let w = ''
@@ -124,7 +116,7 @@ function makeRecord(i) {
 }
 
 async function writeNdjson(path, withFiles) {
-  seed = 0x9e3779b9
+  reseed(0x9e3779b9)
   const out = createWriteStream(path)
   const sample = []
   let buf = ''

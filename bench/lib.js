@@ -28,6 +28,22 @@ export function fmtSize(n) {
 }
 
 /** Minimal --flag value / --flag parser: returns { flags, positional }. */
+/**
+ * A deterministic xorshift32 generator for synthetic bench data: rnd() in [0, 1), int(a, b) inclusive, pick(list),
+ * reseed(n) to replay the same sequence.
+ */
+export function seededRandom(seed) {
+  let s = seed >>> 0
+  const rnd = () => {
+    s ^= s << 13; s >>>= 0
+    s ^= s >>> 17
+    s ^= s << 5; s >>>= 0
+    return s / 4294967296
+  }
+  const reseed = (n) => { s = n >>> 0 }
+  return { rnd, int: (a, b) => a + Math.floor(rnd() * (b - a + 1)), pick: (xs) => xs[Math.floor(rnd() * xs.length)], reseed }
+}
+
 /** --help: print the bench's leading comment block (after the #! line) and exit. */
 export function printHelpAndExit(moduleUrl) {
   const lines = readFileSync(new URL(moduleUrl), 'utf8').split('\n').slice(1)

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { createRequire } from 'node:module'
-import { BT, ROOT, ensureBuilt, parseArgs, timed } from './lib.js'
+import { BT, ROOT, ensureBuilt, parseArgs, timed, seededRandom } from './lib.js'
 
 const require = createRequire(import.meta.url)
 const autocannon = require('autocannon')
@@ -30,15 +30,7 @@ process.on('exit', () => {
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
 
 // ---- synthetic data (deterministic) ----
-let seed = 0x2545f491
-function rnd() {
-  seed ^= seed << 13; seed >>>= 0
-  seed ^= seed >>> 17
-  seed ^= seed << 5; seed >>>= 0
-  return seed / 4294967296
-}
-const int = (a, b) => a + Math.floor(rnd() * (b - a + 1))
-const pick = (xs) => xs[Math.floor(rnd() * xs.length)]
+const { rnd, int, pick } = seededRandom(0x2545f491)
 const SYL = ['ka', 'ri', 'mo', 'to', 'sa', 'ne', 'lu', 'vi', 'dor', 'an', 'el', 'tra', 'gon', 'mi', 'sha', 'ber', 'qu', 'ix', 'ol', 'zen']
 const VOCAB = Array.from({ length: 5000 }, () => {
   let w = ''
