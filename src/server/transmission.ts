@@ -240,8 +240,9 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
         'current-stats': { ...t.current, filesAdded: 0, sessionCount: 1 },
       }
     },
+    // transmission-remote --exit: answered first, then bt serve shuts down as on SIGTERM (whoever started it listens).
     'session-close': () => {
-      throw new RpcError('session-close is not supported over RPC: stop bt serve with a signal')
+      setImmediate(() => d.emit('session-close'))
     },
     'torrent-get': (a) => {
       if (!Array.isArray(a.fields)) throw new RpcError('no fields specified')
@@ -310,7 +311,7 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
       const del = a['delete-local-data'] === undefined ? false : bool(a['delete-local-data'], 'delete-local-data')
       for (const e of ids(d, a.ids)) await d.remove(e, del)
     },
-    'torrent-set': (a) => {
+    'torrent-set': async (a) => {
       const list = ids(d, a.ids)
       for (const e of list) {
         const r = e.record
@@ -328,6 +329,9 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
           }
           d.setFiles(e, [...sel])
         }
+        for (const [key, level] of [['priority-low', -1], ['priority-normal', 0], ['priority-high', 1]] as const) {
+          if (a[key] !== undefined) d.setPriorities(e, indices(a[key], key, count), level)
+        }
         if (a.labels !== undefined) d.setLabels(e, a.labels as string[])
         if (a.seedRatioLimit !== undefined || a.seedRatioMode !== undefined || a.seedIdleLimit !== undefined || a.seedIdleMode !== undefined) {
           d.setSeedLimits(e, {
@@ -339,13 +343,22 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
         }
         if (a.queuePosition !== undefined) d.moveInQueue(e, num(a.queuePosition, 'queuePosition'))
       }
-      if (a.location !== undefined) throw new RpcError('location: moving data is not supported; re-add the torrent with download-dir')
+      // Transmission's torrent-set takes `location` too (without moving anything).
+      if (a.location !== undefined) {
+        if (typeof a.location !== 'string' || !isAbsolute(a.location)) throw new RpcError('location must be an absolute path')
+        for (const e of list) await d.setLocation(e, a.location, false)
+      }
     },
-    'torrent-set-location': () => {
-      throw new RpcError('torrent-set-location is not supported; re-add the torrent with download-dir')
+    'torrent-set-location': async (a) => {
+      if (typeof a.location !== 'string' || !isAbsolute(a.location)) throw new RpcError('location must be an absolute path')
+      const move = a.move === undefined ? false : bool(a.move, 'move')
+      for (const e of ids(d, a.ids)) await d.setLocation(e, a.location, move)
     },
-    'torrent-rename-path': () => {
-      throw new RpcError('torrent-rename-path is not supported')
+    'torrent-rename-path': async (a) => {
+      const list = ids(d, a.ids)
+      if (list.length !== 1) throw new RpcError('torrent-rename-path requires 1 torrent')
+      const r = await d.renamePath(list[0], a.path, a.name)
+      return { id: list[0].id, path: r.path, name: r.name }
     },
     'queue-move-top': (a) => {
       for (const e of ids(d, a.ids).reverse()) d.moveInQueue(e, 0)
