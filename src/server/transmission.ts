@@ -166,7 +166,11 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
   // then costs one computation per CACHE_MS, and any change to the list (add, remove, start, stop, settings)
   // clears it so a client sees its own changes at once.
   const CACHE_MS = 500
-  const cache = new Map<string, { at: number; value: RawJson }>()
+  // Past CACHE_MS and up to STALE_MS an answer is still sent while one fresh answer (gzip included) is built right
+  // after: a poller never waits for a rebuild, and the answer it gets is at most a rebuild's time older than
+  // CACHE_MS. A change clears the cache, so a client still sees its own changes at once.
+  const STALE_MS = 5_000
+  const cache = new Map<string, { at: number; value: RawJson; refreshing?: boolean }>()
   // Below that, each torrent's fields are kept serialized until something they depend on changes (torrent-get.ts),
   // so even a fresh answer is mostly a concatenation.
   const fragments = new TorrentGetCache(d)
@@ -248,7 +252,29 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
       if (!Array.isArray(a.fields)) throw new RpcError('no fields specified')
       const key = a.ids === 'recently-active' || a.ids === 'recently_active' ? undefined : JSON.stringify([a.ids, a.fields, a.format])
       const hit = key !== undefined ? cache.get(key) : undefined
-      if (hit && Date.now() - hit.at < CACHE_MS) return hit.value
+      const age = hit ? Date.now() - hit.at : Infinity
+      if (hit && age < CACHE_MS) return hit.value
+      if (hit && age < STALE_MS) {
+        if (!hit.refreshing) {
+          hit.refreshing = true
+          setImmediate(() => {
+            if (cache.get(key!) !== hit) return // cleared meanwhile: the next request computes
+            let value: RawJson
+            try {
+              value = new RawJson(torrentGet(a as Args & { fields: unknown[] }))
+            } catch {
+              cache.delete(key!) // the next request computes, and reports what went wrong
+              return
+            }
+            const at = Date.now()
+            // Swapped in once its gzip is ready, so gzip clients never wait on the compressor either.
+            void value.gzipped().then(() => {
+              if (cache.get(key!) === hit) cache.set(key!, { at, value })
+            })
+          })
+        }
+        return hit.value
+      }
       // Serialized once, here, so a cache hit costs no JSON work at all.
       const value = new RawJson(torrentGet(a as Args & { fields: unknown[] }))
       if (key !== undefined) {
