@@ -26,7 +26,7 @@
 // Needs: nginx, curl, python3-libtorrent, wrk (Debian), autocannon (npm dev dependency). Disk: the payload, plus one copy.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -91,7 +91,13 @@ async function serve(name, args = [], dl = join(work, `${name}-dl`)) {
     child.once('close', resolve)
     child.kill('SIGTERM')
   })
-  return { url, dl, stop }
+  return { url, dl, stop, pid: child.pid }
+}
+
+/** CPU time (user + system, ms) a process has used, from /proc: what a request costs on a machine others load too. */
+function cpuMsOf(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100
 }
 
 async function api(url, path, body) {
@@ -128,7 +134,7 @@ function makeTorrent(file, out) {
 async function load(url, body, headers) {
   if (loader === 'autocannon') {
     const res = await autocannon({ url, method: 'POST', body, headers, connections, duration })
-    return { rps: res.requests.average, p50: res.latency.p50, p99: res.latency.p99, errors: res.errors + res.non2xx + res.timeouts }
+    return { rps: res.requests.average, total: res.requests.total, p50: res.latency.p50, p99: res.latency.p99, errors: res.errors + res.non2xx + res.timeouts }
   }
   const script = join(work, 'wrk.lua')
   writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\n${Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join('\n')}\n`)
@@ -144,6 +150,7 @@ async function load(url, body, headers) {
   const non2xx = r.stdout.match(/Non-2xx or 3xx responses: (\d+)/)
   return {
     rps: Number((r.stdout.match(/Requests\/sec:\s+([\d.]+)/) ?? [])[1]),
+    total: Number((r.stdout.match(/(\d+) requests in/) ?? [])[1]),
     p50: ms(50),
     p99: ms(99),
     errors: (errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0),
@@ -162,7 +169,6 @@ if (jobs.includes('warm')) {
   // bt serve with the payload's own directory as its download dir: the check finds everything there.
   const s = await serve('warm', [], seedDir)
   const form = new FormData()
-  const { readFileSync } = await import('node:fs')
   form.set('torrent', new Blob([readFileSync(torrentPath)]), 'payload.torrent')
   const added = await (await fetch(`${s.url}/api/v1/torrents`, { method: 'POST', body: form })).json()
   await until('the warm check', async () => (await api(s.url, `/torrents/${added.infoHash}`)).state === 'seeding')
@@ -192,7 +198,6 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${work}
 
 if (jobs.includes('cold')) {
   const lt = await startLtPeer({ torrent: torrentPath, save: seedDir, seed: true, high_performance: true, interval: 1 })
-  const { readFileSync } = await import('node:fs')
   const { parseTorrent } = await import(join(ROOT, 'dist', 'src', 'metainfo', 'metainfo.js'))
   const hash = parseTorrent(readFileSync(torrentPath)).infoHash
   const magnet = `magnet:?xt=urn:btih:${hash}&x.pe=127.0.0.1:${lt.port}`
@@ -229,7 +234,6 @@ if (jobs.includes('cold')) {
 
 /** webtorrent-cli's HTTP server on the same magnet: the whole file from a fresh start, then a Range read in another. */
 async function webtorrentCold(magnet, hash, off) {
-  const { readFileSync } = await import('node:fs')
   const { parseTorrent } = await import(join(ROOT, 'dist', 'src', 'metainfo', 'metainfo.js'))
   const name = parseTorrent(readFileSync(torrentPath)).files[0].path.join('/')
   const start = async (tag) => {
@@ -280,9 +284,12 @@ if (jobs.includes('api')) {
     if (check.arguments.torrents.length !== nTorrents) throw new Error(`torrent-get returned ${check.arguments.torrents.length} torrents`)
     if ((res.headers.get('content-encoding') === 'gzip') !== gzip) throw new Error(`torrent-get: Content-Encoding ${res.headers.get('content-encoding')}`)
     const bytes = gzip ? gzipSync(JSON.stringify(check), { level: 1 }).length : Buffer.byteLength(JSON.stringify(check))
+    const cpu0 = cpuMsOf(s.pid)
     const r = await load(rpcUrl, body, headers)
+    const cpuPerReq = (cpuMsOf(s.pid) - cpu0) / Math.max(1, r.total ?? r.rps * duration)
     rows.push([`torrent-get ${what} × ${nTorrents}: req/s`, r.rps.toFixed(0), '', `${loader}, ${connections} clients, ${duration} s, ${gzip ? '~' : ''}${(bytes / 1024).toFixed(0)} KiB each, errors ${r.errors}`])
     rows.push(['  latency p50 / p99 ms', `${r.p50.toFixed(0)} / ${r.p99.toFixed(0)}`, '', r.p99 < 50 ? 'target p99 < 50: met' : 'target p99 < 50: NOT met'])
+    rows.push(['  bt serve CPU ms per request', cpuPerReq.toFixed(3), '', `${Math.round(1000 / Math.max(cpuPerReq, 0.001))} req/s per core at that cost`])
   }
   await s.stop()
 }
