@@ -315,6 +315,12 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
         files,
         labels,
       })
+      // File priorities at add time need the file list: a .torrent has it, a magnet does not yet (use torrent-set).
+      if (!duplicate && entry.metainfo) {
+        for (const [key, level] of [['priority-low', -1], ['priority-normal', 0], ['priority-high', 1]] as const) {
+          if (Array.isArray(a[key]) && a[key].length > 0) d.setPriorities(entry, indices(a[key], key, count), level)
+        }
+      }
       const info = { id: entry.id, name: entry.metainfo?.name ?? entry.record.name, hashString: entry.infoHash }
       return duplicate ? { 'torrent-duplicate': info } : { 'torrent-added': info }
     },

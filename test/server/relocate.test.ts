@@ -55,9 +55,10 @@ test.after(async () => {
 })
 
 test('priority-high (-ph): the high file completes first; -f and torrent-get report it', async () => {
-  const added = await rpc(s.url, 'torrent-add', { metainfo: readFileSync(m.torrentPath).toString('base64'), paused: true }, auth)
+  const added = await rpc(s.url, 'torrent-add', { metainfo: readFileSync(m.torrentPath).toString('base64'), paused: true, 'priority-low': [1] }, auth)
   assert.is(added.result, 'success', JSON.stringify(added))
   id = added.arguments['torrent-added'].id
+  assert.equal((await get(['priorities'])).priorities, [0, -1], 'priorities given at add time')
   const ph = await tr('-t', String(id), '-ph', '1')
   assert.is(ph.code, 0, ph.stderr + ph.stdout)
   assert.equal((await get(['priorities'])).priorities, [0, 1])
