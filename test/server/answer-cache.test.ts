@@ -5,7 +5,10 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import Fastify from 'fastify'
 import { AnswerCache, sqliteVersion } from '../../src/server/search/answer-cache.js'
+import { jsonSearchPlugin } from '../../src/server/search/json-search.js'
+import type { IndexStore, SearchOptions } from '../../src/index/types.js'
 import { bt } from '../helpers/cli.js'
 import { tmpDir } from '../helpers/tmp.js'
 import { startServe, http, type Serve } from './helpers.js'
@@ -54,6 +57,36 @@ test('AnswerCache: bounded size', async () => {
   assert.is((await c.get('a', async () => answer('again'))).body.toString(), 'again', 'the oldest entry went')
 })
 
+test('JSON search: the next page and a re-sort reuse the total and facets (one counting search per query)', async () => {
+  const calls: SearchOptions[] = []
+  // A stand-in store that records what it is asked; the cache layer in front of it is what is under test.
+  const store = {
+    async search(_q: unknown, o: SearchOptions) {
+      calls.push(o)
+      const items = Array.from({ length: o.limit ?? 0 }, (_, i) => ({ infoHash: String(i).padStart(40, '0'), name: `n${i}`, size: 1, fileCount: 1, publishedAt: 0, addedAt: 0, partial: false, private: false, trackers: [], classification: { contentType: 'movie', seasons: [], episodes: [], languages: [], complete: false } }))
+      return { items, ...(o.count ? { total: 123 } : {}), ...(o.facets ? { facets: { type: [{ value: 'movie', count: 123 }], year: [], resolution: [], language: [], source: [] } } : {}) }
+    },
+  } as unknown as IndexStore
+  const app = Fastify()
+  await app.register(jsonSearchPlugin({ get: async () => store, close: async () => {} }, new AnswerCache(() => '', 60_000)))
+  const get = async (qs: string) => JSON.parse((await app.inject({ url: `/api/v1/search?${qs}` })).body)
+  const p1 = await get('q=matrix&limit=2')
+  const p2 = await get('q=matrix&limit=2&offset=2')
+  const sorted = await get('q=matrix&limit=2&sort=size')
+  for (const p of [p1, p2, sorted]) {
+    assert.is(p.total, 123)
+    assert.equal(p.facets.type, [{ value: 'movie', count: 123 }])
+    assert.is(p.items.length, 2)
+  }
+  assert.is(p2.offset, 2)
+  assert.is(calls.filter((o) => o.count || o.facets).length, 1, 'one counting search for the three pages')
+  assert.is(calls.filter((o) => !o.count && !o.facets).length, 3, 'one page search each')
+  const other = await get('q=other&limit=2&facets=0')
+  assert.is(other.facets, undefined)
+  assert.is(calls.filter((o) => o.count).length, 2)
+  await app.close()
+})
+
 let s: Serve | undefined
 test.after(async () => {
   await s?.stop()
@@ -79,11 +112,13 @@ test('bt serve: an import by another process shows in the next RSS sync and JSON
   assert.match(first.text, /Old\.Show\.S01E50/)
   assert.is((await http(rss)).text, first.text, 'the same answer again')
   assert.is((await http(json)).json.items[0].name, 'Old.Show.S01E50.1080p.WEB-DL.x264-GRP')
+  assert.is((await http(json)).json.total, 50)
   await load([rec(1000, 'New.Show.S02E01.1080p.WEB-DL.x264-GRP')])
   assert.is.not(sig(), before, 'the import changed the index files')
   const after = await http(rss)
   assert.match(after.text, /New\.Show\.S02E01/)
   assert.is((await http(json)).json.items[0].name, 'New.Show.S02E01.1080p.WEB-DL.x264-GRP')
+  assert.is((await http(`${json}&offset=5`)).json.total, 51, 'the counts follow the index too')
   // A bad request is a 400 each time, never a cached success.
   assert.is((await http(`${s.url}/api/v1/search?q=show&limit=x`)).status, 400)
   assert.is((await http(`${s.url}/api/v1/search?q=show&limit=x`)).status, 400)

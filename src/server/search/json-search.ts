@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import { applyFilter, parseQuery, QuerySyntaxError, type FilterKey } from '../../index/query/index.js'
 import { MAX_LIMIT, MAX_OFFSET } from '../../index/search.js'
-import { SORT_KEYS, type SearchOptions, type SortKey, type StoredTorrent } from '../../index/types.js'
+import { SORT_KEYS, type Facets, type IndexStore, type SearchOptions, type SortKey, type StoredTorrent } from '../../index/types.js'
 import { ApiError } from '../errors.js'
 import { categoriesOf } from './categories.js'
 import type { AnswerCache } from './answer-cache.js'
@@ -77,12 +77,25 @@ export function itemJson(t: StoredTorrent) {
 }
 
 export function jsonSearchPlugin(index: IndexHandle, cache?: AnswerCache) {
+  /**
+   * The total and facets of a query do not change from page to page or with the sort, and they are most of a search's
+   * cost (a count and five groupings over up to COUNT_LIMIT matches): kept apart in the cache, so the next page of a
+   * result or a re-sort costs only that page.
+   */
+  const countsOf = async (store: IndexStore, r: SearchRequest): Promise<{ total?: number; totalIsEstimate?: boolean; facets?: Facets }> => {
+    const run = async () => {
+      const res = await store.search(r.query, { limit: 0, count: true, facets: r.options.facets, countLimit: r.options.countLimit })
+      return { body: Buffer.from(JSON.stringify({ total: res.total, totalIsEstimate: res.totalIsEstimate, facets: res.facets })), type: 'counts' }
+    }
+    const a = await cache!.get(`counts ${r.options.facets ? 'facets' : ''} ${JSON.stringify(r.query)}`, run)
+    return JSON.parse(a.body.toString())
+  }
   return async (app: FastifyInstance): Promise<void> => {
     app.get('/api/v1/search', async (req, reply) => {
       const r = searchRequest((req.query ?? {}) as Record<string, unknown>)
       const compute = async () => {
         const store = await index.get()
-        const res = await store.search(r.query, r.options)
+        const res = cache ? { ...(await countsOf(store, r)), items: (await store.search(r.query, { ...r.options, count: false, facets: false })).items } : await store.search(r.query, r.options)
         const total = res.total ?? res.items.length
         const body = {
           items: res.items.map(itemJson),
