@@ -197,7 +197,8 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${work}
 }
 
 if (jobs.includes('cold')) {
-  const lt = await startLtPeer({ torrent: torrentPath, save: seedDir, seed: true, high_performance: true, interval: 1 })
+  // uTP accepted too: webtorrent-cli tries uTP first and, against a TCP-only seeder, waits tens of seconds before TCP.
+  const lt = await startLtPeer({ torrent: torrentPath, save: seedDir, seed: true, high_performance: true, utp: true, interval: 1 })
   const { parseTorrent } = await import(join(ROOT, 'dist', 'src', 'metainfo', 'metainfo.js'))
   const hash = parseTorrent(readFileSync(torrentPath)).infoHash
   const magnet = `magnet:?xt=urn:btih:${hash}&x.pe=127.0.0.1:${lt.port}`
