@@ -357,7 +357,8 @@ function usage() {
   --gen-workers N     generator threads (default 1)
   --rss-peers N       peers for the memory phase (default 1000000; 0 skips it)
   --rss-torrents N    swarms for the memory phase (default 100000)
-  --bt-args "..."     extra arguments for bt tracker (e.g. "--memory")`)
+  --bt-args "..."     extra arguments for bt tracker (e.g. "--memory")
+  --bt-node-args "…"  node flags for bt's process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")`)
 }
 
 async function main() {
@@ -386,7 +387,8 @@ async function main() {
   const start = {
     async bt(port, nTorrents) {
       const extra = args['bt-args'] ? args['bt-args'].split(/\s+/).filter(Boolean) : []
-      const c = spawn(process.execPath, [join(ROOT, 'bin', 'bt.js'), 'tracker', '--host', '127.0.0.1', '--http-port', String(port), '--udp-port', String(port), '--state', join(work, `bt-${port}.db`), '--rate-limit', '0', '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const nodeArgs = args['bt-node-args'] ? args['bt-node-args'].split(/\s+/).filter(Boolean) : []
+      const c = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'bt.js'), 'tracker', '--host', '127.0.0.1', '--http-port', String(port), '--udp-port', String(port), '--state', join(work, `bt-${port}.db`), '--rate-limit', '0', '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
       return await readyOn(c, port, nTorrents)
     },
     async opentracker(port, nTorrents) {

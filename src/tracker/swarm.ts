@@ -368,22 +368,59 @@ export class Tracker {
     return dropped
   }
 
-  /** Restores a peer from persisted state (no journal call); ignores peers already expired. */
+  /**
+   * Restores a peer from persisted state (no journal call). Called once per saved record, oldest record first:
+   * a later record of the same peer replaces it, and an expired one removes it. finishRestore() puts each swarm
+   * back in order of last announce.
+   */
   restorePeer(ih: string, id: string, addr: string, seeder: boolean, lastUnix: number): void {
-    const last = this.fromUnix(lastUnix)
-    if (last <= this.now() - this.peerTimeout) return
     if (ih.length !== 20 || id.length !== 20 || (addr.length !== 6 && addr.length !== 18)) return
+    const last = this.fromUnix(lastUnix)
+    if (last <= this.now() - this.peerTimeout) {
+      this.restoreRemoved(ih, id)
+      return
+    }
     let swarm = this.swarms.get(ih)
     if (!swarm) {
       swarm = { ih, peers: new Map(), list: [], seeders: 0, leechers: 0, completed: 0 }
       this.swarms.set(ih, swarm)
     }
-    if (swarm.peers.has(id) || swarm.list.length >= this.maxSwarmPeers) return
+    const known = swarm.peers.get(id)
+    if (known) {
+      this.countFamily(known.addr, -1)
+      this.countFamily(addr, 1)
+      known.addr = addr
+      known.last = last
+      this.setSeeder(swarm, known, seeder)
+      return
+    }
+    if (swarm.list.length >= this.maxSwarmPeers) return
     const peer: Peer = { addr, seeder, last, idx: swarm.list.length, swarm, id }
     swarm.list.push(peer)
     swarm.peers.set(id, peer)
     if (seeder) { swarm.seeders++; this.seeders++ } else { swarm.leechers++; this.leechers++ }
     this.countFamily(addr, 1)
+  }
+
+  restoreRemoved(ih: string, id: string): void {
+    const peer = this.swarms.get(ih)?.peers.get(id)
+    if (peer) this.removePeer(peer)
+  }
+
+  /** After a restore: each swarm's Map in order of last announce again (expiry and eviction rely on it). */
+  finishRestore(): void {
+    for (const s of this.swarms.values()) {
+      let sorted = true
+      let prev = -Infinity
+      for (const p of s.peers.values()) {
+        if (p.last < prev) { sorted = false; break }
+        prev = p.last
+      }
+      if (sorted) continue
+      const peers = [...s.peers.values()].sort((a, b) => a.last - b.last)
+      s.peers.clear()
+      for (const p of peers) s.peers.set(p.id, p)
+    }
   }
 
   restoreCompleted(ih: string, completed: number): void {
