@@ -6,12 +6,13 @@
 // the file is replayed into the tracker before it answers anyone. A state file from an older bt (SQLite) is read
 // once and rewritten in the new form.
 
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, resolve, sep } from 'node:path'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { MAGIC, RecordWriter, readLog, type LogSink } from './store-log.js'
 import { loadState, openDb } from './store-db.js'
+import { startThread } from './thread.js'
 import type { Peer, Registration, Swarm, Tracker, TrackerJournal } from './swarm.js'
 
 export interface StoreOptions {
@@ -71,12 +72,7 @@ export class TrackerStore implements TrackerJournal {
     t.finishRestore()
     this.logBytes = validLength
     this.snapshotBytes = validLength
-    // Under tsx (tests) the worker is TypeScript too and needs the loader; built code runs the .js file as is.
-    const workerUrl = new URL(`./store-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
-    const workerData = { path: this.path, validLength }
-    this.worker = import.meta.url.endsWith('.ts')
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => m.register()).then(() => import(${JSON.stringify(workerUrl.href)}))`, { eval: true, workerData })
-      : new Worker(workerUrl, { workerData })
+    this.worker = startThread('store-worker', { path: this.path, validLength })
     this.worker.on('message', (m: { done: number; error?: string; bytes?: number }) => {
       if (m.error) this.lastError = m.error
       if (m.bytes !== undefined) this.snapshotBytes = m.bytes
