@@ -357,6 +357,7 @@ function usage() {
   --gen-workers N     generator threads (default 1)
   --rss-peers N       peers for the memory phase (default 1000000; 0 skips it)
   --rss-torrents N    swarms for the memory phase (default 100000)
+  --bt-workers LIST   bt's --workers values, each measured (default 0,1)
   --bt-args "..."     extra arguments for bt tracker (e.g. "--memory")
   --bt-node-args "…"  node flags for bt's process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")`)
 }
@@ -366,7 +367,9 @@ async function main() {
   if (args.help) return usage()
   const ROOT = new URL('..', import.meta.url).pathname
   if (!existsSync(join(ROOT, 'dist', 'cmd', 'bt.js'))) throw new Error('dist/ is missing: run `npm run build` first')
-  const trackers = (args.trackers ?? 'bt,opentracker,bittorrent-tracker').split(',')
+  // bt runs once per --bt-workers count (UDP threads), named bt/wN; HTTP does not depend on them (one run, bt/w0).
+  const btWorkers = String(args['bt-workers'] ?? '0,1').split(',').map(Number)
+  const trackers = (args.trackers ?? 'bt,opentracker,bittorrent-tracker').split(',').flatMap((t) => (t === 'bt' ? btWorkers.map((w) => `bt/w${w}`) : [t]))
   const protos = (args.protos ?? 'udp,http').split(',')
   const T = Number(args.torrents ?? 10_000)
   const P = Number(args.peers ?? 100_000)
@@ -385,10 +388,10 @@ async function main() {
   console.log(`machine: ${spawnSync('nproc').stdout.toString().trim()} CPUs, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
 
   const start = {
-    async bt(port, nTorrents) {
+    async bt(port, nTorrents, workers = 0) {
       const extra = args['bt-args'] ? args['bt-args'].split(/\s+/).filter(Boolean) : []
       const nodeArgs = args['bt-node-args'] ? args['bt-node-args'].split(/\s+/).filter(Boolean) : []
-      const c = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'bt.js'), 'tracker', '--host', '127.0.0.1', '--http-port', String(port), '--udp-port', String(port), '--state', join(work, `bt-${port}.db`), '--rate-limit', '0', '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const c = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'bt.js'), 'tracker', '--host', '127.0.0.1', '--http-port', String(port), '--udp-port', String(port), '--state', join(work, `bt-${port}.db`), '--rate-limit', '0', '--workers', String(workers), '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
       return await readyOn(c, port, nTorrents)
     },
     async opentracker(port, nTorrents) {
@@ -439,12 +442,14 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
     throw new Error(`tracker on port ${port} did not start: ${err.trim()}`)
   }
 
+  const launch = (name, port, n) => (name.startsWith('bt/w') ? start.bt(port, n, Number(name.slice(4))) : start[name](port, n))
   const results = []
   for (const name of trackers) {
     if (name === 'opentracker' && spawnSync('sh', ['-c', 'command -v opentracker']).status !== 0) { console.log('opentracker: not installed, skipped'); continue }
     for (const proto of protos) {
+      if (proto === 'http' && name.startsWith('bt/w') && name !== `bt/w${btWorkers[0]}`) continue
       const port = await freeBothPort()
-      const tr = await start[name](port, T)
+      const tr = await launch(name, port, T)
       try {
         const base = { proto, host: '127.0.0.1', port, path: '/announce', torrents: T, peers: P, numwant }
         const conc = proto === 'udp' ? Number(args.concurrency ?? 256) : Number(args.connections ?? 32)
@@ -470,9 +475,9 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
   if (rssPeers > 0) {
     console.log(`\nmemory: ${rssPeers} peers in ${rssTorrents} torrents, announced over UDP with numwant=0`)
     for (const name of trackers) {
-      if (!start[name]) continue
+      if (name.startsWith('bt/w') && name !== `bt/w${btWorkers[0]}`) continue
       const port = await freeBothPort()
-      const tr = await start[name](port, rssTorrents)
+      const tr = await launch(name, port, rssTorrents)
       try {
         const before = rssKiB(tr.pid)
         const fill = await runLoad({ proto: 'udp', host: '127.0.0.1', port, path: '/announce', torrents: rssTorrents, peers: rssPeers, numwant: 0, mode: 'fill', concurrency: 256 }, genWorkers)
@@ -488,14 +493,14 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
 
   console.log('\nratios (bt / other):')
   for (const proto of protos) {
-    const b = results.find((r) => r.name === 'bt' && r.proto === proto)
-    if (!b) continue
-    for (const r of results.filter((x) => x.proto === proto && x.name !== 'bt')) {
-      console.log(`  ${proto} vs ${r.name}: announces/s at saturation ${(b.load.perSec / r.load.perSec).toFixed(2)}x, tracker CPU per announce ${(b.load.cpuUs / r.load.cpuUs).toFixed(2)}x, p99 at ${b.rate}/s ${(b.fixed.p99 / r.fixed.p99).toFixed(2)}x, scrapes/s ${(b.scrape.perSec / r.scrape.perSec).toFixed(2)}x`)
+    for (const b of results.filter((r) => r.name.startsWith('bt/') && r.proto === proto)) {
+    for (const r of results.filter((x) => x.proto === proto && !x.name.startsWith('bt/'))) {
+      console.log(`  ${proto} ${b.name} vs ${r.name}: announces/s at saturation ${(b.load.perSec / r.load.perSec).toFixed(2)}x, tracker CPU per announce ${(b.load.cpuUs / r.load.cpuUs).toFixed(2)}x, p99 at ${b.rate}/s ${(b.fixed.p99 / r.fixed.p99).toFixed(2)}x, scrapes/s ${(b.scrape.perSec / r.scrape.perSec).toFixed(2)}x`)
+    }
     }
   }
-  const bm = mem.find((m) => m.name === 'bt')
-  if (bm) for (const m of mem.filter((x) => x.name !== 'bt')) console.log(`  RSS with ${rssPeers} peers vs ${m.name}: ${(bm.rss / m.rss).toFixed(2)}x (${(bm.rss / 1024).toFixed(0)} vs ${(m.rss / 1024).toFixed(0)} MiB)`)
+  const bm = mem.find((m) => m.name.startsWith('bt/'))
+  if (bm) for (const m of mem.filter((x) => !x.name.startsWith('bt/'))) console.log(`  RSS with ${rssPeers} peers vs ${m.name}: ${(bm.rss / m.rss).toFixed(2)}x (${(bm.rss / 1024).toFixed(0)} vs ${(m.rss / 1024).toFixed(0)} MiB)`)
 }
 
 function parseFlags(argv) {
