@@ -3,11 +3,13 @@
 // bench/.cache) on 127.0.0.1 in one run. For each tracker and protocol (UDP, HTTP): fill the swarms, then
 // announces/s at saturation (closed loop, realistic event mix), latency at a fixed offered load (open loop:
 // p50/p99 and losses), scrapes/s; then RSS with --rss-peers peers in --rss-torrents swarms (1 M in 100 k).
-// The load generator runs in --gen-workers worker threads of this process, on the same 2 cores as the tracker:
-// the figures are ratios between trackers under the same generator, not absolute capacities.
+// The UDP load comes from a small C generator (tracker-gen.c, built with cc into bench/.cache: a few µs a request,
+// so it outruns even opentracker); HTTP load, and UDP without a compiler, from --gen-workers node threads. All run
+// on the same cores as the tracker: compare ratios and the trackers' CPU µs per announce, not absolute capacities.
 //
 //   node bench/tracker.js                                  # everything, default sizes
 //   node bench/tracker.js --trackers bt,opentracker --protos udp --rss-peers 0
+//   node bench/tracker.js --bt-workers 0,1,2 --rounds 3 --rss-peers 0   # bt with 0, 1, 2 UDP threads; medians
 //   node bench/tracker.js --help
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { spawn, spawnSync } from 'node:child_process'
