@@ -3,15 +3,17 @@
 // bench/.cache) on 127.0.0.1 in one run. For each tracker and protocol (UDP, HTTP): fill the swarms, then
 // announces/s at saturation (closed loop, realistic event mix), latency at a fixed offered load (open loop:
 // p50/p99 and losses), scrapes/s; then RSS with --rss-peers peers in --rss-torrents swarms (1 M in 100 k).
-// The load generator runs in --gen-workers worker threads of this process, on the same 2 cores as the tracker:
-// the figures are ratios between trackers under the same generator, not absolute capacities.
+// The UDP load comes from a small C generator (tracker-gen.c, built with cc into bench/.cache: a few µs a request,
+// so it outruns even opentracker); HTTP load, and UDP without a compiler, from --gen-workers node threads. All run
+// on the same cores as the tracker: compare ratios and the trackers' CPU µs per announce, not absolute capacities.
 //
 //   node bench/tracker.js                                  # everything, default sizes
 //   node bench/tracker.js --trackers bt,opentracker --protos udp --rss-peers 0
+//   node bench/tracker.js --bt-workers 0,1,2 --rounds 3 --rss-peers 0   # bt with 0, 1, 2 UDP threads; medians
 //   node bench/tracker.js --help
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, rmSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, rmSync, mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import dgram from 'node:dgram'
@@ -315,7 +317,43 @@ if (!isMainThread) {
 // ---------------------------------------------------------------------------------------------------------------
 // The orchestration.
 
+/** The C generator (tracker-gen.c), compiled into bench/.cache on first use; undefined when there is no compiler. */
+function cGenerator() {
+  const ROOT = new URL('..', import.meta.url).pathname
+  const bin = join(ROOT, 'bench', '.cache', 'tracker-gen')
+  const src = join(ROOT, 'bench', 'tracker-gen.c')
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin
+  mkdirSync(join(ROOT, 'bench', '.cache'), { recursive: true })
+  const r = spawnSync('cc', ['-O2', '-o', bin, src], { stdio: 'inherit' })
+  return r.status === 0 ? bin : undefined
+}
+
+/** UDP load from `procs` processes of the C generator; same result shape as runLoad. */
+async function runLoadC(bin, cfg, procs) {
+  const per = Math.floor(cfg.peers / procs)
+  const results = await Promise.all(Array.from({ length: procs }, (_, w) => new Promise((resolve, reject) => {
+    const count = w === procs - 1 ? cfg.peers - w * per : per
+    const argv = [cfg.mode, cfg.host, String(cfg.port), String(cfg.torrents), String(w * per), String(count), String(cfg.duration ?? 0), String(Math.max(1, Math.floor(cfg.concurrency / procs))), String((cfg.rate ?? 0) / procs), String(cfg.numwant)]
+    const c = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    c.stdout.on('data', (d) => { out += d })
+    c.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`tracker-gen exited ${code}`))))
+  })))
+  const done = results.reduce((a, r) => a + r.done, 0)
+  const elapsed = Math.max(...results.map((r) => r.elapsed))
+  return {
+    done, perSec: done / elapsed, elapsed,
+    genCpu: results.reduce((a, r) => a + r.cpu, 0) / elapsed,
+    errors: results.reduce((a, r) => a + r.errors, 0),
+    lost: results.reduce((a, r) => a + r.lost, 0),
+    firstError: results.some((r) => r.errors) ? 'error packets' : '',
+    // Per process percentiles: with several processes, the largest (an upper bound for the whole).
+    p50: Math.max(...results.map((r) => r.p50)), p99: Math.max(...results.map((r) => r.p99)),
+  }
+}
+
 async function runLoad(cfg, workers) {
+  if (cfg.proto === 'udp' && cfg.cgen) return runLoadC(cfg.cgen, cfg, cfg.genProcs)
   const per = Math.floor(cfg.peers / workers)
   const cpu0 = process.cpuUsage() // this process: the generator threads
   const results = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise((resolve, reject) => {
@@ -350,14 +388,20 @@ function usage() {
   --torrents N        swarms in the load phases (default 10000)
   --peers N           virtual peers in the load phases (default 100000)
   --duration S        seconds per measured phase (default 5)
+  --rounds N          measure every tracker N times, interleaved; compare the median rounds (default 1)
   --concurrency N     requests in flight at saturation (default 256 UDP; HTTP uses --connections)
   --connections N     HTTP connections (default 32)
   --rate N            offered announces/s in the fixed-load phase (default 10000 UDP, 3000 HTTP)
   --numwant N         peers asked per announce (default 50)
-  --gen-workers N     generator threads (default 1)
+  --generator c|node  UDP load from the C generator (bench/tracker-gen.c, built with cc; default when cc works) or
+                      from node threads (node's dgram costs as much per datagram as a fast tracker's announce)
+  --gen-procs N       C generator processes (default 1)
+  --gen-workers N     node generator threads (default 1; HTTP, and UDP with --generator node)
   --rss-peers N       peers for the memory phase (default 1000000; 0 skips it)
   --rss-torrents N    swarms for the memory phase (default 100000)
-  --bt-args "..."     extra arguments for bt tracker (e.g. "--memory")`)
+  --bt-workers LIST   bt's --workers values, each measured (default 0,1)
+  --bt-args "..."     extra arguments for bt tracker (e.g. "--memory")
+  --bt-node-args "…"  node flags for bt's process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")`)
 }
 
 async function main() {
@@ -365,7 +409,9 @@ async function main() {
   if (args.help) return usage()
   const ROOT = new URL('..', import.meta.url).pathname
   if (!existsSync(join(ROOT, 'dist', 'cmd', 'bt.js'))) throw new Error('dist/ is missing: run `npm run build` first')
-  const trackers = (args.trackers ?? 'bt,opentracker,bittorrent-tracker').split(',')
+  // bt runs once per --bt-workers count (UDP threads), named bt/wN; HTTP does not depend on them (one run, bt/w0).
+  const btWorkers = String(args['bt-workers'] ?? '0,1').split(',').map(Number)
+  const trackers = (args.trackers ?? 'bt,opentracker,bittorrent-tracker').split(',').flatMap((t) => (t === 'bt' ? btWorkers.map((w) => `bt/w${w}`) : [t]))
   const protos = (args.protos ?? 'udp,http').split(',')
   const T = Number(args.torrents ?? 10_000)
   const P = Number(args.peers ?? 100_000)
@@ -374,19 +420,23 @@ async function main() {
   const genWorkers = Number(args['gen-workers'] ?? 1)
   const rssPeers = Number(args['rss-peers'] ?? 1_000_000)
   const rssTorrents = Number(args['rss-torrents'] ?? 100_000)
+  const cgen = (args.generator ?? 'c') === 'c' ? cGenerator() : undefined
+  if ((args.generator ?? 'c') === 'c' && !cgen) console.log('no C compiler: the UDP load comes from node threads')
+  const genProcs = Number(args['gen-procs'] ?? 1)
   const work = mkdtempSync(join(tmpdir(), 'bt-bench-tracker-'))
   const children = new Set()
   const cleanup = () => { for (const c of children) try { c.kill('SIGKILL') } catch {} ; rmSync(work, { recursive: true, force: true }) }
   process.on('exit', cleanup)
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
 
-  console.log(`tracker bench: ${trackers.join(', ')} over ${protos.join(', ')}; ${P} peers in ${T} torrents, ${duration} s phases, numwant ${numwant}, ${genWorkers} generator thread(s)`)
+  console.log(`tracker bench: ${trackers.join(', ')} over ${protos.join(', ')}; ${P} peers in ${T} torrents, ${duration} s phases, numwant ${numwant}, ${cgen ? `UDP load from ${genProcs} C generator process(es), HTTP from` : ''} ${genWorkers} node generator thread(s)`)
   console.log(`machine: ${spawnSync('nproc').stdout.toString().trim()} CPUs, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
 
   const start = {
-    async bt(port, nTorrents) {
+    async bt(port, nTorrents, workers = 0) {
       const extra = args['bt-args'] ? args['bt-args'].split(/\s+/).filter(Boolean) : []
-      const c = spawn(process.execPath, [join(ROOT, 'bin', 'bt.js'), 'tracker', '--host', '127.0.0.1', '--http-port', String(port), '--udp-port', String(port), '--state', join(work, `bt-${port}.db`), '--rate-limit', '0', '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const nodeArgs = args['bt-node-args'] ? args['bt-node-args'].split(/\s+/).filter(Boolean) : []
+      const c = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'bt.js'), 'tracker', '--host', '127.0.0.1', '--http-port', String(port), '--udp-port', String(port), '--state', join(work, `bt-${port}.db`), '--rate-limit', '0', '--workers', String(workers), '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
       return await readyOn(c, port, nTorrents)
     },
     async opentracker(port, nTorrents) {
@@ -437,14 +487,20 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
     throw new Error(`tracker on port ${port} did not start: ${err.trim()}`)
   }
 
+  const launch = (name, port, n) => (name.startsWith('bt/w') ? start.bt(port, n, Number(name.slice(4))) : start[name](port, n))
   const results = []
+  const rounds = Number(args.rounds ?? 1)
+  // Rounds interleave the trackers (A B C A B C …): on a shared machine the load drifts, and the median round of
+  // each tracker is compared, so no tracker gets only the quiet or only the busy minutes.
+  for (let round = 1; round <= rounds; round++)
   for (const name of trackers) {
     if (name === 'opentracker' && spawnSync('sh', ['-c', 'command -v opentracker']).status !== 0) { console.log('opentracker: not installed, skipped'); continue }
     for (const proto of protos) {
+      if (proto === 'http' && name.startsWith('bt/w') && name !== `bt/w${btWorkers[0]}`) continue
       const port = await freeBothPort()
-      const tr = await start[name](port, T)
+      const tr = await launch(name, port, T)
       try {
-        const base = { proto, host: '127.0.0.1', port, path: '/announce', torrents: T, peers: P, numwant }
+        const base = { proto, host: '127.0.0.1', port, path: '/announce', torrents: T, peers: P, numwant, cgen, genProcs }
         const conc = proto === 'udp' ? Number(args.concurrency ?? 256) : Number(args.connections ?? 32)
         const fill = await runLoad({ ...base, mode: 'fill', concurrency: conc, numwant: 0 }, genWorkers)
         const cpu0 = cpuSeconds(tr.pid)
@@ -457,7 +513,7 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
         const rss = rssKiB(tr.pid)
         const r = { name, proto, fill, load, fixed, rate, scrape, rss }
         results.push(r)
-        console.log(`${name.padEnd(18)} ${proto.padEnd(4)} fill ${fill.perSec.toFixed(0).padStart(6)}/s | saturated ${load.perSec.toFixed(0).padStart(6)} ann/s p99 ${load.p99.toFixed(1)} ms, ${load.cpuUs.toFixed(1)} CPU µs/ann (tracker ${((load.cpuUs * load.perSec) / 1e4).toFixed(0)} % of a core, generator ${(load.genCpu * 100).toFixed(0)} %) | at ${rate}/s: p50 ${fixed.p50.toFixed(2)} ms p99 ${fixed.p99.toFixed(2)} ms, ${fixed.done} answered, ${fixed.lost} lost | scrape(10) ${scrape.perSec.toFixed(0)}/s | errors ${load.errors + fixed.errors + fill.errors}${load.firstError || fill.firstError ? ` (${(load.firstError || fill.firstError).slice(0, 60)})` : ''} | RSS ${(rss / 1024).toFixed(0)} MiB`)
+        console.log(`${rounds > 1 ? `[${round}] ` : ''}${name.padEnd(18)} ${proto.padEnd(4)} fill ${fill.perSec.toFixed(0).padStart(6)}/s | saturated ${load.perSec.toFixed(0).padStart(6)} ann/s p99 ${load.p99.toFixed(1)} ms, ${load.cpuUs.toFixed(1)} CPU µs/ann (tracker ${((load.cpuUs * load.perSec) / 1e4).toFixed(0)} % of a core, generator ${(load.genCpu * 100).toFixed(0)} %) | at ${rate}/s: p50 ${fixed.p50.toFixed(2)} ms p99 ${fixed.p99.toFixed(2)} ms, ${fixed.done} answered, ${fixed.lost} lost | scrape(10) ${scrape.perSec.toFixed(0)}/s | errors ${load.errors + fixed.errors + fill.errors}${load.firstError || fill.firstError ? ` (${(load.firstError || fill.firstError).slice(0, 60)})` : ''} | RSS ${(rss / 1024).toFixed(0)} MiB`)
       } finally {
         await tr.stop()
       }
@@ -468,12 +524,12 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
   if (rssPeers > 0) {
     console.log(`\nmemory: ${rssPeers} peers in ${rssTorrents} torrents, announced over UDP with numwant=0`)
     for (const name of trackers) {
-      if (!start[name]) continue
+      if (name.startsWith('bt/w') && name !== `bt/w${btWorkers[0]}`) continue
       const port = await freeBothPort()
-      const tr = await start[name](port, rssTorrents)
+      const tr = await launch(name, port, rssTorrents)
       try {
         const before = rssKiB(tr.pid)
-        const fill = await runLoad({ proto: 'udp', host: '127.0.0.1', port, path: '/announce', torrents: rssTorrents, peers: rssPeers, numwant: 0, mode: 'fill', concurrency: 256 }, genWorkers)
+        const fill = await runLoad({ proto: 'udp', host: '127.0.0.1', port, path: '/announce', torrents: rssTorrents, peers: rssPeers, numwant: 0, mode: 'fill', concurrency: 256, cgen, genProcs }, genWorkers)
         await new Promise((r) => setTimeout(r, 3000)) // let a background flush land
         const rss = rssKiB(tr.pid)
         mem.push({ name, rss, fill })
@@ -484,16 +540,24 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
     }
   }
 
+  // The median round of each tracker and protocol, by announces/s.
+  const median = []
+  for (const name of trackers) for (const proto of protos) {
+    const rs = results.filter((r) => r.name === name && r.proto === proto).sort((a, b) => a.load.perSec - b.load.perSec)
+    if (rs.length) median.push(rs[Math.floor((rs.length - 1) / 2)])
+  }
+  console.log(`\nsummary${rounds > 1 ? ` (median of ${rounds} rounds)` : ''}: saturated announces/s and tracker CPU µs per announce (all its threads)`)
+  for (const r of median) console.log(`  ${r.name.padEnd(18)} ${r.proto.padEnd(4)} ${r.load.perSec.toFixed(0).padStart(7)} ann/s  ${r.load.cpuUs.toFixed(1).padStart(6)} µs/ann  generator ${(r.load.genCpu * 100).toFixed(0)} % of a core`)
   console.log('\nratios (bt / other):')
   for (const proto of protos) {
-    const b = results.find((r) => r.name === 'bt' && r.proto === proto)
-    if (!b) continue
-    for (const r of results.filter((x) => x.proto === proto && x.name !== 'bt')) {
-      console.log(`  ${proto} vs ${r.name}: announces/s at saturation ${(b.load.perSec / r.load.perSec).toFixed(2)}x, tracker CPU per announce ${(b.load.cpuUs / r.load.cpuUs).toFixed(2)}x, p99 at ${b.rate}/s ${(b.fixed.p99 / r.fixed.p99).toFixed(2)}x, scrapes/s ${(b.scrape.perSec / r.scrape.perSec).toFixed(2)}x`)
+    for (const b of median.filter((r) => r.name.startsWith('bt/') && r.proto === proto)) {
+    for (const r of median.filter((x) => x.proto === proto && !x.name.startsWith('bt/'))) {
+      console.log(`  ${proto} ${b.name} vs ${r.name}: announces/s at saturation ${(b.load.perSec / r.load.perSec).toFixed(2)}x, tracker CPU per announce ${(b.load.cpuUs / r.load.cpuUs).toFixed(2)}x, p99 at ${b.rate}/s ${(b.fixed.p99 / r.fixed.p99).toFixed(2)}x, scrapes/s ${(b.scrape.perSec / r.scrape.perSec).toFixed(2)}x`)
+    }
     }
   }
-  const bm = mem.find((m) => m.name === 'bt')
-  if (bm) for (const m of mem.filter((x) => x.name !== 'bt')) console.log(`  RSS with ${rssPeers} peers vs ${m.name}: ${(bm.rss / m.rss).toFixed(2)}x (${(bm.rss / 1024).toFixed(0)} vs ${(m.rss / 1024).toFixed(0)} MiB)`)
+  const bm = mem.find((m) => m.name.startsWith('bt/'))
+  if (bm) for (const m of mem.filter((x) => !x.name.startsWith('bt/'))) console.log(`  RSS with ${rssPeers} peers vs ${m.name}: ${(bm.rss / m.rss).toFixed(2)}x (${(bm.rss / 1024).toFixed(0)} vs ${(m.rss / 1024).toFixed(0)} MiB)`)
 }
 
 function parseFlags(argv) {

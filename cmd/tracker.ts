@@ -21,6 +21,7 @@ interface Args {
   'full-scrape'?: boolean
   'allow-ip-param': boolean
   json: boolean
+  workers?: number
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
@@ -44,6 +45,7 @@ export const trackerCommand: CommandModule<object, Args> = {
       .option('whitelist', { type: 'string', describe: 'registered torrents: a directory of .torrent files or a file of hex info hashes (re-read on change); implies --private' })
       .option('full-scrape', { type: 'boolean', describe: 'allow a scrape without info_hash (default: on unless private)' })
       .option('allow-ip-param', { type: 'boolean', default: false, describe: 'honour the ip= announce parameter (only behind a trusted proxy)' })
+      .option('workers', { type: 'number', describe: 'threads for UDP I/O beside the swarm thread (default: CPUs - 1, at most 4; 0: none)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the listening addresses as one JSON object' })
       .example('$0 tracker', 'open tracker on 127.0.0.1:6969 (HTTP and UDP)')
       .example('$0 tracker --host 0.0.0.0 --whitelist ~/torrents', 'private tracker for the .torrent files in a directory')
@@ -54,6 +56,7 @@ export const trackerCommand: CommandModule<object, Args> = {
         for (const k of ['http-port', 'udp-port'] as const) {
           if (!Number.isInteger(a[k]) || a[k] < -1 || a[k] > 65535) throw new BtError(`--${k} must be a port number (0 any, -1 off)`, ExitCode.usage)
         }
+        if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 0 || a.workers > 64)) throw new BtError('--workers must be an integer from 0 to 64', ExitCode.usage)
         if (a['http-port'] < 0 && a['udp-port'] < 0) throw new BtError('nothing to serve: both --http-port and --udp-port are -1', ExitCode.usage)
         return true
       }) as unknown as Argv<Args>,
@@ -61,6 +64,7 @@ export const trackerCommand: CommandModule<object, Args> = {
     const { startTracker } = await import('../src/tracker/service.js')
     const { stateDir } = await import('../src/storage/resume.js')
     const { join } = await import('node:path')
+    const { availableParallelism } = await import('node:os')
     const hosts = args.host.flatMap((h) => String(h).split(',')).map((h) => h.trim().replace(/^\[(.*)\]$/, '$1')).filter(Boolean)
     const isPrivate = args.private || Boolean(args.whitelist)
     for (const h of hosts) {
@@ -82,6 +86,8 @@ export const trackerCommand: CommandModule<object, Args> = {
       whitelist: args.whitelist,
       fullScrape: args['full-scrape'],
       allowIpParam: args['allow-ip-param'],
+      // One thread per spare CPU for UDP I/O: node spends most of a UDP announce in its datagram calls.
+      udpWorkers: args.workers ?? Math.min(4, availableParallelism() - 1),
       log: info,
     })
     const url = (scheme: string, a: { address: string; port: number; family: string }) =>

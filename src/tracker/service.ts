@@ -6,6 +6,7 @@ import { listenHttp, type HttpServer } from './http-server.js'
 import { TrackerStore } from './store.js'
 import { Tracker, type TrackerOptions } from './swarm.js'
 import { ConnectionIds, listenUdp, type UdpServer } from './udp.js'
+import { listenUdpWorkers } from './udp-workers.js'
 import { Whitelist } from './whitelist.js'
 
 export interface TrackerServiceOptions extends TrackerOptions {
@@ -17,6 +18,8 @@ export interface TrackerServiceOptions extends TrackerOptions {
   statePath?: string
   whitelist?: string
   flushMs?: number
+  /** Threads for UDP I/O (udp-worker.ts); 0 (the default) does it on the swarm thread. */
+  udpWorkers?: number
   log?: (msg: string) => void
 }
 
@@ -41,7 +44,8 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
   let restored = { peers: 0, swarms: 0, registrations: 0 }
   const close = async () => {
     whitelist?.stop()
-    await Promise.allSettled([...http.map((s) => s.close()), ...udp.map((s) => s.close())])
+    await Promise.allSettled(udp.map((s) => s.close())) // first: UDP worker threads share a descriptor (udp-workers.ts)
+    await Promise.allSettled(http.map((s) => s.close()))
     tracker.stop()
     await store?.close()
   }
@@ -63,7 +67,9 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
       }
       if ((opts.udpPort ?? 0) >= 0) {
         const port = udp[0]?.address.port ?? opts.udpPort ?? 0
-        udp.push(await listenUdp(tracker, ids, host, port).catch((err) => { throw listenError('UDP', host, port, err) }))
+        const workers = opts.udpWorkers ?? 0
+        const listen = workers > 0 ? listenUdpWorkers(tracker, ids.secret, host, port, workers) : listenUdp(tracker, ids, host, port)
+        udp.push(await listen.catch((err) => { throw listenError('UDP', host, port, err) }))
       }
     }
   } catch (err) {

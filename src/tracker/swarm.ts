@@ -36,6 +36,13 @@ export interface Swarm {
   ih: string
   peers: Map<string, Peer>
   list: Peer[]
+  /**
+   * The peers' compact addresses and flags by slot (a slot is the peer's index in `list`), SLOT bytes each: the
+   * flags byte (1 seeder, 2 IPv6), then the address (IPv4 uses 6 of the 18 bytes). Picking peers for a reply
+   * reads this one array instead of chasing a pointer per peer object and its address string: with 100 k peers
+   * those cache misses were most of the swarm logic's time.
+   */
+  slots: Uint8Array
   seeders: number
   leechers: number
   completed: number
@@ -61,7 +68,14 @@ export interface AnnounceParams {
 
 /** An announce's answer: the counts and the peers picked (compact forms built only by the front end that needs them). */
 export class AnnounceResult {
-  constructor(readonly complete: number, readonly incomplete: number, readonly picked: Peer[] = []) {}
+  constructor(readonly complete: number, readonly incomplete: number, private readonly swarm?: Swarm, private readonly picks?: Int32Array) {}
+
+  /** The peers picked, as objects. */
+  get picked(): Peer[] {
+    const out: Peer[] = []
+    if (this.swarm && this.picks) for (const i of this.picks) out.push(this.swarm.list[i])
+    return out
+  }
 
   /** Concatenated 6-byte IPv4 compact peers (latin1). */
   get peers4(): string {
@@ -79,19 +93,26 @@ export class AnnounceResult {
 
   /** Writes the compact peers of one family (6 or 18 bytes each) at `offset`; returns the bytes written. */
   writeCompact(out: Buffer, offset: number, size: 6 | 18): number {
+    const picks = this.picks
+    if (!picks || !this.swarm) return 0
+    const slots = this.swarm.slots
+    const v6 = size === 18 ? F_V6 : 0
     let o = offset
-    for (const p of this.picked) {
-      const a = p.addr
-      if (a.length !== size) continue
-      for (let i = 0; i < size; i++) out[o + i] = a.charCodeAt(i)
-      o += size
+    for (let k = 0; k < picks.length; k++) {
+      const base = picks[k] * SLOT
+      if ((slots[base] & F_V6) !== v6) continue
+      for (let i = 1; i <= size; i++) out[o++] = slots[base + i]
     }
     return o - offset
   }
 
   count(size: 6 | 18): number {
+    const picks = this.picks
+    if (!picks || !this.swarm) return 0
+    const slots = this.swarm.slots
+    const v6 = size === 18 ? F_V6 : 0
     let n = 0
-    for (const p of this.picked) if (p.addr.length === size) n++
+    for (let k = 0; k < picks.length; k++) if ((slots[picks[k] * SLOT] & F_V6) === v6) n++
     return n
   }
 }
@@ -149,6 +170,29 @@ export interface Registration {
 }
 
 const EPOCH_MS = Date.now()
+const SLOT = 19
+const F_SEEDER = 1
+const F_V6 = 2
+
+function newSwarm(ih: string): Swarm {
+  return { ih, peers: new Map(), list: [], slots: new Uint8Array(4 * SLOT), seeders: 0, leechers: 0, completed: 0 }
+}
+
+/** Writes peer p's flags and address into its slot, growing the array when p is a new last slot. */
+function writeSlot(s: Swarm, p: Peer): void {
+  const o = p.idx * SLOT
+  if (o + SLOT > s.slots.length) {
+    const grown = new Uint8Array(Math.max(s.slots.length * 2, o + SLOT))
+    grown.set(s.slots)
+    s.slots = grown
+  }
+  const a = p.addr
+  s.slots[o] = (p.seeder ? F_SEEDER : 0) | (a.length === 18 ? F_V6 : 0)
+  for (let i = 0; i < a.length; i++) s.slots[o + 1 + i] = a.charCodeAt(i)
+}
+
+/** Slots picked by the last announce; copied out into its AnnounceResult. */
+let scratch = new Int32Array(256)
 
 export class Tracker {
   readonly interval: number
@@ -255,7 +299,7 @@ export class Tracker {
       return new AnnounceResult(0, 0)
     }
     if (!swarm) {
-      swarm = { ih: p.infoHash, peers: new Map(), list: [], seeders: 0, leechers: 0, completed: 0 }
+      swarm = newSwarm(p.infoHash)
       this.swarms.set(p.infoHash, swarm)
     }
     const now = this.now()
@@ -268,6 +312,7 @@ export class Tracker {
         this.countFamily(peer.addr, -1)
         this.countFamily(addr, 1)
         peer.addr = addr
+        writeSlot(swarm, peer)
       }
       if (seeder && !peer.seeder) {
         swarm.completed++ // a leecher we knew that now has everything: one completed download
@@ -285,6 +330,7 @@ export class Tracker {
       const addr = ipc + String.fromCharCode(p.port >>> 8, p.port & 0xff)
       peer = { addr, seeder, last: now, idx: swarm.list.length, swarm, id: p.peerId }
       swarm.list.push(peer)
+      writeSlot(swarm, peer)
       swarm.peers.set(p.peerId, peer)
       if (seeder) { swarm.seeders++; this.seeders++ } else { swarm.leechers++; this.leechers++ }
       this.countFamily(addr, 1)
@@ -296,7 +342,7 @@ export class Tracker {
     this.journal?.peerChanged(peer)
 
     const want = p.numwant < 0 ? this.numwantDefault : Math.min(p.numwant, this.numwantMax)
-    return new AnnounceResult(swarm.seeders, swarm.leechers, this.pick(swarm, peer, want, p.family === 4 ? 6 : p.family === 6 ? 18 : 0))
+    return new AnnounceResult(swarm.seeders, swarm.leechers, swarm, this.pick(swarm, peer, want, p.family === 4 ? 6 : p.family === 6 ? 18 : 0))
   }
 
   /** The compact form of an IP (4 or 16 latin1 chars), cached: a busy IP (a NAT, a seedbox) is parsed once. */
@@ -316,19 +362,28 @@ export class Tracker {
    * Up to `want` other peers, from a random starting point, wrapping around; a seeder gets leechers only. The scan
    * is bounded so that a seeder in a huge swarm of seeders costs little.
    */
-  private pick(swarm: Swarm, self: Peer, want: number, size: 0 | 6 | 18): Peer[] {
-    const list = swarm.list
-    const n = list.length
-    const out: Peer[] = []
-    if (want <= 0 || n <= 1) return out
+  private pick(swarm: Swarm, self: Peer, want: number, size: 0 | 6 | 18): Int32Array | undefined {
+    const n = swarm.list.length
+    if (want <= 0 || n <= 1) return undefined
+    if (scratch.length < want) scratch = new Int32Array(want)
+    const slots = swarm.slots
     const start = n > want + 1 ? Math.floor(Math.random() * n) : 0
     const scan = Math.min(n, want * 4 + 64)
-    for (let i = 0; i < scan && out.length < want; i++) {
-      const q = list[(start + i) % n]
-      if (q === self || (self.seeder && q.seeder) || (size !== 0 && q.addr.length !== size)) continue
-      out.push(q)
+    const skipSeeders = self.seeder
+    const me = self.idx
+    // Family filter: compare the V6 flag with `fam` under `famMask` (mask 0 lets both through).
+    const famMask = size === 0 ? 0 : F_V6
+    const fam = size === 18 ? F_V6 : 0
+    let got = 0
+    let i = start
+    for (let k = 0; k < scan && got < want; k++, i++) {
+      if (i === n) i = 0
+      if (i === me) continue
+      const f = slots[i * SLOT]
+      if ((skipSeeders && (f & F_SEEDER) !== 0) || (f & famMask) !== fam) continue
+      scratch[got++] = i
     }
-    return out
+    return scratch.slice(0, got)
   }
 
   scrape(infoHashes: string[]): Map<string, ScrapeEntry> {
@@ -368,29 +423,68 @@ export class Tracker {
     return dropped
   }
 
-  /** Restores a peer from persisted state (no journal call); ignores peers already expired. */
+  /**
+   * Restores a peer from persisted state (no journal call). Called once per saved record, oldest record first:
+   * a later record of the same peer replaces it, and an expired one removes it. finishRestore() puts each swarm
+   * back in order of last announce.
+   */
   restorePeer(ih: string, id: string, addr: string, seeder: boolean, lastUnix: number): void {
-    const last = this.fromUnix(lastUnix)
-    if (last <= this.now() - this.peerTimeout) return
     if (ih.length !== 20 || id.length !== 20 || (addr.length !== 6 && addr.length !== 18)) return
+    const last = this.fromUnix(lastUnix)
+    if (last <= this.now() - this.peerTimeout) {
+      this.restoreRemoved(ih, id)
+      return
+    }
     let swarm = this.swarms.get(ih)
     if (!swarm) {
-      swarm = { ih, peers: new Map(), list: [], seeders: 0, leechers: 0, completed: 0 }
+      swarm = newSwarm(ih)
       this.swarms.set(ih, swarm)
     }
-    if (swarm.peers.has(id) || swarm.list.length >= this.maxSwarmPeers) return
+    const known = swarm.peers.get(id)
+    if (known) {
+      this.countFamily(known.addr, -1)
+      this.countFamily(addr, 1)
+      known.addr = addr
+      known.last = last
+      this.setSeeder(swarm, known, seeder)
+      writeSlot(swarm, known)
+      return
+    }
+    if (swarm.list.length >= this.maxSwarmPeers) return
     const peer: Peer = { addr, seeder, last, idx: swarm.list.length, swarm, id }
     swarm.list.push(peer)
+    writeSlot(swarm, peer)
     swarm.peers.set(id, peer)
     if (seeder) { swarm.seeders++; this.seeders++ } else { swarm.leechers++; this.leechers++ }
     this.countFamily(addr, 1)
+  }
+
+  restoreRemoved(ih: string, id: string): void {
+    const peer = this.swarms.get(ih)?.peers.get(id)
+    if (peer) this.removePeer(peer)
+  }
+
+  /** After a restore: each swarm's Map in order of last announce again (expiry and eviction rely on it). */
+  finishRestore(): void {
+    for (const s of this.swarms.values()) {
+      let sorted = true
+      let prev = -Infinity
+      for (const p of s.peers.values()) {
+        if (p.last < prev) { sorted = false; break }
+        prev = p.last
+      }
+      if (sorted) continue
+      const peers = [...s.peers.values()].sort((a, b) => a.last - b.last)
+      s.peers.clear()
+      for (const p of peers) s.peers.set(p.id, p)
+    }
   }
 
   restoreCompleted(ih: string, completed: number): void {
     if (ih.length !== 20) return
     let swarm = this.swarms.get(ih)
     if (!swarm) {
-      swarm = { ih, peers: new Map(), list: [], seeders: 0, leechers: 0, completed: 0 }
+      swarm = newSwarm(ih)
       this.swarms.set(ih, swarm)
     }
     swarm.completed = completed
@@ -456,6 +550,7 @@ export class Tracker {
     if (peer.seeder === seeder) return
     if (seeder) { swarm.seeders++; swarm.leechers--; this.seeders++; this.leechers-- } else { swarm.seeders--; swarm.leechers++; this.seeders--; this.leechers++ }
     peer.seeder = seeder
+    swarm.slots[peer.idx * SLOT] ^= F_SEEDER
   }
 
   private removePeer(peer: Peer): void {
@@ -463,11 +558,15 @@ export class Tracker {
     swarm.peers.delete(peer.id)
     const last = swarm.list.pop()!
     if (last !== peer) {
+      const from = last.idx * SLOT
+      swarm.slots.copyWithin(peer.idx * SLOT, from, from + SLOT)
       swarm.list[peer.idx] = last
       last.idx = peer.idx
     }
     if (peer.seeder) { swarm.seeders--; this.seeders-- } else { swarm.leechers--; this.leechers-- }
     this.countFamily(peer.addr, -1)
+    // A swarm that shrank to a quarter of its slots gives the memory back (memory stays flat under churn).
+    if (swarm.slots.length > 64 * SLOT && swarm.list.length * SLOT * 4 < swarm.slots.length) swarm.slots = swarm.slots.slice(0, swarm.slots.length / 2)
   }
 
   private countFamily(addr: string, d: number): void {

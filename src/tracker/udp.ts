@@ -18,10 +18,19 @@ export const ACTION_ERROR = 3
 export const MAX_UDP_SCRAPE = 74
 const WINDOW_MS = 60_000
 /** Largest reply: 20 bytes + numwant-max peers of 18 bytes stays far below; requests above this are cut. */
-const MAX_DATAGRAM = 2048
+export const MAX_DATAGRAM = 2048
+
+/**
+ * dgram resolves the address of every send through dns.lookup, which for an IP literal still costs a regex test and
+ * a process.nextTick per datagram; a reply goes to the address the request came from, so there is nothing to resolve.
+ */
+export function literalLookup(address: string, family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
+  cb(null, address, address.includes(':') ? 6 : 4)
+}
 
 export class ConnectionIds {
-  private readonly secret: Buffer
+  /** Shared with the UDP worker threads, so that any of them accepts an id another one gave. */
+  readonly secret: Buffer
 
   constructor(secret: Buffer = randomBytes(32)) {
     this.secret = secret
@@ -81,6 +90,18 @@ export class ConnectionIds {
  * or not a tracker request at all). Everything else gets a reply or an error packet.
  */
 export function handleUdp(tracker: Tracker, ids: ConnectionIds, msg: Buffer, ip: string, port: number): Buffer | undefined {
+  const pre = checkUdp(ids, msg, ip)
+  return pre === CHECKED ? answerUdp(tracker, msg, ip) : pre
+}
+
+/** checkUdp's answer for an announce or scrape with a valid connection id: it goes on to answerUdp. */
+export const CHECKED = Buffer.alloc(0)
+
+/**
+ * The part of a datagram's handling that needs no swarm (UDP worker threads do it): connects are answered here,
+ * bad actions and connection ids get their error packet, junk gets undefined; CHECKED means "answer it".
+ */
+export function checkUdp(ids: ConnectionIds, msg: Buffer, ip: string): Buffer | undefined {
   if (msg.length < 16) return undefined
   const action = msg.readUInt32BE(8)
   const tid = msg.readUInt32BE(12)
@@ -94,8 +115,14 @@ export function handleUdp(tracker: Tracker, ids: ConnectionIds, msg: Buffer, ip:
   }
   if (action !== ACTION_ANNOUNCE && action !== ACTION_SCRAPE) return errorPacket(tid, 'unknown action')
   if (!ids.check(msg, ip)) return errorPacket(tid, 'connection id expired or invalid')
+  return CHECKED
+}
+
+/** Answers an announce or scrape whose connection id checkUdp accepted. */
+export function answerUdp(tracker: Tracker, msg: Buffer, ip: string): Buffer {
+  const tid = msg.readUInt32BE(12)
   try {
-    if (action === ACTION_ANNOUNCE) return announce(tracker, msg, tid, ip)
+    if (msg.readUInt32BE(8) === ACTION_ANNOUNCE) return announce(tracker, msg, tid, ip)
     return scrape(tracker, msg, tid, ip)
   } catch (err) {
     if (err instanceof TrackerRefusal) return errorPacket(tid, err.message)
@@ -165,7 +192,7 @@ export interface UdpServer {
 }
 
 export function listenUdp(tracker: Tracker, ids: ConnectionIds, host: string, port: number): Promise<UdpServer> {
-  const sock = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(host), recvBufferSize: 4 * 1024 * 1024 })
+  const sock = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(host), recvBufferSize: 4 * 1024 * 1024, lookup: literalLookup as never })
   sock.on('message', (msg, rinfo) => {
     if (msg.length > MAX_DATAGRAM) return
     let reply: Buffer | undefined

@@ -179,4 +179,29 @@ test('restorePeer keeps only unexpired peers, and journal sees announces', () =>
   assert.equal(seen, ['c3', 's', 'c3', 'r3', 'g'])
 })
 
+test('the per-swarm slot array follows every change: UDP-style compact replies equal the peers picked', () => {
+  const t = make({ maxSwarmPeers: 40, numwantMax: 200 })
+  let seed = 12345
+  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n }
+  for (let step = 0; step < 3000; step++) {
+    const n = rnd(60)
+    const v6 = n % 3 === 0
+    const ev = rnd(10) === 0 ? EVENT_STOPPED : rnd(10) === 0 ? EVENT_COMPLETED : EVENT_NONE
+    const r = ann(t, n, { ip: v6 ? '::1' : `127.0.0.${1 + rnd(2)}`, port: 20000 + rnd(3), left: rnd(3) === 0 ? 0 : 10, event: ev, numwant: rnd(50), family: rnd(2) ? undefined : v6 ? 6 : 4 })
+    for (const size of [6, 18] as const) {
+      const out = Buffer.alloc(r.count(size) * size)
+      assert.is(r.writeCompact(out, 0, size), out.length)
+      assert.is(out.toString('latin1'), size === 6 ? r.peers4 : r.peers6, `step ${step}: compact bytes equal the picked peers' addresses`)
+    }
+    const me = t.swarms.get(IH)?.peers.get(id(n))
+    for (const p of r.picked) {
+      assert.ok(p !== me, 'never oneself')
+      if (me?.seeder) assert.not.ok(p.seeder, 'a seeder gets leechers only')
+    }
+  }
+  const s = t.swarms.get(IH)!
+  assert.ok(s.list.length <= 40)
+  assert.is(s.seeders + s.leechers, s.list.length)
+})
+
 test.run()

@@ -129,27 +129,62 @@ function exchange(sock: dgram.Socket, pkt: Buffer, port: number, host: string): 
   })
 }
 
-test('real sockets: IPv4 and IPv6 listeners, IPv6 peers are 18 bytes, truncated packets ignored', async () => {
-  svc = await startTracker({ hosts: ['127.0.0.1', '::1'], httpPort: -1, udpPort: 0, rateLimit: 0 })
-  const port = svc.udp[0].address.port
-  assert.is(svc.udp[1].address.port, port)
-  for (const [type, host] of [['udp4', '127.0.0.1'], ['udp6', '::1']] as const) {
-    const sock = dgram.createSocket(type)
-    await new Promise<void>((r) => sock.bind(0, host, () => r()))
-    try {
-      sock.send(Buffer.from('junk'), port, host) // ignored: no answer, and the next exchange still works
-      const c = await exchange(sock, connectPkt(5), port, host)
-      const cid = c.subarray(8, 16)
-      const base = type === 'udp6' ? 10 : 0
-      await exchange(sock, announcePkt(cid, { peer: base + 1 }), port, host)
-      const a = await exchange(sock, announcePkt(cid, { peer: base + 2 }), port, host)
-      assert.is(a.length, 20 + (type === 'udp6' ? 18 : 6), `${type}: one peer of its family`)
-    } finally {
-      sock.close()
+for (const udpWorkers of [0, 2]) {
+  const where = udpWorkers ? `on ${udpWorkers} worker threads sharing the socket` : 'on the swarm thread'
+  test(`real sockets ${where}: IPv4 and IPv6 listeners, IPv6 peers are 18 bytes, junk ignored, truncated packets and bad ids refused`, async () => {
+    svc = await startTracker({ hosts: ['127.0.0.1', '::1'], httpPort: -1, udpPort: 0, rateLimit: 0, udpWorkers })
+    const port = svc.udp[0].address.port
+    assert.is(svc.udp[1].address.port, port)
+    for (const [type, host] of [['udp4', '127.0.0.1'], ['udp6', '::1']] as const) {
+      const sock = dgram.createSocket(type)
+      await new Promise<void>((r) => sock.bind(0, host, () => r()))
+      try {
+        sock.send(Buffer.from('junk'), port, host) // ignored: no answer, and the next exchange still works
+        const c = await exchange(sock, connectPkt(5), port, host)
+        const cid = c.subarray(8, 16)
+        const base = type === 'udp6' ? 10 : 0
+        await exchange(sock, announcePkt(cid, { peer: base + 1 }), port, host)
+        const a = await exchange(sock, announcePkt(cid, { peer: base + 2 }), port, host)
+        assert.is(a.length, 20 + (type === 'udp6' ? 18 : 6), `${type}: one peer of its family`)
+        const cut = await exchange(sock, announcePkt(cid, { peer: base + 3 }).subarray(0, 60), port, host)
+        assert.match(cut.toString('utf8', 8), /too short/, 'a truncated announce is refused')
+        const bad = await exchange(sock, announcePkt(Buffer.alloc(8, 7), { peer: base + 4 }), port, host)
+        assert.is(bad.readUInt32BE(0), ACTION_ERROR)
+        assert.match(bad.toString('utf8', 8), /connection id/)
+      } finally {
+        sock.close()
+      }
     }
-  }
-  assert.equal(svc.tracker.stats().peersByFamily, { ipv4: 2, ipv6: 2 })
-})
+    assert.equal(svc.tracker.stats().peersByFamily, { ipv4: 2, ipv6: 2 })
+    if (udpWorkers) {
+      // Many requests at once from several sockets: every one answered, whichever thread took it.
+      const socks = await Promise.all(Array.from({ length: 4 }, async () => {
+        const s = dgram.createSocket('udp4')
+        await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()))
+        return s
+      }))
+      try {
+        const cid = (await exchange(socks[0], connectPkt(6), port, '127.0.0.1')).subarray(8, 16)
+        const answered = await Promise.all(socks.map((s, k) => new Promise<number>((resolve) => {
+          let n = 0
+          const timer = setTimeout(() => resolve(n), 3000)
+          s.on('message', (m) => { if (m.readUInt32BE(0) === ACTION_ANNOUNCE && ++n === 50) { clearTimeout(timer); resolve(n) } })
+          for (let i = 0; i < 50; i++) s.send(announcePkt(cid, { peer: 100 + k * 50 + i }), port, '127.0.0.1')
+        })))
+        assert.equal(answered, [50, 50, 50, 50])
+        assert.is(svc.tracker.stats().peersByFamily.ipv4, 202)
+      } finally {
+        for (const s of socks) s.close()
+      }
+    }
+    await svc.close()
+    svc = undefined
+    // Closed for good: the port can be bound again.
+    const again = dgram.createSocket('udp4')
+    await new Promise<void>((resolve, reject) => { again.once('error', reject); again.bind(port, '127.0.0.1', () => resolve()) })
+    again.close()
+  })
+}
 
 test("bt's own UDP tracker client announces and scrapes", async () => {
   svc = await startTracker({ httpPort: -1, udpPort: 0, rateLimit: 0 })

@@ -1,0 +1,86 @@
+// The UDP front end on worker threads (udp-worker.ts): this side, on the swarm thread, starts them on one socket
+// and answers their batches of announces and scrapes. `workers` threads share the socket's descriptor.
+
+import type { Worker } from 'node:worker_threads'
+import { isIPv6 } from 'node:net'
+import { answerUdp, type UdpServer } from './udp.js'
+import type { Tracker } from './swarm.js'
+import { startThread } from './thread.js'
+
+type FromWorker =
+  | { seq: number; buf: ArrayBuffer; ips: string[] }
+  | { listening: { address: string; port: number; family: string }; fd?: number }
+  | { error: string }
+  | { closed: true }
+
+export async function listenUdpWorkers(tracker: Tracker, secret: Buffer, host: string, port: number, workers: number): Promise<UdpServer> {
+  const started: Worker[] = []
+  const ipv6 = isIPv6(host)
+  const start = (fd: number | undefined): Promise<{ w: Worker; address: { address: string; port: number; family: string }; fd?: number }> =>
+    new Promise((resolve, reject) => {
+      const w = startThread('udp-worker', { host, port, fd, ipv6, secret: new Uint8Array(secret) })
+      started.push(w)
+      w.on('message', (m: FromWorker) => {
+        if ('seq' in m) w.postMessage(...answerBatch(tracker, m))
+        else if ('listening' in m) resolve({ w, address: m.listening, fd: m.fd })
+        else if ('error' in m) reject(Object.assign(new Error(m.error), { code: m.error }))
+      })
+      w.once('error', reject)
+      w.once('exit', (code) => reject(new Error(`UDP worker exited (code ${code})`)))
+    })
+  try {
+    const first = await start(undefined)
+    if (workers > 1 && first.fd === undefined) throw new Error('cannot share the UDP socket between threads')
+    for (let k = 1; k < workers; k++) await start(first.fd)
+    return {
+      address: first.address,
+      close: async () => {
+        // All threads hold the same descriptor: the first to close it closes it for all, the others' closes are
+        // no-ops. Closing them together, before anything else shuts down, leaves no time for the number to be reused.
+        await Promise.all(started.map((w) => closeWorker(w)))
+      },
+    }
+  } catch (err) {
+    await Promise.all(started.map((w) => w.terminate()))
+    throw err
+  }
+}
+
+function closeWorker(w: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(t); void w.terminate().then(() => resolve()) }
+    const t = setTimeout(done, 2000)
+    w.on('message', (m: FromWorker) => { if ('closed' in m) done() })
+    w.once('exit', done)
+    w.postMessage({ close: true })
+  })
+}
+
+/** The replies to one batch: each prefixed by its length (0: no reply), in the order of the requests. */
+function answerBatch(tracker: Tracker, m: { seq: number; buf: ArrayBuffer; ips: string[] }): [unknown, ArrayBuffer[]] {
+  const inb = Buffer.from(m.buf)
+  const replies: Array<Buffer | undefined> = new Array(m.ips.length)
+  let total = 0
+  for (let k = 0, o = 0; k < m.ips.length; k++) {
+    const len = inb.readUInt16BE(o)
+    let r: Buffer | undefined
+    try {
+      r = answerUdp(tracker, inb.subarray(o + 2, o + 2 + len), m.ips[k])
+    } catch {
+      r = undefined // a bug must not take the tracker down; the client retries
+    }
+    replies[k] = r
+    total += 2 + (r ? r.length : 0)
+    o += 2 + len
+  }
+  const ab = new ArrayBuffer(total)
+  const out = Buffer.from(ab)
+  let o = 0
+  for (const r of replies) {
+    const n = r ? r.length : 0
+    out.writeUInt16BE(n, o)
+    if (r) r.copy(out, o + 2)
+    o += 2 + n
+  }
+  return [{ seq: m.seq, buf: ab }, [ab]]
+}
