@@ -20,7 +20,9 @@ function find(dir) {
   return out
 }
 
-const files = find(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+// Filters match the path relative to the repository (test/…), so a checkout under a directory named like a filter
+// (a worktree called "tracker") does not match every file.
+const files = find(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)))
 let passed = 0
 let failed = 0
 const failures = []
