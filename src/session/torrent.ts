@@ -9,20 +9,23 @@ import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { metainfoFromInfo, pieceHash, type Metainfo } from '../metainfo/metainfo.js'
 import type { PeerAddress } from '../discovery/peer-address.js'
 import { TrackerClient } from '../discovery/tracker.js'
-import { WebSeed } from '../discovery/webseed.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { checkExisting } from '../storage/check.js'
 import type { PeerWire } from '../wire/peer-wire.js'
 import { chokedAllowance } from '../wire/fast.js'
 import { pexExtension } from '../wire/pex.js'
-import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
+import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PieceProgress } from './picker.js'
 import type { Peer } from './peer.js'
 import { PeerManager, type ConnectionEnds } from './peer-manager.js'
 import { attachPeer, dropAvailability, greetPeer, pexBroadcast, pexIntroduce, REQUEST_TIMEOUT_MS, type PeerEvents } from './peer-connection.js'
 import { MetadataFetch, METADATA_TRIES } from './metadata-fetch.js'
 import { clientName } from './identity.js'
 import { Priority, type PriorityHandle } from './priority.js'
-import { RateMeter, retuneBucket, type TokenBucket } from './rate.js'
+import { RateMeter } from './rate.js'
+import { Bandwidth } from './bandwidth.js'
+import { fillFreeSlots, freeSlots, rechoke } from './choker.js'
+import { ADVERTISED_REQQ, Uploader } from './uploader.js'
+import { WebSeeds } from './web-seeds.js'
 import type { ClientContext } from './context.js'
 import type { DhtStats } from '../discovery/dht.js'
 
@@ -77,21 +80,9 @@ export const TORRENT_RATE_WINDOW_MS = 2000
 
 export type { ConnectionEnds } from './peer-manager.js'
 
-const MAX_REQUEST_LENGTH = 128 * 1024
-// The request queue we advertise (BEP 10 `reqq`). Transmission refills its requests about once a second and never
-// keeps more outstanding than this: at 500 it leeched from us at 8 MB/s at most. libtorrent advertises 2000.
-const ADVERTISED_REQQ = 2000
-// Past this many queued requests, or this many requested bytes (the advertised queue of 16 KiB blocks, plus room for
-// clients that overshoot a little or ask for larger blocks), a peer is dropped as a flood. Only request descriptors
-// are queued; block data is read from disk a few at a time (UPLOAD_READS_PER_PEER, UPLOAD_BACKLOG).
-const MAX_PEER_QUEUE = ADVERTISED_REQQ + 500
-const MAX_QUEUED_BYTES = 2 * ADVERTISED_REQQ * 16 * 1024
-// Disk reads in flight for one peer's requests; more would only queue on libuv's pool.
-const UPLOAD_READS_PER_PEER = 16
-// Bytes sent to a peer but not yet taken by its socket, beyond which we stop reading blocks for it.
-const UPLOAD_BACKLOG = 4 * 1024 * 1024
 const CHOKE_INTERVAL_MS = 10_000
-const OPTIMISTIC_EVERY = 3 // choke rounds
+// The optimistic unchoke moves every this many rounds (30 s).
+const OPTIMISTIC_EVERY = 3
 const RESUME_SAVE_MS = 5_000
 // Verified pieces kept in memory for readers in stream mode.
 const RECENT_PIECES = 8
@@ -113,9 +104,10 @@ export class Torrent extends EventEmitter {
   // Peers keep the 5 s default, which the choker ranks by.
   readonly down = new RateMeter(TORRENT_RATE_WINDOW_MS)
   readonly up = new RateMeter(TORRENT_RATE_WINDOW_MS)
-  /** This torrent's own limits (bt serve's per-torrent rates), on top of the Client's; see setLimits(). */
-  downloadLimiter?: TokenBucket
-  uploadLimiter?: TokenBucket
+  /** The Client's limits and this torrent's own (bt serve's per-torrent rates, see setLimits()), one per direction. */
+  private readonly downBandwidth: Bandwidth
+  private readonly upBandwidth: Bandwidth
+  private readonly uploader: Uploader
   /** Peers whose request filling waits for a download limit's tokens. */
   private readonly limitWaiting = new Set<Peer>()
   private trackers?: TrackerClient
@@ -135,7 +127,7 @@ export class Torrent extends EventEmitter {
   private readonly recentPieces = new Map<number, Buffer>()
   /** Fetching the info dict of a magnet from peers. */
   private readonly metadata: MetadataFetch
-  private webSeeds: Array<{ seed: WebSeed; key: string; peer: PickPeer; hashFailures: number }> = []
+  private webSeeds?: WebSeeds
 
   constructor(
     private readonly ctx: ClientContext,
@@ -159,6 +151,20 @@ export class Torrent extends EventEmitter {
       gotInfo: (info) => this.gotMetadata(info),
       warn: (message) => this.emit('warning', message),
     })
+    this.downBandwidth = new Bandwidth(() => ctx.downloadLimiter)
+    this.upBandwidth = new Bandwidth(() => ctx.uploadLimiter)
+    this.uploader = new Uploader(
+      {
+        pieceCount: () => this.picker!.pieceCount,
+        pieceSize: (i) => this.picker!.pieceSize(i),
+        have: (i) => this.picker!.have[i] === 1,
+        ready: () => !!this.picker && !!this.storage,
+        read: (index, offset, length) => this.storage!.read(index, offset, length),
+        stopped: () => this.destroyed,
+      },
+      this.upBandwidth,
+      this.up,
+    )
     this.swarm = new PeerManager(ctx, {
       infoHash: this.infoHash,
       infoHashBuffer: this.infoHashBuffer,
@@ -176,7 +182,7 @@ export class Torrent extends EventEmitter {
       interested: (peer) => this.onPeerInterested(peer),
       uninterested: (peer) => this.onPeerUninterested(peer),
       snubbed: (peer) => this.onSnubbed(peer),
-      request: (peer, index, offset, length, respond) => this.onRequest(peer, index, offset, length, respond),
+      request: (peer, index, offset, length, respond) => this.uploader.request(peer, index, offset, length, respond),
       extendedHandshake: (peer) => this.onExtendedHandshake(peer),
       dhtPort: (host, port) => this.ctx.dhtNode?.(host, port),
       closed: (peer) => this.detach(peer),
@@ -263,12 +269,13 @@ export class Torrent extends EventEmitter {
     picker.setHave(have)
     this.picker = picker
     const urls = [...new Set([...m.urlList, ...(this.opts.webSeeds ?? [])])].filter((u) => /^https?:\/\//i.test(u))
-    this.webSeeds = urls.map((u) => ({ seed: new WebSeed(u, m), key: `web:${u}`, peer: { has: () => true, outstanding: new Map<number, number>() }, hashFailures: 0 }))
+    const host = { picker: () => this.picker, completed: (prog: PieceProgress) => this.verifyPiece(prog), stopped: () => this.destroyed, warn: (message: string) => this.emit('warning', message) }
+    if (urls.length) this.webSeeds = new WebSeeds(urls, m, host, this.downBandwidth, this.down, this.abort.signal)
     for (const peer of this.peers.values()) this.onPeerReady(peer)
     this.startTrackers()
     this.emit('ready')
     this.updateDoneState()
-    this.serveWebSeeds()
+    this.webSeeds?.serve()
     if (!this.done) {
       // Stream mode fetches only what Readers ask for; with `seed` it is seed-only (bt seed of partial data).
       this.state = this.opts.stream && this.opts.seed ? 'seeding' : 'downloading'
@@ -304,8 +311,8 @@ export class Torrent extends EventEmitter {
 
   /** Per-torrent rate limits in bytes per second (0 or undefined = none beyond the Client's). */
   setLimits(limits: { download?: number; upload?: number }): void {
-    if ('download' in limits) this.downloadLimiter = retuneBucket(this.downloadLimiter, limits.download)
-    if ('upload' in limits) this.uploadLimiter = retuneBucket(this.uploadLimiter, limits.upload)
+    if ('download' in limits) this.downBandwidth.setRate(limits.download)
+    if ('upload' in limits) this.upBandwidth.setRate(limits.upload)
   }
 
   private fail(err: unknown): void {
@@ -330,8 +337,8 @@ export class Torrent extends EventEmitter {
     this.ctx.undiscover?.(this)
     for (const t of this.timers) clearInterval(t)
     this.timers = []
-    this.downloadLimiter?.destroy()
-    this.uploadLimiter?.destroy()
+    this.downBandwidth.close()
+    this.upBandwidth.close()
     for (const peer of this.peers.values()) {
       this.ctx.connectionClosed()
       peer.wire.destroy()
@@ -539,7 +546,7 @@ export class Torrent extends EventEmitter {
   private readonly pickBuf: BlockRequest[] = []
 
   /** Keep the peer's request pipeline full. */
-  fillRequests(peer: Peer): void {
+  private fillRequests(peer: Peer): void {
     const p = this.picker
     const wire = peer.wire
     // A peer that chokes us still serves its allowed-fast pieces (BEP 6).
@@ -549,39 +556,33 @@ export class Torrent extends EventEmitter {
     let room = depth - peer.outstanding.size
     // Refill in batches: one pick per several blocks keeps per-block work small.
     if (room < Math.max(1, depth >> 3)) return
-    const limiter = this.ctx.downloadLimiter
-    const own = this.downloadLimiter
-    room = this.roomUnder(own, peer, this.roomUnder(limiter, peer, room))
-    if (room <= 0) return
+    // Download tokens are taken as blocks are requested: what a peer sends is what we asked for.
+    const allowed = this.downBandwidth.available()
+    const limited = allowed !== Infinity
+    if (limited) {
+      room = Math.min(room, Math.floor(allowed / BLOCK_SIZE))
+      if (room <= 0) return this.waitBandwidth(peer)
+    }
     const out = this.pickBuf
     out.length = 0
     const n = p.pick(allowance ? { has: (i) => allowance.has(i) && peer.has(i), outstanding: peer.outstanding } : peer, room, out)
     for (let k = 0; k < n; k++) {
       const req = out[k]
-      limiter?.consume(req.length)
-      own?.consume(req.length)
+      if (limited) this.downBandwidth.consume(req.length)
       wire.request(req.piece, req.offset, req.length, (err, buf) => this.onBlock(peer, req, err, buf))
     }
     out.length = 0
     if (n === 0 && peer.outstanding.size === 0 && p.wantedLeft > 0) this.updateInterest(peer)
   }
 
-  /**
-   * How many of `room` blocks a download limit (the Client's or this torrent's) allows now. When it allows none,
-   * fillRequests runs again for this peer once the bucket has a block's worth (one wait per peer).
-   */
-  private roomUnder(bucket: TokenBucket | undefined, peer: Peer, room: number): number {
-    if (!bucket || room <= 0) return room
-    const allowed = Math.floor(bucket.available() / BLOCK_SIZE)
-    if (allowed > 0) return Math.min(room, allowed)
-    if (!this.limitWaiting.has(peer)) {
-      this.limitWaiting.add(peer)
-      void bucket.wait(BLOCK_SIZE).then(() => {
-        this.limitWaiting.delete(peer)
-        this.fillRequests(peer)
-      })
-    }
-    return 0
+  /** The download limit allows no block now: fill this peer's requests again once it does (one wait per peer). */
+  private waitBandwidth(peer: Peer): void {
+    if (this.limitWaiting.has(peer)) return
+    this.limitWaiting.add(peer)
+    void this.downBandwidth.wait(BLOCK_SIZE).then(() => {
+      this.limitWaiting.delete(peer)
+      this.fillRequests(peer)
+    })
   }
 
   private onBlock(peer: Peer, req: BlockRequest, err: Error | null, buf: Uint8Array | undefined): void {
@@ -660,15 +661,7 @@ export class Torrent extends EventEmitter {
     this.failedBlocks.set(i, record)
     const contributors = p.pieceFailed(i)
     this.emit('warning', `piece ${i} failed its hash check`)
-    // A web seed has no peer id to ban; two failed pieces it helped with and it is not asked again.
-    for (const ws of this.webSeeds) {
-      if (!contributors.has(ws.key)) continue
-      ws.hashFailures++
-      if ((contributors.size === 1 || ws.hashFailures >= 2) && !ws.seed.disabled) {
-        ws.seed.disabled = true
-        this.emit('warning', `web seed ${ws.seed.url} sent data that failed the hash check; not using it`)
-      }
-    }
+    this.webSeeds?.pieceFailed(contributors)
     if (contributors.size === 1) {
       this.swarm.banKey([...contributors][0], 'sent data that failed the hash check')
     } else {
@@ -702,151 +695,9 @@ export class Torrent extends EventEmitter {
     for (const other of this.peers.values()) if (other !== peer) this.fillRequests(other)
   }
 
-  // --- web seeds (BEP 19) -------------------------------------------------------------------------------------
+  // --- choking -------------------------------------------------------------------------------------------------
 
-  /** Keep each web seed busy with up to two range requests of up to 1 MiB of wanted blocks. */
-  private serveWebSeeds(): void {
-    const p = this.picker
-    if (!p || this.destroyed || p.wantedLeft === 0) return
-    const now = Date.now()
-    for (const ws of this.webSeeds) {
-      const seed = ws.seed
-      if (seed.disabled || seed.retryAt > now) continue
-      while (seed.busy < 2) {
-        const out: BlockRequest[] = []
-        // About a piece per request (at least 256 KiB), so peers keep a share of the work.
-        if (p.pick(ws.peer, Math.max(16, p.blockStride), out) === 0) break
-        // Contiguous runs of blocks become one request each.
-        out.sort((a, b) => a.piece - b.piece || a.offset - b.offset)
-        let run: BlockRequest[] = []
-        const flush = () => {
-          if (run.length) this.fetchFromWebSeed(ws, run)
-          run = []
-        }
-        for (const r of out) {
-          const last = run[run.length - 1]
-          if (last && last.piece * p.pieceLength + last.offset + last.length !== r.piece * p.pieceLength + r.offset) flush()
-          run.push(r)
-        }
-        flush()
-      }
-    }
-  }
-
-  private fetchFromWebSeed(ws: { seed: WebSeed; key: string; peer: PickPeer; hashFailures: number }, run: BlockRequest[]): void {
-    const p = this.picker!
-    const start = run[0].piece * p.pieceLength + run[0].offset
-    const last = run[run.length - 1]
-    const end = last.piece * p.pieceLength + last.offset + last.length
-    ws.seed.busy++
-    ws.seed.fetch(start, end, this.abort.signal).then(
-      (data) => {
-        ws.seed.busy--
-        ws.seed.failures = 0
-        if (this.destroyed) return
-        this.down.add(data.length)
-        for (const r of run) {
-          const off = r.piece * p.pieceLength + r.offset - start
-          if (p.requestDone(r, ws.peer, ws.key, data.subarray(off, off + r.length))) this.verifyPiece(r.progress)
-        }
-        this.serveWebSeeds()
-      },
-      (err) => {
-        ws.seed.busy--
-        for (const r of run) p.requestDone(r, ws.peer, ws.key, undefined)
-        if (this.destroyed) return
-        ws.seed.failures++
-        ws.seed.retryAt = Date.now() + Math.min(120_000, 5_000 * 2 ** (ws.seed.failures - 1))
-        if (ws.seed.failures === 1 || ws.seed.failures >= 5) this.emit('warning', errorMessage(err))
-        if (ws.seed.failures >= 5) ws.seed.disabled = true
-      },
-    )
-  }
-
-  // --- upload -------------------------------------------------------------------------------------------------
-
-  private onRequest(peer: Peer, index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void): void {
-    const p = this.picker
-    if (!p || !this.storage) return respond(new Error('no metadata'))
-    if (index >= p.pieceCount || length === 0 || length > MAX_REQUEST_LENGTH || offset + length > p.pieceSize(index)) {
-      peer.wire.violation = `bad request ${index}:${offset}+${length}`
-      peer.wire.destroy()
-      return
-    }
-    if (peer.wire.peerRequests.length > MAX_PEER_QUEUE || peer.uploadQueue.length > MAX_PEER_QUEUE || peer.uploadQueuedBytes + length > MAX_QUEUED_BYTES) {
-      peer.wire.violation = 'request flood'
-      peer.wire.destroy()
-      return
-    }
-    if (!p.have[index]) return respond(new Error('piece not available'))
-    peer.uploadQueue.push({ index, offset, length, respond })
-    peer.uploadQueuedBytes += length
-    this.pumpUploads(peer)
-  }
-
-  /**
-   * Serve a peer's queued requests, a few disk reads at a time. Upload tokens are taken only as a block is actually
-   * read and sent, so requests that are cancelled or die with their peer never put the limit in debt.
-   */
-  private pumpUploads(peer: Peer): void {
-    const limiter = this.ctx.uploadLimiter
-    while (peer.uploadQueue.length > 0 && peer.uploadsInFlight < UPLOAD_READS_PER_PEER) {
-      if (peer.wire.destroyed || this.destroyed) {
-        peer.uploadQueue.length = 0
-        peer.uploadQueuedBytes = 0
-        return
-      }
-      // A peer that asks but does not read: stop reading blocks for it until its socket drains. Its requests then
-      // queue in the wire, and past MAX_PEER_QUEUE the peer is dropped.
-      if (peer.wire.backlog + peer.socket.writableLength > UPLOAD_BACKLOG) {
-        if (!peer.uploadWaiting) {
-          peer.uploadWaiting = true
-          peer.socket.once('drain', () => {
-            peer.uploadWaiting = false
-            this.pumpUploads(peer)
-          })
-        }
-        return
-      }
-      const req = peer.uploadQueue[0]
-      // Wait for one block's worth at most: a request larger than the bucket's burst could otherwise never start.
-      const need = Math.min(req.length, BLOCK_SIZE)
-      const short = limiter && limiter.available() < need ? limiter : this.uploadLimiter && this.uploadLimiter.available() < need ? this.uploadLimiter : undefined
-      if (short) {
-        if (!peer.uploadWaiting) {
-          peer.uploadWaiting = true
-          short.wait(need).then(() => {
-            peer.uploadWaiting = false
-            this.pumpUploads(peer)
-          })
-        }
-        return
-      }
-      peer.uploadQueue.shift()
-      peer.uploadQueuedBytes -= req.length
-      // Cancelled since it was queued (bittorrent-protocol dropped it): don't spend a read or tokens on it.
-      if (!peer.wire.peerRequests.some((r) => r.piece === req.index && r.offset === req.offset && r.length === req.length)) continue
-      limiter?.consume(req.length)
-      this.uploadLimiter?.consume(req.length)
-      peer.uploadsInFlight++
-      this.storage!.read(req.index, req.offset, req.length).then(
-        (buf) => {
-          peer.uploadsInFlight--
-          if (peer.wire.destroyed) return
-          peer.up.add(req.length)
-          this.up.add(req.length)
-          req.respond(null, buf)
-          this.pumpUploads(peer)
-        },
-        (err) => {
-          peer.uploadsInFlight--
-          req.respond(err)
-          this.pumpUploads(peer)
-        },
-      )
-    }
-  }
-
+  /** An unchoked peer lost interest: its slot goes to a peer that wants it. */
   private onPeerUninterested(peer: Peer): void {
     if (!peer.wire.amChoking) {
       peer.wire.choke()
@@ -854,58 +705,30 @@ export class Torrent extends EventEmitter {
     }
   }
 
+  /** A new interested peer takes a free slot at once rather than at the next round. */
   private onPeerInterested(peer: Peer): void {
     if (!this.picker || !this.ctx.uploadEnabled) return
-    if (!peer.wire.amChoking) return
-    if (this.unchokedCount() < this.ctx.unchokeSlots) {
-      peer.wire.unchoke()
-      peer.lastUnchokedAt = Date.now()
-    }
-  }
-
-  private unchokedCount(): number {
-    let n = 0
-    for (const peer of this.peers.values()) if (!peer.wire.amChoking) n++
-    return n
+    if (peer.wire.amChoking && freeSlots(this.peers.values(), this.ctx.unchokeSlots) > 0) peer.wire.unchoke()
   }
 
   private unchokeSomeone(): void {
     if (!this.picker || !this.ctx.uploadEnabled) return
-    for (const peer of this.peers.values()) {
-      if (this.unchokedCount() >= this.ctx.unchokeSlots) return
-      if (peer.wire.amChoking && peer.wire.peerInterested) {
-        peer.wire.unchoke()
-        peer.lastUnchokedAt = Date.now()
-      }
-    }
+    for (const peer of fillFreeSlots(this.peers.values(), this.ctx.unchokeSlots)) peer.wire.unchoke()
   }
 
-  /**
-   * Tit-for-tat: every 10 s unchoke the interested peers that give us the most (downloading) or take the most
-   * (seeding: the fastest downloaders spread the data best), plus one optimistic unchoke rotated every 30 s.
-   */
+  /** Every 10 s: tit-for-tat over the peers' rates, with an optimistic unchoke that moves every 30 s (choker.ts). */
   private rechoke(): void {
     if (!this.picker || !this.ctx.uploadEnabled) return
     this.chokeRound++
-    const seeding = this.done
-    const interested = [...this.peers.values()].filter((p) => p.wire.peerInterested)
-    interested.sort((a, b) => (seeding ? b.up.rate() - a.up.rate() : b.down.rate() - a.down.rate()))
-    const slots = Math.max(1, this.ctx.unchokeSlots - 1)
-    const keep = new Set(interested.slice(0, slots))
-    let optimistic = interested.find((p) => p.optimistic && !keep.has(p))
-    if (!optimistic || this.chokeRound % OPTIMISTIC_EVERY === 0) {
-      const rest = interested.filter((p) => !keep.has(p))
-      for (const p of rest) p.optimistic = false
-      optimistic = rest.length ? rest[Math.floor(Math.random() * rest.length)] : undefined
-      if (optimistic) optimistic.optimistic = true
-    }
-    if (optimistic) keep.add(optimistic)
+    const { unchoke, optimistic } = rechoke(this.peers.values(), {
+      slots: this.ctx.unchokeSlots,
+      seeding: this.done,
+      rotateOptimistic: this.chokeRound % OPTIMISTIC_EVERY === 0,
+    })
     for (const peer of this.peers.values()) {
-      if (keep.has(peer)) {
-        if (peer.wire.amChoking) {
-          peer.wire.unchoke()
-          peer.lastUnchokedAt = Date.now()
-        }
+      peer.optimistic = peer === optimistic
+      if (unchoke.has(peer)) {
+        if (peer.wire.amChoking) peer.wire.unchoke()
       } else if (!peer.wire.amChoking) peer.wire.choke()
     }
   }
@@ -917,7 +740,7 @@ export class Torrent extends EventEmitter {
     this.trackers?.replan()
     this.swarm.connectMore()
     this.metadata.fill()
-    this.serveWebSeeds()
+    this.webSeeds?.serve()
     if (this.picker) {
       const p = this.picker
       p.dropUnwanted()

@@ -1,0 +1,74 @@
+// Which peers we upload to: tit-for-tat over the peers' rates plus one optimistic slot, as a pure function of peer stats
+// (the Torrent applies the answer to its wires). libtorrent's choker has the same shape.
+
+/** What the choker knows of a peer. */
+export interface ChokerPeer {
+  /** It wants to download from us. */
+  readonly interested: boolean
+  /** We let it download now (not choked). */
+  readonly unchoked: boolean
+  /** It holds the optimistic slot. */
+  readonly optimistic: boolean
+  /** Bytes/s it sends us: the rank while we download. */
+  readonly downRate: number
+  /** Bytes/s we send it: the rank while we seed (the fastest downloaders spread the data best). */
+  readonly upRate: number
+}
+
+export interface ChokeOptions {
+  /** Upload slots, the optimistic one included. */
+  slots: number
+  /** Rank by upload rate (seeding) instead of download rate. */
+  seeding: boolean
+  /** Give the optimistic slot to a new peer this round (every third round: every 30 s at one round per 10 s). */
+  rotateOptimistic: boolean
+  /** For tests; Math.random otherwise. */
+  random?: () => number
+}
+
+export interface ChokeDecision<P> {
+  /** The peers to have unchoked after this round; every other peer is choked. */
+  unchoke: Set<P>
+  /** The holder of the optimistic slot, if any. */
+  optimistic: P | undefined
+}
+
+/**
+ * One rechoke round: the interested peers that rank highest get all slots but one (at least one), and one other
+ * interested peer gets the optimistic slot, kept until the next rotation, so a new peer can show what it gives.
+ */
+export function rechoke<P extends ChokerPeer>(peers: Iterable<P>, o: ChokeOptions): ChokeDecision<P> {
+  const interested: P[] = []
+  for (const p of peers) if (p.interested) interested.push(p)
+  interested.sort(o.seeding ? (a, b) => b.upRate - a.upRate : (a, b) => b.downRate - a.downRate)
+  const regular = Math.max(1, o.slots - 1)
+  const unchoke = new Set(interested.slice(0, regular))
+  const rest = interested.slice(regular)
+  let optimistic = rest.find((p) => p.optimistic)
+  if (!optimistic || o.rotateOptimistic) {
+    optimistic = rest.length ? rest[Math.floor((o.random ?? Math.random)() * rest.length)] : undefined
+  }
+  if (optimistic) unchoke.add(optimistic)
+  return { unchoke, optimistic }
+}
+
+/**
+ * Between rounds a free slot is not left empty until the next one: choked interested peers, in the order given, take
+ * the slots that are free now (a peer became interested, an unchoked peer lost interest or left).
+ */
+export function fillFreeSlots<P extends ChokerPeer>(peers: Iterable<P>, slots: number): P[] {
+  let free = slots
+  const choked: P[] = []
+  for (const p of peers) {
+    if (p.unchoked) free--
+    else if (p.interested) choked.push(p)
+  }
+  return free > 0 ? choked.slice(0, free) : []
+}
+
+/** Slots not taken by an unchoked peer (interested or not: it holds the slot until the next round). */
+export function freeSlots(peers: Iterable<ChokerPeer>, slots: number): number {
+  let free = slots
+  for (const p of peers) if (p.unchoked) free--
+  return Math.max(0, free)
+}
