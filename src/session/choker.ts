@@ -1,5 +1,8 @@
-// Which peers we upload to: tit-for-tat over the peers' rates plus one optimistic slot, as a pure function of peer stats
-// (the Torrent applies the answer to its wires). libtorrent's choker has the same shape.
+// Which peers we upload to: tit-for-tat over the peers' rates plus one optimistic slot, as pure functions of peer
+// stats (libtorrent's choker has the same shape), and the Choker that applies them to a torrent's peers.
+
+// The optimistic unchoke moves every this many rounds (30 s at a round per 10 s).
+const OPTIMISTIC_EVERY = 3
 
 /** What the choker knows of a peer. */
 export interface ChokerPeer {
@@ -71,4 +74,56 @@ export function freeSlots(peers: Iterable<ChokerPeer>, slots: number): number {
   let free = slots
   for (const p of peers) if (p.unchoked) free--
   return Math.max(0, free)
+}
+
+/** A peer the choker can act on. */
+export interface ChokablePeer extends ChokerPeer {
+  optimistic: boolean
+  choke(): void
+  unchoke(): void
+}
+
+/** Applies the rules above to a torrent's peers: a round every 10 s, free slots filled between rounds. */
+export class Choker<P extends ChokablePeer> {
+  private round = 0
+
+  constructor(
+    private readonly peers: () => Iterable<P>,
+    private readonly slots: number,
+    /** Uploading at all (metadata known, upload not switched off). */
+    private readonly enabled: () => boolean,
+    /** Seeding ranks peers by upload rate. */
+    private readonly seeding: () => boolean,
+  ) {}
+
+  /** One round (every 10 s); the optimistic slot moves every OPTIMISTIC_EVERY rounds. */
+  rechoke(): void {
+    if (!this.enabled()) return
+    this.round++
+    const { unchoke, optimistic } = rechoke(this.peers(), { slots: this.slots, seeding: this.seeding(), rotateOptimistic: this.round % OPTIMISTIC_EVERY === 0 })
+    for (const peer of this.peers()) {
+      peer.optimistic = peer === optimistic
+      if (unchoke.has(peer)) {
+        if (!peer.unchoked) peer.unchoke()
+      } else if (peer.unchoked) peer.choke()
+    }
+  }
+
+  /** A peer became interested: it takes a free slot at once rather than at the next round. */
+  interested(peer: P): void {
+    if (this.enabled() && !peer.unchoked && freeSlots(this.peers(), this.slots) > 0) peer.unchoke()
+  }
+
+  /** An unchoked peer lost interest: its slot goes to one that wants it. */
+  uninterested(peer: P): void {
+    if (!peer.unchoked) return
+    peer.choke()
+    this.fill()
+  }
+
+  /** A slot may have come free (an unchoked peer left or lost interest). */
+  fill(): void {
+    if (!this.enabled()) return
+    for (const peer of fillFreeSlots(this.peers(), this.slots)) peer.unchoke()
+  }
 }

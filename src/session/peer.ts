@@ -4,7 +4,7 @@ import type { Socket } from 'node:net'
 import type { PeerWire } from '../wire/peer-wire.js'
 import type { PeerAddress } from '../discovery/peer-address.js'
 import type { PickPeer } from './picker.js'
-import type { ChokerPeer } from './choker.js'
+import type { ChokablePeer } from './choker.js'
 import { RateMeter } from './rate.js'
 
 export const MIN_PIPELINE = 4
@@ -12,7 +12,7 @@ export const MIN_PIPELINE = 4
 export const START_PIPELINE = 64
 export const MAX_PIPELINE = 1024
 
-export class Peer implements PickPeer, ChokerPeer {
+export class Peer implements PickPeer, ChokablePeer {
   readonly outstanding = new Map<number, number>()
   readonly down = new RateMeter()
   readonly up = new RateMeter()
@@ -63,6 +63,12 @@ export class Peer implements PickPeer, ChokerPeer {
   }
   get upRate(): number {
     return this.up.rate()
+  }
+  choke(): void {
+    this.wire.choke()
+  }
+  unchoke(): void {
+    this.wire.unchoke()
   }
 
   has(piece: number): boolean {

@@ -127,6 +127,26 @@ export class PiecePicker {
     return this.wantedLeftPieces
   }
 
+  /** Bytes of the pieces still wanted (what trackers hear as `left`). */
+  bytesLeft(): number {
+    let left = 0
+    for (let i = 0; i < this.pieceCount; i++) if (this.wanted(i)) left += this.pieceSize(i)
+    return left
+  }
+
+  /** Verified bytes and all bytes of the selected pieces (base priority above none), or of every piece with `all`. */
+  progress(all: boolean): { have: number; wanted: number } {
+    let have = 0
+    let wanted = 0
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (!all && this.basePriority[i] === Priority.none) continue
+      const s = this.pieceSize(i)
+      wanted += s
+      if (this.have[i]) have += s
+    }
+    return { have, wanted }
+  }
+
   private recountWanted(): void {
     let n = 0
     for (let i = 0; i < this.pieceCount; i++) if (this.have[i] === 0 && this.priority[i] !== Priority.none) n++

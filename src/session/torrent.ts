@@ -1,9 +1,9 @@
-// One torrent in a Client: metadata -> checking -> downloading -> seeding. Owns its peers, picker, storage,
-// trackers and choker. The download path: peers -> picker -> requests -> blocks into memory -> hash once ->
-// write -> HAVE to everyone -> resume state.
+// One torrent in a Client: the state machine (metadata -> checking -> downloading -> seeding) and the wiring of its
+// units: PeerManager (addresses, dialing, bans), peer-connection (a peer's messages), Requester (what we ask for),
+// Uploader, Choker, WebSeeds, one Bandwidth per direction. The download path: peers -> picker -> requests -> blocks
+// into memory -> hash once -> write -> HAVE to everyone -> resume state.
 
 import { EventEmitter } from 'node:events'
-import { createHash } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { metainfoFromInfo, pieceHash, type Metainfo } from '../metainfo/metainfo.js'
@@ -12,20 +12,22 @@ import { TrackerClient } from '../discovery/tracker.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { checkExisting } from '../storage/check.js'
 import type { PeerWire } from '../wire/peer-wire.js'
-import { chokedAllowance } from '../wire/fast.js'
 import { pexExtension } from '../wire/pex.js'
-import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PieceProgress } from './picker.js'
+import { PiecePicker, type PieceProgress } from './picker.js'
 import type { Peer } from './peer.js'
 import { PeerManager, type ConnectionEnds } from './peer-manager.js'
-import { attachPeer, dropAvailability, greetPeer, pexBroadcast, pexIntroduce, REQUEST_TIMEOUT_MS, type PeerEvents } from './peer-connection.js'
+import { attachPeer, dropAvailability, greetPeer, pexBroadcast, pexIntroduce, type PeerEvents } from './peer-connection.js'
 import { MetadataFetch, METADATA_TRIES } from './metadata-fetch.js'
 import { clientName } from './identity.js'
 import { Priority, type PriorityHandle } from './priority.js'
 import { RateMeter } from './rate.js'
 import { Bandwidth } from './bandwidth.js'
-import { fillFreeSlots, freeSlots, rechoke } from './choker.js'
+import { Choker } from './choker.js'
 import { ADVERTISED_REQQ, Uploader } from './uploader.js'
 import { WebSeeds } from './web-seeds.js'
+import { Requester } from './requester.js'
+import { SmartBan } from './smart-ban.js'
+import { PieceWaiters, RecentPieces } from './piece-waiters.js'
 import type { ClientContext } from './context.js'
 import type { DhtStats } from '../discovery/dht.js'
 
@@ -81,8 +83,6 @@ export const TORRENT_RATE_WINDOW_MS = 2000
 export type { ConnectionEnds } from './peer-manager.js'
 
 const CHOKE_INTERVAL_MS = 10_000
-// The optimistic unchoke moves every this many rounds (30 s).
-const OPTIMISTIC_EVERY = 3
 const RESUME_SAVE_MS = 5_000
 // Verified pieces kept in memory for readers in stream mode.
 const RECENT_PIECES = 8
@@ -108,23 +108,23 @@ export class Torrent extends EventEmitter {
   private readonly downBandwidth: Bandwidth
   private readonly upBandwidth: Bandwidth
   private readonly uploader: Uploader
-  /** Peers whose request filling waits for a download limit's tokens. */
-  private readonly limitWaiting = new Set<Peer>()
+  /** What we ask peers for. */
+  private readonly requests: Requester
   private trackers?: TrackerClient
   private timers: NodeJS.Timeout[] = []
-  private chokeRound = 0
+  /** Whom we upload to. */
+  private readonly choker: Choker<Peer>
   private resumeDirty = false
   private destroyed = false
-  private wantedVersion = 0
   private selected?: boolean[]
   /** Waiters for pieces (streaming reads). */
-  private pieceWaiters = new Map<number, Array<{ resolve: () => void; reject: (e: Error) => void }>>()
+  private readonly pieceWaiters = new PieceWaiters()
   /** Block hashes of pieces that failed, to find the peer that lied once the piece verifies (smart ban). */
-  private failedBlocks = new Map<number, Map<number, { peer: string; digest: Buffer }>>()
+  private readonly smartBan = new SmartBan()
   private stopping?: Promise<void>
   private abort = new AbortController()
   /** Stream mode: the last verified pieces, kept for readers (index -> piece data), oldest first. */
-  private readonly recentPieces = new Map<number, Buffer>()
+  private recentPieces?: RecentPieces
   /** Fetching the info dict of a magnet from peers. */
   private readonly metadata: MetadataFetch
   private webSeeds?: WebSeeds
@@ -165,6 +165,8 @@ export class Torrent extends EventEmitter {
       this.upBandwidth,
       this.up,
     )
+    this.requests = new Requester({ peers: this.peers, completed: (prog) => this.verifyPiece(prog) }, this.downBandwidth, this.down)
+    this.choker = new Choker(() => this.peers.values(), ctx.unchokeSlots, () => !!this.picker && ctx.uploadEnabled, () => this.done)
     this.swarm = new PeerManager(ctx, {
       infoHash: this.infoHash,
       infoHashBuffer: this.infoHashBuffer,
@@ -178,10 +180,10 @@ export class Torrent extends EventEmitter {
       picker: () => this.picker,
       peers: () => this.peers.values(),
       peerHas: (peer) => this.afterPeerHas(peer),
-      canRequest: (peer) => this.fillRequests(peer),
-      interested: (peer) => this.onPeerInterested(peer),
-      uninterested: (peer) => this.onPeerUninterested(peer),
-      snubbed: (peer) => this.onSnubbed(peer),
+      canRequest: (peer) => this.requests.fill(peer),
+      interested: (peer) => this.choker.interested(peer),
+      uninterested: (peer) => this.choker.uninterested(peer),
+      snubbed: (peer) => this.requests.snubbed(peer),
       request: (peer, index, offset, length, respond) => this.uploader.request(peer, index, offset, length, respond),
       extendedHandshake: (peer) => this.onExtendedHandshake(peer),
       dhtPort: (host, port) => this.ctx.dhtNode?.(host, port),
@@ -208,7 +210,7 @@ export class Torrent extends EventEmitter {
   async start(): Promise<void> {
     if (this.destroyed) return // removed before it started
     this.timers.push(setInterval(() => this.tick(), 1000))
-    this.timers.push(setInterval(() => this.rechoke(), CHOKE_INTERVAL_MS))
+    this.timers.push(setInterval(() => this.choker.rechoke(), CHOKE_INTERVAL_MS))
     this.timers.push(setInterval(() => void this.saveResume(), RESUME_SAVE_MS))
     for (const t of this.timers) t.unref()
     // With metadata, the trackers hear from us once the data is checked, so `started` carries the true `left` (a seed
@@ -268,6 +270,9 @@ export class Torrent extends EventEmitter {
     if (this.destroyed) return
     picker.setHave(have)
     this.picker = picker
+    this.requests.picker = picker
+    // Readers usually want a piece the moment it arrives: in stream mode the last few verified pieces stay in memory.
+    if (this.opts.stream) this.recentPieces = new RecentPieces(RECENT_PIECES, m.pieceLength, m.length)
     const urls = [...new Set([...m.urlList, ...(this.opts.webSeeds ?? [])])].filter((u) => /^https?:\/\//i.test(u))
     const host = { picker: () => this.picker, completed: (prog: PieceProgress) => this.verifyPiece(prog), stopped: () => this.destroyed, warn: (message: string) => this.emit('warning', message) }
     if (urls.length) this.webSeeds = new WebSeeds(urls, m, host, this.downBandwidth, this.down, this.abort.signal)
@@ -304,9 +309,9 @@ export class Torrent extends EventEmitter {
     this.storage?.setSelected(this.selected)
     this.applySelection(this.picker)
     this.picker.dropUnwanted()
-    this.wantedVersion++
+    this.requests.wantedChanged()
     this.updateDoneState()
-    for (const p of this.peers.values()) this.updateInterest(p)
+    for (const p of this.peers.values()) this.requests.updateInterest(p)
   }
 
   /** Per-torrent rate limits in bytes per second (0 or undefined = none beyond the Client's). */
@@ -344,11 +349,9 @@ export class Torrent extends EventEmitter {
       peer.wire.destroy()
     }
     this.peers.clear()
-    for (const waiters of this.pieceWaiters.values()) {
-      for (const w of waiters) w.reject(new BtError(`${this.name}: torrent was removed`, ExitCode.io))
-    }
-    this.pieceWaiters.clear()
-    this.recentPieces.clear()
+    this.requests.close()
+    this.pieceWaiters.failAll(new BtError(`${this.name}: torrent was removed`, ExitCode.io))
+    this.recentPieces?.clear()
     await Promise.allSettled([this.trackers?.stop(), this.saveResume(true)])
     await this.storage?.close().catch(() => {})
     if (this.state !== 'error') this.state = 'stopped'
@@ -358,28 +361,12 @@ export class Torrent extends EventEmitter {
   // --- progress -----------------------------------------------------------------------------------------------
 
   private bytesLeft(): number {
-    const m = this.metainfo
-    const p = this.picker
-    if (!m || !p) return m?.length ?? 0
-    let left = 0
-    for (let i = 0; i < m.pieceCount; i++) if (!p.have[i] && p.priority[i] !== Priority.none) left += p.pieceSize(i)
-    return left
+    return this.picker ? this.picker.bytesLeft() : this.metainfo?.length ?? 0
   }
 
   stats(): TorrentStats {
-    const m = this.metainfo
-    const p = this.picker
-    let have = 0
-    let wanted = 0
-    if (m && p) {
-      for (let i = 0; i < m.pieceCount; i++) {
-        // In stream mode nothing is selected as such: progress is over the whole torrent.
-        if (p.basePriority[i] === Priority.none && !this.opts.stream) continue
-        const s = p.pieceSize(i)
-        wanted += s
-        if (p.have[i]) have += s
-      }
-    }
+    // In stream mode nothing is selected as such: progress is over the whole torrent.
+    const { have, wanted } = this.picker?.progress(!!this.opts.stream) ?? { have: 0, wanted: 0 }
     let seeds = 0
     for (const peer of this.peers.values()) if (peer.seed) seeds++
     return {
@@ -410,7 +397,7 @@ export class Torrent extends EventEmitter {
     this.emit('state', this.state)
     this.emit('done')
     for (const peer of this.peers.values()) {
-      this.updateInterest(peer)
+      this.requests.updateInterest(peer)
       // Two seeds have nothing to say to each other.
       if (peer.seed && p.haveCount === p.pieceCount) peer.wire.destroy()
     }
@@ -451,7 +438,7 @@ export class Torrent extends EventEmitter {
   }
 
   private prepareWire(wire: PeerWire): void {
-    // What we let a peer queue; MAX_PEER_QUEUE (the disconnect point) leaves room for clients that overshoot a little.
+    // What we let a peer queue; the uploader's disconnect point leaves room for clients that overshoot a little.
     wire.extendedHandshake.reqq = ADVERTISED_REQQ
     wire.extendedHandshake.p = this.ctx.port()
     wire.extendedHandshake.v = clientName()
@@ -461,7 +448,6 @@ export class Torrent extends EventEmitter {
     if (!this.metainfo?.private) {
       wire.use(pexExtension({ onPeers: (peers) => !this.metainfo?.private && this.addPeers(peers) }))
     }
-    this.ctx.installExtensions?.(this, wire)
   }
 
   /** Verified metadata from a peer (ut_metadata checked its SHA-1). */
@@ -491,13 +477,13 @@ export class Torrent extends EventEmitter {
     if (!p || peer.wire.destroyed) return
     greetPeer(peer, p, this.infoHashBuffer, atAttach)
     this.afterPeerHas(peer)
-    if (peer.wire.peerInterested) this.onPeerInterested(peer)
+    if (peer.wire.peerInterested) this.choker.interested(peer)
   }
 
   private afterPeerHas(peer: Peer): void {
     if (!this.picker) return
-    this.updateInterest(peer)
-    this.fillRequests(peer)
+    this.requests.updateInterest(peer)
+    this.requests.fill(peer)
     if (peer.seed && this.done && this.picker.haveCount === this.picker.pieceCount) peer.wire.destroy()
   }
 
@@ -520,100 +506,16 @@ export class Torrent extends EventEmitter {
     this.swarm.peerGone(peer, !this.metainfo && peer.metadataTries >= METADATA_TRIES ? 30_000 : 5_000)
     if (!this.metainfo?.private) pexBroadcast(peer, this.peers.values(), true)
     this.emit('peer-gone', peer)
-    if (!peer.wire.amChoking) this.unchokeSomeone()
+    if (!peer.wire.amChoking) this.choker.fill()
   }
 
   // --- download -----------------------------------------------------------------------------------------------
-
-  private updateInterest(peer: Peer): void {
-    const p = this.picker
-    if (!p || peer.wire.destroyed) return
-    if (peer.interestVersion === this.wantedVersion && peer.wire.amInterested) return
-    let interesting = false
-    if (p.wantedLeft > 0) {
-      for (let i = 0; i < p.pieceCount; i++) {
-        if (p.wanted(i) && peer.has(i)) {
-          interesting = true
-          break
-        }
-      }
-    }
-    peer.interestVersion = this.wantedVersion
-    if (interesting && !peer.wire.amInterested) peer.wire.interested()
-    else if (!interesting && peer.wire.amInterested) peer.wire.uninterested()
-  }
-
-  private readonly pickBuf: BlockRequest[] = []
-
-  /** Keep the peer's request pipeline full. */
-  private fillRequests(peer: Peer): void {
-    const p = this.picker
-    const wire = peer.wire
-    // A peer that chokes us still serves its allowed-fast pieces (BEP 6).
-    const allowance = wire.peerChoking ? chokedAllowance(wire) : undefined
-    if (!p || (wire.peerChoking && !allowance) || !wire.amInterested || wire.destroyed || (wire as any)._finished || this.destroyed) return
-    const depth = peer.pipelineDepth()
-    let room = depth - peer.outstanding.size
-    // Refill in batches: one pick per several blocks keeps per-block work small.
-    if (room < Math.max(1, depth >> 3)) return
-    // Download tokens are taken as blocks are requested: what a peer sends is what we asked for.
-    const allowed = this.downBandwidth.available()
-    const limited = allowed !== Infinity
-    if (limited) {
-      room = Math.min(room, Math.floor(allowed / BLOCK_SIZE))
-      if (room <= 0) return this.waitBandwidth(peer)
-    }
-    const out = this.pickBuf
-    out.length = 0
-    const n = p.pick(allowance ? { has: (i) => allowance.has(i) && peer.has(i), outstanding: peer.outstanding } : peer, room, out)
-    for (let k = 0; k < n; k++) {
-      const req = out[k]
-      if (limited) this.downBandwidth.consume(req.length)
-      wire.request(req.piece, req.offset, req.length, (err, buf) => this.onBlock(peer, req, err, buf))
-    }
-    out.length = 0
-    if (n === 0 && peer.outstanding.size === 0 && p.wantedLeft > 0) this.updateInterest(peer)
-  }
-
-  /** The download limit allows no block now: fill this peer's requests again once it does (one wait per peer). */
-  private waitBandwidth(peer: Peer): void {
-    if (this.limitWaiting.has(peer)) return
-    this.limitWaiting.add(peer)
-    void this.downBandwidth.wait(BLOCK_SIZE).then(() => {
-      this.limitWaiting.delete(peer)
-      this.fillRequests(peer)
-    })
-  }
-
-  private onBlock(peer: Peer, req: BlockRequest, err: Error | null, buf: Uint8Array | undefined): void {
-    const p = this.picker
-    if (!p || this.destroyed) return
-    const block = err ? undefined : buf
-    if (block) {
-      peer.down.add(block.length)
-      this.down.add(block.length)
-      peer.snubbed = false
-    }
-    const completed = p.requestDone(req, peer, peer.key, block)
-    const prog = req.progress
-    // Endgame: someone else still has this block outstanding; cancel theirs.
-    const b = req.offset / BLOCK_SIZE
-    if (block && prog.requested[b] > 0) {
-      const id = req.piece * p.blockStride + b
-      for (const other of this.peers.values()) {
-        if (other !== peer && other.outstanding.has(id)) other.wire.cancel(req.piece, req.offset, req.length)
-      }
-    }
-    if (completed) this.verifyPiece(prog)
-    // A failed request can fail synchronously inside wire.request (choked, closed): refilling from here would recurse.
-    if (block && !peer.wire.destroyed) this.fillRequests(peer)
-  }
 
   private verifyPiece(prog: PieceProgress): void {
     const i = prog.index
     const buf = prog.buf!
     if (!prog.digest().equals(pieceHash(this.metainfo!, i))) return this.onHashFailure(prog)
-    this.checkFailedBlocks(i, buf)
+    for (const liar of this.smartBan.pieceVerified(i, buf)) this.swarm.banKey(liar, 'sent data that failed the hash check')
     this.storage!.writePiece(i, buf).then(() => this.pieceWritten(prog), (err) => this.fail(err))
   }
 
@@ -621,28 +523,18 @@ export class Torrent extends EventEmitter {
     const i = prog.index
     const p = this.picker!
     if (prog.buf) {
-      // Readers usually want a piece the moment it arrives: in stream mode keep the last few verified pieces in
-      // memory and serve them from there, without a round trip through the disk thread pool.
-      if (this.opts.stream && !this.destroyed) {
-        this.recentPieces.set(i, prog.buf)
-        if (this.recentPieces.size > RECENT_PIECES) {
-          const [oldest, buf] = this.recentPieces.entries().next().value as [number, Buffer]
-          this.recentPieces.delete(oldest)
-          p.releaseBuffer(buf)
-        }
+      if (this.recentPieces && !this.destroyed) {
+        const evicted = this.recentPieces.add(i, prog.buf)
+        if (evicted) p.releaseBuffer(evicted)
       } else p.releaseBuffer(prog.buf)
     }
     prog.buf = null
     if (this.destroyed) return
     p.pieceDone(i)
     this.resumeDirty = true
-    this.wantedVersion++
+    this.requests.wantedChanged()
     for (const peer of this.peers.values()) peer.wire.have(i)
-    const waiters = this.pieceWaiters.get(i)
-    if (waiters) {
-      this.pieceWaiters.delete(i)
-      for (const w of waiters) w.resolve()
-    }
+    this.pieceWaiters.arrived(i)
     this.emit('piece', i)
     this.updateDoneState()
   }
@@ -650,15 +542,8 @@ export class Torrent extends EventEmitter {
   private onHashFailure(prog: PieceProgress): void {
     const p = this.picker!
     const i = prog.index
-    // Keep each block's digest and sender; when the piece later verifies, the sender of a block that differs lied.
-    const record = this.failedBlocks.get(i) ?? new Map()
-    for (let b = 0; b < prog.blocks; b++) {
-      const sender = prog.senders[b]
-      if (!sender) continue
-      const digest = createHash('sha1').update(prog.buf!.subarray(b * BLOCK_SIZE, b * BLOCK_SIZE + prog.blockLength(b))).digest()
-      if (!record.has(b)) record.set(b, { peer: sender, digest })
-    }
-    this.failedBlocks.set(i, record)
+    // Each block's digest and sender are kept: when the piece later verifies, the sender of a block that differs lied.
+    this.smartBan.pieceFailed(i, prog.buf!, prog.senders)
     const contributors = p.pieceFailed(i)
     this.emit('warning', `piece ${i} failed its hash check`)
     this.webSeeds?.pieceFailed(contributors)
@@ -670,67 +555,7 @@ export class Torrent extends EventEmitter {
         if (peer && ++peer.strikes >= 5) this.swarm.ban(peer, 'too many pieces failed the hash check')
       }
     }
-    for (const peer of this.peers.values()) this.fillRequests(peer)
-  }
-
-  private checkFailedBlocks(i: number, good: Buffer): void {
-    const record = this.failedBlocks.get(i)
-    if (!record) return
-    this.failedBlocks.delete(i)
-    for (const [b, { peer, digest }] of record) {
-      const len = Math.min(BLOCK_SIZE, good.length - b * BLOCK_SIZE)
-      const actual = createHash('sha1').update(good.subarray(b * BLOCK_SIZE, b * BLOCK_SIZE + len)).digest()
-      if (!actual.equals(digest)) {
-        this.swarm.banKey(peer, 'sent data that failed the hash check')
-      }
-    }
-  }
-
-  private onSnubbed(peer: Peer): void {
-    peer.snubbed = true
-    // Give its outstanding blocks back so other peers fetch them.
-    const p = this.picker
-    if (!p) return
-    for (const r of [...peer.wire.requests]) peer.wire.cancel(r.piece, r.offset, r.length)
-    for (const other of this.peers.values()) if (other !== peer) this.fillRequests(other)
-  }
-
-  // --- choking -------------------------------------------------------------------------------------------------
-
-  /** An unchoked peer lost interest: its slot goes to a peer that wants it. */
-  private onPeerUninterested(peer: Peer): void {
-    if (!peer.wire.amChoking) {
-      peer.wire.choke()
-      this.unchokeSomeone()
-    }
-  }
-
-  /** A new interested peer takes a free slot at once rather than at the next round. */
-  private onPeerInterested(peer: Peer): void {
-    if (!this.picker || !this.ctx.uploadEnabled) return
-    if (peer.wire.amChoking && freeSlots(this.peers.values(), this.ctx.unchokeSlots) > 0) peer.wire.unchoke()
-  }
-
-  private unchokeSomeone(): void {
-    if (!this.picker || !this.ctx.uploadEnabled) return
-    for (const peer of fillFreeSlots(this.peers.values(), this.ctx.unchokeSlots)) peer.wire.unchoke()
-  }
-
-  /** Every 10 s: tit-for-tat over the peers' rates, with an optimistic unchoke that moves every 30 s (choker.ts). */
-  private rechoke(): void {
-    if (!this.picker || !this.ctx.uploadEnabled) return
-    this.chokeRound++
-    const { unchoke, optimistic } = rechoke(this.peers.values(), {
-      slots: this.ctx.unchokeSlots,
-      seeding: this.done,
-      rotateOptimistic: this.chokeRound % OPTIMISTIC_EVERY === 0,
-    })
-    for (const peer of this.peers.values()) {
-      peer.optimistic = peer === optimistic
-      if (unchoke.has(peer)) {
-        if (peer.wire.amChoking) peer.wire.unchoke()
-      } else if (!peer.wire.amChoking) peer.wire.choke()
-    }
+    for (const peer of this.peers.values()) this.requests.fill(peer)
   }
 
   // --- periodic -----------------------------------------------------------------------------------------------
@@ -744,19 +569,7 @@ export class Torrent extends EventEmitter {
     if (this.picker) {
       const p = this.picker
       p.dropUnwanted()
-      // The wire's own timeout restarts whenever any answer arrives, so a request a peer silently dropped would stay
-      // outstanding while the peer sends others: cancel requests far older than the timeout.
-      const stale = Date.now() - 2 * REQUEST_TIMEOUT_MS
-      for (const peer of this.peers.values()) {
-        for (const [id, sentAt] of peer.outstanding) {
-          if (sentAt > stale) continue
-          const piece = Math.floor(id / p.blockStride)
-          const offset = (id % p.blockStride) * BLOCK_SIZE
-          peer.wire.cancel(piece, offset, Math.min(BLOCK_SIZE, p.pieceSize(piece) - offset))
-        }
-        if (peer.interestVersion !== this.wantedVersion) this.updateInterest(peer)
-        this.fillRequests(peer)
-      }
+      for (const peer of this.peers.values()) this.requests.tick(peer)
     }
     this.emit('tick')
   }
@@ -770,74 +583,23 @@ export class Torrent extends EventEmitter {
   waitPiece(i: number, signal?: AbortSignal): Promise<void> {
     if (this.hasPiece(i)) return Promise.resolve()
     if (this.destroyed) return Promise.reject(new BtError(`${this.name}: torrent was removed`, ExitCode.io))
-    if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('aborted'))
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const l = this.pieceWaiters.get(i)
-        const k = l ? l.indexOf(entry) : -1
-        if (k >= 0) l!.splice(k, 1)
-        if (l && l.length === 0) this.pieceWaiters.delete(i)
-        reject(signal!.reason ?? new Error('aborted'))
-      }
-      const entry = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve()
-        },
-        reject: (e: Error) => {
-          signal?.removeEventListener('abort', onAbort)
-          reject(e)
-        },
-      }
-      const list = this.pieceWaiters.get(i) ?? []
-      list.push(entry)
-      this.pieceWaiters.set(i, list)
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    return this.pieceWaiters.wait(i, signal)
   }
 
   readAt(buf: Buffer, position: number): Promise<number> {
     if (!this.storage) return Promise.reject(new BtError('no metadata yet', ExitCode.usage))
-    const n = this.readRecent(buf, position)
+    const n = this.recentPieces ? this.recentPieces.read(buf, position) : -1
     if (n >= 0) return Promise.resolve(n)
     return this.storage.readAt(buf, position)
-  }
-
-  /** Copy from verified pieces still in memory; -1 unless every byte asked for is there. */
-  private readRecent(buf: Buffer, position: number): number {
-    const m = this.metainfo
-    if (!m || this.recentPieces.size === 0) return -1
-    const end = Math.min(m.length, position + buf.length)
-    if (end <= position) return -1
-    for (let pos = position; pos < end; ) {
-      if (!this.recentPieces.has(Math.floor(pos / m.pieceLength))) return -1
-      pos = (Math.floor(pos / m.pieceLength) + 1) * m.pieceLength
-    }
-    for (let pos = position; pos < end; ) {
-      const i = Math.floor(pos / m.pieceLength)
-      const piece = this.recentPieces.get(i)!
-      const from = pos - i * m.pieceLength
-      const take = Math.min(end - pos, piece.length - from)
-      piece.copy(buf, pos - position, from, from + take)
-      pos += take
-    }
-    return end - position
   }
 
   createPriorityHandle(): PriorityHandle {
     if (!this.picker) throw new BtError('no metadata yet', ExitCode.usage)
     return this.picker.createHandle(() => {
       this.picker?.dropUnwanted()
-      this.wantedVersion++
+      this.requests.wantedChanged()
       // Fastest peers pick first, so the pieces a reader waits for go to them.
-      for (const peer of this.peersByRate()) {
-        this.updateInterest(peer)
-        this.fillRequests(peer)
-      }
+      this.requests.fillAll(true)
     })
-  }
-
-  private peersByRate(): Peer[] {
-    return [...this.peers.values()].sort((a, b) => b.down.rate() - a.down.rate())
   }
 }

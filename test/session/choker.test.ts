@@ -3,7 +3,7 @@
 // free slots are filled between rounds.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fillFreeSlots, freeSlots, rechoke, type ChokerPeer } from '../../src/session/choker.js'
+import { Choker, fillFreeSlots, freeSlots, rechoke, type ChokablePeer, type ChokerPeer } from '../../src/session/choker.js'
 
 interface P extends ChokerPeer {
   name: string
@@ -90,6 +90,56 @@ test('between rounds, free slots go to choked interested peers in order, never b
   assert.equal(fillFreeSlots(peers, 4).map((p) => p.name), ['wait1', 'wait2'])
   assert.equal(fillFreeSlots(peers, 2), [])
   assert.equal(fillFreeSlots(peers, 1), [])
+})
+
+/** A peer the Choker can act on, recording what it was told. */
+class FakePeer implements ChokablePeer {
+  unchoked = false
+  optimistic = false
+  told: string[] = []
+  constructor(readonly name: string, public interested = true, public downRate = 0, public upRate = 0) {}
+  choke(): void {
+    this.unchoked = false
+    this.told.push('choke')
+  }
+  unchoke(): void {
+    this.unchoked = true
+    this.told.push('unchoke')
+  }
+}
+
+test('Choker: a new interested peer takes a free slot at once; none when slots are full or upload is off', () => {
+  const peers = [new FakePeer('a'), new FakePeer('b'), new FakePeer('c')]
+  let enabled = false
+  const c = new Choker(() => peers, 2, () => enabled, () => false)
+  c.interested(peers[0])
+  assert.is(peers[0].unchoked, false, 'upload off: nobody is unchoked')
+  enabled = true
+  c.interested(peers[0])
+  c.interested(peers[1])
+  c.interested(peers[2])
+  assert.equal(peers.map((p) => p.unchoked), [true, true, false])
+})
+
+test('Choker: a peer that loses interest is choked and its slot goes to a waiting peer', () => {
+  const peers = [new FakePeer('a'), new FakePeer('b'), new FakePeer('c')]
+  const c = new Choker(() => peers, 2, () => true, () => false)
+  for (const p of peers) c.interested(p)
+  peers[0].interested = false
+  c.uninterested(peers[0])
+  assert.equal(peers.map((p) => p.unchoked), [false, true, true])
+})
+
+test('Choker: a round unchokes the best and an optimistic peer, chokes the rest, and marks only one optimistic', () => {
+  const peers = [new FakePeer('slow', true, 1), new FakePeer('fast', true, 1000), new FakePeer('mid', true, 500), new FakePeer('off', false, 5000)]
+  peers[0].optimistic = true
+  peers[3].unchoked = true // unchoked earlier, no longer interested
+  const c = new Choker(() => peers, 2, () => true, () => false)
+  c.rechoke()
+  // One regular slot (fast) plus the optimistic one, which slow keeps until a rotation.
+  assert.equal(peers.map((p) => p.unchoked), [true, true, false, false])
+  assert.equal(peers.map((p) => p.optimistic), [true, false, false, false])
+  assert.equal(peers[3].told, ['choke'])
 })
 
 test.run()
