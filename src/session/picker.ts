@@ -92,7 +92,7 @@ export class PiecePicker {
   private orderBuiltAt = 0
   private urgent: number[] = []
   private readonly handles = new Map<object, HandleRanges>()
-  /** Bytes of wanted pieces not yet had, kept current for progress and endgame. */
+  /** Wanted pieces not yet had (a count, not bytes), kept current for done-ness and endgame. */
   private wantedLeftPieces = 0
 
   constructor(
