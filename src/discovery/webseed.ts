@@ -8,6 +8,16 @@ import type { Metainfo } from '../metainfo/metainfo.js'
 
 const MAX_REDIRECTS = 3
 
+/**
+ * A bandwidth limit the bytes of a reply pass through as they are read (the session's download limit): a reply is
+ * paused while the limit has nothing left, so TCP slows the server down.
+ */
+export interface ByteGate {
+  available(): number
+  consume(n: number): void
+  wait(n: number): Promise<void>
+}
+
 export class WebSeed {
   failures = 0
   /** Requests under way. */
@@ -27,7 +37,7 @@ export class WebSeed {
   }
 
   /** Bytes [start, end) of the torrent's data. Pad files read as zeros. */
-  async fetch(start: number, end: number, signal?: AbortSignal): Promise<Buffer> {
+  async fetch(start: number, end: number, signal?: AbortSignal, gate?: ByteGate): Promise<Buffer> {
     const out = Buffer.alloc(end - start)
     const files = this.m.files
     for (let i = 0; i < files.length; i++) {
@@ -35,13 +45,13 @@ export class WebSeed {
       const a = Math.max(start, f.offset)
       const b = Math.min(end, f.offset + f.length)
       if (b <= a || f.padding) continue
-      const data = await this.get(this.fileUrl(i), a - f.offset, b - f.offset, signal)
+      const data = await this.get(this.fileUrl(i), a - f.offset, b - f.offset, signal, gate)
       data.copy(out, a - start)
     }
     return out
   }
 
-  private get(url: string, from: number, to: number, signal?: AbortSignal, redirects = 0): Promise<Buffer> {
+  private get(url: string, from: number, to: number, signal?: AbortSignal, gate?: ByteGate, redirects = 0): Promise<Buffer> {
     const want = to - from
     return new Promise((resolve, reject) => {
       let u: URL
@@ -56,7 +66,7 @@ export class WebSeed {
         const status = res.statusCode ?? 0
         if (status >= 300 && status < 400 && res.headers.location && redirects < MAX_REDIRECTS) {
           res.resume()
-          return resolve(this.get(new URL(res.headers.location, u).toString(), from, to, signal, redirects + 1))
+          return resolve(this.get(new URL(res.headers.location, u).toString(), from, to, signal, gate, redirects + 1))
         }
         // 206 is the answer to a range; a 200 carries the whole file, of which we skip to `from`.
         if (status !== 206 && status !== 200) {
@@ -67,6 +77,7 @@ export class WebSeed {
         const buf = Buffer.allocUnsafe(want)
         let got = 0
         res.on('data', (chunk: Buffer) => {
+          gate?.consume(chunk.length)
           if (skip > 0) {
             const n = Math.min(skip, chunk.length)
             skip -= n
@@ -78,6 +89,16 @@ export class WebSeed {
           if (got >= want) {
             res.destroy()
             resolve(buf)
+            return
+          }
+          if (gate && gate.available() <= 0) {
+            // Paused by our own limit, not by a silent server: the idle timeout waits too.
+            res.pause()
+            req.setTimeout(0)
+            void gate.wait(16384).then(() => {
+              req.setTimeout(this.timeoutMs)
+              res.resume()
+            })
           }
         })
         res.on('end', () => {

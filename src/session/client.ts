@@ -70,9 +70,6 @@ export class Client extends EventEmitter implements ClientContext {
   private destroyed = false
   /** Incoming sockets, so destroy() can close the ones still handshaking. */
   private readonly sockets = new Set<net.Socket>()
-  /** Hooks set by the DHT / extension layers. */
-  discoverHook?: (t: Torrent) => void
-  extensionHook?: ClientContext['installExtensions']
 
   constructor(readonly opts: ClientOptions = {}) {
     super()
@@ -185,7 +182,6 @@ export class Client extends EventEmitter implements ClientContext {
   }
 
   discover(t: Torrent): void {
-    this.discoverHook?.(t)
     if (!this.dht || t.metainfo?.private || this.dhtJobs.has(t)) return
     const onPeers = (peers: PeerAddress[]) => t.addPeers(peers)
     this.dhtJobs.set(t, [this.dht.lookup(t.infoHashBuffer, onPeers), this.dht.announce(t.infoHashBuffer, this.listenPort)])
@@ -202,10 +198,6 @@ export class Client extends EventEmitter implements ClientContext {
 
   dhtNode(host: string, port: number): void {
     this.dht?.addNode({ host, port })
-  }
-
-  installExtensions(t: Torrent, wire: PeerWire): void {
-    this.extensionHook?.(t, wire)
   }
 
   private onIncoming(socket: net.Socket): void {

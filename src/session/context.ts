@@ -3,7 +3,6 @@
 import type { PeerAddress } from '../discovery/peer-address.js'
 import type { DhtStats } from '../discovery/dht.js'
 import type { ResumeStore } from '../storage/resume.js'
-import type { PeerWire } from '../wire/peer-wire.js'
 import type { TokenBucket } from './rate.js'
 import type { Torrent } from './torrent.js'
 
@@ -34,6 +33,4 @@ export interface ClientContext {
   dhtStats?(): DhtStats | undefined
   /** A peer told us its DHT port (BEP 5 PORT message). */
   dhtNode?(host: string, port: number): void
-  /** Add BEP 10 extensions (ut_metadata, ut_pex) to a wire before its handshake. */
-  installExtensions?(t: Torrent, wire: PeerWire): void
 }

@@ -74,11 +74,6 @@ export class MetadataFetch {
     if (this.fetchers.delete(wire)) this.fill()
   }
 
-  /** Pieces kept so far for `size` (for tests and status). */
-  received(size: number): number {
-    return this.assembly.received(size)
-  }
-
   private cancelAll(): void {
     for (const wire of this.fetchers) (wire.ut_metadata as MetadataExtension | undefined)?.cancel()
     this.fetchers.clear()

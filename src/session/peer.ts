@@ -4,6 +4,7 @@ import type { Socket } from 'node:net'
 import type { PeerWire } from '../wire/peer-wire.js'
 import type { PeerAddress } from '../discovery/peer-address.js'
 import type { PickPeer } from './picker.js'
+import type { ChokablePeer } from './choker.js'
 import { RateMeter } from './rate.js'
 
 export const MIN_PIPELINE = 4
@@ -11,7 +12,7 @@ export const MIN_PIPELINE = 4
 export const START_PIPELINE = 64
 export const MAX_PIPELINE = 1024
 
-export class Peer implements PickPeer {
+export class Peer implements PickPeer, ChokablePeer {
   readonly outstanding = new Map<number, number>()
   readonly down = new RateMeter()
   readonly up = new RateMeter()
@@ -22,10 +23,9 @@ export class Peer implements PickPeer {
   haveCount = 0
   /** Peer's advertised request queue limit (BEP 10 `reqq`), default 250 as libtorrent assumes. */
   reqq = 250
-  connectedAt = Date.now()
-  lastUnchokedAt = 0
   /** Our wanted-set version when interest was last computed. */
   interestVersion = -1
+  /** It holds the optimistic unchoke slot. */
   optimistic = false
   /** Blocks this peer sent that completed pieces which failed the hash. */
   strikes = 0
@@ -49,6 +49,27 @@ export class Peer implements PickPeer {
     readonly socket: Socket,
     readonly incoming: boolean,
   ) {}
+
+  // What the choker ranks and counts (choker.ts).
+  /** It is interested in our pieces. */
+  get interested(): boolean {
+    return this.wire.peerInterested
+  }
+  get unchoked(): boolean {
+    return !this.wire.amChoking
+  }
+  get downRate(): number {
+    return this.down.rate()
+  }
+  get upRate(): number {
+    return this.up.rate()
+  }
+  choke(): void {
+    this.wire.choke()
+  }
+  unchoke(): void {
+    this.wire.unchoke()
+  }
 
   has(piece: number): boolean {
     return this.seed || this.wire.peerPieces.get(piece)

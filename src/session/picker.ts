@@ -92,7 +92,7 @@ export class PiecePicker {
   private orderBuiltAt = 0
   private urgent: number[] = []
   private readonly handles = new Map<object, HandleRanges>()
-  /** Bytes of wanted pieces not yet had, kept current for progress and endgame. */
+  /** Wanted pieces not yet had (a count, not bytes), kept current for done-ness and endgame. */
   private wantedLeftPieces = 0
 
   constructor(
@@ -125,6 +125,26 @@ export class PiecePicker {
   /** Pieces still wanted (not had, priority above none). */
   get wantedLeft(): number {
     return this.wantedLeftPieces
+  }
+
+  /** Bytes of the pieces still wanted (what trackers hear as `left`). */
+  bytesLeft(): number {
+    let left = 0
+    for (let i = 0; i < this.pieceCount; i++) if (this.wanted(i)) left += this.pieceSize(i)
+    return left
+  }
+
+  /** Verified bytes and all bytes of the selected pieces (base priority above none), or of every piece with `all`. */
+  progress(all: boolean): { have: number; wanted: number } {
+    let have = 0
+    let wanted = 0
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (!all && this.basePriority[i] === Priority.none) continue
+      const s = this.pieceSize(i)
+      wanted += s
+      if (this.have[i]) have += s
+    }
+    return { have, wanted }
   }
 
   private recountWanted(): void {

@@ -55,9 +55,9 @@ export class RateMeter {
 }
 
 /**
- * A token bucket shared by everything one limit covers. `take` grants up to the bytes asked for that are available
- * now; `wait` resolves when some are. The burst is a quarter second of the rate, so a limit holds within a few percent
- * over any span of seconds.
+ * A token bucket shared by everything one limit covers (see bandwidth.ts). `available` is what may pass now, `consume`
+ * takes bytes (the balance may go negative), `wait` resolves when some are available. The burst is a quarter second
+ * of the rate, so a limit holds within a few percent over any span of seconds.
  */
 export class TokenBucket {
   private tokens: number

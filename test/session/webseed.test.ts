@@ -1,5 +1,6 @@
 // BEP 19 web seeds: bt downloads from an HTTP server on 127.0.0.1 that answers Range requests (single- and
-// multi-file), and a web seed that serves wrong bytes is dropped while peers finish the job.
+// multi-file), a web seed that serves wrong bytes is dropped while peers finish the job, and web-seed bytes count
+// against the download limits (the Client's --download-limit and a torrent's own).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import http from 'node:http'
@@ -91,6 +92,39 @@ test('a web seed that serves wrong bytes is dropped; a peer completes the downlo
   await whenDone(t, 20_000)
   assertSameFiles(tt, dir)
   assert.ok(warnings.some((w) => w.includes('not using it')), warnings.join(' | ') + ' ranges: ' + bad.ranges.join(','))
+})
+
+/** Download from a web seed alone under a limit; the time taken must fit the limit (the bucket starts with a burst). */
+async function limitedDownload(size: number, limit: number, where: 'client' | 'torrent'): Promise<number> {
+  const { tt } = await withWebSeed([size], (_t, base) => base + 'file.bin', { pieceLength: 65536 })
+  const c = await startClient(where === 'client' ? { downloadLimit: limit } : {})
+  const t = c.add(tt.metainfo, { dir: tmpDir() })
+  if (where === 'torrent') t.setLimits({ download: limit })
+  const started = Date.now()
+  // Unlimited, this takes well under a second; at the limit it takes size/limit less the starting burst.
+  await whenDone(t, 30_000)
+  const secs = (Date.now() - started) / 1000
+  assert.is(t.stats().downloaded, size)
+  return secs
+}
+
+test('web-seed bytes respect --download-limit (the Client limit)', async () => {
+  const size = 2 * 1024 * 1024
+  const limit = 512 * 1024
+  const secs = await limitedDownload(size, limit, 'client')
+  // The bucket starts with a quarter second of tokens and a reply chunk may overshoot by up to 64 KiB.
+  const least = (size - limit / 4 - 65536) / limit
+  assert.ok(secs >= least * 0.9, `2 MiB at 512 KiB/s took ${secs.toFixed(2)} s, expected at least ${least.toFixed(2)} s`)
+  assert.ok(secs < least * 3 + 2, `2 MiB at 512 KiB/s took ${secs.toFixed(2)} s: throttled far below the limit`)
+})
+
+test("web-seed bytes respect a torrent's own download limit", async () => {
+  const size = 1024 * 1024
+  const limit = 256 * 1024
+  const secs = await limitedDownload(size, limit, 'torrent')
+  const least = (size - limit / 4 - 65536) / limit
+  assert.ok(secs >= least * 0.9, `1 MiB at 256 KiB/s took ${secs.toFixed(2)} s, expected at least ${least.toFixed(2)} s`)
+  assert.ok(secs < least * 3 + 2, `1 MiB at 256 KiB/s took ${secs.toFixed(2)} s: throttled far below the limit`)
 })
 
 test.run()
