@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { basename, join, resolve } from 'node:path'
 import bencode from 'bencode'
 import { BtError, ExitCode, fromSystemError } from '../errors.js'
-import { HashPool } from '../storage/hash-pool.js'
+import { HashPool } from '../hash/pool.js'
 
 export interface CreateOptions {
   name?: string

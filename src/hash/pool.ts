@@ -1,5 +1,5 @@
-// A small pool of worker threads that read and SHA-1 runs of pieces straight from open descriptors, so hash-checking
-// uses every core. Each worker reads 1 MiB at a time and hashes it while it is still in that core's cache; measured
+// A small pool of worker threads that read and SHA-1 runs of pieces straight from open descriptors, so hashing uses
+// every core. It sits below metainfo (bt create) and storage (the hash check), which both import it downward. Each worker reads 1 MiB at a time and hashes it while it is still in that core's cache; measured
 // here that beats reading on libuv's pool and hashing elsewhere. Idle workers are unref'd: they never hold the process.
 
 import { Worker } from 'node:worker_threads'
