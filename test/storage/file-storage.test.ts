@@ -8,7 +8,8 @@ import { parseTorrent, pieceSize, type Metainfo } from '../../src/metainfo/metai
 import { createTorrent } from '../../src/metainfo/create.js'
 import { FileStorage } from '../../src/storage/file-storage.js'
 import { verifyPieces } from '../../src/storage/verify.js'
-import { BtError } from '../../src/errors.js'
+import { BtError, ExitCode } from '../../src/errors.js'
+import { ones, rejectsBtError } from '../helpers/assert.js'
 import { tmpDir, writeRandomFile } from '../helpers/tmp.js'
 import { buildTorrent, type FileSpec } from '../helpers/handmade-torrent.js'
 
@@ -19,23 +20,6 @@ function piece(m: Metainfo, payload: Buffer, i: number): Buffer {
 
 async function writeAll(s: FileStorage, m: Metainfo, payload: Buffer, order?: number[]): Promise<void> {
   for (const i of order ?? Array.from({ length: m.pieceCount }, (_, i) => i)) await s.writePiece(i, piece(m, payload, i))
-}
-
-function ones(u: Uint8Array): number[] {
-  return [...u.keys()].filter((i) => u[i] === 1)
-}
-
-async function rejects(p: Promise<unknown>, re: RegExp, code = 4): Promise<BtError> {
-  try {
-    await p
-  } catch (err) {
-    assert.instance(err, BtError, String(err))
-    assert.match((err as Error).message, re)
-    assert.not.match((err as Error).message, /\n/)
-    assert.is((err as BtError).exitCode, code)
-    return err as BtError
-  }
-  return assert.unreachable(`expected a rejection matching ${re}`) as never
 }
 
 // Pieces of 16 KiB over files of awkward sizes: a file inside one piece, pieces over three files, empty files first,
@@ -225,7 +209,7 @@ test('verify: aborting rejects with an interrupted error', async () => {
   await writeAll(s, m, payload)
   const ac = new AbortController()
   ac.abort()
-  await rejects(verifyPieces(s, { signal: ac.signal }), /interrupted/, 130)
+  await rejectsBtError(verifyPieces(s, { signal: ac.signal }), /interrupted/, ExitCode.interrupted)
   await s.close()
 })
 
@@ -234,11 +218,11 @@ test('read errors: missing and short files name the path', async () => {
   const dir = tmpDir()
   const s = new FileStorage(m, dir)
   await s.writePiece(0, piece(m, payload, 0))
-  await rejects(s.read(3, 0, 100), /b\.bin: file is missing$/)
+  await rejectsBtError(s.read(3, 0, 100), /b\.bin: file is missing$/, ExitCode.io)
   await s.writePiece(1, piece(m, payload, 1))
   truncateSync(join(dir, 'tor', 'a.bin'), 20000)
-  await rejects(s.read(1, 0, 16384), /a\.bin: file is shorter than the torrent says/)
-  await rejects(s.readAt(Buffer.alloc(10), 25000), /a\.bin: file is shorter/)
+  await rejectsBtError(s.read(1, 0, 16384), /a\.bin: file is shorter than the torrent says/, ExitCode.io)
+  await rejectsBtError(s.readAt(Buffer.alloc(10), 25000), /a\.bin: file is shorter/, ExitCode.io)
   await s.close()
 })
 
@@ -249,8 +233,8 @@ test('write errors: a full disk and a file in the way surface as one-line I/O er
   symlinkSync('/dev/full', join(dir, 'tor', 'full.bin')) // every write: ENOSPC
   writeFileSync(join(dir, 'tor', 'd'), 'a file where a directory belongs')
   const s = new FileStorage(m, dir)
-  await rejects(s.writePiece(0, piece(m, payload, 0)), /tor\/full\.bin: no space left on device$/)
-  await rejects(s.writePiece(2, piece(m, payload, 2)), /tor\/d\/x\.bin: /)
+  await rejectsBtError(s.writePiece(0, piece(m, payload, 0)), /tor\/full\.bin: no space left on device$/, ExitCode.io)
+  await rejectsBtError(s.writePiece(2, piece(m, payload, 2)), /tor\/d\/x\.bin: /, ExitCode.io)
   await s.close()
   try {
     await s.read(0, 0, 1)

@@ -10,6 +10,7 @@ import { FileStorage } from '../../src/storage/file-storage.js'
 import { verifyPieces, type VerifyOptions } from '../../src/storage/verify.js'
 import { ResumeStore, stateDir } from '../../src/storage/resume.js'
 import { checkExisting } from '../../src/storage/check.js'
+import { ones } from '../helpers/assert.js'
 import { tmpDir } from '../helpers/tmp.js'
 import { buildTorrent, type FileSpec } from '../helpers/handmade-torrent.js'
 
@@ -24,10 +25,6 @@ const FILES: FileSpec[] = [
 ]
 const { m, payload } = buildTorrent(FILES, 16384)
 const ALL = Array.from({ length: m.pieceCount }, (_, i) => i)
-
-function ones(u: Uint8Array): number[] {
-  return [...u.keys()].filter((i) => u[i] === 1)
-}
 
 /** The real hash check, recording the pieces each call was asked to read into `checked`. */
 function recordingVerify(checked: number[][]): typeof verifyPieces {
