@@ -29,18 +29,6 @@ export function peersOption(list: string[]): PeerAddress[] {
   })
 }
 
-/**
- * Trackers given with -t: each must be usable (a URL we can announce to). A bad one is an error here, where the user
- * typed it; a torrent's or magnet's own bad trackers only get a warning (see usableTrackers).
- */
-export function trackersOption(list: string[]): string[][] {
-  return list.map((u) => {
-    const why = trackerUrlProblem(u)
-    if (why) throw new BtError(`--tracker: "${u}": ${why}`, ExitCode.usage)
-    return [u]
-  })
-}
-
 /** The usable trackers among `tiers`, warning once about each one left out. */
 export function usableTrackers(tiers: string[][], warn: (line: string) => void, warned: Set<string>): string[][] {
   const out: string[][] = []

@@ -1,9 +1,17 @@
-// The bt engine library: everything the command-line tools use, importable on its own.
+// The bt engine library (`import { Client } from 'bt'`): the Client and its torrents, streaming reads, torrent files
+// and magnet links, the error type; everything the command-line tools use, importable on its own.
 export { BtError, ExitCode, errorMessage } from './errors.js'
+export { Client, type ClientOptions } from './session/client.js'
+export { Torrent, type TorrentOptions, type TorrentStats, type TorrentState } from './session/torrent.js'
+export { Reader, ReaderClosedError, createReadStream, type ReaderOptions, type ReadStreamOptions } from './stream/reader.js'
+export type { ReadableTorrent, ReaderSource } from './stream/source.js'
+export { Priority, type PriorityHandle } from './session/priority.js'
+export { parsePeerAddress, type PeerAddress } from './discovery/peer-address.js'
+export type { EncryptionMode } from './wire/encryption.js'
 export * from './metainfo/metainfo.js'
 export * from './metainfo/magnet.js'
 export { createTorrent, autoPieceLength, type CreateOptions } from './metainfo/create.js'
 export { formatBytes, formatRate, formatDuration, parseSize } from './format.js'
-export { readTorrentBytes, loadTorrentFile } from "./metainfo/load.js"
+export { readTorrentBytes, loadTorrentFile } from './metainfo/load.js'
 export { openIndex, defaultIndexPath, parseQuery, importInputs, type IndexStore, type TorrentRecord, type Classification } from './index/index.js'
 export { classify } from './index/classify.js'

@@ -1,12 +1,13 @@
 // `bt create`: make a v1 torrent of a file or directory. File order and info-dict contents match mktorrent, so the
 // same files and piece length give the same info hash.
 
+import { close as fsClose, open as fsOpen } from 'node:fs'
 import { open, readdir, stat } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { basename, join, resolve } from 'node:path'
 import bencode from 'bencode'
 import { BtError, ExitCode, fromSystemError } from '../errors.js'
-import { HashPool } from '../storage/hash-pool.js'
+import { HashPool } from '../hash/pool.js'
 
 export interface CreateOptions {
   name?: string
@@ -65,12 +66,20 @@ async function collect(path: string): Promise<{ files: InputFile[]; single: bool
   return { files, single: false }
 }
 
-// Bytes per job handed to a hash worker: large enough that posting jobs costs nothing, small enough for progress.
+// Bytes per job handed to a hash worker: large enough that posting jobs costs nothing, small enough for progress
+// and for the last jobs to spread over all workers.
 const POOL_JOB_BYTES = 32 * 1024 * 1024
+/** Below this, booting workers costs more than they save. */
+const POOL_MIN_BYTES = 64 * 1024 * 1024
+
+function openFd(path: string): Promise<number> {
+  return new Promise((res, rej) => fsOpen(path, 'r', (err, fd) => (err ? rej(err) : res(fd))))
+}
 
 /**
- * Hash on the worker pool: each worker reads its run of pieces straight from the files and hashes it, so both
- * cores hash (mktorrent uses threads too). A few jobs in flight at once keep file descriptors bounded.
+ * Hash on the worker pool: each worker reads its run of pieces straight from the files and hashes it, so every
+ * core hashes (mktorrent uses threads too). Each file is opened once, by the first job that needs it, and closed
+ * when the last job using it settles; a few jobs in flight at once keep descriptors bounded.
  */
 async function hashFilesOnPool(pool: HashPool, files: InputFile[], pieceLength: number, total: number, opts: CreateOptions): Promise<Buffer> {
   const pieceCount = Math.ceil(total / pieceLength)
@@ -82,49 +91,77 @@ async function hashFilesOnPool(pool: HashPool, files: InputFile[], pieceLength: 
     offsets.push(acc)
     acc += f.length
   }
-  let nextPiece = 0
+  // Open descriptors by file index, with the number of jobs in flight that use each.
+  const open = new Map<number, { fd: Promise<number>; users: number }>()
+  let fileCursor = 0 // first file a job not yet planned may touch: files before it are done with once idle
+  const closeIfDone = (i: number) => {
+    const e = open.get(i)
+    if (!e || e.users > 0 || i >= fileCursor) return
+    open.delete(i)
+    void e.fd.then((fd) => fsClose(fd, () => {}), () => {})
+  }
+  const release = (i: number) => {
+    open.get(i)!.users--
+    closeIfDone(i)
+  }
+  const acquire = (i: number): Promise<number> => {
+    let e = open.get(i)
+    if (!e) {
+      e = { fd: openFd(files[i].abs), users: 0 }
+      open.set(i, e)
+    }
+    e.users++
+    return e.fd
+  }
   let hashed = 0
-  let fileCursor = 0
   const runJob = async (first: number, count: number): Promise<void> => {
     const start = first * pieceLength
     const end = Math.min(total, (first + count) * pieceLength)
-    while (fileCursor < files.length && offsets[fileCursor] + files[fileCursor].length <= start) fileCursor++
+    while (fileCursor < files.length && offsets[fileCursor] + files[fileCursor].length <= start) {
+      fileCursor++
+      closeIfDone(fileCursor - 1)
+    }
+    const used: number[] = []
     const segs: number[] = []
-    const handles: Array<Awaited<ReturnType<typeof open>>> = []
+    let at = fileCursor
     try {
       for (let i = fileCursor; i < files.length && offsets[i] < end; i++) {
+        at = i
         const f = files[i]
-        if (f.length === 0) continue
         const from = Math.max(start, offsets[i])
         const to = Math.min(end, offsets[i] + f.length)
         if (to <= from) continue
-        const fh = await open(f.abs, 'r')
-        handles.push(fh)
-        segs.push(fh.fd, from - offsets[i], to - from)
+        used.push(i)
+        segs.push(await acquire(i), from - offsets[i], to - from)
       }
       const lastLen = end - (first + count - 1) * pieceLength
       const digests = await pool.digests({ segs: Float64Array.from(segs), count, pieceLength, lastLen })
       digests.copy(out, first * 20)
     } catch (err) {
-      throw fromSystemError(err, files[fileCursor]?.abs ?? 'input', ExitCode.io)
+      throw fromSystemError(err, files[at]?.abs ?? 'input', ExitCode.io)
     } finally {
-      await Promise.all(handles.map((h) => h.close()))
+      for (const i of used) release(i)
     }
     hashed += end - start
     opts.onProgress?.(hashed, total)
   }
   const inFlight = new Set<Promise<void>>()
   let failure: unknown
-  while (nextPiece < pieceCount && failure === undefined) {
-    if (opts.signal?.aborted) throw new BtError('interrupted', ExitCode.interrupted)
-    const first = nextPiece
-    const count = Math.min(perJob, pieceCount - first)
-    nextPiece += count
-    const job = runJob(first, count).catch((err) => (failure ??= err)).finally(() => inFlight.delete(job))
-    inFlight.add(job)
-    if (inFlight.size >= pool.size * 2) await Promise.race(inFlight)
+  try {
+    for (let nextPiece = 0; nextPiece < pieceCount && failure === undefined; ) {
+      if (opts.signal?.aborted) throw new BtError('interrupted', ExitCode.interrupted)
+      const first = nextPiece
+      const count = Math.min(perJob, pieceCount - first)
+      nextPiece += count
+      const job = runJob(first, count).catch((err) => (failure ??= err)).finally(() => inFlight.delete(job))
+      inFlight.add(job)
+      if (inFlight.size >= pool.size * 2) await Promise.race(inFlight)
+    }
+  } finally {
+    await Promise.all(inFlight)
+    fileCursor = files.length
+    for (const i of [...open.keys()]) closeIfDone(i)
   }
-  await Promise.all(inFlight)
   if (failure !== undefined) throw failure
   return out
 }
@@ -194,6 +231,8 @@ export async function createTorrent(path: string, opts: CreateOptions = {}): Pro
   const root = resolve(path)
   const { files, single } = await collect(root)
   const total = files.reduce((s, f) => s + f.length, 0)
+  const pool = total >= POOL_MIN_BYTES ? HashPool.shared() : undefined
+  pool?.warm() // the workers boot while the options are checked and the first files opened
   if (files.length === 0) throw new BtError(`${path}: no files to put in a torrent`, ExitCode.usage)
   if (total === 0) throw new BtError(`${path}: all files are empty; a torrent needs at least one byte`, ExitCode.usage)
   const pieceLength = opts.pieceLength === undefined || opts.pieceLength === 'auto' ? autoPieceLength(total) : opts.pieceLength
@@ -201,7 +240,6 @@ export async function createTorrent(path: string, opts: CreateOptions = {}): Pro
     throw new BtError(`piece length must be a power of two of at least 16 KiB (got ${pieceLength})`, ExitCode.usage)
   }
   const name = opts.name ?? basename(root)
-  const pool = total >= 64 * 1024 * 1024 ? HashPool.shared() : undefined
   const pieces = pool ? await hashFilesOnPool(pool, files, pieceLength, total, opts) : await hashFiles(files, pieceLength, total, opts)
   const info: Record<string, unknown> = { name, 'piece length': pieceLength, pieces }
   if (single) info.length = total

@@ -3,6 +3,7 @@
 
 import type { FileStorage } from './file-storage.js'
 import type { ResumeStore } from './resume.js'
+import { verifyPieces } from './verify.js'
 
 export interface CheckOptions {
   /** Ignore resume state and hash-check every piece that has data on disk. */
@@ -22,8 +23,13 @@ function markPiecesOf(storage: FileStorage, i: number, out: Uint8Array): void {
   out.fill(1, first, last + 1)
 }
 
-/** Per piece 1 when complete on disk. */
-export async function checkExisting(storage: FileStorage, resume: ResumeStore, opts: CheckOptions = {}): Promise<Uint8Array> {
+/** Per piece 1 when complete on disk. `verify` is the hash check (a parameter so tests can see what gets read). */
+export async function checkExisting(
+  storage: FileStorage,
+  resume: ResumeStore,
+  opts: CheckOptions = {},
+  verify: typeof verifyPieces = verifyPieces,
+): Promise<Uint8Array> {
   const m = storage.metainfo
   const state = opts.force ? undefined : await resume.load(m, storage.dir)
   const have = new Uint8Array(m.pieceCount)
@@ -44,7 +50,7 @@ export async function checkExisting(storage: FileStorage, resume: ResumeStore, o
   const pieces: number[] = []
   for (let p = 0; p < m.pieceCount; p++) if (check[p] && touchesData[p]) pieces.push(p)
   if (pieces.length > 0) {
-    const ok = await storage.verify({ pieces, onProgress: opts.onProgress, signal: opts.signal })
+    const ok = await verify(storage, { pieces, onProgress: opts.onProgress, signal: opts.signal })
     for (const p of pieces) have[p] = ok[p]
   }
   return have

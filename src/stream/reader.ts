@@ -5,7 +5,14 @@ import { Readable } from 'node:stream'
 import { setMaxListeners } from 'node:events'
 import { BtError, ExitCode } from '../errors.js'
 import { Priority, type PriorityHandle } from '../session/priority.js'
-import type { ReadableTorrent } from './source.js'
+import type { Metainfo } from '../metainfo/metainfo.js'
+import type { ReaderSource } from './source.js'
+
+/** The source's metainfo: a torrent still fetching its metadata cannot be read yet. */
+function metainfoOf(torrent: ReaderSource): Metainfo {
+  if (!torrent.metainfo) throw new BtError('the torrent has no metadata yet: read it after its ready event', ExitCode.usage)
+  return torrent.metainfo
+}
 
 export interface ReaderOptions {
   /** First byte of the range, as an absolute torrent offset (default 0). */
@@ -48,7 +55,7 @@ export class Reader {
   readonly end: number
   /** end - start: the size of what this Reader serves. */
   readonly length: number
-  private readonly torrent: ReadableTorrent
+  private readonly torrent: ReaderSource
   private readonly pieceLength: number
   private readonly maxReadahead: number
   private handle: PriorityHandle | undefined
@@ -65,8 +72,9 @@ export class Reader {
   private lastAheadLast = -1
   private lastHadWaiting = false
 
-  constructor(torrent: ReadableTorrent, opts: ReaderOptions = {}) {
-    const total = torrent.metainfo.length
+  constructor(torrent: ReaderSource, opts: ReaderOptions = {}) {
+    const m = metainfoOf(torrent)
+    const total = m.length
     const start = opts.start ?? 0
     const end = Math.min(opts.end ?? total, total)
     if (!Number.isSafeInteger(start) || start < 0 || start > total) throw new RangeError(`reader start ${start} is outside the torrent`)
@@ -75,7 +83,7 @@ export class Reader {
     this.start = start
     this.end = end
     this.length = end - start
-    this.pieceLength = torrent.metainfo.pieceLength
+    this.pieceLength = m.pieceLength
     this.maxReadahead = Math.max(0, opts.readahead ?? DEFAULT_READAHEAD)
   }
 
@@ -233,7 +241,7 @@ export class Reader {
 // The wait ends on abort even if the torrent does not honour the signal: an unmount must never hang on it. The
 // torrent gets a signal of its own per wait, so listeners it leaves behind die with the wait instead of piling up
 // on the Reader's long-lived one.
-function waitOrAbort(t: ReadableTorrent, piece: number, signal: AbortSignal): Promise<void> {
+function waitOrAbort(t: ReaderSource, piece: number, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const inner = new AbortController()
     const onAbort = () => {
@@ -263,10 +271,10 @@ export interface ReadStreamOptions extends ReaderOptions {
  * A Readable of the torrent's bytes in [start, end) (absolute offsets, end exclusive), read through one Reader so
  * readahead grows as the consumer keeps up. Destroying the stream closes the Reader.
  */
-export function createReadStream(torrent: ReadableTorrent, opts: ReadStreamOptions = {}): Readable {
+export function createReadStream(torrent: ReaderSource, opts: ReadStreamOptions = {}): Readable {
   const reader = new Reader(torrent, opts)
   const chunkSize = Math.max(1, opts.chunkSize ?? 256 * 1024)
-  const pl = torrent.metainfo.pieceLength
+  const pl = metainfoOf(torrent).pieceLength
   let pos = 0
   return new Readable({
     highWaterMark: chunkSize,

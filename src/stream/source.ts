@@ -1,5 +1,6 @@
 // What a Reader needs from a torrent: its layout, which pieces are on disk, a way to wait for one, verified reads,
-// and piece-priority wishes. The session's Torrent implements this structurally; tests use scripted stand-ins.
+// and piece-priority wishes. The session's Torrent implements this structurally once it has its metadata; tests use
+// scripted stand-ins.
 
 import type { Metainfo } from '../metainfo/metainfo.js'
 import type { PriorityHandle } from '../session/priority.js'
@@ -14,3 +15,9 @@ export interface ReadableTorrent {
   /** A new set of piece-priority wishes; all handles combine (highest wins); release() drops them. */
   createPriorityHandle(): PriorityHandle
 }
+
+/**
+ * What a Reader or createReadStream accepts: a ReadableTorrent, or a session Torrent as it is, whose metainfo is
+ * there once it has its metadata (from its 'ready' event on). Reading one without metadata is an error.
+ */
+export type ReaderSource = Omit<ReadableTorrent, 'metainfo'> & { readonly metainfo?: Metainfo }

@@ -7,7 +7,7 @@ import net from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { bt, killSpawned, spawnBt } from '../helpers/cli.js'
+import { bt, killSpawned, spawnBt, jsonLines } from '../helpers/cli.js'
 import { tmpDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 import { startFakeHttpTracker, type FakeHttpTracker } from '../helpers/fake-tracker.js'
@@ -24,10 +24,6 @@ test.after.each(async () => {
 })
 
 const env = () => ({ XDG_DATA_HOME: tmpDir('bt-xdg-') })
-
-function jsonLines(stdout: string): Array<Record<string, any>> {
-  return stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l))
-}
 
 test('--no-dht and nothing else: exit 2 at once, for download and for metainfo of a magnet', async () => {
   for (const args of [

@@ -9,9 +9,10 @@ import { DhtNode } from '../../src/discovery/dht.js'
 import type { PeerAddress } from '../../src/discovery/peer-address.js'
 import { createTorrent } from '../../src/metainfo/create.js'
 import { parseTorrent, type Metainfo } from '../../src/metainfo/metainfo.js'
-import { startDhtSwarm, watchAnnounces, withTimeout, type DhtSwarm } from '../helpers/dht-swarm.js'
+import { startDhtSwarm, watchAnnounces, type DhtSwarm } from '../helpers/dht-swarm.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { tmpDir, writeRandomFile } from '../helpers/tmp.js'
+import { within } from '../helpers/wait.js'
 
 let swarm: DhtSwarm
 let dir: string
@@ -49,18 +50,18 @@ test('a libtorrent seeder announcing into our DHT is found by a DhtNode lookup',
   // libtorrent announces once its files are checked, after a get_peers walk of its own: a lookup started before the
   // announce_peer lands finds nothing and retries 5 s, then 15 s later. What this test checks is our lookup, so it
   // starts once the swarm holds the announce, and must then find the seeder in its first round (well under 5 s).
-  await withTimeout(announced(seeder.port), 20_000, `libtorrent did not announce into our DHT:\n${seeder.log()}`)
+  await within(announced(seeder.port), 20_000, () => `libtorrent did not announce into our DHT:\n${seeder.log()}`)
   const node = new DhtNode({ host: '127.0.0.1', bootstrap: swarm.bootstrap })
   cleanups.push(() => node.destroy())
   await node.listen()
   const seen: PeerAddress[] = []
   let cancel = () => {}
-  await withTimeout(new Promise<void>((resolve) => {
+  await within(new Promise<void>((resolve) => {
     cancel = node.lookup(hash, (peers) => {
       seen.push(...peers)
       if (peers.some((p) => p.host === '127.0.0.1' && p.port === seeder.port)) resolve()
     })
-  }), 4_000, `libtorrent (port ${seeder.port}) not found; saw ${JSON.stringify(seen)}\n${seeder.log()}`).finally(() => cancel())
+  }), 4_000, () => `libtorrent (port ${seeder.port}) not found; saw ${JSON.stringify(seen)}\n${seeder.log()}`).finally(() => cancel())
 })
 
 test('libtorrent keeps answering a loopback DHT that sends it many queries (no DoS ban on 127.0.0.1)', async () => {
@@ -93,11 +94,11 @@ test('a libtorrent magnet leecher finds, through our DHT, a seeder that only we 
   await node.listen()
   const announced = new Promise<number>((resolve) => node.once('announced', (_h: Buffer, n: number) => resolve(n)))
   node.announce(Buffer.from(meta.infoHash, 'hex'), seeder.port)
-  assert.ok((await withTimeout(announced, 5000, 'announce did not complete')) > 0)
+  assert.ok((await within(announced, 5000, 'announce did not complete')) > 0)
 
   mkdirSync(join(dir, 'leech'))
   const leecher = await lt({ magnet: `magnet:?xt=urn:btih:${meta.infoHash}`, saveDir: join(dir, 'leech'), dhtBootstrap: swarm.bootstrap })
-  await withTimeout(leecher.done, 40_000, `leecher did not finish:\n${leecher.log()}`)
+  await within(leecher.done, 40_000, () => `leecher did not finish:\n${leecher.log()}`)
   const got = readFileSync(join(dir, 'leech', 'payload.bin'))
   assert.is(createHash('md5').update(got).digest('hex'), createHash('md5').update(payload).digest('hex'))
 })

@@ -10,8 +10,8 @@ import { join } from 'node:path'
 import { DhtNode } from '../../src/discovery/dht.js'
 import { formatState, parseState, STALE_AFTER } from '../../src/discovery/dht-state.js'
 import type { PeerAddress } from '../../src/discovery/peer-address.js'
-import { startDhtSwarm, withTimeout, type DhtSwarm } from '../helpers/dht-swarm.js'
-import { waitFor } from '../helpers/wait.js'
+import { startDhtSwarm, type DhtSwarm } from '../helpers/dht-swarm.js'
+import { waitFor, within } from '../helpers/wait.js'
 import { tmpDir } from '../helpers/tmp.js'
 
 let swarm: DhtSwarm
@@ -46,7 +46,7 @@ function near(target: Buffer): Buffer {
 async function announce(hash: Buffer, port: number): Promise<void> {
   const a = node()
   await a.listen()
-  const done = withTimeout(new Promise<number>((r) => a.once('announced', (_h: Buffer, n: number) => r(n))), 5000, 'announce')
+  const done = within(new Promise<number>((r) => a.once('announced', (_h: Buffer, n: number) => r(n))), 5000, 'announce')
   a.announce(hash, port)
   assert.ok((await done) >= 3)
 }
@@ -54,11 +54,11 @@ async function announce(hash: Buffer, port: number): Promise<void> {
 function firstPeer(d: DhtNode, hash: Buffer, want: number, ms: number): Promise<number> {
   const t0 = performance.now()
   let cancel = () => {}
-  return withTimeout(new Promise<number>((resolve) => {
+  return within(new Promise<number>((resolve) => {
     cancel = d.lookup(hash, (peers: PeerAddress[]) => {
       if (peers.some((p) => p.port === want)) resolve(performance.now() - t0)
     })
-  }), ms, `port ${want} not found in ${ms} ms`).finally(() => cancel())
+  }), ms, () => `port ${want} not found in ${ms} ms`).finally(() => cancel())
 }
 
 test.before(async () => {
@@ -85,7 +85,7 @@ test('a node that came back with a new id behind the same address replaces its o
   const newId = x2.nodeId!
   assert.not.ok(newId.equals(oldId))
   // Any walk asks the one node it knows; the answer comes from the new id.
-  await withTimeout(new Promise<void>((r) => a.dht!.lookup(randomBytes(20), () => r())), 3000, 'lookup')
+  await within(new Promise<void>((r) => a.dht!.lookup(randomBytes(20), () => r())), 3000, 'lookup')
   const at = a.krpc!.nodes.toArray().filter((n) => n.port === port)
   assert.is(at.length, 1, 'one entry for the address')
   assert.ok(at[0].id.equals(newId), 'the new id')

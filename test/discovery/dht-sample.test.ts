@@ -10,8 +10,9 @@ import bencode from 'bencode'
 import { DhtNode } from '../../src/discovery/dht.js'
 import { InfoHashSampler, SAMPLE_COUNT } from '../../src/discovery/dht-sample.js'
 import { LT_PYTHON } from '../helpers/libtorrent.js'
-import { startDhtSwarm, withTimeout, type DhtSwarm } from '../helpers/dht-swarm.js'
+import { startDhtSwarm, type DhtSwarm } from '../helpers/dht-swarm.js'
 import { startClient, stopAll } from '../helpers/swarm.js'
+import { within } from '../helpers/wait.js'
 
 let swarm: DhtSwarm
 const extra: DhtNode[] = []
@@ -192,7 +193,7 @@ sys.exit(3)
   let err = ''
   child.stdout.on('data', (x) => (out += x))
   child.stderr.on('data', (x) => (err += x))
-  const code = await withTimeout(new Promise<number | null>((r) => child.on('close', r)), 20_000, 'libtorrent script hung').finally(() => child.kill('SIGKILL'))
+  const code = await within(new Promise<number | null>((r) => child.on('close', r)), 20_000, 'libtorrent script hung').finally(() => child.kill('SIGKILL'))
   assert.is(code, 0, `libtorrent: ${out}${err}`)
   const got = JSON.parse(out.trim().split('\n').pop()!)
   assert.is(got.num, 3)

@@ -8,8 +8,9 @@ import { join } from 'node:path'
 import bencode from 'bencode'
 import { DhtNode, wellFormedKrpc } from '../../src/discovery/dht.js'
 import type { PeerAddress } from '../../src/discovery/peer-address.js'
-import { addLatency, setDhtLatency, startDhtSwarm, withTimeout, type DhtSwarm } from '../helpers/dht-swarm.js'
+import { addLatency, setDhtLatency, startDhtSwarm, type DhtSwarm } from '../helpers/dht-swarm.js'
 import { tmpDir } from '../helpers/tmp.js'
+import { within } from '../helpers/wait.js'
 
 let swarm: DhtSwarm
 const extra: DhtNode[] = []
@@ -38,11 +39,11 @@ function findPeer(d: DhtNode, hash: Buffer, want: PeerAddress, ms: number): Prom
       if (peers.some((x) => x.host === want.host && x.port === want.port)) resolve({ seen, cancel })
     })
   })
-  return withTimeout(p, ms, `lookup did not find ${want.host}:${want.port} (saw ${JSON.stringify(seen)})`).finally(cancel)
+  return within(p, ms, () => `lookup did not find ${want.host}:${want.port} (saw ${JSON.stringify(seen)})`).finally(cancel)
 }
 
 function announced(d: DhtNode, hash: Buffer, ms = 5000): Promise<number> {
-  return withTimeout(new Promise<number>((resolve) => {
+  return within(new Promise<number>((resolve) => {
     const on = (h: Buffer, n: number) => {
       if (!h.equals(hash)) return
       d.off('announced', on)
@@ -257,7 +258,7 @@ test('an answer with a non-buffer id from a known node does not crash or hang a 
   await new Promise<void>((r) => fake.bind(0, '127.0.0.1', () => r()))
   try {
     d.dht!.addNode({ id: fakeId, host: '127.0.0.1', port: fake.address().port })
-    const n = await withTimeout(new Promise<number>((resolve) => d.dht!.lookup(randomBytes(20), (_e, n) => resolve(n ?? 0))), 6000, 'lookup hung')
+    const n = await within(new Promise<number>((resolve) => d.dht!.lookup(randomBytes(20), (_e, n) => resolve(n ?? 0))), 6000, 'lookup hung')
     assert.is(n, 0)
     assert.ok(queries >= 1)
   } finally {

@@ -9,6 +9,7 @@ import {
   startFakeHttpTracker, startFakeUdpTracker, sendBencoded, param, parseUdpAnnounce, udpConnectReply, udpAnnounceReply,
   type FakeHttpTracker, type FakeHttpRequest,
 } from '../helpers/fake-tracker.js'
+import { delay, waitFor } from '../helpers/wait.js'
 
 const infoHash = randomBytes(20)
 const peerId = Buffer.from('-BT0001-000000000007')
@@ -44,15 +45,6 @@ async function deadUrl(): Promise<string> {
 }
 
 const compact = (port: number) => Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff])
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
 
 test('tier fallback: a dead first URL is skipped, the answering one moves to the front', async () => {
   const dead = await deadUrl()
@@ -64,7 +56,7 @@ test('tier fallback: a dead first URL is skipped, the answering one moves to the
   c.on('peers', (p, url) => got.push([p, url]))
   c.on('warning', (url, m) => warnings.push([url, m]))
   c.start()
-  await until(() => got.length === 1, 3000, 'peers')
+  await waitFor('peers', () => got.length === 1, 3000)
   assert.equal(got, [[[{ host: '127.0.0.1', port: 7000 }], goodUrl]])
   assert.equal(c.trackers, [[goodUrl, dead]])
   assert.equal(warnings, [[dead, `${dead}: connection refused`]])
@@ -92,7 +84,7 @@ test('every tier is announced in parallel, HTTP and UDP', async () => {
   const ports = new Set<number>()
   c.on('peers', (p) => p.forEach((x) => ports.add(x.port)))
   c.start()
-  await until(() => ports.size === 2, 2000, 'peers from both answering tiers')
+  await waitFor('peers from both answering tiers', () => ports.size === 2, 2000)
   assert.equal([...ports].sort(), [7001, 7002])
   assert.is(silent.requests.length, 1)
   assert.is(parseUdpAnnounce(u.packets[1].data).event, 2)
@@ -104,7 +96,7 @@ test('re-announces on the interval, without event, and clamps a silly interval',
   const times: number[] = []
   c.on('announce', () => times.push(Date.now()))
   c.start()
-  await until(() => times.length === 3, 3000, 'three announces')
+  await waitFor('three announces', () => times.length === 3, 3000)
   const gaps = [times[1] - times[0], times[2] - times[1]]
   // The tracker asked for 1 s; maxIntervalMs clamps that to 400 ms.
   for (const g of gaps) assert.ok(g >= 380 && g < 900, `gaps ${gaps}`)
@@ -118,14 +110,14 @@ test('announceNow respects the min interval', async () => {
   const times: number[] = []
   c.on('announce', () => times.push(Date.now()))
   c.start()
-  await until(() => times.length === 1, 2000, 'first announce')
+  await waitFor('first announce', () => times.length === 1, 2000)
   c.announceNow()
   c.announceNow()
-  await sleep(300)
+  await delay(300)
   assert.is(t.requests.length, 1)
-  await until(() => times.length === 2, 2000, 'second announce')
+  await waitFor('second announce', () => times.length === 2, 2000)
   assert.ok(times[1] - times[0] >= 950, `second after ${times[1] - times[0]} ms`)
-  await sleep(100)
+  await delay(100)
   assert.is(t.requests.length, 2)
 })
 
@@ -137,14 +129,14 @@ test('failures back off (growing gaps) and each distinct message warns once', as
   const warnings: string[] = []
   c.on('warning', (u, m) => { assert.is(u, url); warnings.push(m) })
   c.start()
-  await until(() => t.requests.length >= 5, 3000, 'five tries')
+  await waitFor('five tries', () => t.requests.length >= 5, 3000)
   assert.equal(warnings, [`${url}: tracker said "overloaded"`])
   reason = 'gone fishing'
-  await until(() => warnings.length === 2, 2000, 'second warning')
+  await waitFor('second warning', () => warnings.length === 2, 2000)
   assert.equal(warnings[1], `${url}: tracker said "gone fishing"`)
   await c.stop()
   const n = t.requests.length
-  await sleep(500)
+  await delay(500)
   assert.is(t.requests.length, n, 'no announce after stop()')
   // Every try sends `started`: the tracker never answered one.
   assert.ok(t.requests.every((r) => param(r, 'event') === 'started'))
@@ -155,7 +147,7 @@ test('back-off gaps grow and are capped', async () => {
   const t = await fakeHttp(() => { times.push(Date.now()); return { 'failure reason': 'no' } })
   const c = client([[`${t.origin}/announce`]], { retryBaseMs: 60, retryMaxMs: 250 })
   c.start()
-  await until(() => times.length >= 6, 4000, 'six tries')
+  await waitFor('six tries', () => times.length >= 6, 4000)
   await c.stop()
   const gaps = times.slice(1).map((x, i) => x - times[i])
   // 60, 120, 240, 250, 250
@@ -172,7 +164,7 @@ test('tracker warning message is a warning, once', async () => {
   const warnings: string[] = []
   c.on('warning', (_u, m) => warnings.push(m))
   c.start()
-  await until(() => t.requests.length >= 3, 2000, 'three announces')
+  await waitFor('three announces', () => t.requests.length >= 3, 2000)
   assert.equal(warnings, [`${url}: tracker warns "ratio low"`])
 })
 
@@ -193,11 +185,11 @@ test('completed is sent once, at once; stopped on stop() to the trackers that ha
   let announces = 0
   c.on('announce', () => announces++)
   c.start()
-  await until(() => announces === 2, 2000, 'both live tiers')
+  await waitFor('both live tiers', () => announces === 2, 2000)
   left = 0
   c.completed()
   c.completed()
-  await until(() => announces === 4, 2000, 'completed on both')
+  await waitFor('completed on both', () => announces === 4, 2000)
   const udpEvents = () => u.packets.filter((p) => p.action === 1).map((p) => parseUdpAnnounce(p.data).event)
   assert.equal(t.requests.map((r) => [param(r, 'event'), param(r, 'left')]), [['started', '100'], ['completed', '0']])
   assert.equal(udpEvents(), [2, 1])
@@ -218,7 +210,7 @@ test('stop() is bounded when a tracker stops answering', async () => {
   let announced = false
   c.on('announce', () => { announced = true })
   c.start()
-  await until(() => announced, 2000, 'first announce')
+  await waitFor('first announce', () => announced, 2000)
   answer = false
   const started = Date.now()
   await c.stop()
@@ -231,11 +223,11 @@ test('stop() while the first announce is in flight sends nothing more and return
   const t = await fakeHttp(() => undefined)
   const c = client([[`${t.origin}/announce`]], { timeoutMs: 5000 })
   c.start()
-  await until(() => t.requests.length === 1, 2000, 'the request')
+  await waitFor('the request', () => t.requests.length === 1, 2000)
   const started = Date.now()
   await c.stop()
   assert.ok(Date.now() - started < 200)
-  await sleep(100)
+  await delay(100)
   assert.is(t.requests.length, 1)
 })
 

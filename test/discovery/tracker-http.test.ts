@@ -6,6 +6,7 @@ import net from 'node:net'
 import { announce, scrape, scrapeUrl, TrackerError, type AnnounceRequest } from '../../src/discovery/tracker.js'
 import { BtError } from '../../src/errors.js'
 import { startFakeHttpTracker, sendBencoded, param, type FakeHttpTracker } from '../helpers/fake-tracker.js'
+import { rejects } from '../helpers/assert.js'
 
 // Bytes that need escaping, bytes that must not be, and every kind in between.
 const infoHash = Buffer.from([0x00, 0x20, 0x25, 0x26, 0x2b, 0x3d, 0x3f, 0x41, 0x7e, 0x2d, 0x2e, 0x5f, 0x7f, 0x80, 0xff, 0x2f, 0x23, 0x30, 0x61, 0x7a])
@@ -19,15 +20,6 @@ test.before.each(async () => {
 test.after.each(async () => {
   await t.close()
 })
-
-async function rejects(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 async function trackerError(p: Promise<unknown>, message: string | RegExp): Promise<void> {
   const err = await rejects(p)

@@ -8,6 +8,7 @@ import {
   startFakeUdpTracker, parseUdpAnnounce, udpConnectReply, udpAnnounceReply, udpErrorReply,
   type FakeUdpTracker, type FakeUdpHandler,
 } from '../helpers/fake-tracker.js'
+import { rejects } from '../helpers/assert.js'
 
 const infoHash = randomBytes(20)
 const peerId = Buffer.from('-BT0001-000000000042')
@@ -32,15 +33,6 @@ test.after.each(async () => {
   await t?.close()
   t = undefined
 })
-
-async function rejects(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 test('announce: connect, then announce with every field; peers and counts come back', async () => {
   t = await startFakeUdpTracker(wellBehaved())

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { announce, scrape, TrackerClient, TrackerError, type AnnounceRequest } from '../../src/discovery/tracker.js'
 import { peerKey, type PeerAddress } from '../../src/discovery/peer-address.js'
 import { startOpentracker, type Opentracker } from '../helpers/opentracker.js'
+import { within } from '../helpers/wait.js'
 
 const httpHash = randomBytes(20)
 const udpHash = randomBytes(20)
@@ -95,7 +96,7 @@ test('TrackerClient: two clients on an HTTP tier and a UDP tier see each other, 
     a.start()
     await aAnnounced
     b.start()
-    await withTimeout(bDone, 5000, 'B did not get A from both tiers')
+    await within(bDone, 5000, 'B did not get A from both tiers')
     assert.equal(warnings, [])
     const counts = await scrape(ot.httpUrl, [clientHash])
     assert.equal(counts.get(clientHash.toString('hex')), { complete: 1, incomplete: 1, downloaded: 0 })
@@ -106,10 +107,5 @@ test('TrackerClient: two clients on an HTTP tier and a UDP tier see each other, 
   assert.is(after.get(clientHash.toString('hex'))?.complete, 0)
   assert.is(after.get(clientHash.toString('hex'))?.incomplete, 0)
 })
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout
-  return Promise.race([p, new Promise<T>((_, reject) => { t = setTimeout(() => reject(new Error(what)), ms) })]).finally(() => clearTimeout(t))
-}
 
 test.run()

@@ -4,7 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { bt, killSpawned, spawnBt } from '../helpers/cli.js'
+import { bt, killSpawned, spawnBt, jsonLines } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 import { tmpDir, writeRandomFile } from '../helpers/tmp.js'
 import { createTorrent } from '../../src/metainfo/create.js'
@@ -24,10 +24,6 @@ function xdg(home = tmpDir('bt-xdg-')): NodeJS.ProcessEnv {
 }
 
 
-
-function jsonLines(stdout: string): Array<Record<string, any>> {
-  return stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l))
-}
 
 /** One line, no stack trace. */
 function assertOneLineError(stderr: string, what: RegExp): void {

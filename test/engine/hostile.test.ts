@@ -7,6 +7,7 @@ import type { Torrent } from '../../src/session/torrent.js'
 import { tmpDir } from '../helpers/tmp.js'
 import { assertSameFiles, makeTestTorrent, seedWith, startClient, stopAll, type TestTorrent } from '../helpers/swarm.js'
 import { startHostilePeer, type HostileMode, type HostilePeer, type HostileOptions } from '../helpers/hostile-peer.js'
+import { rssWatch } from '../helpers/rss.js'
 
 const MiB = 1024 * 1024
 const hostiles: HostilePeer[] = []
@@ -50,22 +51,6 @@ test.after.each(async () => {
 /** Fails the running test if the engine threw an uncaught exception since the scenario started. */
 function assertNoCrash(): void {
   if (uncaught.length) throw new Error(`uncaught exception in the engine: ${describe(uncaught[0])}`)
-}
-
-/** Highest RSS seen between start() and stop(), sampled every 20 ms. */
-function rssWatch() {
-  global.gc?.()
-  const base = process.memoryUsage().rss
-  let max = base
-  const timer = setInterval(() => { max = Math.max(max, process.memoryUsage().rss) }, 20)
-  return {
-    base,
-    stop() {
-      clearInterval(timer)
-      max = Math.max(max, process.memoryUsage().rss)
-      return max - base
-    },
-  }
 }
 
 interface Run {

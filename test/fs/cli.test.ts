@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { tmpDir } from '../helpers/tmp.js'
 import { ROOT } from '../helpers/cli.js'
 import { makeFixture, md5, type Fixture } from '../stream/scripted-torrent.js'
-import { cleanupMount, isMounted, runChild, start, waitFor, watchdog, within, type Child } from './helpers.js'
+import { cleanupMount, isMounted, runChild, start, waitFor, watchdog, within, type Child, catMd5 } from './helpers.js'
 
 watchdog()
 
@@ -23,12 +23,6 @@ let fx: Fixture
 const LAUNCHER = join(ROOT, 'bin/torrentfs.js')
 const torrentfs = (args: string[], env?: NodeJS.ProcessEnv) => runChild(process.execPath, [LAUNCHER, ...args], 30_000, { env })
 const startTorrentfs = (args: string[]) => start(process.execPath, ['--import', 'tsx', CMD, ...args], { cwd: ROOT })
-
-async function catMd5(path: string): Promise<string> {
-  const r = await runChild('sh', ['-c', `cat "$1" | md5sum`, 'sh', path])
-  assert.is(r.code, 0, r.stderr)
-  return r.stdout.split(' ')[0]
-}
 
 /** Wait until the child says it mounted and the torrent shows, then check a read. */
 async function expectServing(c: Child): Promise<void> {

@@ -3,6 +3,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { resolve } from 'node:path'
+import * as assert from 'uvu/assert'
 import { within } from '../helpers/wait.js'
 
 export const PREAD = fileURLToPath(new URL('./pread-child.mjs', import.meta.url))
@@ -97,6 +98,20 @@ export async function runChild(cmd: string, args: string[], timeoutMs = 20_000, 
   const code = await c.exited
   clearTimeout(timer)
   return { code, stdout: c.stdout(), stderr: c.stderr() }
+}
+
+/** `cat FILE | md5sum` in a shell, as a user would. */
+export async function catMd5(path: string, timeoutMs = 30_000): Promise<string> {
+  const r = await runChild('bash', ['-c', 'set -o pipefail; cat "$1" | md5sum', 'bash', path], timeoutMs)
+  assert.is(r.code, 0, `cat ${path}: ${r.stderr}`)
+  return r.stdout.split(' ')[0]
+}
+
+/** `dd if=FILE bs=BS skip=… count=… | md5sum`: COUNT blocks of BS bytes starting at block SKIP. */
+export async function ddMd5(path: string, bs: number, skip: number, count: number, timeoutMs = 20_000): Promise<string> {
+  const r = await runChild('bash', ['-c', `set -o pipefail; dd if="$1" bs=${bs} skip=${skip} count=${count} status=none | md5sum`, 'bash', path], timeoutMs)
+  assert.is(r.code, 0, `dd ${path}: ${r.stderr}`)
+  return r.stdout.split(' ')[0]
 }
 
 export interface PreadResult {

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert'
 import { ROOT } from '../helpers/cli.js'
 import { tmpDir } from '../helpers/tmp.js'
 import type { TestTorrent } from '../helpers/swarm.js'
-import { cleanupMount, isMounted, runChild, start, waitFor, within, type Child } from './helpers.js'
+import { cleanupMount, isMounted, start, waitFor, within, type Child } from './helpers.js'
 
 export const KiB = 1024
 export const MiB = 1024 * 1024
@@ -76,20 +76,6 @@ export async function stopTorrentfs(m: Mount): Promise<void> {
 
 export function copyTorrent(tt: TestTorrent, dirs: { torrents: string }, name = 'a.torrent'): void {
   copyFileSync(tt.torrentPath, join(dirs.torrents, name))
-}
-
-/** `cat FILE | md5sum` in a shell, as a user would. */
-export async function catMd5(path: string, timeoutMs = 30_000): Promise<string> {
-  const r = await runChild('bash', ['-c', 'set -o pipefail; cat "$1" | md5sum', 'bash', path], timeoutMs)
-  assert.is(r.code, 0, `cat ${path}: ${r.stderr}`)
-  return r.stdout.split(' ')[0]
-}
-
-/** `dd if=FILE bs=BS skip=… count=… | md5sum`: COUNT blocks of BS bytes starting at block SKIP. */
-export async function ddMd5(path: string, bs: number, skip: number, count: number, timeoutMs = 20_000): Promise<string> {
-  const r = await runChild('bash', ['-c', `set -o pipefail; dd if="$1" bs=${bs} skip=${skip} count=${count} status=none | md5sum`, 'bash', path], timeoutMs)
-  assert.is(r.code, 0, `dd ${path}: ${r.stderr}`)
-  return r.stdout.split(' ')[0]
 }
 
 export function md5Range(file: string, offset: number, length: number): string {

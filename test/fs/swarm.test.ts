@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import { tmpDir } from '../helpers/tmp.js'
 import { makeTestTorrent, seedWith, stopAll, type TestTorrent } from '../helpers/swarm.js'
 import { isMounted, preadChild, delay, within, watchdog } from './helpers.js'
-import { KiB, MiB, catMd5, copyTorrent, ddMd5, md5Range, mountDirs, resumePieces, startTorrentfs, stopTorrentfs, withMount, assertPreads } from './swarm-cli.js'
+import { KiB, MiB, copyTorrent, md5Range, mountDirs, resumePieces, startTorrentfs, stopTorrentfs, withMount, assertPreads } from './swarm-cli.js'
+import { catMd5, ddMd5 } from './helpers.js'
 
 watchdog(58_000)
 

@@ -9,7 +9,7 @@ import { tmpDir } from '../helpers/tmp.js'
 import { makeFixture, md5, type Fixture } from '../stream/scripted-torrent.js'
 import { TorrentFS } from '../../src/fs/torrentfs.js'
 import { Priority } from '../../src/session/priority.js'
-import { cleanupMount, delay, isMounted, preadChild, runChild, waitFor, watchdog } from './helpers.js'
+import { cleanupMount, delay, isMounted, preadChild, runChild, waitFor, watchdog, catMd5 } from './helpers.js'
 
 watchdog()
 
@@ -21,12 +21,6 @@ let album: Fixture
 let movie: Fixture
 let fs: TorrentFS
 const created = new Date('2024-05-06T07:08:09Z')
-
-async function catMd5(path: string): Promise<string> {
-  const r = await runChild('sh', ['-c', `cat "$1" | md5sum`, 'sh', path])
-  assert.is(r.code, 0, r.stderr)
-  return r.stdout.split(' ')[0]
-}
 
 function allUnavailable(f: Fixture): void {
   f.torrent.makeUnavailable(...Array.from({ length: f.torrent.metainfo.pieceCount }, (_, i) => i))

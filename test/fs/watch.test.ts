@@ -12,7 +12,7 @@ import { TorrentFS } from '../../src/fs/torrentfs.js'
 import { MetainfoWatcher } from '../../src/fs/watcher.js'
 import { ClientTorrentProvider } from '../../src/fs/client-provider.js'
 import { Client } from '../../src/session/client.js'
-import { cleanupMount, delay, preadChild, runChild, waitFor, watchdog } from './helpers.js'
+import { cleanupMount, delay, preadChild, runChild, waitFor, watchdog, catMd5 } from './helpers.js'
 
 watchdog()
 
@@ -29,12 +29,6 @@ let seeder: Client
 const fx: Record<string, Fixture> = {}
 
 const listing = async () => (await readdir(mnt)).sort()
-
-async function catMd5(path: string): Promise<string> {
-  const r = await runChild('sh', ['-c', `cat "$1" | md5sum`, 'sh', path])
-  assert.is(r.code, 0, r.stderr)
-  return r.stdout.split(' ')[0]
-}
 
 test.before(async () => {
   for (const d of [mnt, torrents, data]) mkdirSync(d)

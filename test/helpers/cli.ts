@@ -32,6 +32,11 @@ export function run(cmd: string, args: string[], opts: { input?: Buffer | string
   })
 }
 
+/** stdout of a `--json` command that prints one JSON object per line. */
+export function jsonLines(stdout: string): Array<Record<string, any>> {
+  return stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l))
+}
+
 export function bt(args: string[], opts: Parameters<typeof run>[2] = {}): Promise<RunResult> {
   return run(process.execPath, [BT, ...args], opts)
 }

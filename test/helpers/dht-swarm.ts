@@ -2,6 +2,7 @@
 // bootstrap from it. Tests join it with `new DhtNode({ host: '127.0.0.1', bootstrap: swarm.bootstrap })`.
 // `ports` restarts a DHT on the ports of an earlier one (new node ids, same addresses).
 import { DhtNode } from '../../src/discovery/dht.js'
+import { within } from './wait.js'
 
 export interface DhtSwarm {
   /** ['127.0.0.1:PORT'] of node 0. */
@@ -27,7 +28,7 @@ export async function startDhtSwarm(n: number, opts: { ports?: number[] } = {}):
     for (let i = 1; i < n; i++) nodes.push(new DhtNode({ host: '127.0.0.1', port: portOf(i), bootstrap }))
     await Promise.all(nodes.slice(1).map(async (d) => {
       await d.listen()
-      await withTimeout(d.ready(), READY_TIMEOUT, 'dht swarm node did not finish bootstrapping')
+      await within(d.ready(), READY_TIMEOUT, 'dht swarm node did not finish bootstrapping')
     }))
     for (const d of nodes) addLatency(d)
     return { bootstrap, nodes, ports: nodes.map((d) => d.port!), stop }
@@ -35,14 +36,6 @@ export async function startDhtSwarm(n: number, opts: { ports?: number[] } = {}):
     await stop()
     throw err
   }
-}
-
-export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) }),
-  ]).finally(() => clearTimeout(timer))
 }
 
 let latency = 0

@@ -2,13 +2,16 @@
 
 export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Poll until fn() is truthy; throws after timeoutMs. */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
+/**
+ * Poll until fn() is truthy; throws after timeoutMs. `what` may be a function, so the message describes the state at
+ * the time of the timeout rather than before the wait.
+ */
+export async function waitFor<T>(what: string | (() => string), fn: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await fn()
     if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`)
     await delay(25)
   }
 }

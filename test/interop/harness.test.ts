@@ -12,6 +12,7 @@ import { run } from '../helpers/cli.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { md5Dir, md5File, runAria2, startTransmission } from '../helpers/clients.js'
 import { startOpentracker } from '../helpers/opentracker.js'
+import { within } from '../helpers/wait.js'
 
 const MiB = 1024 * 1024
 
@@ -26,12 +27,6 @@ async function makeSingle(size: number, seed: number, tracker?: string) {
   const bytes = await createTorrent(file, { pieceLength: 256 * 1024, trackers: tracker ? [[tracker]] : [] })
   writeFileSync(torrentPath, bytes)
   return { root, seedDir, file, torrentPath, meta: parseTorrent(bytes) }
-}
-
-async function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const t = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what()}`)), ms) })
-  try { return await Promise.race([p, t]) } finally { clearTimeout(timer) }
 }
 
 async function stopAll(...hs: Array<{ stop(): Promise<void> } | undefined>) {

@@ -15,6 +15,7 @@ import { tmpDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 import { bt } from '../helpers/cli.js'
 import { assertSameFiles, makeTestTorrent, seedWith, startClient, stopAll, whenDone } from '../helpers/swarm.js'
+import { rssWatch } from '../helpers/rss.js'
 
 const MiB = 1024 * 1024
 const GB = 1_000_000_000
@@ -155,17 +156,6 @@ async function startDelayedRelay(port: number, delayMs: number): Promise<PeerAdd
   return { host: '127.0.0.1', port: relayPort }
 }
 
-/** Highest RSS seen between start and stop, sampled every 20 ms. */
-function rssWatch() {
-  const base = process.memoryUsage().rss
-  let max = base
-  const timer = setInterval(() => { max = Math.max(max, process.memoryUsage().rss) }, 20)
-  return () => {
-    clearInterval(timer)
-    return Math.max(max, process.memoryUsage().rss) - base
-  }
-}
-
 
 interface Outcome {
   liar: Liar
@@ -209,11 +199,11 @@ async function scenario(mode: LiarMode, seed: number, fakeFrom?: 'other-torrent'
   try {
     await whenDone(leech, 15_000)
   } catch (err) {
-    rss()
+    rss.stop()
     throw new Error(`${(err as Error).message}\nwarnings: ${warnings.join(' | ')}\nliar: ${JSON.stringify(liar.stats)}`)
   }
   const ms = Date.now() - started
-  const rssGrowth = rss()
+  const rssGrowth = rss.stop()
   assert.ok(leech.metainfo!.infoBuffer.equals(realInfo), 'the metadata is the real info dict')
   assertSameFiles(tt, dir)
   assert.ok(honest.torrent.stats().uploaded >= size, 'the data came from the honest seeder')

@@ -7,12 +7,13 @@ import * as assert from 'uvu/assert'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DhtNode } from '../../src/discovery/dht.js'
-import { startDhtSwarm, withTimeout, type DhtSwarm } from '../helpers/dht-swarm.js'
+import { startDhtSwarm, type DhtSwarm } from '../helpers/dht-swarm.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { assertSameMd5 } from '../helpers/clients.js'
 import { killSpawned, spawnBt } from '../helpers/cli.js'
 import { tmpDir } from '../helpers/tmp.js'
 import { makeTestTorrent, seedWith, stopAll, type TestTorrent } from '../helpers/swarm.js'
+import { within } from '../helpers/wait.js'
 
 const NODES = 10
 let swarm: DhtSwarm | undefined
@@ -35,7 +36,7 @@ async function startDht(tt: TestTorrent, seedPort: number, ports?: number[]): Pr
   announcer = new DhtNode({ host: '127.0.0.1', bootstrap: swarm.bootstrap })
   await announcer.listen()
   const a = announcer
-  const done = withTimeout(new Promise<number>((resolve) => a.once('announced', (_h: Buffer, n: number) => resolve(n))), 10_000, 'seeder not announced')
+  const done = within(new Promise<number>((resolve) => a.once('announced', (_h: Buffer, n: number) => resolve(n))), 10_000, 'seeder not announced')
   a.announce(Buffer.from(tt.metainfo.infoHash, 'hex'), seedPort)
   assert.ok((await done) >= 3)
   return swarm
@@ -60,7 +61,7 @@ async function libtorrentRun(tt: TestTorrent, bootstrap: string[], notes: string
     const t1 = performance.now() // the torrent is added and the session listening
     lts.push(lt)
     try {
-      await withTimeout(lt.done, 10_000, `libtorrent did not finish:\n${lt.log().slice(-2000)}`)
+      await within(lt.done, 10_000, () => `libtorrent did not finish:\n${lt.log().slice(-2000)}`)
     } catch (err) {
       await lt.stop()
       notes.push(`libtorrent attempt ${attempt} stalled (${lt.log().split('\n').filter((l) => !l.includes('"progress"')).join(' ').slice(0, 600)})`)
@@ -79,7 +80,7 @@ async function btRun(tt: TestTorrent, home: string, args: string[], env: NodeJS.
   const t0 = performance.now()
   const b = spawnBt(['download', `magnet:?xt=urn:btih:${tt.metainfo.infoHash}`, '-o', dir, '--port', '0', '--json', '--metadata-timeout', '30', ...args],
     { XDG_DATA_HOME: home, XDG_CONFIG_HOME: home, ...env })
-  const { code } = await withTimeout(b.exit, 40_000, `bt download did not finish: ${b.stderr()}\n${b.lines.slice(-5).join('\n')}`)
+  const { code } = await within(b.exit, 40_000, () => `bt download did not finish: ${b.stderr()}\n${b.lines.slice(-5).join('\n')}`)
   const wall = performance.now() - t0
   assert.is(code, 0, b.stderr() + b.lines.slice(-5).join('\n'))
   await assertSameMd5(tt, dir)
@@ -149,7 +150,7 @@ test('-v and --json tell what the DHT is doing while the metadata is awaited', a
   // Without a TTY the status line comes every 5 s: one before the 6 s metadata timeout.
   const lines = spawnBt([...common, '-v', '--metadata-timeout', '6'], { ...env, XDG_DATA_HOME: tmpDir() })
   const json = spawnBt([...common, '--json', '--metadata-timeout', '4'], { ...env, XDG_DATA_HOME: tmpDir() })
-  const [l, j] = await withTimeout(Promise.all([lines.exit, json.exit]), 20_000, 'bt download did not give up')
+  const [l, j] = await within(Promise.all([lines.exit, json.exit]), 20_000, 'bt download did not give up')
   assert.is(l.code, 3, lines.stderr())
   assert.is(j.code, 3)
   const m = /fetching metadata: 0 peers, \d+ known, DHT (\d+) nodes, (\d+) answering, (\d+) saved to try, (\d+) lookups, (\d+) queries in flight/.exec(lines.stderr())

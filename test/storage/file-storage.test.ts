@@ -7,7 +7,9 @@ import { join } from 'node:path'
 import { parseTorrent, pieceSize, type Metainfo } from '../../src/metainfo/metainfo.js'
 import { createTorrent } from '../../src/metainfo/create.js'
 import { FileStorage } from '../../src/storage/file-storage.js'
-import { BtError } from '../../src/errors.js'
+import { verifyPieces } from '../../src/storage/verify.js'
+import { BtError, ExitCode } from '../../src/errors.js'
+import { ones, rejectsBtError } from '../helpers/assert.js'
 import { tmpDir, writeRandomFile } from '../helpers/tmp.js'
 import { buildTorrent, type FileSpec } from '../helpers/handmade-torrent.js'
 
@@ -18,23 +20,6 @@ function piece(m: Metainfo, payload: Buffer, i: number): Buffer {
 
 async function writeAll(s: FileStorage, m: Metainfo, payload: Buffer, order?: number[]): Promise<void> {
   for (const i of order ?? Array.from({ length: m.pieceCount }, (_, i) => i)) await s.writePiece(i, piece(m, payload, i))
-}
-
-function ones(u: Uint8Array): number[] {
-  return [...u.keys()].filter((i) => u[i] === 1)
-}
-
-async function rejects(p: Promise<unknown>, re: RegExp, code = 4): Promise<BtError> {
-  try {
-    await p
-  } catch (err) {
-    assert.instance(err, BtError, String(err))
-    assert.match((err as Error).message, re)
-    assert.not.match((err as Error).message, /\n/)
-    assert.is((err as BtError).exitCode, code)
-    return err as BtError
-  }
-  return assert.unreachable(`expected a rejection matching ${re}`) as never
 }
 
 // Pieces of 16 KiB over files of awkward sizes: a file inside one piece, pieces over three files, empty files first,
@@ -84,7 +69,7 @@ test('single-file torrent made by createTorrent round trips', async () => {
   const s = new FileStorage(m, dir)
   await writeAll(s, m, data)
   assert.ok(readFileSync(join(dir, 'movie.mkv')).equals(data))
-  assert.equal(ones(await s.verify()).length, m.pieceCount)
+  assert.equal(ones(await verifyPieces(s)).length, m.pieceCount)
   await s.close()
 })
 
@@ -109,7 +94,7 @@ test('pad files are never written and read as zeros', async () => {
   const block = await s.read(0, 19000, 13768)
   assert.ok(block.subarray(0, 1000).equals(payload.subarray(19000, 20000)))
   assert.ok(block.subarray(1000).equals(Buffer.alloc(12768)))
-  assert.equal(ones(await s.verify()), [0, 1, 2, 3])
+  assert.equal(ones(await verifyPieces(s)), [0, 1, 2, 3])
   await s.close()
 })
 
@@ -156,27 +141,27 @@ test('verify: complete, partial, corrupted, missing, short; subsets; worker pool
     const dir = tmpDir()
     const s = new FileStorage(m, dir)
     const all = Array.from({ length: m.pieceCount }, (_, i) => i)
-    assert.equal(ones(await s.verify({ pool })), [], 'nothing on disk')
+    assert.equal(ones(await verifyPieces(s, { pool })), [], 'nothing on disk')
     await writeAll(s, m, payload, [0, 3, 5])
-    assert.equal(ones(await s.verify({ pool })), [0, 3, 5], 'partial')
+    assert.equal(ones(await verifyPieces(s, { pool })), [0, 3, 5], 'partial')
     await writeAll(s, m, payload)
     let progress = 0
-    const r = await s.verify({ pool, onProgress: (done, total) => { assert.is(total, m.length); progress = done } })
+    const r = await verifyPieces(s, { pool, onProgress: (done, total) => { assert.is(total, m.length); progress = done } })
     assert.equal(ones(r), all)
     assert.is(progress, m.length)
-    assert.equal(ones(await s.verify({ pool, pieces: [1, 2, 2, 99, -1] })), [1, 2], 'subset')
+    assert.equal(ones(await verifyPieces(s, { pool, pieces: [1, 2, 2, 99, -1] })), [1, 2], 'subset')
     // Corrupt one byte of c.bin at torrent offset 60000 (piece 3).
     const cPath = join(dir, 'tor', 'sub', 'deep', 'c.bin')
     const c = readFileSync(cPath)
     c[60000 - m.files[5].offset] ^= 0xff
     writeFileSync(cPath, c)
-    assert.equal(ones(await s.verify({ pool })), all.filter((i) => i !== 3), 'corrupted')
+    assert.equal(ones(await verifyPieces(s, { pool })), all.filter((i) => i !== 3), 'corrupted')
     // b.bin (40003..45002) missing: pieces 2 only.
     unlinkSync(join(dir, 'tor', 'sub', 'b.bin'))
-    assert.equal(ones(await s.verify({ pool })), all.filter((i) => i !== 3 && i !== 2), 'missing')
+    assert.equal(ones(await verifyPieces(s, { pool })), all.filter((i) => i !== 3 && i !== 2), 'missing')
     // c.bin cut short at torrent offset 100000: pieces 6 (98304..114687) onwards go.
     truncateSync(cPath, 100000 - m.files[5].offset)
-    assert.equal(ones(await s.verify({ pool })), [0, 1, 4, 5], 'short')
+    assert.equal(ones(await verifyPieces(s, { pool })), [0, 1, 4, 5], 'short')
     await s.close()
   }
 })
@@ -193,8 +178,8 @@ test('verify: many pieces over many files in the pool, with a missing file and a
   const bad = new Set<number>()
   for (let p = Math.floor(f.offset / 16384); p <= Math.floor((f.offset + f.length - 1) / 16384); p++) bad.add(p)
   const expect = Array.from({ length: m.pieceCount }, (_, i) => i).filter((i) => !bad.has(i))
-  assert.equal(ones(await s.verify({ pool: true })), expect)
-  assert.equal(ones(await s.verify({ pool: false })), expect)
+  assert.equal(ones(await verifyPieces(s, { pool: true })), expect)
+  assert.equal(ones(await verifyPieces(s, { pool: false })), expect)
   assert.ok(s.openFiles <= 4)
   await s.close()
 })
@@ -205,16 +190,16 @@ test('verify: pieces larger than the workers\' read buffer, corrupted and cut sh
   const dir = tmpDir()
   const s = new FileStorage(m, dir)
   await writeAll(s, m, payload)
-  assert.equal(ones(await s.verify({ pool: true })), [0, 1, 2])
+  assert.equal(ones(await verifyPieces(s, { pool: true })), [0, 1, 2])
   const big = join(dir, 'tor', 'big')
   const data = readFileSync(big)
   data[3 * MiB + 12345] ^= 1 // piece 1, past the first MiB of it
   writeFileSync(big, data)
-  assert.equal(ones(await s.verify({ pool: true })), [0, 2])
-  assert.equal(ones(await s.verify({ pool: false })), [0, 2])
+  assert.equal(ones(await verifyPieces(s, { pool: true })), [0, 2])
+  assert.equal(ones(await verifyPieces(s, { pool: false })), [0, 2])
   truncateSync(big, 4 * MiB + 1) // piece 2 loses its data past one byte
-  assert.equal(ones(await s.verify({ pool: true })), [0])
-  assert.equal(ones(await s.verify({ pool: false })), [0])
+  assert.equal(ones(await verifyPieces(s, { pool: true })), [0])
+  assert.equal(ones(await verifyPieces(s, { pool: false })), [0])
   await s.close()
 })
 
@@ -224,7 +209,7 @@ test('verify: aborting rejects with an interrupted error', async () => {
   await writeAll(s, m, payload)
   const ac = new AbortController()
   ac.abort()
-  await rejects(s.verify({ signal: ac.signal }), /interrupted/, 130)
+  await rejectsBtError(verifyPieces(s, { signal: ac.signal }), /interrupted/, ExitCode.interrupted)
   await s.close()
 })
 
@@ -233,11 +218,11 @@ test('read errors: missing and short files name the path', async () => {
   const dir = tmpDir()
   const s = new FileStorage(m, dir)
   await s.writePiece(0, piece(m, payload, 0))
-  await rejects(s.read(3, 0, 100), /b\.bin: file is missing$/)
+  await rejectsBtError(s.read(3, 0, 100), /b\.bin: file is missing$/, ExitCode.io)
   await s.writePiece(1, piece(m, payload, 1))
   truncateSync(join(dir, 'tor', 'a.bin'), 20000)
-  await rejects(s.read(1, 0, 16384), /a\.bin: file is shorter than the torrent says/)
-  await rejects(s.readAt(Buffer.alloc(10), 25000), /a\.bin: file is shorter/)
+  await rejectsBtError(s.read(1, 0, 16384), /a\.bin: file is shorter than the torrent says/, ExitCode.io)
+  await rejectsBtError(s.readAt(Buffer.alloc(10), 25000), /a\.bin: file is shorter/, ExitCode.io)
   await s.close()
 })
 
@@ -248,8 +233,8 @@ test('write errors: a full disk and a file in the way surface as one-line I/O er
   symlinkSync('/dev/full', join(dir, 'tor', 'full.bin')) // every write: ENOSPC
   writeFileSync(join(dir, 'tor', 'd'), 'a file where a directory belongs')
   const s = new FileStorage(m, dir)
-  await rejects(s.writePiece(0, piece(m, payload, 0)), /tor\/full\.bin: no space left on device$/)
-  await rejects(s.writePiece(2, piece(m, payload, 2)), /tor\/d\/x\.bin: /)
+  await rejectsBtError(s.writePiece(0, piece(m, payload, 0)), /tor\/full\.bin: no space left on device$/, ExitCode.io)
+  await rejectsBtError(s.writePiece(2, piece(m, payload, 2)), /tor\/d\/x\.bin: /, ExitCode.io)
   await s.close()
   try {
     await s.read(0, 0, 1)
@@ -307,7 +292,7 @@ test('descriptor cache: more files than the cap, all data right, descriptors rel
   const blocks = await Promise.all(Array.from({ length: m.pieceCount }, (_, i) => s.read(i, 0, pieceSize(m, i))))
   assert.ok(Buffer.concat(blocks).equals(payload))
   m.files.forEach((f) => assert.ok(readFileSync(join(dir, ...f.path)).equals(payload.subarray(f.offset, f.offset + f.length))))
-  assert.is(ones(await s.verify({ pool: true })).length, m.pieceCount)
+  assert.is(ones(await verifyPieces(s, { pool: true })).length, m.pieceCount)
   assert.ok(s.openFiles <= 16)
   await s.close()
   assert.is(s.openFiles, 0)

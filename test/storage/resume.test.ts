@@ -6,9 +6,11 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, uti
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { pieceSize } from '../../src/metainfo/metainfo.js'
-import { FileStorage, type VerifyOptions } from '../../src/storage/file-storage.js'
+import { FileStorage } from '../../src/storage/file-storage.js'
+import { verifyPieces, type VerifyOptions } from '../../src/storage/verify.js'
 import { ResumeStore, stateDir } from '../../src/storage/resume.js'
 import { checkExisting } from '../../src/storage/check.js'
+import { ones } from '../helpers/assert.js'
 import { tmpDir } from '../helpers/tmp.js'
 import { buildTorrent, type FileSpec } from '../helpers/handmade-torrent.js'
 
@@ -24,23 +26,22 @@ const FILES: FileSpec[] = [
 const { m, payload } = buildTorrent(FILES, 16384)
 const ALL = Array.from({ length: m.pieceCount }, (_, i) => i)
 
-function ones(u: Uint8Array): number[] {
-  return [...u.keys()].filter((i) => u[i] === 1)
+/** The real hash check, recording the pieces each call was asked to read into `checked`. */
+function recordingVerify(checked: number[][]): typeof verifyPieces {
+  return (s: FileStorage, opts: VerifyOptions = {}) => {
+    const list = opts.pieces ? [...opts.pieces] : ALL
+    checked.push(list)
+    return verifyPieces(s, { ...opts, pieces: list })
+  }
 }
 
-/** An output dir holding the complete torrent, written through FileStorage, plus a storage over it that records verify calls. */
-async function complete(): Promise<{ dir: string; s: FileStorage; checked: number[][] }> {
+/** An output dir holding the complete torrent, written through FileStorage, and the pieces checkExisting reads via `verify`. */
+async function complete(): Promise<{ dir: string; s: FileStorage; checked: number[][]; verify: typeof verifyPieces }> {
   const dir = tmpDir()
   const s = new FileStorage(m, dir)
   for (const i of ALL) await s.writePiece(i, payload.subarray(i * m.pieceLength, i * m.pieceLength + pieceSize(m, i)))
   const checked: number[][] = []
-  const verify = s.verify.bind(s)
-  s.verify = (opts: VerifyOptions = {}) => {
-    const list = opts.pieces ? [...opts.pieces] : ALL
-    checked.push(list)
-    return verify({ ...opts, pieces: list })
-  }
-  return { dir, s, checked }
+  return { dir, s, checked, verify: recordingVerify(checked) }
 }
 
 /** Flip a byte of `path` at `at`, keeping its size. */
@@ -136,15 +137,10 @@ test('corrupt, truncated or foreign resume files are ignored, never trusted', as
 test('checkExisting: empty directory reads nothing', async () => {
   const dir = tmpDir()
   const s = new FileStorage(m, dir)
-  let calls = 0
-  const verify = s.verify.bind(s)
-  s.verify = (opts?: VerifyOptions) => {
-    calls++
-    return verify(opts)
-  }
-  const have = await checkExisting(s, new ResumeStore(tmpDir()))
+  const checked: number[][] = []
+  const have = await checkExisting(s, new ResumeStore(tmpDir()), {}, recordingVerify(checked))
   assert.equal(ones(have), [])
-  assert.is(calls, 0)
+  assert.equal(checked, [])
   await s.close()
 })
 
@@ -157,19 +153,14 @@ test('checkExisting without resume state: data from another client is hashed; ab
   corrupt(join(dir, 'tor', 'a.bin'), 20000) // piece 1
   const s = new FileStorage(m, dir)
   const checked: number[][] = []
-  const verify = s.verify.bind(s)
-  s.verify = (opts: VerifyOptions = {}) => {
-    checked.push([...(opts.pieces ?? ALL)])
-    return verify(opts)
-  }
-  const have = await checkExisting(s, new ResumeStore(tmpDir()))
+  const have = await checkExisting(s, new ResumeStore(tmpDir()), {}, recordingVerify(checked))
   assert.equal(ones(have), [0, 2, 3, 4])
   assert.equal(checked, [[0, 1, 2, 3, 4]], 'pieces of c.bin (5, 6) not read')
   await s.close()
 })
 
 test('checkExisting trusts resume state for untouched files, re-checks changed ones, force checks all', async () => {
-  const { dir, s, checked } = await complete()
+  const { dir, s, checked, verify } = await complete()
   const store = new ResumeStore(tmpDir())
   const have = new Uint8Array(m.pieceCount).fill(1)
   have[6] = 0 // the session had not finished the last piece
@@ -179,17 +170,17 @@ test('checkExisting trusts resume state for untouched files, re-checks changed o
   await store.save(m, dir, have)
 
   // Nothing changed: nothing is read, and the unfinished piece stays missing although its data is on disk.
-  assert.equal(ones(await checkExisting(s, store)), [0, 1, 2, 3, 4, 5])
+  assert.equal(ones(await checkExisting(s, store, {}, verify)), [0, 1, 2, 3, 4, 5])
   assert.equal(checked, [])
 
   // Corrupt b.bin but put its mtime back: undetectable without force, by design (it is trusted).
   corrupt(b, 100) // piece 3
   utimesSync(b, stamp, stamp)
-  assert.equal(ones(await checkExisting(s, store)), [0, 1, 2, 3, 4, 5])
+  assert.equal(ones(await checkExisting(s, store, {}, verify)), [0, 1, 2, 3, 4, 5])
   assert.equal(checked, [])
 
   // force: every piece with data is hashed, and the corruption is found.
-  assert.equal(ones(await checkExisting(s, store, { force: true })), [0, 1, 2, 4, 5, 6])
+  assert.equal(ones(await checkExisting(s, store, { force: true }, verify)), [0, 1, 2, 4, 5, 6])
   assert.equal(checked, [ALL])
   checked.length = 0
 
@@ -198,7 +189,7 @@ test('checkExisting trusts resume state for untouched files, re-checks changed o
   corrupt(c, 1) // piece 5 (c starts at 81920)
   utimesSync(c, new Date(), new Date(Date.now() + 10000))
   let progress: [number, number] | undefined
-  const got = await checkExisting(s, store, { onProgress: (d, t) => (progress = [d, t]) })
+  const got = await checkExisting(s, store, { onProgress: (d, t) => (progress = [d, t]) }, verify)
   assert.equal(ones(got), [0, 1, 2, 3, 4, 6])
   assert.equal(checked, [[5, 6]])
   assert.equal(progress, [pieceSize(m, 5) + pieceSize(m, 6), pieceSize(m, 5) + pieceSize(m, 6)])
@@ -206,7 +197,7 @@ test('checkExisting trusts resume state for untouched files, re-checks changed o
 
   // A file deleted since the save: its pieces are lost without reading them.
   unlinkSync(c)
-  assert.equal(ones(await checkExisting(s, store)), [0, 1, 2, 3, 4])
+  assert.equal(ones(await checkExisting(s, store, {}, verify)), [0, 1, 2, 3, 4])
   assert.equal(checked, [])
   await s.close()
 })

@@ -3,6 +3,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { tmpDir } from '../helpers/tmp.js'
+import { rejects } from '../helpers/assert.js'
+import { delay } from '../helpers/wait.js'
 import { Reader, ReaderClosedError, createReadStream } from '../../src/stream/reader.js'
 import { Priority } from '../../src/session/priority.js'
 import { BtError } from '../../src/errors.js'
@@ -14,20 +16,6 @@ const dir = tmpDir()
 let multi: Fixture // 16 KiB pieces, several files
 let big: Fixture // 64 KiB pieces, one 8 MiB file
 
-/** Assert that p rejects and that the error passes `check` (a class or a message pattern). */
-async function rejects(p: Promise<unknown> | (() => Promise<unknown>), check: (new (...a: any[]) => Error) | RegExp | ((e: unknown) => boolean)): Promise<void> {
-  try {
-    await (typeof p === 'function' ? p() : p)
-  } catch (err) {
-    if (check instanceof RegExp) assert.match((err as Error).message, check)
-    else if (check.prototype instanceof Error || check === Error) assert.instance(err, check as new () => Error)
-    else assert.ok((check as (e: unknown) => boolean)(err), `unexpected error: ${err}`)
-    return
-  }
-  assert.unreachable('expected a rejection')
-}
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** Resolve to 'pending' if p has not settled within ms. */
 const settled = <T>(p: Promise<T>, ms = 50) => Promise.race([p.then(() => 'resolved', () => 'rejected'), delay(ms).then(() => 'pending')])
 

@@ -13,8 +13,8 @@ import type { PeerAddress } from '../../src/discovery/peer-address.js'
 import { createTorrent } from '../../src/metainfo/create.js'
 import { parseTorrent, type Metainfo } from '../../src/metainfo/metainfo.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
-import { withTimeout } from '../helpers/dht-swarm.js'
 import { tmpDir, writeRandomFile } from '../helpers/tmp.js'
+import { within } from '../helpers/wait.js'
 
 let dir: string
 let torrentPath: string
@@ -63,7 +63,7 @@ let seeder: LtHandle
 test('we fetch the info dict from a libtorrent seeder with ut_metadata', async () => {
   seeder = await lt({ torrentPath, saveDir: join(dir, 'seed'), seed: true })
   let bad = ''
-  const info = await withTimeout(new Promise<Buffer>((resolve) => {
+  const info = await within(new Promise<Buffer>((resolve) => {
     dial(seeder.port, [metadataExtension({
       infoHash: hash,
       getInfo: () => undefined,
@@ -71,7 +71,7 @@ test('we fetch the info dict from a libtorrent seeder with ut_metadata', async (
       onBadMetadata: (_w, reason) => { bad = reason },
       onGiveUp: (_w, reason) => { bad = reason },
     })])
-  }), 10_000, `no metadata from libtorrent (${bad})`)
+  }), 10_000, () => `no metadata from libtorrent (${bad})`)
   assert.ok(info.equals(meta.infoBuffer))
 })
 
@@ -104,14 +104,14 @@ test('libtorrent PEX tells us about another peer it is connected to', async () =
   dial(seeder.port, [pexExtension({ onPeers: () => {} })], xPort)
   await new Promise((r) => setTimeout(r, 300))
   const seen: PeerAddress[] = []
-  await withTimeout(new Promise<void>((resolve) => {
+  await within(new Promise<void>((resolve) => {
     dial(seeder.port, [pexExtension({
       onPeers: (peers) => {
         seen.push(...peers)
         if (peers.some((p) => p.host === '127.0.0.1' && p.port === xPort)) resolve()
       },
     })])
-  }), 20_000, `libtorrent's PEX did not name 127.0.0.1:${xPort}; saw ${JSON.stringify(seen)}`)
+  }), 20_000, () => `libtorrent's PEX did not name 127.0.0.1:${xPort}; saw ${JSON.stringify(seen)}`)
 })
 
 test.run()

@@ -8,6 +8,7 @@ import bencode from 'bencode'
 import Wire, { type ExtensionClass } from 'bittorrent-protocol'
 import { pexExtension, type PexExtension } from '../../src/wire/pex.js'
 import type { PeerAddress } from '../../src/discovery/peer-address.js'
+import { waitFor } from '../helpers/wait.js'
 
 const closers: Array<() => void> = []
 test.after.each(() => {
@@ -70,14 +71,6 @@ function receiver(interval?: number) {
   return { ext, added, dropped }
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
 const sorted = (ps: PeerAddress[]) => ps.map((p) => `${p.host}|${p.port}`).sort()
 
 test('peers sent by one wire arrive at the other, IPv4 and IPv6, added and dropped', async () => {
@@ -93,7 +86,7 @@ test('peers sent by one wire arrive at the other, IPv4 and IPv6, added and dropp
     { host: 'fe80::1:2:3', port: 1 },
   ]
   pex.sendPeers(added, [{ host: '10.9.9.9', port: 7000 }, { host: '2001:db8::9', port: 7001 }])
-  await until(() => rx.added.length === 1 && rx.dropped.length === 1)
+  await waitFor('rx.added.length === 1 && rx.dropped.length === 1', () => rx.added.length === 1 && rx.dropped.length === 1)
   assert.equal(sorted(rx.added[0].peers), sorted([
     { host: '10.0.0.1', port: 6881 },
     { host: '192.168.1.20', port: 51413 },
@@ -120,7 +113,7 @@ test('sendPeers before the extended handshake waits for it; a peer added then dr
   ;(Early.prototype as { name: string }).name = 'x_early'
   const sender = pexExtension({ onPeers: () => {} })
   await wirePair([rx.ext], [sender, Early as unknown as ExtensionClass])
-  await until(() => rx.added.length === 1)
+  await waitFor('rx.added.length === 1', () => rx.added.length === 1)
   assert.ok(early)
   assert.equal(rx.added[0].peers, [{ host: '10.1.1.1', port: 1000 }])
   assert.equal(sorted(rx.dropped[0]?.peers ?? []), ['10.1.1.2|1001'])
@@ -136,7 +129,7 @@ test('at most 50 added per message; the rest and later calls wait for the interv
   const started = Date.now()
   pex.sendPeers(many, [])
   pex.sendPeers([{ host: '10.3.0.1', port: 3000 }], []) // merged into the queue, not a message of its own
-  await until(() => rx.added.reduce((n, r) => n + r.peers.length, 0) === 121, 5000)
+  await waitFor('rx.added.reduce((n, r) => n + r.peers.length, 0) === 121', () => rx.added.reduce((n, r) => n + r.peers.length, 0) === 121, 5000)
   assert.equal(rx.added.map((r) => r.peers.length), [50, 50, 21])
   for (let i = 1; i < rx.added.length; i++) {
     const gap = rx.added[i].at - rx.added[i - 1].at
@@ -152,7 +145,7 @@ test('the default interval is a minute: a second call inside it is held back', a
   const { b } = await wirePair([rx.ext], [sender])
   const pex = b.ut_pex as PexExtension
   pex.sendPeers([{ host: '10.4.0.1', port: 1 }], [])
-  await until(() => rx.added.length === 1)
+  await waitFor('rx.added.length === 1', () => rx.added.length === 1)
   pex.sendPeers([{ host: '10.4.0.2', port: 2 }], [])
   await new Promise((r) => setTimeout(r, 300))
   assert.is(rx.added.length, 1)
@@ -179,7 +172,7 @@ test('garbage and flooding pex messages are ignored; the wire stays up and later
   // A valid message with a duplicate and a trailing partial entry: the whole peers, once each.
   const one = Buffer.from([10, 5, 0, 1, 0x1a, 0xe1])
   raw({ added: Buffer.concat([one, one, Buffer.from([10, 5, 0, 2, 0, 80]), Buffer.from([1])]) })
-  await until(() => rx.added.length === 1)
+  await waitFor('rx.added.length === 1', () => rx.added.length === 1)
   assert.equal(sorted(rx.added[0].peers), sorted([{ host: '10.5.0.1', port: 6881 }, { host: '10.5.0.2', port: 80 }]))
   // A flood right after: ignored.
   raw({ added: Buffer.from([10, 6, 0, 1, 0, 81]) })
@@ -194,7 +187,7 @@ test('garbage and flooding pex messages are ignored; the wire stays up and later
     huge.writeUInt16BE(1000 + i, i * 6 + 4)
   }
   raw({ added: huge })
-  await until(() => rx.added.length === 2)
+  await waitFor('rx.added.length === 2', () => rx.added.length === 2)
   assert.is(rx.added[1].peers.length, 200)
   assert.not.ok(closed)
   assert.ok(!a.destroyed && !b.destroyed)

@@ -1,5 +1,5 @@
-// A small pool of worker threads that read and SHA-1 runs of pieces straight from open descriptors, so hash-checking
-// uses every core. Each worker reads 1 MiB at a time and hashes it while it is still in that core's cache; measured
+// A small pool of worker threads that read and SHA-1 runs of pieces straight from open descriptors, so hashing uses
+// every core. It sits below metainfo (bt create) and storage (the hash check), which both import it downward. Each worker reads 1 MiB at a time and hashes it while it is still in that core's cache; measured
 // here that beats reading on libuv's pool and hashing elsewhere. Idle workers are unref'd: they never hold the process.
 
 import { Worker } from 'node:worker_threads'
@@ -8,12 +8,16 @@ import { availableParallelism } from 'node:os'
 // Plain CommonJS run with `eval`, so the pool works the same from sources (tsx) and from the build.
 // A job: `segs` holds triplets (fd, file position, length) covering the pieces' bytes in order; fd -1 reads as zeros
 // (pad files), fd -2 has no data. Pieces marked in `bad` are skipped without reading.
+// Reads overlap hashing: while this thread hashes one 1 MiB buffer, libuv's pool reads the next into the other, so a
+// worker keeps its core on SHA-1 instead of alternating between copying from the page cache and hashing.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
-const { readSync } = require('node:fs')
-const buf = Buffer.allocUnsafe(1 << 20)
-parentPort.on('message', (msg) => {
+const { read } = require('node:fs')
+const BUF = 1 << 20
+const bufs = [Buffer.allocUnsafe(BUF), Buffer.allocUnsafe(BUF)]
+const readAt = (fd, buf, off, len, pos) => new Promise((res) => read(fd, buf, off, len, pos, (err, n) => res(err ? 0 : n)))
+const run = async (msg) => {
   const segs = msg.segs
   const expected = Buffer.from(msg.expected.buffer, msg.expected.byteOffset, msg.expected.byteLength)
   const ok = new Uint8Array(msg.count)
@@ -21,7 +25,7 @@ parentPort.on('message', (msg) => {
   const out = msg.digests ? Buffer.alloc(msg.count * 20) : null
   let seg = 0
   let segOff = 0
-  let at = 0 // bytes of the run consumed so far
+  let at = 0 // bytes of the run consumed so far (read or skipped)
   const advance = (n) => {
     segOff += n
     at += n
@@ -31,30 +35,30 @@ parentPort.on('message', (msg) => {
     while (at < end && seg < segs.length) advance(Math.min(end - at, segs[seg + 2] - segOff))
     if (at < end) at = end // ran off the segments: nothing more to read anyway
   }
-  // Fill buf[0, len) from the segments; false when the data is not there.
-  const fill = (len) => {
+  // Fill buf[0, len) from the segments: { n: bytes consumed, good: false when the data is not there }.
+  const fill = async (buf, len) => {
+    const start = at
     let o = 0
     while (o < len) {
-      if (seg >= segs.length) return false
+      if (seg >= segs.length) return { n: at - start, good: false }
       const fd = segs[seg]
       const n = Math.min(len - o, segs[seg + 2] - segOff)
       if (fd === -1) buf.fill(0, o, o + n)
-      else if (fd < 0) return false
+      else if (fd < 0) return { n: at - start, good: false }
       else {
         for (let got = 0; got < n; ) {
-          let r = 0
-          try { r = readSync(fd, buf, o + got, n - got, segs[seg + 1] + segOff + got) } catch {}
-          if (r === 0) return false
+          const r = await readAt(fd, buf, o + got, n - got, segs[seg + 1] + segOff + got)
+          if (r === 0) return { n: at - start, good: false }
           got += r
         }
       }
       o += n
       advance(n)
     }
-    return true
+    return { n: at - start, good: true }
   }
   const pieceEnd = (k) => k * msg.pieceLength + (k === msg.count - 1 ? msg.lastLen : msg.pieceLength)
-  // Hash [at, pieceEnd(k)) for piece k onwards, reading up to 1 MiB at a time across piece boundaries.
+  // Hash data for piece state.piece onwards, across piece boundaries.
   const feed = (data, state) => {
     let off = 0
     while (off < data.length) {
@@ -77,21 +81,31 @@ parentPort.on('message', (msg) => {
     while (j < msg.count && !msg.bad[j]) j++
     const stretchEnd = pieceEnd(j - 1)
     const state = { piece: k, pos: at, hash: createHash('sha1') }
-    while (at < stretchEnd) {
-      const start = at
-      const good = fill(Math.min(stretchEnd - at, buf.length))
-      feed(buf.subarray(0, at - start), state)
-      if (!good) {
+    let cur = 0
+    let pending = fill(bufs[cur], Math.min(stretchEnd - at, BUF))
+    while (pending) {
+      const r = await pending
+      // Only after a good fill is the read position known, so only then may the next read start.
+      pending = r.good && at < stretchEnd ? fill(bufs[cur ^ 1], Math.min(stretchEnd - at, BUF)) : undefined
+      feed(bufs[cur].subarray(0, r.n), state)
+      cur ^= 1
+      if (!r.good) {
         // The piece holding the missing byte is bad; go on with the next one.
         skipTo(pieceEnd(state.piece))
         state.piece++
         state.pos = at
         state.hash = createHash('sha1')
+        if (at < stretchEnd) pending = fill(bufs[cur], Math.min(stretchEnd - at, BUF))
       }
     }
     k = j
   }
-  parentPort.postMessage({ id: msg.id, ok, out })
+  return { id: msg.id, ok, out }
+}
+// Jobs run one at a time: they share the two buffers.
+let queue = Promise.resolve()
+parentPort.on('message', (msg) => {
+  queue = queue.then(() => run(msg)).then((res) => parentPort.postMessage(res), (err) => parentPort.postMessage({ id: msg.id, error: String(err) }))
 })
 `
 
@@ -131,14 +145,20 @@ export class HashPool {
 
   /**
    * The process-wide pool, or undefined on one core (the main thread is then as fast) unless `force`.
-   * BT_HASH_THREADS sets the worker count; 0 turns the pool off (even with `force`).
+   * BT_HASH_THREADS sets the worker count; 0 turns the pool off (even with `force`). The default is one worker per
+   * core, up to 8 (mktorrent too hashes on every core; past 8 the page cache copy, not SHA-1, is the limit).
    */
   static shared(force = false): HashPool | undefined {
     const env = process.env.BT_HASH_THREADS
-    const n = env !== undefined && env !== '' ? Number(env) : Math.min(4, availableParallelism())
+    const n = env !== undefined && env !== '' ? Number(env) : Math.min(8, availableParallelism())
     if (!Number.isInteger(n) || n < 1 || (n < 2 && !force)) return undefined
     HashPool.instance ??= new HashPool(n)
     return HashPool.instance
+  }
+
+  /** Start every worker now, so their start-up overlaps the caller's own (a worker takes tens of ms to boot). */
+  warm(): void {
+    for (let i = 0; i < this.size; i++) if (!this.slots[i]) this.spawn(i)
   }
 
   private slot(): Slot {
@@ -151,26 +171,29 @@ export class HashPool {
       }
       if (s.jobs.size < this.slots[best]!.jobs.size) best = i
     }
-    const existing = this.slots[best]
-    if (existing) return existing
+    return this.slots[best] ?? this.spawn(best)
+  }
+
+  private spawn(i: number): Slot {
     const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] })
     worker.unref()
     const slot: Slot = { worker, jobs: new Map() }
     const fail = (err: Error) => {
-      if (this.slots[best] === slot) this.slots[best] = undefined
+      if (this.slots[i] === slot) this.slots[i] = undefined
       for (const job of slot.jobs.values()) job.reject(err)
       slot.jobs.clear()
     }
-    worker.on('message', (msg: { id: number; ok: Uint8Array; out?: Uint8Array }) => {
+    worker.on('message', (msg: { id: number; ok?: Uint8Array; out?: Uint8Array; error?: string }) => {
       const job = slot.jobs.get(msg.id)
       if (!job) return
       slot.jobs.delete(msg.id)
       if (slot.jobs.size === 0) worker.unref()
-      job.resolve(msg.ok, msg.out ?? undefined)
+      if (msg.error !== undefined || !msg.ok) job.reject(new Error(`hash worker: ${msg.error}`))
+      else job.resolve(msg.ok, msg.out ?? undefined)
     })
     worker.on('error', fail)
     worker.on('exit', (code) => fail(new Error(`hash worker exited with code ${code}`)))
-    this.slots[best] = slot
+    this.slots[i] = slot
     return slot
   }
 
