@@ -81,6 +81,7 @@ export function checkPeerSources(s: { dht: boolean; trackers: string[][]; peers:
 export function makeClient(args: Pick<SessionArgs, 'port' | 'dht' | 'dht-port' | 'dht-bootstrap'> & Partial<SessionArgs>, extra: { port?: number } = {}): Client {
   return new Client({
     port: args.port ?? extra.port,
+    hosts: args.bind,
     dht: args.dht ? { port: args['dht-port'], bootstrap: bootstrapOption(args['dht-bootstrap']) } : false,
     downloadLimit: args['download-limit'],
     uploadLimit: args['upload-limit'],
@@ -94,10 +95,11 @@ export function makeClient(args: Pick<SessionArgs, 'port' | 'dht' | 'dht-port' |
  * a magnet would wait in silence. Nothing is said when the user asked for no bootstrap and no node was known.
  */
 export function watchDht(client: Client, bootstrap: string[] | false | undefined, warn: (line: string) => void): void {
-  const dht = client.dht
-  if (!dht) return
-  void dht.ready().then(() => {
-    if (dht.nodeCount > 0) return
+  const nodes = client.dhtNodes()
+  if (!nodes.length) return
+  // IPv4 and IPv6 nodes: one bootstrap list serves both, and it may hold addresses of one family only.
+  void Promise.all(nodes.map((d) => d.ready())).then(() => {
+    if (nodes.some((d) => d.nodeCount > 0)) return
     if (bootstrap === false) return
     const routers = bootstrap ?? ['the public routers']
     warn(`DHT: no node answered (bootstrap: ${routers.join(', ')}); peers come from trackers and --peer only until one does`)
