@@ -148,16 +148,20 @@ export function exitOnSignal(client: Client, opts: { beforeStop?: () => void; qu
 }
 
 /**
- * host:port strings other machines could dial to reach a socket listening on all interfaces at `port`: the
- * addresses of this host's non-loopback interfaces (IPv6 link-local ones need a scope and are left out).
+ * host:port strings other machines could dial to reach our listen sockets at `port`: the addresses of this host's
+ * non-loopback interfaces (IPv6 link-local ones need a scope and are left out), or, with --bind, those among them.
  */
-export async function reachableAddresses(port: number): Promise<string[]> {
+export async function reachableAddresses(port: number, bind?: string[]): Promise<string[]> {
   const { networkInterfaces } = await import('node:os')
+  const { normalizeHost } = await import('../src/discovery/peer-address.js')
+  const bound = bind && new Set(bind.map(normalizeHost))
+  const any = bound && [...bound].some((h) => h === '0.0.0.0' || h === '::')
   const out: string[] = []
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) {
       if (a.internal) continue
       if (a.family === 'IPv6' && /^fe80:/i.test(a.address)) continue
+      if (bound && !any && !bound.has(normalizeHost(a.address))) continue
       out.push(a.family === 'IPv6' ? `[${a.address}]:${port}` : `${a.address}:${port}`)
     }
   }
