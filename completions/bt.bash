@@ -10,7 +10,7 @@ _bt() {
   cmds+=" crawl"
   local global="--verbose -v --help -h --version"
   # Where peers come from (download, seed, metainfo of a magnet); then what only running torrents take.
-  local net="--port -p --peer --tracker -t --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --encryption --quiet -q"
+  local net="--port -p --bind --peer --tracker -t --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --encryption --quiet -q"
   local run="--download-limit -D --upload-limit -U --max-peers --json"
   if [ "$cword" -eq 1 ]; then
     COMPREPLY=($(compgen -W "$cmds $global" -- "$cur")); return
@@ -27,7 +27,7 @@ _bt() {
     --download-dir|--api-key-file|--password-file|--tracker-whitelist) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --encryption) COMPREPLY=($(compgen -W "prefer require off" -- "$cur")); return ;;
     --host|--api-key|--user|--allowed-host|--peer-port|--metadata-wait) return ;;
-    -t|--tracker|-w|--web-seed|-c|--comment|-n|--name|--source|--peer|-p|--port|-D|--download-limit|-U|--upload-limit|--max-peers|--dht-port|--dht-bootstrap|--metadata-timeout|-s|--select|--select-glob) return ;;
+    -t|--tracker|-w|--web-seed|-c|--comment|-n|--name|--source|--peer|--bind|-p|--port|-D|--download-limit|-U|--upload-limit|--max-peers|--dht-port|--dht-bootstrap|--metadata-timeout|-s|--select|--select-glob) return ;;
   esac
   case "${words[1]}" in
     download)

@@ -17,6 +17,7 @@ complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a serve -d 'torrent d
 # network options: download, seed, metainfo (rate limits and --max-peers: download and seed only)
 set -l netcmds download seed metainfo
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s p -l port -x -d 'listen port'
+complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l bind -x -d 'listen addresses (IPv4/IPv6)'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l peer -x -d 'connect to host:port'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s t -l tracker -x -d 'extra tracker URL'
 complete -c bt -n "__fish_seen_subcommand_from download seed" -s D -l download-limit -x -d 'max download rate'

@@ -104,4 +104,11 @@ test('dual stack: a bt seeder bound to 127.0.0.1 and ::1 serves a libtorrent lee
   }
 })
 
+test('--bind with something that is not an address is a usage error, in one line', async () => {
+  const r = await bt(['download', tt.torrentPath, '-o', tmpDir('bt-dl-'), '--bind', '127.0.0.1,example.org', '--no-dht'], { timeoutMs: 10_000, env: xdg() })
+  assert.is(r.code, 2, r.stderr)
+  assert.match(r.stderr, /--bind: "example.org" is not an IPv4 or IPv6 address/)
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr)
+})
+
 test.run()
