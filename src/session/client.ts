@@ -11,6 +11,8 @@ import { hostFamily, isLoopbackHost, normalizeHost, parsePeerAddress, type PeerA
 import { ResumeStore, stateDir } from '../storage/resume.js'
 import { DhtNode, type DhtStats } from '../discovery/dht.js'
 import { join } from 'node:path'
+import { networkInterfaces } from 'node:os'
+import { announceIPv6 } from '../discovery/own-address.js'
 import { PeerWire } from '../wire/peer-wire.js'
 import { acceptable, peLevel, SkeyIndex, type EncryptionMode } from '../wire/encryption.js'
 import { TokenBucket, retuneBucket } from './rate.js'
@@ -214,6 +216,11 @@ export class Client extends EventEmitter implements ClientContext {
     if (this.dht && this.dht6) this.dht.link(this.dht6)
     this.dht ??= this.dht6
     this.dhtEnabled = this.dht !== undefined
+  }
+
+  announceIPv6(): string | undefined {
+    const v6 = this.servers.some((s) => (s.address() as net.AddressInfo | null)?.family === 'IPv6')
+    return announceIPv6(this.listenHosts(), Object.values(networkInterfaces()).flat().filter((a) => a !== undefined), v6)
   }
 
   /** The running DHT nodes (IPv4 and/or IPv6). */
