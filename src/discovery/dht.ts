@@ -11,7 +11,7 @@ import krpcFactory, { type KRPC, type KrpcMessage } from 'k-rpc'
 import { errorMessage } from '../errors.js'
 import { hostFamily, parsePeerAddress, peerKey, type PeerAddress } from './peer-address.js'
 import { guardSocket, wellFormedKrpc } from './dht-guard.js'
-import { patchFamily, type Family } from './dht-family.js'
+import { nodesKey, parseNodes, patchFamily, type Family } from './dht-family.js'
 import { formatState, readState, writeState, type SavedNode, type SavedState } from './dht-state.js'
 import { Candidates, onePerAddress, type TableNode } from './dht-table.js'
 import { SOFT_TIMEOUT, walk, type WalkContact, type WalkHost } from './dht-walk.js'
@@ -35,6 +35,10 @@ const MAX_SEEN_PER_ROUND = 10_000
 const DNS_TIMEOUT = 3_000
 const PING_PARALLEL = 8 // saved nodes pinged at once on start (beside the walks, which query them too)
 const GOOD_FOR = 15 * 60_000 // BEP 5: a node that answered within 15 minutes is good
+const SIBLING_HUNGRY_BELOW = 8 // the other family's table is this small: ask for its nodes too (BEP 32 want)
+const OFFER_PER_REPLY = 8
+const MAX_OFFERED = 512 // other-family addresses handed over per session
+const MAX_PENDING_NODES = 64
 
 export interface DhtNodeOptions {
   /** UDP port; 0 (the default) picks any free port. */
@@ -125,6 +129,10 @@ export class DhtNode extends EventEmitter {
   readonly family: Family
   /** The node of the other family, whose table answers queries that `want` its nodes. */
   private sibling?: DhtNode
+  /** Nodes given to addNode before the socket was up. */
+  private pendingNodes: PeerAddress[] = []
+  /** Addresses of the other family already handed to the sibling (bounded). */
+  private readonly offered = new Set<string>()
 
   constructor(opts: DhtNodeOptions = {}) {
     super()
@@ -132,11 +140,15 @@ export class DhtNode extends EventEmitter {
     this.family = opts.family ?? (opts.host && hostFamily(opts.host) === 6 ? 6 : 4)
   }
 
-  /** Pair an IPv4 node with an IPv6 one (both ways): a query wanting n4 and n6 is then answered from both tables. */
-  link(other: DhtNode): void {
-    if (other.family === this.family) throw new TypeError('link: both nodes are of the same family')
+  /**
+   * Pair an IPv4 node with an IPv6 one (both ways; undefined unpairs): a query wanting n4 and n6 is then answered
+   * from both tables, and each fills the other's table while it is nearly empty. Either may be linked before it listens.
+   */
+  link(other: DhtNode | undefined): void {
+    if (other && other.family === this.family) throw new TypeError('link: both nodes are of the same family')
+    if (this.sibling && this.sibling.sibling === this) this.sibling.sibling = undefined
     this.sibling = other
-    other.sibling = this
+    if (other) other.sibling = this
   }
 
   /** Binds the UDP socket and starts joining the DHT; resolves with the bound port. */
@@ -189,10 +201,14 @@ export class DhtNode extends EventEmitter {
     return this.dhtInstance
   }
 
-  /** A node learned elsewhere (a peer's PORT message, a magnet's x.pe): pinged, then added if it answers. */
+  /**
+   * A node learned elsewhere (a peer's PORT message, a magnet's x.pe, the sibling's nodes6/nodes): pinged, then
+   * added if it answers. Before listen() is done, kept (a few) until it is.
+   */
   addNode(node: PeerAddress): void {
-    if (hostFamily(node.host) !== this.family || !(node.port > 0 && node.port < 65536)) return
-    this.dhtInstance?.addNode({ host: node.host, port: node.port })
+    if (hostFamily(node.host) !== this.family || !(node.port > 0 && node.port < 65536) || this.destroyed) return
+    if (this.dhtInstance) this.dhtInstance.addNode({ host: node.host, port: node.port })
+    else if (this.pendingNodes.length < MAX_PENDING_NODES) this.pendingNodes.push({ host: node.host, port: node.port })
   }
 
   lookup(infoHash: Buffer, onPeers: (peers: PeerAddress[]) => void): () => void {
@@ -326,6 +342,7 @@ export class DhtNode extends EventEmitter {
       this.saveTimer.unref()
     }
     if (!this.destroyed) {
+      for (const n of this.pendingNodes.splice(0)) dht.addNode(n)
       // The first walk queries the saved nodes closest to us; the rest are pinged once it is over, so they do not
       // compete with the lookups a start usually comes with.
       if (this.readyFlag) this.pingCandidates()
@@ -418,9 +435,12 @@ export class DhtNode extends EventEmitter {
         // Sent without the id we know the node by, so k-rpc hands us an answer from a new id instead of an error.
         this.candidates.take(to.host, to.port) // tried now: the pinger need not
         this.counters.sent++
-        socketOf(krpc).query(to, message, (err: Error | null, res: KrpcMessage | null) => {
+        const hungry = this.siblingHungry()
+        const msg = hungry ? { q: message.q, a: { ...message.a, want: [Buffer.from('n4'), Buffer.from('n6')] } } : message
+        socketOf(krpc).query(to, msg, (err: Error | null, res: KrpcMessage | null) => {
           if (!err) this.counters.answers++
           else if ((err as NodeJS.ErrnoException).code === 'ETIMEDOUT') this.counters.timeouts++
+          if (hungry && res?.r) this.offerToSibling(res.r)
           cb(err, res)
         })
       },
@@ -454,6 +474,30 @@ export class DhtNode extends EventEmitter {
     }
     const routers = small || !this.routersAnswered ? this.routers.map((r) => ({ host: r.host, port: r.port })) : []
     return { nodes, routers }
+  }
+
+  /**
+   * BEP 32 bootstrapping across families: while the other family's table is nearly empty (the public routers may
+   * not have an address of its family, or this network reaches few of its nodes), our queries `want` n4 and n6, and
+   * the other family's nodes in the answers are handed to the sibling node, which pings them and keeps those that
+   * answer.
+   */
+  private siblingHungry(): boolean {
+    const s = this.sibling
+    return s !== undefined && !s.destroyed && s.nodeCount < SIBLING_HUNGRY_BELOW && this.offered.size < MAX_OFFERED
+  }
+
+  private offerToSibling(r: Record<string, unknown>): void {
+    const s = this.sibling
+    const other: Family = this.family === 4 ? 6 : 4
+    const buf = r[nodesKey(other)]
+    if (!s || !Buffer.isBuffer(buf)) return
+    for (const n of parseNodes(buf, other).slice(0, OFFER_PER_REPLY)) {
+      const key = peerKey(n)
+      if (this.offered.has(key) || this.offered.size >= MAX_OFFERED) continue
+      this.offered.add(key)
+      s.addNode(n)
+    }
   }
 
   /** A node that did not answer leaves the table (if the entry at its address is still the one we asked). */

@@ -181,12 +181,15 @@ export class Client extends EventEmitter implements ClientContext {
     const statePath = o.statePath ?? join(stateDir(), 'dht.json')
     const explicit = this.listenHosts().filter((h): h is string => h !== undefined)
     const hostOf = (f: 4 | 6) => (explicit.length ? explicit.find((h) => hostFamily(h) === f) : f === 4 ? '0.0.0.0' : '::')
-    const start = async (family: 4 | 6, host: string, port: number, path: string): Promise<DhtNode> => {
-      const node = new DhtNode({ family, port, host, bootstrap: o.bootstrap, statePath: path })
+    const path6 = statePath.replace(/(\.json)?$/, (ext) => `6${ext}`)
+    const make = (family: 4 | 6, host: string, port: number): DhtNode => {
+      const node = new DhtNode({ family, port, host, bootstrap: o.bootstrap, statePath: family === 4 ? statePath : path6 })
       node.on('warning', () => {}) // stray packets are normal on the DHT; not worth a user's attention
+      return node
+    }
+    const listen = async (node: DhtNode): Promise<void> => {
       try {
         await node.listen()
-        return node
       } catch (err) {
         await node.destroy().catch(() => {})
         throw err
@@ -194,26 +197,41 @@ export class Client extends EventEmitter implements ClientContext {
     }
     const host4 = hostOf(4)
     const host6 = hostOf(6)
-    if (host4) {
+    // Both made and linked before either starts, so the first walks already ask for the other family's nodes.
+    let n4 = host4 ? make(4, host4, o.port ?? this.listenPort) : undefined
+    let n6 = host6 ? make(6, host6, o.port ?? this.listenPort) : undefined
+    if (n4 && n6) n4.link(n6)
+    if (n4 && host4) {
       try {
-        this.dht = await start(4, host4, o.port ?? this.listenPort, statePath)
+        await listen(n4)
       } catch (err) {
         // The DHT port may be taken while TCP was free: fall back to any port rather than no DHT.
         if (o.port !== undefined) throw new BtError(`cannot open DHT port ${o.port}: ${systemReason((err as NodeJS.ErrnoException).code) ?? (err as Error).message}`, ExitCode.network)
-        this.dht = await start(4, host4, 0, statePath)
+        n4 = make(4, host4, 0)
+        if (n6) n4.link(n6)
+        await listen(n4)
+      }
+      this.dht = n4
+      // The IPv6 node takes the same port number as the IPv4 one (as libtorrent does), wherever that ended up.
+      if (n6 && host6 && n4.port !== o.port && n4.port !== this.listenPort) {
+        n6 = make(6, host6, n4.port ?? 0)
+        n4.link(n6)
       }
     }
-    if (host6) {
-      const path6 = statePath.replace(/(\.json)?$/, (ext) => `6${ext}`)
-      const port = this.dht?.port ?? o.port ?? this.listenPort
+    if (n6 && host6) {
       try {
-        this.dht6 = await start(6, host6, port, path6).catch(() => start(6, host6, 0, path6))
+        await listen(n6).catch(async () => {
+          n6 = make(6, host6, 0)
+          n4?.link(n6)
+          await listen(n6)
+        })
+        this.dht6 = n6
       } catch (err) {
+        n4?.link(undefined)
         // No IPv6 on this machine: the IPv4 DHT alone, unless IPv6 was asked for by address.
         if (explicit.length) throw new BtError(`cannot open the IPv6 DHT on ${host6}: ${systemReason((err as NodeJS.ErrnoException).code) ?? (err as Error).message}`, ExitCode.network)
       }
     }
-    if (this.dht && this.dht6) this.dht.link(this.dht6)
     this.dht ??= this.dht6
     this.dhtEnabled = this.dht !== undefined
   }

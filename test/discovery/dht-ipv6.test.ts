@@ -154,6 +154,27 @@ test('a dual-stack client answers want n4/n6 from both tables, and only its own 
   assert.ok(Buffer.isBuffer(Buffer.from(want6over4.r.token)), 'get_peers answered with a token')
 })
 
+test('want across families: a dual-stack client bootstrapped over IPv4 only fills its IPv6 table from nodes6 answers', async () => {
+  const mk = (bootstrap: string[] | false) => {
+    const c = new Client({ port: 0, hosts: ['127.0.0.1', '::1'], resumeDir: join(tmpDir('bt-resume-'), 'r'), dht: { bootstrap, statePath: join(tmpDir('bt-dht-'), 'dht.json') } })
+    clients.push(c)
+    return c
+  }
+  // S knows IPv6 nodes (x6 joined its IPv6 table by querying it); C is told only S's IPv4 address.
+  const s = mk(false)
+  await s.listen()
+  const x6 = node({ bootstrap: [`[::1]:${s.dht6!.port}`] })
+  await x6.listen()
+  await withTimeout(x6.ready(), 5000, 'x6 bootstrap')
+  assert.ok(s.dht6!.nodeCount >= 1, 'S has an IPv6 node')
+  const c = mk([`127.0.0.1:${s.dht!.port}`])
+  await c.listen()
+  const deadline = Date.now() + 5000
+  while (c.dht6!.nodeCount === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+  const v6 = c.dht6!.krpc!.nodes.toArray().map((n) => `[${n.host}]:${n.port}`)
+  assert.ok(v6.includes(`[::1]:${x6.port}`), `C's IPv6 table: ${v6.join(', ') || 'empty'}`)
+})
+
 test('a bare magnet over an IPv6-only local DHT: bt finds a libtorrent seeder on ::1 and checks every byte', async () => {
   swarm ??= await startDhtSwarm(6, { host: '::1' })
   const tt = await makeTestTorrent([2 * 1024 * 1024 + 77], { pieceLength: 65536, seed: 6 })
