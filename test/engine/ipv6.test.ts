@@ -80,6 +80,22 @@ test('PEX added6: a bt peer that does not upload tells another bt peer where the
   assert.ok(tb.stats().knownPeers >= 2, `B learnt the seeder's address: ${JSON.stringify(tb.stats())}`)
 })
 
+test('an IPv4 peer that reached a dual-stack socket (::ffff:127.0.0.1) is passed on by PEX as plain IPv4', async () => {
+  // A listens on an IPv6 socket bound to the IPv4-mapped loopback address and uploads nothing; the seeder S dials
+  // A (so A sees it as ::ffff:127.0.0.1); B knows only A, and can only get the data from S through A's PEX.
+  const a = await startClient({ hosts: ['::ffff:127.0.0.1'], upload: false })
+  const ta = a.add(tt.metainfo, { dir: tmpDir('bt-a-') })
+  const s = await startClient()
+  s.add(tt.metainfo, { dir: tt.seedDir, seed: true, peers: [{ host: '127.0.0.1', port: a.port() }] })
+  await waitFor('the seeder to connect to A', () => ta.stats().peers > 0, 10_000)
+  const b = await startClient()
+  const dirB = tmpDir('bt-b-')
+  const tb = b.add(tt.metainfo, { dir: dirB, peers: [{ host: '127.0.0.1', port: a.port() }] })
+  await within(whenDone(tb, 30_000), 35_000, () => `B ${JSON.stringify(tb.stats())}`)
+  assertSameFiles(tt, dirB)
+  assert.is(ta.stats().uploaded, 0, 'A uploaded nothing')
+})
+
 test('dual stack: a bt seeder bound to 127.0.0.1 and ::1 serves a libtorrent leecher on each family', async () => {
   const seed = spawnBt(['seed', tt.torrentPath, '-d', tt.seedDir, '--bind', '127.0.0.1,::1', '-p', '0', '--no-dht', '--json'], xdg())
   const ready = await within(new Promise<Record<string, any>>((resolve) => {
