@@ -57,12 +57,12 @@ export interface SessionArgs {
  * --bind: listen addresses (IPv4 or IPv6, brackets allowed), comma-separated or repeated; undefined when not given
  * (listen on every interface of both families).
  */
-export function bindArg(raw: unknown): string[] | undefined {
+export function bindArg(raw: unknown, name = 'bind'): string[] | undefined {
   const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v ?? '').split(',')).map((s) => s.trim()).filter(Boolean)
   if (!list.length) return undefined
   return list.map((s) => {
     const ip = s.replace(/^\[(.*)\]$/, '$1')
-    if (!isIP(ip)) throw new BtError(`--bind: "${s}" is not an IPv4 or IPv6 address`, ExitCode.usage)
+    if (!isIP(ip)) throw new BtError(`--${name}: "${s}" is not an IPv4 or IPv6 address`, ExitCode.usage)
     return ip
   })
 }
@@ -71,7 +71,7 @@ export function bindArg(raw: unknown): string[] | undefined {
 export function discoveryOptions<T>(y: Argv<T>, prefix = ''): Argv<T> {
   return y
     .option('port', { alias: 'p', requiresArg: true, coerce: portArg('port'), describe: `${prefix}listen port (default 6881, next free up to 6889, else any)` })
-    .option('bind', { type: 'string', array: true, requiresArg: true, coerce: bindArg, describe: `${prefix}listen on these addresses only (IPv4/IPv6, comma-separated; default: all interfaces, IPv4 and IPv6)` })
+    .option('bind', { type: 'string', array: true, requiresArg: true, coerce: (v: unknown) => bindArg(v), describe: `${prefix}listen on these addresses only (IPv4/IPv6, comma-separated; default: all interfaces, IPv4 and IPv6)` })
     .option('peer', { type: 'string', array: true, requiresArg: true, default: [], describe: `${prefix}connect to this peer (host:port or [v6]:port); repeatable` })
     .option('tracker', { alias: 't', type: 'string', array: true, requiresArg: true, default: [], describe: `${prefix}extra tracker URL; repeatable` })
     .option('dht', { type: 'boolean', default: true, describe: `${prefix}use the DHT (--no-dht: trackers and given peers only)` })

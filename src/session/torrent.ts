@@ -780,6 +780,8 @@ export class Torrent extends EventEmitter {
       return
     }
     if (!p.have[index]) return respond(new Error('piece not available'))
+    // Choking keeps a non-uploading client's peers out, except for BEP 6 allowed-fast pieces: refuse those too.
+    if (!this.ctx.uploadEnabled) return respond(new Error('not uploading'))
     peer.uploadQueue.push({ index, offset, length, respond })
     peer.uploadQueuedBytes += length
     this.pumpUploads(peer)
