@@ -10,8 +10,12 @@
 //   cold   a python3-libtorrent seeder (high_performance_seed) has the file; a fresh bt serve is given the magnet
 //          (x.pe = the seeder) and curl streams the whole file at once: time to first byte from the request (metadata
 //          fetch, check and first piece included) and MiB/s; then, in another fresh bt serve, a 1 MiB Range read at
-//          a random offset in the second half: time to first byte and to the last. (webtorrent-cli is not compared
-//          here: it needs a network namespace and an npm install; bench/download.js shows how.)
+//          a random offset in the second half: time to first byte and to the last. The same two reads from
+//          webtorrent-cli's HTTP server (`webtorrent download MAGNET --port P`, /webtorrent/<hash>/<path>), timed from
+//          the moment its server answers (its Node start-up left out, as bt serve's is). webtorrent-cli cannot switch
+//          off DHT or its public trackers, so with the cold job the whole bench re-runs itself inside a network
+//          namespace that has only `lo` (root; --no-netns to skip webtorrent and run on the host); webtorrent-cli is
+//          npm-installed into bench/.cache/webtorrent first (bench/lib.js ensureWebtorrent), or skipped, saying why.
 //   api    --torrents magnets of random info hashes (no peers: they stay in `metadata`) loaded into bt serve, then
 //          --connections clients for --duration s posting Transmission `torrent-get` for all torrents, with every
 //          field (the issue's target) and with the fields Sonarr polls, each plain and with Accept-Encoding: gzip
@@ -22,20 +26,36 @@
 // Needs: nginx, curl, python3-libtorrent, wrk (Debian), autocannon (npm dev dependency). Disk: the payload, plus one copy.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { randomBytes, randomInt } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import autocannon from 'autocannon'
-import { BT, MiB, ROOT, ensureBuilt, fmtSize, freePort, have, makePayload, parseArgs, parseSize, startLtPeer } from './lib.js'
+import { BT, MiB, ROOT, ensureBuilt, ensureWebtorrent, fmtSize, freePort, have, makePayload, parseArgs, parseSize, reexecInNetns, startLtPeer } from './lib.js'
 
-const { flags } = parseArgs(process.argv.slice(2), ['keep', 'help'])
+const { flags } = parseArgs(process.argv.slice(2), ['keep', 'help', 'no-netns'])
 if (flags.help) {
-  console.log('node bench/serve.js [--size 1G] [--runs 3] [--jobs warm,cold,api] [--torrents 1000] [--connections 100] [--duration 10] [--loader wrk|autocannon] [--dir /tmp] [--keep]')
+  console.log('node bench/serve.js [--size 1G] [--runs 3] [--jobs warm,cold,api] [--torrents 1000] [--connections 100] [--duration 10] [--loader wrk|autocannon] [--dir /tmp] [--keep] [--no-netns]')
   process.exit(0)
 }
+// webtorrent-cli for the cold job: installed outside (it needs the registry), run inside a lo-only namespace.
+let webtorrentSkip = process.env.BT_BENCH_WEBTORRENT_SKIP
+if (String(flags.jobs ?? 'warm,cold,api').split(',').includes('cold') && !process.env.BT_BENCH_NETNS) {
+  let bin
+  try {
+    bin = ensureWebtorrent()
+  } catch (e) {
+    webtorrentSkip = `not installed (${e.message})`
+  }
+  if (bin && !flags['no-netns']) {
+    const r = await reexecInNetns('h-serve-bench', import.meta.url, { env: { BT_BENCH_WEBTORRENT: bin } })
+    if (r.code !== undefined) process.exit(r.code)
+    webtorrentSkip = `${r.unavailable}; webtorrent-cli cannot switch off DHT and public trackers`
+  } else if (bin) webtorrentSkip = '--no-netns: webtorrent-cli cannot switch off DHT and public trackers'
+}
+const webtorrentBin = process.env.BT_BENCH_NETNS ? process.env.BT_BENCH_WEBTORRENT : undefined
 const size = parseSize(flags.size ?? '1G')
 const runs = Number(flags.runs ?? 3)
 const jobs = String(flags.jobs ?? 'warm,cold,api').split(',')
@@ -71,7 +91,13 @@ async function serve(name, args = [], dl = join(work, `${name}-dl`)) {
     child.once('close', resolve)
     child.kill('SIGTERM')
   })
-  return { url, dl, stop }
+  return { url, dl, stop, pid: child.pid }
+}
+
+/** CPU time (user + system, ms) a process has used, from /proc: what a request costs on a machine others load too. */
+function cpuMsOf(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100
 }
 
 async function api(url, path, body) {
@@ -108,7 +134,7 @@ function makeTorrent(file, out) {
 async function load(url, body, headers) {
   if (loader === 'autocannon') {
     const res = await autocannon({ url, method: 'POST', body, headers, connections, duration })
-    return { rps: res.requests.average, p50: res.latency.p50, p99: res.latency.p99, errors: res.errors + res.non2xx + res.timeouts }
+    return { rps: res.requests.average, total: res.requests.total, p50: res.latency.p50, p99: res.latency.p99, errors: res.errors + res.non2xx + res.timeouts }
   }
   const script = join(work, 'wrk.lua')
   writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\n${Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join('\n')}\n`)
@@ -124,6 +150,7 @@ async function load(url, body, headers) {
   const non2xx = r.stdout.match(/Non-2xx or 3xx responses: (\d+)/)
   return {
     rps: Number((r.stdout.match(/Requests\/sec:\s+([\d.]+)/) ?? [])[1]),
+    total: Number((r.stdout.match(/(\d+) requests in/) ?? [])[1]),
     p50: ms(50),
     p99: ms(99),
     errors: (errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0),
@@ -142,7 +169,6 @@ if (jobs.includes('warm')) {
   // bt serve with the payload's own directory as its download dir: the check finds everything there.
   const s = await serve('warm', [], seedDir)
   const form = new FormData()
-  const { readFileSync } = await import('node:fs')
   form.set('torrent', new Blob([readFileSync(torrentPath)]), 'payload.torrent')
   const added = await (await fetch(`${s.url}/api/v1/torrents`, { method: 'POST', body: form })).json()
   await until('the warm check', async () => (await api(s.url, `/torrents/${added.infoHash}`)).state === 'seeding')
@@ -171,8 +197,8 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${work}
 }
 
 if (jobs.includes('cold')) {
-  const lt = await startLtPeer({ torrent: torrentPath, save: seedDir, seed: true, high_performance: true, interval: 1 })
-  const { readFileSync } = await import('node:fs')
+  // uTP accepted too: webtorrent-cli tries uTP first and, against a TCP-only seeder, waits tens of seconds before TCP.
+  const lt = await startLtPeer({ torrent: torrentPath, save: seedDir, seed: true, high_performance: true, utp: true, interval: 1 })
   const { parseTorrent } = await import(join(ROOT, 'dist', 'src', 'metainfo', 'metainfo.js'))
   const hash = parseTorrent(readFileSync(torrentPath)).infoHash
   const magnet = `magnet:?xt=urn:btih:${hash}&x.pe=127.0.0.1:${lt.port}`
@@ -190,9 +216,55 @@ if (jobs.includes('cold')) {
   const off = size / 2 + randomInt(Math.max(1, size / 2 - MiB))
   const r = curl(`${s2.url}/stream/${hash}/0`, ['-r', `${off}-${off + MiB - 1}`])
   await s2.stop()
+  let wt
+  if (webtorrentBin) {
+    try {
+      wt = await webtorrentCold(magnet, hash, off)
+    } catch (e) {
+      webtorrentSkip = `failed: ${e.message.split('\n')[0]}`
+    }
+  }
+  const ratio = (a, b) => (wt ? `${(a / b).toFixed(2)}x` : `webtorrent-cli: ${webtorrentSkip ?? 'not run'}`)
+  rows.splice(rows.length - 2, 2,
+    ['cold stream: first byte s', whole.first.toFixed(3), wt ? wt.whole.first.toFixed(3) : '', wt ? 'metadata + check + first piece; webtorrent from its server up' : ratio()],
+    ['cold stream: MiB/s', (whole.bytes / MiB / sinceAdd).toFixed(0), wt ? (wt.whole.bytes / MiB / wt.wholeSecs).toFixed(0) : '', wt ? `bt/webtorrent ${ratio(whole.bytes / sinceAdd, wt.whole.bytes / wt.wholeSecs)} (target ≥ 2), whole file from the add / server up` : `whole file, from the add (${sinceAdd.toFixed(1)} s)`],
+    // The same transfer without the wait for the first byte (metadata, check): the streaming rate itself.
+    ['cold stream: MiB/s after the first byte', (whole.bytes / MiB / (whole.total - whole.first)).toFixed(0), wt ? (wt.whole.bytes / MiB / (wt.whole.total - wt.whole.curlFirst)).toFixed(0) : '', wt ? `bt/webtorrent ${ratio((whole.total - whole.first) ** -1, (wt.whole.total - wt.whole.curlFirst) ** -1)}` : ''])
+  rows.push(['cold random 1 MiB: first byte ms', (r.first * 1000).toFixed(0), wt ? (wt.range.first * 1000).toFixed(0) : '', `offset ${off}, metadata already known (target < 100)`])
+  rows.push(['cold random 1 MiB: total ms', (r.total * 1000).toFixed(0), wt ? (wt.range.total * 1000).toFixed(0) : '', ''])
   lt.stop()
-  rows.push(['cold random 1 MiB: first byte ms', (r.first * 1000).toFixed(0), '', `offset ${off}, metadata already known (target < 100)`])
-  rows.push(['cold random 1 MiB: total ms', (r.total * 1000).toFixed(0), '', ''])
+}
+
+/** webtorrent-cli's HTTP server on the same magnet: the whole file from a fresh start, then a Range read in another. */
+async function webtorrentCold(magnet, hash, off) {
+  const { parseTorrent } = await import(join(ROOT, 'dist', 'src', 'metainfo', 'metainfo.js'))
+  const name = parseTorrent(readFileSync(torrentPath)).files[0].path.join('/')
+  const start = async (tag) => {
+    const port = await freePort()
+    const out = join(work, `wt-${tag}`)
+    mkdirSync(out, { recursive: true })
+    const child = spawn(process.execPath, [webtorrentBin, 'download', magnet, '--port', String(port), '-o', out, '--quiet', '--keep-seeding'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    children.add(child)
+    let err = ''
+    child.stderr.on('data', (d) => { err = (err + d).slice(-2000) })
+    const base = `http://127.0.0.1:${port}/webtorrent`
+    await until(`webtorrent-cli's server (${err})`, () => fetch(`${base}/`).then((r) => r.ok, () => false), 60_000)
+    return { child, url: `${base}/${hash}/${name.split('/').map(encodeURIComponent).join('/')}`, stop: () => child.kill('SIGKILL') }
+  }
+  // Its server answers 404 until the metadata is in: ask until the file is there, as a player would.
+  const firstOk = async (url) => until('webtorrent-cli has the metadata', () => fetch(url, { method: 'HEAD' }).then((r) => r.ok, () => false), 120_000)
+  const w1 = await start('whole')
+  const t0 = Date.now()
+  await firstOk(w1.url)
+  const waited = (Date.now() - t0) / 1000
+  const whole = curl(w1.url)
+  const wholeSecs = (Date.now() - t0) / 1000
+  w1.stop()
+  const w2 = await start('range')
+  await firstOk(w2.url)
+  const range = curl(w2.url, ['-r', `${off}-${off + MiB - 1}`])
+  w2.stop()
+  return { whole: { ...whole, first: waited + whole.first, curlFirst: whole.first }, wholeSecs, range }
 }
 
 if (jobs.includes('api')) {
@@ -215,9 +287,12 @@ if (jobs.includes('api')) {
     if (check.arguments.torrents.length !== nTorrents) throw new Error(`torrent-get returned ${check.arguments.torrents.length} torrents`)
     if ((res.headers.get('content-encoding') === 'gzip') !== gzip) throw new Error(`torrent-get: Content-Encoding ${res.headers.get('content-encoding')}`)
     const bytes = gzip ? gzipSync(JSON.stringify(check), { level: 1 }).length : Buffer.byteLength(JSON.stringify(check))
+    const cpu0 = cpuMsOf(s.pid)
     const r = await load(rpcUrl, body, headers)
+    const cpuPerReq = (cpuMsOf(s.pid) - cpu0) / Math.max(1, r.total ?? r.rps * duration)
     rows.push([`torrent-get ${what} × ${nTorrents}: req/s`, r.rps.toFixed(0), '', `${loader}, ${connections} clients, ${duration} s, ${gzip ? '~' : ''}${(bytes / 1024).toFixed(0)} KiB each, errors ${r.errors}`])
     rows.push(['  latency p50 / p99 ms', `${r.p50.toFixed(0)} / ${r.p99.toFixed(0)}`, '', r.p99 < 50 ? 'target p99 < 50: met' : 'target p99 < 50: NOT met'])
+    rows.push(['  bt serve CPU ms per request', cpuPerReq.toFixed(3), '', `${Math.round(1000 / Math.max(cpuPerReq, 0.001))} req/s per core at that cost`])
   }
   await s.stop()
 }

@@ -151,6 +151,14 @@ export const serveCommand: CommandModule<object, Args> = {
       }
       process.once('SIGINT', onSignal)
       process.once('SIGTERM', onSignal)
+      // transmission-remote --exit (session-close): the server closes itself; then exit as after SIGTERM.
+      void server.closed.then(async () => {
+        if (stopping) return
+        stopping = true
+        await tracker?.close()
+        done()
+        setTimeout(() => process.exit(), 200).unref()
+      })
     })
   },
 }

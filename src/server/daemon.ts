@@ -3,73 +3,22 @@
 // cheap), persists everything through StateStore, and emits events the HTTP layer turns into SSE.
 
 import { EventEmitter } from 'node:events'
-import { mkdir, rmdir, unlink } from 'node:fs/promises'
-import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { mkdir, unlink } from 'node:fs/promises'
+import { isAbsolute, join, resolve } from 'node:path'
 import { errorMessage } from '../errors.js'
 import { parseMagnet } from '../metainfo/magnet.js'
 import { parseTorrent, torrentFileFromInfo, type Metainfo } from '../metainfo/metainfo.js'
 import type { PeerAddress } from '../discovery/peer-address.js'
 import type { Client } from '../session/client.js'
-import type { Torrent, TorrentStats } from '../session/torrent.js'
+import { Priority } from '../session/priority.js'
+import type { Torrent } from '../session/torrent.js'
 import { ApiError, invalid, notFound } from './errors.js'
 import type { AddSource } from './fetch-torrent.js'
+import { Entry } from './entry.js'
 import { StateStore, type SavedState, type Settings, type TorrentRecord } from './state.js'
+import { highPriorityRanges, moveTorrentData, removeEmptyDirs, renameOnDisk, renamePlan, withPaths } from './relocate.js'
 
-export type Status = 'stopped' | 'metadata' | 'checking' | 'downloading' | 'seeding' | 'error'
-
-/** One torrent of the daemon: its record, its metainfo once known, and the live engine Torrent unless paused. */
-export class Entry {
-  metainfo?: Metainfo
-  torrent?: Torrent
-  checked = 0
-  /** Seeding and last uploading at (ms), for the idle seed limit. */
-  seedingSince = 0
-  /** What the last progress event said, to skip identical ones. */
-  lastProgress = ''
-  /** Start/stop/verify/remove of this torrent run one at a time, in order. */
-  ops: Promise<unknown> = Promise.resolve()
-  /** The live torrent's counters already added to the record's totals. */
-  folded = { down: 0, up: 0 }
-  constructor(public record: TorrentRecord) {}
-
-  get infoHash(): string {
-    return this.record.infoHash
-  }
-  get id(): number {
-    return this.record.id
-  }
-
-  get status(): Status {
-    if (this.record.error) return 'error'
-    const t = this.torrent
-    if (!t) return 'stopped'
-    // A paused torrent runs only to be verified.
-    if (t.state === 'checking') return 'checking'
-    if (this.record.paused) return 'stopped'
-    switch (t.state) {
-      case 'metadata':
-        return 'metadata'
-      case 'seeding':
-      case 'done':
-        return 'seeding'
-      case 'stopped':
-        return 'stopped'
-      case 'error':
-        return 'error'
-      default:
-        return 'downloading'
-    }
-  }
-
-  /** Live stats, or what a stopped torrent has on record. */
-  stats(): TorrentStats | undefined {
-    return this.torrent?.stats()
-  }
-
-  selected(i: number): boolean {
-    return !this.record.files || this.record.files.includes(i)
-  }
-}
+export { Entry, type Status } from './entry.js'
 
 export interface AddOptions {
   downloadDir?: string
@@ -144,7 +93,7 @@ export class Daemon extends EventEmitter {
         const bytes = await d.store.loadTorrent(rec.infoHash)
         if (bytes) {
           try {
-            e.metainfo = parseTorrent(bytes, `${rec.infoHash}.torrent`)
+            e.metainfo = withPaths(parseTorrent(bytes, `${rec.infoHash}.torrent`), rec.paths)
           } catch (err) {
             opts.onError?.(`${rec.name}: saved metainfo unreadable (${errorMessage(err)}); fetching it again`)
           }
@@ -364,7 +313,86 @@ export class Daemon extends EventEmitter {
     if (sel && e.metainfo && sel.length === e.metainfo.files.length) sel = undefined // every file: no selection
     e.record.files = sel
     e.torrent?.select(e.record.files)
+    this.applyPriorities(e)
     this.changed(e)
+  }
+
+  /** Transmission's priority-high/normal/low for some files (-1, 0, 1); high files are fetched first. */
+  setPriorities(e: Entry, files: number[], priority: -1 | 0 | 1): void {
+    const count = e.metainfo?.files.length
+    if (count === undefined) throw new ApiError('conflict', `${e.record.name}: no metadata yet, no files to prioritise`)
+    checkFiles(files, count)
+    const p = e.record.priorities ?? new Array<number>(count).fill(0)
+    for (const i of files) p[i] = priority
+    e.record.priorities = p.every((x) => x === 0) ? undefined : p
+    this.applyPriorities(e)
+    this.changed(e)
+  }
+
+  /** Give the live torrent's picker the high-priority files' pieces (replacing what it had). */
+  private applyPriorities(e: Entry): void {
+    const t = e.torrent
+    if (!t?.picker || !e.metainfo) return
+    if (e.priorityHandle?.torrent !== t) e.priorityHandle = { torrent: t, handle: t.createPriorityHandle() }
+    const ranges = highPriorityRanges(e.metainfo, e.record.priorities, (i) => e.selected(i))
+    e.priorityHandle.handle.set(ranges.map((r) => ({ ...r, priority: Priority.high })))
+  }
+
+  /**
+   * Transmission's torrent-set-location: the torrent's data now lives in `dir`. With `move` the files go there
+   * (their verified pieces stay verified); without, the data is looked for there (checked from scratch).
+   */
+  setLocation(e: Entry, dir: string, move: boolean): Promise<void> {
+    this.assertOpen()
+    const to = checkDir(dir)
+    return this.serial(e, async () => {
+      if (this.entries.get(e.infoHash) !== e) throw notFound(`${e.record.name} was removed`)
+      const from = e.record.downloadDir
+      if (to === from) return
+      const wasLive = e.torrent !== undefined
+      await this.halt(e)
+      try {
+        if (move && e.metainfo) {
+          const known = await this.client.resume.load(e.metainfo, from)
+          await mkdir(to, { recursive: true })
+          await moveTorrentData(e.metainfo, from, to)
+          // What was verified there is verified here: the same bytes, renamed (stamps are taken anew).
+          if (known && known.changedFiles.length === 0) await this.client.resume.save(e.metainfo, to, known.have).catch(() => {})
+          await this.client.resume.remove(e.metainfo, from).catch(() => {})
+        } else await mkdir(to, { recursive: true })
+        e.record.downloadDir = to
+      } finally {
+        if (wasLive) this.launch(e)
+        await this.save()
+        this.emit('changed', e)
+      }
+    })
+  }
+
+  /** Transmission's torrent-rename-path: a file or folder of the torrent (`path` as torrent-get lists it) gets `name`. */
+  renamePath(e: Entry, path: unknown, name: unknown): Promise<{ path: string; name: string }> {
+    this.assertOpen()
+    let out!: { path: string; name: string }
+    return this.serial(e, async () => {
+      if (this.entries.get(e.infoHash) !== e) throw notFound(`${e.record.name} was removed`)
+      const m = e.metainfo
+      if (!m) throw new ApiError('conflict', `${e.record.name}: no metadata yet, nothing to rename`)
+      const plan = renamePlan(m.files.map((f) => f.path), path, name)
+      const wasLive = e.torrent !== undefined
+      await this.halt(e)
+      try {
+        await renameOnDisk(e.record.downloadDir, plan.from, plan.to)
+        await removeEmptyDirs([plan.from], e.record.downloadDir)
+        e.record.paths = plan.paths
+        e.metainfo = withPaths(m, plan.paths)
+        e.record.name = e.metainfo.name
+        out = { path: plan.from.join('/'), name: plan.to[plan.to.length - 1] }
+      } finally {
+        if (wasLive) this.launch(e)
+        await this.save()
+        this.emit('changed', e)
+      }
+    }).then(() => out)
   }
 
   setLimits(e: Entry, l: { download?: number; upload?: number }): void {
@@ -515,6 +543,9 @@ export class Daemon extends EventEmitter {
     })
     t.on('state', () => {
       if (e.torrent === t) this.emit('changed', e)
+    })
+    t.once('ready', () => {
+      if (e.torrent === t) this.applyPriorities(e)
     })
     t.on('done', () => {
       if (e.torrent !== t) return
@@ -675,13 +706,6 @@ function checkFiles(files: unknown, count: number | undefined): void {
 
 /** Delete the torrent's files (only those it names) and the directories it made, once empty. */
 async function deleteTorrentData(m: Metainfo, dir: string): Promise<void> {
-  const dirs = new Set<string>()
-  for (const f of m.files) {
-    if (f.padding) continue
-    const p = join(dir, ...f.path)
-    await unlink(p).catch(() => {})
-    for (let d = dirname(p); d.startsWith(dir) && d !== resolve(dir); d = dirname(d)) dirs.add(d)
-  }
-  // Deepest first, so parents are empty by the time they come up.
-  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await rmdir(d).catch(() => {})
+  for (const f of m.files) if (!f.padding) await unlink(join(dir, ...f.path)).catch(() => {})
+  await removeEmptyDirs(m.files.map((f) => f.path), dir)
 }

@@ -35,6 +35,8 @@ export interface RunningServer {
   daemon: Daemon
   url: string
   close(): Promise<void>
+  /** Settles once close() has run, whoever asked: a signal, or a client's Transmission session-close. */
+  closed: Promise<void>
 }
 
 
@@ -83,5 +85,12 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
       clearTimeout(cut)
       await daemon.close()
     })())
-  return { app, daemon, url, close }
+  let onClosed!: () => void
+  const closed = new Promise<void>((r) => (onClosed = r))
+  const closeAndTell = () => close().finally(onClosed)
+  daemon.once('session-close', () => {
+    log('session-close from a client: stopping')
+    void closeAndTell()
+  })
+  return { app, daemon, url, close: closeAndTell, closed }
 }

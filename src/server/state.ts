@@ -19,6 +19,10 @@ export interface TorrentRecord {
   paused: boolean
   /** Selected file indices; absent = all. */
   files?: number[]
+  /** Transmission file priorities per file index (-1 low, 0 normal, 1 high); absent = all normal. */
+  priorities?: number[]
+  /** Every file's path after torrent-rename-path (absent = the metainfo's own paths). */
+  paths?: string[][]
   /** Bytes per second; 0 = no per-torrent limit. */
   downloadLimit: number
   uploadLimit: number

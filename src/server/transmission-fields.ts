@@ -123,7 +123,7 @@ export const TORRENT_FIELDS: Record<string, (c: FieldContext) => unknown> = {
   'file-count': (c) => c.e.metainfo?.files.length ?? 0,
   fileCount: (c) => c.e.metainfo?.files.length ?? 0,
   files: (c) => c.files.map((f) => ({ bytesCompleted: f.bytesCompleted, length: f.length, name: f.path })),
-  fileStats: (c) => c.files.map((f) => ({ bytesCompleted: f.bytesCompleted, wanted: f.selected, priority: 0 })),
+  fileStats: (c) => c.files.map((f, i) => ({ bytesCompleted: f.bytesCompleted, wanted: f.selected, priority: c.e.record.priorities?.[i] ?? 0 })),
   group: () => '',
   hashString: (c) => c.e.infoHash,
   haveUnchecked: () => 0,
@@ -151,7 +151,7 @@ export const TORRENT_FIELDS: Record<string, (c: FieldContext) => unknown> = {
   pieces: bitfield,
   pieceCount: (c) => c.e.metainfo?.pieceCount ?? 0,
   pieceSize: (c) => c.e.metainfo?.pieceLength ?? 0,
-  priorities: (c) => c.files.map(() => 0),
+  priorities: (c) => c.files.map((_, i) => c.e.record.priorities?.[i] ?? 0),
   'primary-mime-type': (c) => {
     const m = c.e.metainfo
     if (!m) return 'application/octet-stream'

@@ -166,7 +166,11 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
   // then costs one computation per CACHE_MS, and any change to the list (add, remove, start, stop, settings)
   // clears it so a client sees its own changes at once.
   const CACHE_MS = 500
-  const cache = new Map<string, { at: number; value: RawJson }>()
+  // Past CACHE_MS and up to STALE_MS an answer is still sent while one fresh answer (gzip included) is built right
+  // after: a poller never waits for a rebuild, and the answer it gets is at most a rebuild's time older than
+  // CACHE_MS. A change clears the cache, so a client still sees its own changes at once.
+  const STALE_MS = 5_000
+  const cache = new Map<string, { at: number; value: RawJson; refreshing?: boolean }>()
   // Below that, each torrent's fields are kept serialized until something they depend on changes (torrent-get.ts),
   // so even a fresh answer is mostly a concatenation.
   const fragments = new TorrentGetCache(d)
@@ -240,14 +244,37 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
         'current-stats': { ...t.current, filesAdded: 0, sessionCount: 1 },
       }
     },
+    // transmission-remote --exit: answered first, then bt serve shuts down as on SIGTERM (whoever started it listens).
     'session-close': () => {
-      throw new RpcError('session-close is not supported over RPC: stop bt serve with a signal')
+      setImmediate(() => d.emit('session-close'))
     },
     'torrent-get': (a) => {
       if (!Array.isArray(a.fields)) throw new RpcError('no fields specified')
       const key = a.ids === 'recently-active' || a.ids === 'recently_active' ? undefined : JSON.stringify([a.ids, a.fields, a.format])
       const hit = key !== undefined ? cache.get(key) : undefined
-      if (hit && Date.now() - hit.at < CACHE_MS) return hit.value
+      const age = hit ? Date.now() - hit.at : Infinity
+      if (hit && age < CACHE_MS) return hit.value
+      if (hit && age < STALE_MS) {
+        if (!hit.refreshing) {
+          hit.refreshing = true
+          setImmediate(() => {
+            if (cache.get(key!) !== hit) return // cleared meanwhile: the next request computes
+            let value: RawJson
+            try {
+              value = new RawJson(torrentGet(a as Args & { fields: unknown[] }))
+            } catch {
+              cache.delete(key!) // the next request computes, and reports what went wrong
+              return
+            }
+            const at = Date.now()
+            // Swapped in once its gzip is ready, so gzip clients never wait on the compressor either.
+            void value.gzipped().then(() => {
+              if (cache.get(key!) === hit) cache.set(key!, { at, value })
+            })
+          })
+        }
+        return hit.value
+      }
       // Serialized once, here, so a cache hit costs no JSON work at all.
       const value = new RawJson(torrentGet(a as Args & { fields: unknown[] }))
       if (key !== undefined) {
@@ -288,6 +315,12 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
         files,
         labels,
       })
+      // File priorities at add time need the file list: a .torrent has it, a magnet does not yet (use torrent-set).
+      if (!duplicate && entry.metainfo) {
+        for (const [key, level] of [['priority-low', -1], ['priority-normal', 0], ['priority-high', 1]] as const) {
+          if (Array.isArray(a[key]) && a[key].length > 0) d.setPriorities(entry, indices(a[key], key, count), level)
+        }
+      }
       const info = { id: entry.id, name: entry.metainfo?.name ?? entry.record.name, hashString: entry.infoHash }
       return duplicate ? { 'torrent-duplicate': info } : { 'torrent-added': info }
     },
@@ -310,7 +343,7 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
       const del = a['delete-local-data'] === undefined ? false : bool(a['delete-local-data'], 'delete-local-data')
       for (const e of ids(d, a.ids)) await d.remove(e, del)
     },
-    'torrent-set': (a) => {
+    'torrent-set': async (a) => {
       const list = ids(d, a.ids)
       for (const e of list) {
         const r = e.record
@@ -328,6 +361,9 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
           }
           d.setFiles(e, [...sel])
         }
+        for (const [key, level] of [['priority-low', -1], ['priority-normal', 0], ['priority-high', 1]] as const) {
+          if (a[key] !== undefined) d.setPriorities(e, indices(a[key], key, count), level)
+        }
         if (a.labels !== undefined) d.setLabels(e, a.labels as string[])
         if (a.seedRatioLimit !== undefined || a.seedRatioMode !== undefined || a.seedIdleLimit !== undefined || a.seedIdleMode !== undefined) {
           d.setSeedLimits(e, {
@@ -339,13 +375,22 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
         }
         if (a.queuePosition !== undefined) d.moveInQueue(e, num(a.queuePosition, 'queuePosition'))
       }
-      if (a.location !== undefined) throw new RpcError('location: moving data is not supported; re-add the torrent with download-dir')
+      // Transmission's torrent-set takes `location` too (without moving anything).
+      if (a.location !== undefined) {
+        if (typeof a.location !== 'string' || !isAbsolute(a.location)) throw new RpcError('location must be an absolute path')
+        for (const e of list) await d.setLocation(e, a.location, false)
+      }
     },
-    'torrent-set-location': () => {
-      throw new RpcError('torrent-set-location is not supported; re-add the torrent with download-dir')
+    'torrent-set-location': async (a) => {
+      if (typeof a.location !== 'string' || !isAbsolute(a.location)) throw new RpcError('location must be an absolute path')
+      const move = a.move === undefined ? false : bool(a.move, 'move')
+      for (const e of ids(d, a.ids)) await d.setLocation(e, a.location, move)
     },
-    'torrent-rename-path': () => {
-      throw new RpcError('torrent-rename-path is not supported')
+    'torrent-rename-path': async (a) => {
+      const list = ids(d, a.ids)
+      if (list.length !== 1) throw new RpcError('torrent-rename-path requires 1 torrent')
+      const r = await d.renamePath(list[0], a.path, a.name)
+      return { id: list[0].id, path: r.path, name: r.name }
     },
     'queue-move-top': (a) => {
       for (const e of ids(d, a.ids).reverse()) d.moveInQueue(e, 0)

@@ -159,4 +159,17 @@ test('bt serve: torrent-set, REST PATCH, stop and start show in the next torrent
   assert.is(table.tag, 7)
 })
 
+test('bt serve: a client polling faster than the cache expires still sees live fields move (served stale, refreshed behind)', async () => {
+  const hash = '7e'.repeat(20)
+  assert.is((await rpc(s.url, 'torrent-add', { filename: `magnet:?xt=urn:btih:${hash}` })).result, 'success')
+  const seen: number[] = []
+  const start = Date.now()
+  while (Date.now() - start < 3500) {
+    seen.push((await rpc(s.url, 'torrent-get', { ids: [hash], fields: ['secondsDownloading'] })).arguments.torrents[0].secondsDownloading)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  assert.ok(seen.every((v, i) => i === 0 || v >= seen[i - 1]), `never backwards: ${seen}`)
+  assert.ok(seen[seen.length - 1] - seen[0] >= 2, `the clock moved in the answers: ${seen}`)
+})
+
 test.run()

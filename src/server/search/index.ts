@@ -6,15 +6,19 @@ import { existsSync } from 'node:fs'
 import { defaultIndexPath, isPostgresUrl, openIndex } from '../../index/open.js'
 import type { IndexStore } from '../../index/types.js'
 import { ApiError } from '../errors.js'
+import { AnswerCache, sqliteVersion, type IndexVersion } from './answer-cache.js'
 import { lazyIndex, type IndexHandle } from './common.js'
 import { graphqlPlugin } from './graphql.js'
 import { jsonSearchPlugin } from './json-search.js'
 import { torznabPlugin } from './torznab.js'
 
+const whereOf = (db: string | undefined) => db || process.env.BT_DB || defaultIndexPath()
+const sqlitePath = (where: string) => where.replace(/^sqlite:(\/\/)?/i, '')
+
 /** Open the index, but never create one: a GET must not leave a new file behind (`bt import` makes the index). */
 async function openExisting(db: string | undefined): Promise<IndexStore> {
-  const where = db || process.env.BT_DB || defaultIndexPath()
-  if (!isPostgresUrl(where) && !existsSync(where.replace(/^sqlite:(\/\/)?/i, ''))) {
+  const where = whereOf(db)
+  if (!isPostgresUrl(where) && !existsSync(sqlitePath(where))) {
     throw new ApiError('unavailable', `no search index at ${where} yet (bt import adds torrents to it)`)
   }
   return openIndex(where)
@@ -24,5 +28,9 @@ export function searchPlugins(db?: string, handle: IndexHandle = lazyIndex(() =>
   const closer = async (app: FastifyInstance) => {
     app.addHook('onClose', async () => handle.close())
   }
-  return [closer, torznabPlugin(handle), jsonSearchPlugin(handle), graphqlPlugin(handle)]
+  // Answers are reused until the index changes (SQLite: seen on its files) or for a few seconds (PostgreSQL).
+  const where = whereOf(db)
+  const version: IndexVersion = isPostgresUrl(where) ? () => '' : sqliteVersion(sqlitePath(where))
+  const cache = new AnswerCache(version, isPostgresUrl(where) ? 5_000 : 30_000)
+  return [closer, torznabPlugin(handle, cache), jsonSearchPlugin(handle, cache), graphqlPlugin(handle)]
 }

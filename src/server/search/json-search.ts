@@ -6,9 +6,10 @@
 import type { FastifyInstance } from 'fastify'
 import { applyFilter, parseQuery, QuerySyntaxError, type FilterKey } from '../../index/query/index.js'
 import { MAX_LIMIT, MAX_OFFSET } from '../../index/search.js'
-import { SORT_KEYS, type SearchOptions, type SortKey, type StoredTorrent } from '../../index/types.js'
+import { SORT_KEYS, type Facets, type IndexStore, type SearchOptions, type SortKey, type StoredTorrent } from '../../index/types.js'
 import { ApiError } from '../errors.js'
 import { categoriesOf } from './categories.js'
+import type { AnswerCache } from './answer-cache.js'
 import { magnetOf, type IndexHandle } from './common.js'
 
 /** Query parameters that are filters, and how each becomes one (`min-size=1G` is `size:>=1G`). */
@@ -75,24 +76,42 @@ export function itemJson(t: StoredTorrent) {
   return { ...t, magnet: magnetOf(t), categories: categoriesOf(t) }
 }
 
-export function jsonSearchPlugin(index: IndexHandle) {
+export function jsonSearchPlugin(index: IndexHandle, cache?: AnswerCache) {
+  /**
+   * The total and facets of a query do not change from page to page or with the sort, and they are most of a search's
+   * cost (a count and five groupings over up to COUNT_LIMIT matches): kept apart in the cache, so the next page of a
+   * result or a re-sort costs only that page.
+   */
+  const countsOf = async (store: IndexStore, r: SearchRequest): Promise<{ total?: number; totalIsEstimate?: boolean; facets?: Facets }> => {
+    const run = async () => {
+      const res = await store.search(r.query, { limit: 0, count: true, facets: r.options.facets, countLimit: r.options.countLimit })
+      return { body: Buffer.from(JSON.stringify({ total: res.total, totalIsEstimate: res.totalIsEstimate, facets: res.facets })), type: 'counts' }
+    }
+    const a = await cache!.get(`counts ${r.options.facets ? 'facets' : ''} ${JSON.stringify(r.query)}`, run)
+    return JSON.parse(a.body.toString())
+  }
   return async (app: FastifyInstance): Promise<void> => {
     app.get('/api/v1/search', async (req, reply) => {
       const r = searchRequest((req.query ?? {}) as Record<string, unknown>)
-      const store = await index.get()
-      const res = await store.search(r.query, r.options)
-      const total = res.total ?? res.items.length
-      reply.header('Cache-Control', 'no-store')
-      return {
-        items: res.items.map(itemJson),
-        total,
-        // Past COUNT_LIMIT matches the store stops counting: "at least total".
-        totalIsEstimate: res.totalIsEstimate ?? false,
-        facets: res.facets,
-        limit: r.options.limit,
-        offset: r.options.offset,
-        hasMore: res.items.length === r.options.limit && (res.totalIsEstimate === true || r.options.offset + res.items.length < total),
+      const compute = async () => {
+        const store = await index.get()
+        const res = cache ? { ...(await countsOf(store, r)), items: (await store.search(r.query, { ...r.options, count: false, facets: false })).items } : await store.search(r.query, r.options)
+        const total = res.total ?? res.items.length
+        const body = {
+          items: res.items.map(itemJson),
+          total,
+          // Past COUNT_LIMIT matches the store stops counting: "at least total".
+          totalIsEstimate: res.totalIsEstimate ?? false,
+          facets: res.facets,
+          limit: r.options.limit,
+          offset: r.options.offset,
+          hasMore: res.items.length === r.options.limit && (res.totalIsEstimate === true || r.options.offset + res.items.length < total),
+        }
+        return { body: Buffer.from(JSON.stringify(body)), type: 'application/json; charset=utf-8' }
       }
+      // Parsed first, so a bad request is a 400 and never a cache entry; the key is the URL, API key redacted.
+      const answer = cache ? await cache.get(`json ${req.url.replace(/([?&]apikey=)[^&]*/gi, '$1')}`, compute) : await compute()
+      return reply.header('Cache-Control', 'no-store').type(answer.type).send(answer.body)
     })
     app.get<{ Params: { hash: string } }>('/api/v1/search/torrents/:hash', async (req) => {
       const h = req.params.hash.toLowerCase()

@@ -8,6 +8,7 @@ import { MAX_QUERY_LENGTH } from '../../index/query/parse.js'
 import type { Query } from '../../index/query/types.js'
 import type { ContentType, StoredTorrent } from '../../index/types.js'
 import { CATEGORIES, CategoryError, categoriesOf, typesForCategories } from './categories.js'
+import type { AnswerCache } from './answer-cache.js'
 import { magnetOf, wordsQuery, type IndexHandle } from './common.js'
 
 export const TORZNAB_MAX_LIMIT = 100
@@ -159,10 +160,10 @@ ${items.map(itemXml).join('\n')}
 `
 }
 
-export function torznabPlugin(index: IndexHandle) {
+export function torznabPlugin(index: IndexHandle, cache?: AnswerCache) {
   return async (app: FastifyInstance): Promise<void> => {
     const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-      const xml = (body: string, type = 'application/xml') => reply.status(200).type(`${type}; charset=utf-8`).header('Cache-Control', 'no-store').send(body)
+      const xml = (body: string | Buffer, type = 'application/xml') => reply.status(200).type(`${type}; charset=utf-8`).header('Cache-Control', 'no-store').send(body)
       // The route is public so that a refusal is Torznab's error 100, not bt's 401 JSON; the auth hook still ran.
       if (!req.authVia) return xml(errorXml(100, 'wrong or missing API key (apikey=)'))
       const raw = (req.query ?? {}) as Record<string, unknown>
@@ -182,14 +183,18 @@ export function torznabPlugin(index: IndexHandle) {
       }
       const self = `${req.protocol}://${req.host}${req.url.replace(/([?&]apikey=)[^&]*/gi, '$1…')}`
       if (s.empty) return xml(rssXml([], self, s.offset, 0), 'application/rss+xml')
-      let items: StoredTorrent[]
-      try {
+      // The feed names its own URL (host included): that URL, key redacted, is the cache key.
+      const compute = async () => {
         const store = await index.get()
-        items = (await store.search(s.query, { limit: s.limit, offset: s.offset, sort: s.sort })).items
+        const items = (await store.search(s.query, { limit: s.limit, offset: s.offset, sort: s.sort })).items
+        return { body: Buffer.from(rssXml(items, self, s.offset)), type: 'application/rss+xml' }
+      }
+      try {
+        const answer = cache ? await cache.get(`torznab ${self}`, compute) : await compute()
+        return xml(answer.body, answer.type)
       } catch (err) {
         return xml(errorXml(900, `index error: ${(err as Error).message}`.slice(0, 300)))
       }
-      return xml(rssXml(items, self, s.offset), 'application/rss+xml')
     }
     app.get('/torznab/api', { config: { public: true } }, handler)
     app.get('/torznab', { config: { public: true } }, handler)
