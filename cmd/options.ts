@@ -5,6 +5,7 @@ import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
 import type { Argv } from 'yargs'
 import { BtError, ExitCode } from '../src/errors.js'
 import { parseSize } from '../src/format.js'
+import { isIP } from 'node:net'
 
 function last(v: unknown): unknown {
   return Array.isArray(v) ? v[v.length - 1] : v
@@ -36,6 +37,7 @@ export function rateArg(name: string): (v: unknown) => number | undefined {
 
 export interface SessionArgs {
   port?: number
+  bind?: string[]
   dht: boolean
   'dht-port'?: number
   'dht-bootstrap'?: string
@@ -51,11 +53,26 @@ export interface SessionArgs {
   verbose: boolean
 }
 
+/**
+ * --bind: listen addresses (IPv4 or IPv6, brackets allowed), comma-separated or repeated; undefined when not given
+ * (listen on every interface of both families).
+ */
+export function bindArg(raw: unknown, name = 'bind'): string[] | undefined {
+  const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v ?? '').split(',')).map((s) => s.trim()).filter(Boolean)
+  if (!list.length) return undefined
+  return list.map((s) => {
+    const ip = s.replace(/^\[(.*)\]$/, '$1')
+    if (!isIP(ip)) throw new BtError(`--${name}: "${s}" is not an IPv4 or IPv6 address`, ExitCode.usage)
+    return ip
+  })
+}
+
 /** Where peers come from, for every command that finds them (download, seed, metainfo of a magnet). */
 export function discoveryOptions<T>(y: Argv<T>, prefix = ''): Argv<T> {
   return y
     .option('port', { alias: 'p', requiresArg: true, coerce: portArg('port'), describe: `${prefix}listen port (default 6881, next free up to 6889, else any)` })
-    .option('peer', { type: 'string', array: true, requiresArg: true, default: [], describe: `${prefix}connect to this peer (host:port); repeatable` })
+    .option('bind', { type: 'string', array: true, requiresArg: true, coerce: (v: unknown) => bindArg(v), describe: `${prefix}listen on these addresses only (IPv4/IPv6, comma-separated; default: all interfaces, IPv4 and IPv6)` })
+    .option('peer', { type: 'string', array: true, requiresArg: true, default: [], describe: `${prefix}connect to this peer (host:port or [v6]:port); repeatable` })
     .option('tracker', { alias: 't', type: 'string', array: true, requiresArg: true, default: [], describe: `${prefix}extra tracker URL; repeatable` })
     .option('dht', { type: 'boolean', default: true, describe: `${prefix}use the DHT (--no-dht: trackers and given peers only)` })
     .option('dht-port', { requiresArg: true, coerce: intArg('dht-port', 1, 65535, 'a port number (1-65535)'), describe: `${prefix}UDP port of the DHT (default: the listen port)` })

@@ -64,7 +64,7 @@ export async function runSeed(args: SeedArgs): Promise<void> {
     throw new BtError(`${m.name}: no data found in ${dir}`, ExitCode.usage)
   }
   // One magnet: the torrent's own, plus the addresses (x.pe) other hosts can really dial, if there are any.
-  const addresses = await reachableAddresses(port)
+  const addresses = await reachableAddresses(port, args.bind)
   const base = magnetOf(m)
   const magnet = addresses.length ? `${base}&${addresses.map((a) => `x.pe=${a}`).join('&')}` : base
   if (mode === 'json') jsonEvent('seeding', { infoHash: m.infoHash, name: m.name, port, addresses, magnet, have: s.have, length: s.wanted })

@@ -43,6 +43,7 @@ export const serveCommand: CommandModule<object, Args> = {
       .option('password-file', { type: 'string', describe: 'read the Basic auth password from this file' })
       .option('allowed-host', { type: 'string', array: true, default: [], describe: 'accept this Host name (IPs and localhost always); repeatable' })
       .option('peer-port', { type: 'number', describe: 'BitTorrent listen port (default 6881, next free up to 6889, else any)' })
+      .option('peer-bind', { type: 'string', array: true, requiresArg: true, describe: 'BitTorrent listen addresses (IPv4/IPv6, comma-separated; default: all interfaces, IPv4 and IPv6)' })
       .option('peer', { type: 'string', array: true, default: [], describe: 'every torrent also connects to this peer (host:port); repeatable' })
       .option('download-limit', { alias: 'D', type: 'string', describe: 'global download limit, e.g. 10M (bytes/s; saved, changeable over the API)' })
       .option('upload-limit', { alias: 'U', type: 'string', describe: 'global upload limit, e.g. 1M' })
@@ -70,7 +71,7 @@ export const serveCommand: CommandModule<object, Args> = {
     const { BtError, ExitCode, errorMessage } = await import('../src/errors.js')
     const { startServe } = await import('../src/server/serve.js')
     const { bootstrapOption, peersOption } = await import('./session.js')
-    const { rateArg } = await import('./options.js')
+    const { bindArg, rateArg } = await import('./options.js')
     const sizeOption = (name: string, v: string | undefined) => (v === undefined ? undefined : rateArg(name)(v))
 
     const secret = async (path: string, what: string): Promise<string> => {
@@ -108,6 +109,7 @@ export const serveCommand: CommandModule<object, Args> = {
       auth: { apiKey, user: args.user, password, allowedHosts: args['allowed-host'].map((h) => h.toLowerCase().replace(/\.$/, '')) },
       client: {
         port: args['peer-port'],
+        hosts: bindArg(args['peer-bind'], 'peer-bind'),
         dht: args.dht ? { port: args['dht-port'], bootstrap: bootstrapOption(args['dht-bootstrap']) } : false,
         downloadLimit: sizeOption('download-limit', args['download-limit']),
         uploadLimit: sizeOption('upload-limit', args['upload-limit']),

@@ -69,6 +69,7 @@ export function checkPeerSources(s: { dht: boolean; trackers: string[][]; peers:
 export function makeClient(args: Pick<SessionArgs, 'port' | 'dht' | 'dht-port' | 'dht-bootstrap'> & Partial<SessionArgs>, extra: { port?: number } = {}): Client {
   return new Client({
     port: args.port ?? extra.port,
+    hosts: args.bind,
     dht: args.dht ? { port: args['dht-port'], bootstrap: bootstrapOption(args['dht-bootstrap']) } : false,
     downloadLimit: args['download-limit'],
     uploadLimit: args['upload-limit'],
@@ -82,10 +83,11 @@ export function makeClient(args: Pick<SessionArgs, 'port' | 'dht' | 'dht-port' |
  * a magnet would wait in silence. Nothing is said when the user asked for no bootstrap and no node was known.
  */
 export function watchDht(client: Client, bootstrap: string[] | false | undefined, warn: (line: string) => void): void {
-  const dht = client.dht
-  if (!dht) return
-  void dht.ready().then(() => {
-    if (dht.nodeCount > 0) return
+  const nodes = client.dhtNodes()
+  if (!nodes.length) return
+  // IPv4 and IPv6 nodes: one bootstrap list serves both, and it may hold addresses of one family only.
+  void Promise.all(nodes.map((d) => d.ready())).then(() => {
+    if (nodes.some((d) => d.nodeCount > 0)) return
     if (bootstrap === false) return
     const routers = bootstrap ?? ['the public routers']
     warn(`DHT: no node answered (bootstrap: ${routers.join(', ')}); peers come from trackers and --peer only until one does`)
@@ -134,16 +136,20 @@ export function exitOnSignal(client: Client, opts: { beforeStop?: () => void; qu
 }
 
 /**
- * host:port strings other machines could dial to reach a socket listening on all interfaces at `port`: the
- * addresses of this host's non-loopback interfaces (IPv6 link-local ones need a scope and are left out).
+ * host:port strings other machines could dial to reach our listen sockets at `port`: the addresses of this host's
+ * non-loopback interfaces (IPv6 link-local ones need a scope and are left out), or, with --bind, those among them.
  */
-export async function reachableAddresses(port: number): Promise<string[]> {
+export async function reachableAddresses(port: number, bind?: string[]): Promise<string[]> {
   const { networkInterfaces } = await import('node:os')
+  const { normalizeHost } = await import('../src/discovery/peer-address.js')
+  const bound = bind && new Set(bind.map(normalizeHost))
+  const any = bound && [...bound].some((h) => h === '0.0.0.0' || h === '::')
   const out: string[] = []
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) {
       if (a.internal) continue
       if (a.family === 'IPv6' && /^fe80:/i.test(a.address)) continue
+      if (bound && !any && !bound.has(normalizeHost(a.address))) continue
       out.push(a.family === 'IPv6' ? `[${a.address}]:${port}` : `${a.address}:${port}`)
     }
   }

@@ -17,6 +17,7 @@ complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a serve -d 'torrent d
 # network options: download, seed, metainfo (rate limits and --max-peers: download and seed only)
 set -l netcmds download seed metainfo
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s p -l port -x -d 'listen port'
+complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l bind -x -d 'listen addresses (IPv4/IPv6)'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -l peer -x -d 'connect to host:port'
 complete -c bt -n "__fish_seen_subcommand_from $netcmds" -s t -l tracker -x -d 'extra tracker URL'
 complete -c bt -n "__fish_seen_subcommand_from download seed" -s D -l download-limit -x -d 'max download rate'
@@ -92,6 +93,7 @@ complete -c bt -n '__fish_seen_subcommand_from serve' -l user -x -d 'Basic auth 
 complete -c bt -n '__fish_seen_subcommand_from serve' -l password-file -r -d 'read the password from a file'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l allowed-host -x -d 'accept this Host name'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l peer-port -x -d 'BitTorrent listen port'
+complete -c bt -n '__fish_seen_subcommand_from serve' -l peer-bind -x -d 'BitTorrent listen addresses (IPv4/IPv6)'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l peer -x -d 'connect to host:port'
 complete -c bt -n '__fish_seen_subcommand_from serve' -s D -l download-limit -x -d 'max download rate'
 complete -c bt -n '__fish_seen_subcommand_from serve' -s U -l upload-limit -x -d 'max upload rate'

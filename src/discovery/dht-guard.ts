@@ -1,12 +1,8 @@
-// Shields between the network and bittorrent-dht/k-rpc: a strict shape check of every datagram before their
-// handlers see it, and bounded answers to find_node/get_peers.
+// The shield between the network and bittorrent-dht/k-rpc: a strict shape check of every datagram before their
+// handlers see it. (Bounded answers to find_node/get_peers are in dht-family.ts, with the BEP 32 forms.)
 
-import type DHT from 'bittorrent-dht'
 import type { KRPC } from 'k-rpc'
 import { bdecode, isDict, type BDict } from '../metainfo/bdecode.js'
-
-const REPLY_NODES = 16 // nodes per find_node/get_peers answer (bittorrent-dht sends its whole table)
-const REPLY_PEERS = 50 // peers per get_peers answer (bittorrent-dht sends every stored peer)
 
 const guarded = new WeakSet<object>()
 
@@ -57,36 +53,15 @@ export function wellFormedKrpc(buf: Buffer): boolean {
     if ((q === 'get_peers' || q === 'announce_peer') && a.info_hash === undefined) return false
     if (q === 'sample_infohashes' && a.target === undefined) return false
     if (a.port !== undefined && typeof a.port !== 'number') return false
+    if (a.want !== undefined && !(Array.isArray(a.want) && a.want.length <= 4 && a.want.every((v) => isBuf(v)))) return false
     return true
   }
   if (y === 0x72 /* r */) {
     const r = msg.r
     if (!isDict(r) || !isBuf(r.id)) return false
-    if (!optBuf(r, 'nodes') || !optBuf(r, 'token')) return false
+    if (!optBuf(r, 'nodes') || !optBuf(r, 'nodes6') || !optBuf(r, 'token')) return false
     if (r.values !== undefined && !(Array.isArray(r.values) && r.values.every((v) => isBuf(v)))) return false
     return true
   }
   return y === 0x65 /* e */
-}
-
-/** Bound the size of our answers: bittorrent-dht puts every table node / every stored peer in one datagram. */
-export function patchReplies(dht: DHT): void {
-  const rpc = dht._rpc
-  ;(dht as unknown as { _onfindnode: typeof dht._onquery })._onfindnode = (query, peer) => {
-    const target = query.a.target as Buffer
-    dht.emit('find_node', target)
-    rpc.response(peer, query, { id: rpc.id }, rpc.nodes.closest(target, REPLY_NODES))
-  }
-  dht._ongetpeers = (query, peer) => {
-    const infoHash = query.a.info_hash as Buffer
-    dht.emit('get_peers', infoHash)
-    const r: Record<string, unknown> = { id: rpc.id, token: dht._generateToken(peer.address) }
-    const peers = dht._peers.get(infoHash.toString('hex'), REPLY_PEERS)
-    if (peers.length) {
-      r.values = peers
-      rpc.response(peer, query, r)
-    } else {
-      rpc.response(peer, query, r, rpc.nodes.closest(infoHash, REPLY_NODES))
-    }
-  }
 }

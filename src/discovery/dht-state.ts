@@ -2,7 +2,7 @@
 // can try the freshest first and forget what has been silent too long.
 
 import { randomBytes } from 'node:crypto'
-import { isIPv4 } from 'node:net'
+import { isIP } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -25,7 +25,7 @@ export interface SavedState {
 }
 
 /** Parses a state file's text; throws on anything that is not JSON. Bad entries are skipped, freshest first. */
-export function parseState(text: string, now = Date.now()): SavedState {
+export function parseState(text: string, now = Date.now(), family: 4 | 6 = 4): SavedState {
   const raw = JSON.parse(text) as { id?: unknown; nodes?: unknown }
   const id = typeof raw.id === 'string' && /^[0-9a-f]{40}$/i.test(raw.id) ? Buffer.from(raw.id, 'hex') : undefined
   const nodes: SavedNode[] = []
@@ -35,7 +35,7 @@ export function parseState(text: string, now = Date.now()): SavedState {
       if (typeof n !== 'object' || n === null) continue
       const { id: nid, host, port, answered } = n as Record<string, unknown>
       if (typeof nid !== 'string' || !/^[0-9a-f]{40}$/i.test(nid)) continue
-      if (typeof host !== 'string' || !isIPv4(host)) continue
+      if (typeof host !== 'string' || isIP(host) !== family) continue
       if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue
       const at = typeof answered === 'number' && Number.isFinite(answered) && answered > 0 ? Math.min(answered, now) : 0
       if (at && now - at > STALE_AFTER) continue
@@ -50,9 +50,9 @@ export function parseState(text: string, now = Date.now()): SavedState {
 }
 
 /** The file's text: nodes freshest first, at most MAX_SAVED_NODES, none silent for longer than STALE_AFTER. */
-export function formatState(id: Buffer, nodes: SavedNode[], now = Date.now()): string {
+export function formatState(id: Buffer, nodes: SavedNode[], now = Date.now(), family: 4 | 6 = 4): string {
   const keep = nodes
-    .filter((n) => isIPv4(n.host) && n.port > 0 && n.port < 65536 && n.id.length === 20 && n.answered > 0 && now - n.answered <= STALE_AFTER)
+    .filter((n) => isIP(n.host) === family && n.port > 0 && n.port < 65536 && n.id.length === 20 && n.answered > 0 && now - n.answered <= STALE_AFTER)
     .sort((a, b) => b.answered - a.answered)
     .slice(0, MAX_SAVED_NODES)
   return JSON.stringify({
@@ -67,7 +67,7 @@ export function formatState(id: Buffer, nodes: SavedNode[], now = Date.now()): s
  * file is small (≤ 2000 nodes, ~200 KB) and fs/promises' readFile costs several ms of thread-pool round trips on a
  * start that should be as quick as a fresh bootstrap.
  */
-export function readState(path: string): SavedState | undefined {
+export function readState(path: string, family: 4 | 6 = 4): SavedState | undefined {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -75,7 +75,7 @@ export function readState(path: string): SavedState | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err
   }
-  return parseState(text)
+  return parseState(text, Date.now(), family)
 }
 
 /** Write to a temp file, then rename, so a crash never leaves half a file. */

@@ -3,6 +3,7 @@
 // whenever the table holds a few (possibly stale) entries, and drops an answer whose node id changed.
 
 import type { KrpcMessage, KrpcPeer } from 'k-rpc'
+import { nodesKey, parseNodes, type Family } from './dht-family.js'
 
 /** A query unanswered this long stops counting against the walk's parallelism (it may still answer). */
 export const SOFT_TIMEOUT = 500
@@ -35,6 +36,8 @@ export interface WalkHost {
   readonly id: Buffer
   readonly k: number
   readonly softTimeout: number
+  /** The family of the socket: replies name nodes of it in `nodes` (IPv4) or `nodes6` (IPv6, BEP 32). */
+  readonly family?: Family
   /** Send a query; cb gets the reply (err set on timeout, error reply or cancel). */
   send(to: { host: string; port: number }, message: KrpcMessage, cb: (err: Error | null, res: KrpcMessage | null) => void): void
   seeds(target: Buffer, n: number): WalkSeeds
@@ -133,7 +136,9 @@ export function walk(host: WalkHost, target: Buffer, message: KrpcMessage, visit
       e.state = 'ok'
       answered++
       if (!finished && !stopped) {
-        if (Buffer.isBuffer(r!.nodes)) for (const n of parseNodes(r!.nodes as Buffer, host.id.length)) add(n)
+        const family = host.family ?? 4
+        const nodes = r![nodesKey(family)]
+        if (Buffer.isBuffer(nodes)) for (const n of parseNodes(nodes, family, host.id.length)) add(n)
         if (visit && visit(res!, { id: rid, host: e.host, address: e.host, port: e.port } as KrpcPeer) === false) stopped = true
       }
       kick()
@@ -198,22 +203,5 @@ function insertSorted(list: Entry[], e: Entry): void {
 export function xor(a: Buffer, b: Buffer): Buffer {
   const out = Buffer.allocUnsafe(a.length)
   for (let i = 0; i < a.length; i++) out[i] = a[i] ^ b[i]
-  return out
-}
-
-/** Compact node info (BEP 5: 20-byte id, 4-byte IPv4, 2-byte port), skipping port 0 and 0.x.x.x. */
-export function parseNodes(buf: Buffer, idLength = 20): Array<{ id: Buffer; host: string; port: number }> {
-  const out: Array<{ id: Buffer; host: string; port: number }> = []
-  const size = idLength + 6
-  for (let i = 0; i + size <= buf.length; i += size) {
-    const port = buf.readUInt16BE(i + idLength + 4)
-    const a = buf[i + idLength]
-    if (!port || a === 0) continue
-    out.push({
-      id: Buffer.from(buf.subarray(i, i + idLength)),
-      host: `${a}.${buf[i + idLength + 1]}.${buf[i + idLength + 2]}.${buf[i + idLength + 3]}`,
-      port,
-    })
-  }
   return out
 }

@@ -1,15 +1,17 @@
 // The mainline DHT (BEP 5) as a peer source: one UDP node that looks up and announces info hashes, answers BEP 51
 // sample_infohashes, and keeps its node id and the nodes it heard from in a file. On start the saved nodes and the
-// bootstrap nodes are tried together, and only nodes that answer enter the routing table.
+// bootstrap nodes are tried together, and only nodes that answer enter the routing table. A node speaks one address
+// family: the IPv6 DHT (BEP 32) is a second node on a udp6 socket, linked to the IPv4 one so each can answer `want`.
 
 import { EventEmitter } from 'node:events'
 import { lookup as dnsLookup } from 'node:dns/promises'
-import { isIPv4 } from 'node:net'
+import dgram from 'node:dgram'
 import DHT from 'bittorrent-dht'
 import krpcFactory, { type KRPC, type KrpcMessage } from 'k-rpc'
 import { errorMessage } from '../errors.js'
-import { parsePeerAddress, peerKey, type PeerAddress } from './peer-address.js'
-import { guardSocket, patchReplies, wellFormedKrpc } from './dht-guard.js'
+import { hostFamily, parsePeerAddress, peerKey, type PeerAddress } from './peer-address.js'
+import { guardSocket, wellFormedKrpc } from './dht-guard.js'
+import { nodesKey, parseNodes, patchFamily, type Family } from './dht-family.js'
 import { formatState, readState, writeState, type SavedNode, type SavedState } from './dht-state.js'
 import { Candidates, onePerAddress, type TableNode } from './dht-table.js'
 import { SOFT_TIMEOUT, walk, type WalkContact, type WalkHost } from './dht-walk.js'
@@ -33,13 +35,19 @@ const MAX_SEEN_PER_ROUND = 10_000
 const DNS_TIMEOUT = 3_000
 const PING_PARALLEL = 8 // saved nodes pinged at once on start (beside the walks, which query them too)
 const GOOD_FOR = 15 * 60_000 // BEP 5: a node that answered within 15 minutes is good
+const SIBLING_HUNGRY_BELOW = 8 // the other family's table is this small: ask for its nodes too (BEP 32 want)
+const OFFER_PER_REPLY = 8
+const MAX_OFFERED = 512 // other-family addresses handed over per session
+const MAX_PENDING_NODES = 64
 
 export interface DhtNodeOptions {
   /** UDP port; 0 (the default) picks any free port. */
   port?: number
-  /** Bind address; default 0.0.0.0. bittorrent-dht speaks IPv4 only. */
+  /** Bind address; default 0.0.0.0, or :: for an IPv6 node. */
   host?: string
-  /** host:port list, or false for none; default DEFAULT_DHT_BOOTSTRAP. */
+  /** Address family of the node (its socket, table and saved nodes); default 6 when host is IPv6, else 4. */
+  family?: Family
+  /** host:port list, or false for none; default DEFAULT_DHT_BOOTSTRAP. Addresses of the other family are skipped. */
   bootstrap?: string[] | false
   /** JSON file holding our node id and routing table across runs. */
   statePath?: string
@@ -118,10 +126,29 @@ export class DhtNode extends EventEmitter {
   private counters = { sent: 0, answers: 0, timeouts: 0 }
   private pinging = 0
   private readonly sampler = new InfoHashSampler({ ttl: PEER_TTL })
+  readonly family: Family
+  /** The node of the other family, whose table answers queries that `want` its nodes. */
+  private sibling?: DhtNode
+  /** Nodes given to addNode before the socket was up. */
+  private pendingNodes: PeerAddress[] = []
+  /** Addresses of the other family already handed to the sibling (bounded). */
+  private readonly offered = new Set<string>()
 
   constructor(opts: DhtNodeOptions = {}) {
     super()
     this.opts = opts
+    this.family = opts.family ?? (opts.host && hostFamily(opts.host) === 6 ? 6 : 4)
+  }
+
+  /**
+   * Pair an IPv4 node with an IPv6 one (both ways; undefined unpairs): a query wanting n4 and n6 is then answered
+   * from both tables, and each fills the other's table while it is nearly empty. Either may be linked before it listens.
+   */
+  link(other: DhtNode | undefined): void {
+    if (other && other.family === this.family) throw new TypeError('link: both nodes are of the same family')
+    if (this.sibling && this.sibling.sibling === this) this.sibling.sibling = undefined
+    this.sibling = other
+    if (other) other.sibling = this
   }
 
   /** Binds the UDP socket and starts joining the DHT; resolves with the bound port. */
@@ -174,10 +201,14 @@ export class DhtNode extends EventEmitter {
     return this.dhtInstance
   }
 
-  /** A node learned elsewhere (a peer's PORT message, a magnet's x.pe): pinged, then added if it answers. */
+  /**
+   * A node learned elsewhere (a peer's PORT message, a magnet's x.pe, the sibling's nodes6/nodes): pinged, then
+   * added if it answers. Before listen() is done, kept (a few) until it is.
+   */
   addNode(node: PeerAddress): void {
-    if (!isIPv4(node.host) || !(node.port > 0 && node.port < 65536)) return
-    this.dhtInstance?.addNode({ host: node.host, port: node.port })
+    if (hostFamily(node.host) !== this.family || !(node.port > 0 && node.port < 65536) || this.destroyed) return
+    if (this.dhtInstance) this.dhtInstance.addNode({ host: node.host, port: node.port })
+    else if (this.pendingNodes.length < MAX_PENDING_NODES) this.pendingNodes.push({ host: node.host, port: node.port })
   }
 
   lookup(infoHash: Buffer, onPeers: (peers: PeerAddress[]) => void): () => void {
@@ -226,7 +257,7 @@ export class DhtNode extends EventEmitter {
       if (n.answered) nodes.push({ id: n.id, host: n.host, port: n.port, answered: n.answered })
     }
     nodes.push(...this.candidates.values())
-    await writeState(path, formatState(krpc.id, nodes))
+    await writeState(path, formatState(krpc.id, nodes, Date.now(), this.family))
   }
 
   async destroy(): Promise<void> {
@@ -256,7 +287,8 @@ export class DhtNode extends EventEmitter {
     this.loadedNodes = state?.nodes.length ?? 0
 
     // k-rpc gets no bootstrap list: our walk (installed below in place of k-rpc's) decides when to ask the routers.
-    const krpc = (this.opts.krpc as KRPC | undefined) ?? krpcFactory({ id: state?.id, bootstrap: [], timeout: this.opts.timeout })
+    const socket = this.family === 6 ? dgram.createSocket({ type: 'udp6', ipv6Only: true }) : undefined
+    const krpc = (this.opts.krpc as KRPC | undefined) ?? krpcFactory({ id: state?.id, bootstrap: [], timeout: this.opts.timeout, socket })
     this.krpcInstance = krpc
     guardSocket(krpc, (err) => this.warn(err))
     onePerAddress(krpc.nodes)
@@ -275,7 +307,7 @@ export class DhtNode extends EventEmitter {
     // first packets leave from an implicitly bound random port.
     const dht = new DHT({ krpc, maxAge: PEER_TTL })
     this.dhtInstance = dht
-    patchReplies(dht)
+    patchFamily(dht, this.family, (f) => (f === this.family ? krpc.nodes : this.sibling?.krpc?.nodes))
     dht.on('error', (err: Error) => this.warn(err))
     dht.on('warning', (err: Error) => this.emit('warning', err))
     dht.on('peer', (peer: PeerAddress, infoHash: Buffer) => this.onPeer(peer, infoHash))
@@ -297,7 +329,7 @@ export class DhtNode extends EventEmitter {
       }
       udp.once('error', onError)
       udp.once('listening', onListening)
-      dht.listen(this.opts.port ?? 0, this.opts.host ?? '0.0.0.0')
+      dht.listen(this.opts.port ?? 0, this.opts.host ?? (this.family === 6 ? '::' : '0.0.0.0'))
     }).catch(async (err) => {
       await new Promise<void>((resolve) => dht.destroy(() => resolve()))
       throw err
@@ -310,6 +342,7 @@ export class DhtNode extends EventEmitter {
       this.saveTimer.unref()
     }
     if (!this.destroyed) {
+      for (const n of this.pendingNodes.splice(0)) dht.addNode(n)
       // The first walk queries the saved nodes closest to us; the rest are pinged once it is over, so they do not
       // compete with the lookups a start usually comes with.
       if (this.readyFlag) this.pingCandidates()
@@ -381,7 +414,7 @@ export class DhtNode extends EventEmitter {
 
   private loadState(path: string): SavedState | undefined {
     try {
-      return readState(path)
+      return readState(path, this.family)
     } catch (err) {
       const corrupt = err instanceof SyntaxError
       this.warn(corrupt ? `dht: ignoring corrupt state file ${path}: ${errorMessage(err)}` : `dht: cannot read ${path}: ${errorMessage(err)}`)
@@ -395,15 +428,19 @@ export class DhtNode extends EventEmitter {
       id: krpc.id,
       k: krpc.k,
       softTimeout: this.opts.softTimeout ?? SOFT_TIMEOUT,
+      family: this.family,
       send: (to, message, cb) => {
         // A walk still running when we close (its soft timers, k-rpc cancelling its queries) must not send.
         if (krpc.destroyed || this.destroyed) return void process.nextTick(() => cb(new Error('dht destroyed'), null))
         // Sent without the id we know the node by, so k-rpc hands us an answer from a new id instead of an error.
         this.candidates.take(to.host, to.port) // tried now: the pinger need not
         this.counters.sent++
-        socketOf(krpc).query(to, message, (err: Error | null, res: KrpcMessage | null) => {
+        const hungry = this.siblingHungry()
+        const msg = hungry ? { q: message.q, a: { ...message.a, want: [Buffer.from('n4'), Buffer.from('n6')] } } : message
+        socketOf(krpc).query(to, msg, (err: Error | null, res: KrpcMessage | null) => {
           if (!err) this.counters.answers++
           else if ((err as NodeJS.ErrnoException).code === 'ETIMEDOUT') this.counters.timeouts++
+          if (hungry && res?.r) this.offerToSibling(res.r)
           cb(err, res)
         })
       },
@@ -439,6 +476,30 @@ export class DhtNode extends EventEmitter {
     return { nodes, routers }
   }
 
+  /**
+   * BEP 32 bootstrapping across families: while the other family's table is nearly empty (the public routers may
+   * not have an address of its family, or this network reaches few of its nodes), our queries `want` n4 and n6, and
+   * the other family's nodes in the answers are handed to the sibling node, which pings them and keeps those that
+   * answer.
+   */
+  private siblingHungry(): boolean {
+    const s = this.sibling
+    return s !== undefined && !s.destroyed && s.nodeCount < SIBLING_HUNGRY_BELOW && this.offered.size < MAX_OFFERED
+  }
+
+  private offerToSibling(r: Record<string, unknown>): void {
+    const s = this.sibling
+    const other: Family = this.family === 4 ? 6 : 4
+    const buf = r[nodesKey(other)]
+    if (!s || !Buffer.isBuffer(buf)) return
+    for (const n of parseNodes(buf, other).slice(0, OFFER_PER_REPLY)) {
+      const key = peerKey(n)
+      if (this.offered.has(key) || this.offered.size >= MAX_OFFERED) continue
+      this.offered.add(key)
+      s.addNode(n)
+    }
+  }
+
   /** A node that did not answer leaves the table (if the entry at its address is still the one we asked). */
   private evict(c: WalkContact): void {
     if (this.destroyed) return
@@ -468,8 +529,9 @@ export class DhtNode extends EventEmitter {
     }
   }
 
-  // k-rpc would resolve router names itself with dns.lookup, which may pick an IPv6 address for an IPv4-only
-  // socket; resolve them to IPv4 once, up front, dropping names that do not resolve.
+  // k-rpc would resolve router names itself with dns.lookup, which may pick an address of the other family; resolve
+  // them to our family once, up front, dropping names that do not resolve. Literal addresses of the other family are
+  // for the sibling node (one bootstrap list serves both) and are skipped without a word.
   private async resolveBootstrap(list: string[]): Promise<Array<{ host: string; port: number }>> {
     const out = await Promise.all(list.map(async (s) => {
       const p = parsePeerAddress(s)
@@ -477,11 +539,13 @@ export class DhtNode extends EventEmitter {
         this.warn(`dht: bad bootstrap node ${s}`)
         return undefined
       }
-      if (isIPv4(p.host)) return p
+      const f = hostFamily(p.host)
+      if (f === this.family) return p
+      if (f !== 0) return undefined
       let timer: NodeJS.Timeout | undefined
       try {
         const res = await Promise.race([
-          dnsLookup(p.host, { family: 4 }),
+          dnsLookup(p.host, { family: this.family }),
           new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('DNS timeout')), DNS_TIMEOUT) }),
         ])
         return { host: res.address, port: p.port }

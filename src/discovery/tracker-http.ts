@@ -82,6 +82,7 @@ function announceQuery(req: AnnounceRequest): string {
   if (req.event) q += `&event=${req.event}`
   if (req.numwant !== undefined) q += `&numwant=${n(req.numwant)}`
   if (req.key !== undefined) q += `&key=${(req.key >>> 0).toString(16).padStart(8, '0')}`
+  if (req.ipv6) q += `&ipv6=${encodeURIComponent(req.ipv6)}`
   return q
 }
 

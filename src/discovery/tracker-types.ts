@@ -13,6 +13,8 @@ export interface AnnounceRequest {
   event?: 'started' | 'completed' | 'stopped'
   numwant?: number
   key?: number
+  /** BEP 7: our IPv6 address, for a tracker we may reach over IPv4 (HTTP only: UDP trackers see the family used). */
+  ipv6?: string
 }
 
 export interface AnnounceResponse {

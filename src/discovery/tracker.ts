@@ -61,6 +61,8 @@ export interface TrackerClientOptions {
    * interval (often 30 minutes), so a seeder learns of new leechers soon. Read after each announce and on replan().
    */
   hungry?: () => boolean
+  /** BEP 7: the IPv6 address to tell HTTP trackers (read at each announce); undefined for none. */
+  ipv6?: () => string | undefined
 }
 
 // Without a `min interval` from the tracker, a hungry torrent re-announces after this long (or the interval, if less).
@@ -202,6 +204,8 @@ export class TrackerClient extends EventEmitter<TrackerClientEvents> {
     }
     if (event) req.event = event
     if (numwant !== undefined) req.numwant = numwant
+    const ipv6 = this.opts.ipv6?.()
+    if (ipv6) req.ipv6 = ipv6
     return req
   }
 

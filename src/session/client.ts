@@ -1,15 +1,18 @@
-// The Client: one listen socket and identity shared by many torrents, global limits, and the way torrents are
-// added (torrent file, magnet link, or bare info hash) and removed.
+// The Client: the listen sockets (dual stack by default) and identity shared by many torrents, the DHT nodes (IPv4,
+// and IPv6 per BEP 32), global limits, and the way torrents are added (torrent file, magnet link, or bare info hash)
+// and removed.
 
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import { BtError, ExitCode, systemReason } from '../errors.js'
 import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
-import { parsePeerAddress, type PeerAddress } from '../discovery/peer-address.js'
+import { hostFamily, isLoopbackHost, normalizeHost, parsePeerAddress, type PeerAddress } from '../discovery/peer-address.js'
 import { ResumeStore, stateDir } from '../storage/resume.js'
 import { DhtNode, type DhtStats } from '../discovery/dht.js'
 import { join } from 'node:path'
+import { networkInterfaces } from 'node:os'
+import { announceIPv6 } from '../discovery/own-address.js'
 import { PeerWire } from '../wire/peer-wire.js'
 import { acceptable, peLevel, SkeyIndex, type EncryptionMode } from '../wire/encryption.js'
 import { TokenBucket, retuneBucket } from './rate.js'
@@ -22,6 +25,12 @@ export interface ClientOptions {
   port?: number
   /** Listen address (default all interfaces). */
   host?: string
+  /**
+   * Listen addresses, all on one port (overrides host): TCP on each, the IPv4 DHT on the first IPv4 one, the IPv6 DHT
+   * on the first IPv6 one. Default: every interface of both families (one dual-stack socket; IPv4 only on a machine
+   * without IPv6).
+   */
+  hosts?: string[]
   /** Bytes per second; 0 or undefined = unlimited. */
   downloadLimit?: number
   uploadLimit?: number
@@ -36,7 +45,10 @@ export interface ClientOptions {
   resumeDir?: string
   /** Memory for pieces in flight, per torrent. */
   memoryBudget?: number
-  /** The DHT (BEP 5): off unless given. `port` defaults to the listen port; `statePath` to $XDG_DATA_HOME/bt/dht.json. */
+  /**
+   * The DHT (BEP 5, and BEP 32 over IPv6): off unless given. `port` defaults to the listen port (the IPv6 node takes
+   * the same port number); `statePath` to $XDG_DATA_HOME/bt/dht.json (the IPv6 node's: dht6.json beside it).
+   */
   dht?: false | { port?: number; bootstrap?: string[] | false; statePath?: string }
   /** Protocol encryption (MSE/PE), both directions; default prefer. */
   encryption?: EncryptionMode
@@ -56,13 +68,15 @@ export class Client extends EventEmitter implements ClientContext {
   readonly encryption: EncryptionMode
   private readonly skeys = new SkeyIndex()
   dhtEnabled = false
-  /** The DHT node, once listen() started it. */
+  /** The DHT node, once listen() started it: the IPv4 one, or the IPv6 one when there is no IPv4 node. */
   dht?: DhtNode
+  /** The IPv6 DHT node (BEP 32), when listening on IPv6. */
+  dht6?: DhtNode
   private readonly dhtJobs = new Map<Torrent, Array<() => void>>()
   // Not readonly: setLimits() swaps them at run time (bt serve's session-set).
   downloadLimiter?: TokenBucket
   uploadLimiter?: TokenBucket
-  private server?: net.Server
+  private readonly servers: net.Server[] = []
   private listenPort = 0
   private halfOpen = 0
   private readonly maxHalfOpen: number
@@ -97,19 +111,38 @@ export class Client extends EventEmitter implements ClientContext {
     if ('upload' in limits) this.uploadLimiter = retuneBucket(this.uploadLimiter, limits.upload)
   }
 
-  /** Open the listen socket. Resolves with the port. */
+  /** The addresses to listen on; [undefined] is Node's default (all interfaces, dual stack where possible). */
+  private listenHosts(): Array<string | undefined> {
+    if (this.opts.hosts?.length) return this.opts.hosts
+    return [this.opts.host]
+  }
+
+  /** Open the listen sockets (one per address, one port for all). Resolves with the port. */
   async listen(): Promise<number> {
-    const tryPort = (port: number) =>
-      new Promise<number>((resolve, reject) => {
+    const listenOn = (port: number, host: string | undefined) =>
+      new Promise<net.Server>((resolve, reject) => {
         const server = net.createServer((socket) => this.onIncoming(socket))
         server.once('error', reject)
-        server.listen({ port, host: this.opts.host }, () => {
+        server.listen({ port, host }, () => {
           server.removeListener('error', reject)
           server.on('error', (err) => this.emit('warning', `listen socket: ${err.message}`))
-          this.server = server
-          resolve((server.address() as net.AddressInfo).port)
+          resolve(server)
         })
       })
+    const tryPort = async (port: number): Promise<number> => {
+      const opened: net.Server[] = []
+      try {
+        for (const host of this.listenHosts()) {
+          // The first socket may pick the port (0); the others take the same one.
+          opened.push(await listenOn(opened.length ? (opened[0].address() as net.AddressInfo).port : port, host))
+        }
+      } catch (err) {
+        await Promise.all(opened.map((s) => new Promise<void>((r) => s.close(() => r()))))
+        throw err
+      }
+      this.servers.push(...opened)
+      return (opened[0].address() as net.AddressInfo).port
+    }
     const wanted = this.opts.port
     const candidates = wanted === undefined ? [...Array.from({ length: 9 }, (_, i) => DEFAULT_PORT + i), 0] : [wanted]
     let lastErr: unknown
@@ -123,8 +156,10 @@ export class Client extends EventEmitter implements ClientContext {
       try {
         await this.startDht()
       } catch (err) {
-        this.server?.close()
-        this.server = undefined
+        for (const s of this.servers.splice(0)) s.close()
+        await this.dht?.destroy().catch(() => {})
+        await this.dht6?.destroy().catch(() => {})
+        this.dht = this.dht6 = undefined
         throw err
       }
       return this.listenPort
@@ -133,36 +168,85 @@ export class Client extends EventEmitter implements ClientContext {
     throw new BtError(`cannot listen on port ${wanted}: ${systemReason(code) ?? (lastErr as Error)?.message}`, ExitCode.network)
   }
 
+  /**
+   * The DHT nodes: IPv4 on the first IPv4 listen address (or all), IPv6 on the first IPv6 one (or all, when the
+   * machine has IPv6). With explicit addresses, a family without one gets no node.
+   */
   private async startDht(): Promise<void> {
     const o = this.opts.dht
     if (!o) return
-    const node = new DhtNode({
-      port: o.port ?? this.listenPort,
-      host: this.opts.host,
-      bootstrap: o.bootstrap,
-      statePath: o.statePath ?? join(stateDir(), 'dht.json'),
-    })
-    node.on('warning', () => {}) // stray packets are normal on the DHT; not worth a user's attention
-    try {
-      await node.listen()
-    } catch (err) {
-      // The DHT port may be taken while TCP was free: fall back to any port rather than no DHT.
-      if (o.port !== undefined) throw new BtError(`cannot open DHT port ${o.port}: ${systemReason((err as NodeJS.ErrnoException).code) ?? (err as Error).message}`, ExitCode.network)
-      await node.destroy().catch(() => {})
-      const fallback = new DhtNode({ port: 0, host: this.opts.host, bootstrap: o.bootstrap, statePath: o.statePath ?? join(stateDir(), 'dht.json') })
-      fallback.on('warning', () => {})
-      await fallback.listen()
-      this.dht = fallback
-      this.dhtEnabled = true
-      return
+    const statePath = o.statePath ?? join(stateDir(), 'dht.json')
+    const explicit = this.listenHosts().filter((h): h is string => h !== undefined)
+    const hostOf = (f: 4 | 6) => (explicit.length ? explicit.find((h) => hostFamily(h) === f) : f === 4 ? '0.0.0.0' : '::')
+    const path6 = statePath.replace(/(\.json)?$/, (ext) => `6${ext}`)
+    const make = (family: 4 | 6, host: string, port: number): DhtNode => {
+      const node = new DhtNode({ family, port, host, bootstrap: o.bootstrap, statePath: family === 4 ? statePath : path6 })
+      node.on('warning', () => {}) // stray packets are normal on the DHT; not worth a user's attention
+      return node
     }
-    this.dht = node
-    this.dhtEnabled = true
+    const listen = async (node: DhtNode): Promise<void> => {
+      try {
+        await node.listen()
+      } catch (err) {
+        await node.destroy().catch(() => {})
+        throw err
+      }
+    }
+    const host4 = hostOf(4)
+    const host6 = hostOf(6)
+    // Both made and linked before either starts, so the first walks already ask for the other family's nodes.
+    let n4 = host4 ? make(4, host4, o.port ?? this.listenPort) : undefined
+    let n6 = host6 ? make(6, host6, o.port ?? this.listenPort) : undefined
+    if (n4 && n6) n4.link(n6)
+    if (n4 && host4) {
+      try {
+        await listen(n4)
+      } catch (err) {
+        // The DHT port may be taken while TCP was free: fall back to any port rather than no DHT.
+        if (o.port !== undefined) throw new BtError(`cannot open DHT port ${o.port}: ${systemReason((err as NodeJS.ErrnoException).code) ?? (err as Error).message}`, ExitCode.network)
+        n4 = make(4, host4, 0)
+        if (n6) n4.link(n6)
+        await listen(n4)
+      }
+      this.dht = n4
+      // The IPv6 node takes the same port number as the IPv4 one (as libtorrent does), wherever that ended up.
+      if (n6 && host6 && n4.port !== o.port && n4.port !== this.listenPort) {
+        n6 = make(6, host6, n4.port ?? 0)
+        n4.link(n6)
+      }
+    }
+    if (n6 && host6) {
+      try {
+        await listen(n6).catch(async () => {
+          n6 = make(6, host6, 0)
+          n4?.link(n6)
+          await listen(n6)
+        })
+        this.dht6 = n6
+      } catch (err) {
+        n4?.link(undefined)
+        // No IPv6 on this machine: the IPv4 DHT alone, unless IPv6 was asked for by address.
+        if (explicit.length) throw new BtError(`cannot open the IPv6 DHT on ${host6}: ${systemReason((err as NodeJS.ErrnoException).code) ?? (err as Error).message}`, ExitCode.network)
+      }
+    }
+    this.dht ??= this.dht6
+    this.dhtEnabled = this.dht !== undefined
+  }
+
+  announceIPv6(): string | undefined {
+    const v6 = this.servers.some((s) => (s.address() as net.AddressInfo | null)?.family === 'IPv6')
+    return announceIPv6(this.listenHosts(), Object.values(networkInterfaces()).flat().filter((a) => a !== undefined), v6)
+  }
+
+  /** The running DHT nodes (IPv4 and/or IPv6). */
+  dhtNodes(): DhtNode[] {
+    return [this.dht, this.dht6].filter((d, i, all): d is DhtNode => d !== undefined && all.indexOf(d) === i)
   }
 
   isSelf(a: PeerAddress): boolean {
     if (a.port !== this.listenPort) return false
-    return a.host === '127.0.0.1' || a.host === '::1' || a.host === 'localhost' || a.host === this.opts.host
+    const host = normalizeHost(a.host)
+    return isLoopbackHost(host) || this.listenHosts().some((h) => h !== undefined && normalizeHost(h) === host)
   }
 
   canDial(): boolean {
@@ -182,9 +266,10 @@ export class Client extends EventEmitter implements ClientContext {
   }
 
   discover(t: Torrent): void {
-    if (!this.dht || t.metainfo?.private || this.dhtJobs.has(t)) return
+    const nodes = this.dhtNodes()
+    if (!nodes.length || t.metainfo?.private || this.dhtJobs.has(t)) return
     const onPeers = (peers: PeerAddress[]) => t.addPeers(peers)
-    this.dhtJobs.set(t, [this.dht.lookup(t.infoHashBuffer, onPeers), this.dht.announce(t.infoHashBuffer, this.listenPort)])
+    this.dhtJobs.set(t, nodes.flatMap((d) => [d.lookup(t.infoHashBuffer, onPeers), d.announce(t.infoHashBuffer, this.listenPort)]))
   }
 
   undiscover(t: Torrent): void {
@@ -192,12 +277,19 @@ export class Client extends EventEmitter implements ClientContext {
     this.dhtJobs.delete(t)
   }
 
+  /** Both nodes' figures added up (nodes of both tables, queries of both sockets). */
   dhtStats(): DhtStats | undefined {
-    return this.dht?.stats()
+    const all = this.dhtNodes().map((d) => d.stats())
+    if (!all.length) return undefined
+    const sum = { ...all[0] }
+    for (const st of all.slice(1)) for (const k of Object.keys(sum) as Array<keyof DhtStats>) sum[k] += st[k]
+    return sum
   }
 
+  /** A DHT node a peer told us about (BEP 5 PORT): to the node of its family. */
   dhtNode(host: string, port: number): void {
-    this.dht?.addNode({ host, port })
+    const h = normalizeHost(host)
+    for (const d of this.dhtNodes()) if (d.family === hostFamily(h)) d.addNode({ host: h, port })
   }
 
   private onIncoming(socket: net.Socket): void {
@@ -271,7 +363,7 @@ export class Client extends EventEmitter implements ClientContext {
     this.downloadLimiter?.destroy()
     this.uploadLimiter?.destroy()
     for (const s of this.sockets) s.destroy()
-    await this.dht?.destroy().catch(() => {})
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
+    await Promise.all(this.dhtNodes().map((d) => d.destroy().catch(() => {})))
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
   }
 }

@@ -33,4 +33,6 @@ export interface ClientContext {
   dhtStats?(): DhtStats | undefined
   /** A peer told us its DHT port (BEP 5 PORT message). */
   dhtNode?(host: string, port: number): void
+  /** BEP 7: our IPv6 address for HTTP trackers' `ipv6=`, when we listen on IPv6 and know a useful one. */
+  announceIPv6?(): string | undefined
 }

@@ -3,7 +3,7 @@
 // memory of peers that refused our encrypted handshake (they are dialled in plain text from then on).
 
 import net, { type Socket } from 'node:net'
-import { isLoopbackHost, peerKey, type PeerAddress } from '../discovery/peer-address.js'
+import { isLoopbackHost, normalizeHost, peerKey, type PeerAddress } from '../discovery/peer-address.js'
 import { PeerWire } from '../wire/peer-wire.js'
 import { acceptable, failedInCrypto, peLevel, startOutgoing } from '../wire/encryption.js'
 import type { ClientContext } from './context.js'
@@ -215,7 +215,8 @@ export class PeerManager {
 
   /** An incoming connection whose handshake named this torrent (the Client already read it and checked its encryption). */
   accept(wire: PeerWire, socket: Socket): void {
-    const address = { host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }
+    // A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d: one spelling per address, for bans, PEX and dedup.
+    const address = { host: normalizeHost(socket.remoteAddress ?? '?'), port: socket.remotePort ?? 0 }
     if (this.closed || this.host.peers.size >= this.ctx.maxPeersPerTorrent + INCOMING_SLACK || this.isBanned(address)) {
       socket.destroy()
       return

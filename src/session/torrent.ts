@@ -161,6 +161,7 @@ export class Torrent extends EventEmitter {
         ready: () => !!this.picker && !!this.storage,
         read: (index, offset, length) => this.storage!.read(index, offset, length),
         stopped: () => this.destroyed,
+        enabled: () => ctx.uploadEnabled,
       },
       this.upBandwidth,
       this.up,
@@ -233,6 +234,7 @@ export class Torrent extends EventEmitter {
       port: this.ctx.port(),
       stats: () => ({ uploaded: this.up.total, downloaded: this.down.total, left: this.bytesLeft() }),
       hungry: () => this.wantsLeechers(),
+      ipv6: () => this.ctx.announceIPv6?.(),
     })
     this.trackers.on('peers', (peers: PeerAddress[]) => this.addPeers(peers))
     this.trackers.on('warning', (_url: string, message: string) => this.emit('warning', message))

@@ -33,6 +33,8 @@ export interface UploadSource {
   read(index: number, offset: number, length: number): Promise<Buffer>
   /** The torrent stopped. */
   stopped(): boolean
+  /** The client uploads at all (torrentfs --no-upload does not). */
+  enabled(): boolean
 }
 
 export class Uploader {
@@ -58,6 +60,8 @@ export class Uploader {
       return
     }
     if (!src.have(index)) return respond(new Error('piece not available'))
+    // Choking keeps a non-uploading client's peers out, except for BEP 6 allowed-fast pieces: refuse those too.
+    if (!src.enabled()) return respond(new Error('not uploading'))
     peer.uploadQueue.push({ index, offset, length, respond })
     peer.uploadQueuedBytes += length
     this.pump(peer)

@@ -7,7 +7,7 @@ import { isIP } from 'node:net'
 import type Wire from 'bittorrent-protocol'
 import type { ExtensionClass, ExtensionInstance } from 'bittorrent-protocol'
 import { bdecode, isDict } from '../metainfo/bdecode.js'
-import { decodeCompactPeers, encodeCompactPeer, peerKey, type PeerAddress } from '../discovery/peer-address.js'
+import { decodeCompactPeers, encodeCompactAddress, normalizeHost, peerKey, type PeerAddress } from '../discovery/peer-address.js'
 
 export const PEX_INTERVAL = 60_000
 export const PEX_MAX_ADDED = 50 // per message, as BEP 11 asks
@@ -67,15 +67,18 @@ export function pexExtension(opts: PexExtensionOptions): ExtensionClass {
 
     sendPeers(added: PeerAddress[], dropped: PeerAddress[]): void {
       if (this.closed) return
-      for (const p of dropped) {
+      // An IPv4 peer that reached our dual-stack socket shows as ::ffff:a.b.c.d: it goes out in `added`, not `added6`.
+      for (const a of dropped) {
+        const p = { host: normalizeHost(a.host), port: a.port }
         const key = peerKey(p)
         this.added.delete(key)
-        if (this.dropped.size < MAX_PENDING && isIP(p.host)) this.dropped.set(key, { host: p.host, port: p.port })
+        if (this.dropped.size < MAX_PENDING && isIP(p.host)) this.dropped.set(key, p)
       }
-      for (const p of added) {
+      for (const a of added) {
+        const p = { host: normalizeHost(a.host), port: a.port }
         const key = peerKey(p)
         this.dropped.delete(key)
-        if (this.added.size < MAX_PENDING && isIP(p.host) && p.port > 0 && p.port < 65536) this.added.set(key, { host: p.host, port: p.port })
+        if (this.added.size < MAX_PENDING && isIP(p.host) && p.port > 0 && p.port < 65536) this.added.set(key, p)
       }
       this.schedule()
     }
@@ -98,12 +101,12 @@ export function pexExtension(opts: PexExtensionOptions): ExtensionClass {
       const dropped4: Buffer[] = []
       const dropped6: Buffer[] = []
       for (const [key, p] of take(this.added, PEX_MAX_ADDED)) {
-        const c = encodePeer(p)
+        const c = encodeCompactAddress(p)
         if (c) (c.length === 6 ? added4 : added6).push(c)
         this.added.delete(key)
       }
       for (const [key, p] of take(this.dropped, MAX_DROPPED)) {
-        const c = encodePeer(p)
+        const c = encodeCompactAddress(p)
         if (c) (c.length === 6 ? dropped4 : dropped6).push(c)
         this.dropped.delete(key)
       }
@@ -168,27 +171,4 @@ function compact(v: unknown, family: 4 | 6): PeerAddress[] {
     seen.add(key)
     return true
   })
-}
-
-function encodePeer(p: PeerAddress): Buffer | undefined {
-  if (isIP(p.host) === 4) return encodeCompactPeer(p)
-  const ip = parseIPv6(p.host)
-  if (!ip) return undefined
-  const b = Buffer.alloc(18)
-  ip.copy(b)
-  b.writeUInt16BE(p.port, 16)
-  return b
-}
-
-/** 16 bytes of a textual IPv6 address (with `::`, without zone or embedded IPv4), or undefined. */
-function parseIPv6(s: string): Buffer | undefined {
-  if (isIP(s) !== 6 || s.includes('.') || s.includes('%')) return undefined
-  const [head, tail] = s.split('::')
-  const left = head ? head.split(':') : []
-  const right = tail ? tail.split(':') : []
-  const groups = s.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left
-  if (groups.length !== 8) return undefined
-  const b = Buffer.alloc(16)
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2))
-  return b
 }

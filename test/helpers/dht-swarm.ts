@@ -1,11 +1,12 @@
 // A local DHT of n nodes on 127.0.0.1 that never contacts the public routers: node 0 starts alone, the others
 // bootstrap from it. Tests join it with `new DhtNode({ host: '127.0.0.1', bootstrap: swarm.bootstrap })`.
-// `ports` restarts a DHT on the ports of an earlier one (new node ids, same addresses).
+// `ports` restarts a DHT on the ports of an earlier one (new node ids, same addresses). `host: '::1'` makes an IPv6
+// DHT (BEP 32) instead.
 import { DhtNode } from '../../src/discovery/dht.js'
 import { within } from './wait.js'
 
 export interface DhtSwarm {
-  /** ['127.0.0.1:PORT'] of node 0. */
+  /** ['127.0.0.1:PORT'] (or ['[::1]:PORT']) of node 0. */
   bootstrap: string[]
   nodes: DhtNode[]
   /** The UDP port of each node, node 0 first. */
@@ -15,17 +16,18 @@ export interface DhtSwarm {
 
 const READY_TIMEOUT = 10_000
 
-export async function startDhtSwarm(n: number, opts: { ports?: number[] } = {}): Promise<DhtSwarm> {
+export async function startDhtSwarm(n: number, opts: { ports?: number[]; host?: '127.0.0.1' | '::1' } = {}): Promise<DhtSwarm> {
   if (n < 1) throw new Error('a swarm needs at least one node')
+  const host = opts.host ?? '127.0.0.1'
   const portOf = (i: number) => opts.ports?.[i] ?? 0
-  const nodes: DhtNode[] = [new DhtNode({ host: '127.0.0.1', port: portOf(0), bootstrap: false })]
+  const nodes: DhtNode[] = [new DhtNode({ host, port: portOf(0), bootstrap: false })]
   const stop = async () => {
     await Promise.all(nodes.map((d) => d.destroy()))
   }
   try {
     const port = await nodes[0].listen()
-    const bootstrap = [`127.0.0.1:${port}`]
-    for (let i = 1; i < n; i++) nodes.push(new DhtNode({ host: '127.0.0.1', port: portOf(i), bootstrap }))
+    const bootstrap = [host === '::1' ? `[::1]:${port}` : `127.0.0.1:${port}`]
+    for (let i = 1; i < n; i++) nodes.push(new DhtNode({ host, port: portOf(i), bootstrap }))
     await Promise.all(nodes.slice(1).map(async (d) => {
       await d.listen()
       await within(d.ready(), READY_TIMEOUT, 'dht swarm node did not finish bootstrapping')
