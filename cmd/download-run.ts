@@ -82,7 +82,7 @@ export async function runDownload(args: DownloadArgs): Promise<void> {
       if (indices || globs.length || magnet.select) {
         t.once('metadata', () => {
           try {
-            t.select(resolveSelection(t.metainfo!, { indices: indices ?? magnet.select, globs }))
+            t.select(resolveSelection(t.metainfo!, indices ? { indices, globs } : { fileIndices: magnet.select, globs }))
           } catch (err) {
             t.emit('error', err)
           }

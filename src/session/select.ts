@@ -36,17 +36,24 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 /**
- * The file indices to download: from explicit indices and/or globs (a glob matches the path inside the torrent, or
- * just the file name when it has no slash). undefined = everything.
+ * The file indices (positions in the info dict) to download, from `indices` as `bt metainfo files` lists them (pad
+ * files left out, so the numbers a user sees are the numbers they type), from BEP 53 `so` positions (`fileIndices`,
+ * which count every entry of the info dict) and from globs (a glob matches the path inside the torrent, or just the
+ * file name when it has no slash). undefined = everything.
  */
-export function resolveSelection(m: Metainfo, opts: { indices?: number[]; globs?: string[] }): number[] | undefined {
-  if (!opts.indices?.length && !opts.globs?.length) return undefined
-  const count = m.files.length
+export function resolveSelection(m: Metainfo, opts: { indices?: number[]; fileIndices?: number[]; globs?: string[] }): number[] | undefined {
+  if (!opts.indices?.length && !opts.fileIndices?.length && !opts.globs?.length) return undefined
+  const listed: number[] = []
+  m.files.forEach((f, i) => {
+    if (!f.padding) listed.push(i)
+  })
   const chosen = new Set<number>()
   for (const i of opts.indices ?? []) {
-    if (i >= count) throw new BtError(`--select: ${m.name} has ${count} files (0-${count - 1}); there is no file ${i}`, ExitCode.usage)
-    chosen.add(i)
+    if (i >= listed.length) throw new BtError(`--select: ${m.name} has ${listed.length} files (0-${listed.length - 1}); there is no file ${i}`, ExitCode.usage)
+    chosen.add(listed[i])
   }
+  // BEP 53: an index past the end or naming a pad file is ignored (a magnet is not the user's typing).
+  for (const i of opts.fileIndices ?? []) if (i < m.files.length && !m.files[i].padding) chosen.add(i)
   for (const g of opts.globs ?? []) {
     const re = globToRegExp(g)
     const byName = !g.includes('/')

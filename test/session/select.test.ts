@@ -75,7 +75,7 @@ test('resolveSelection: a glob without a slash matches file names anywhere; with
 })
 
 test('resolveSelection: indices and globs add up, sorted; pad files are never chosen by a glob', () => {
-  assert.equal(resolveSelection(m, { indices: [4], globs: ['*.mkv'] }), [0, 2, 4])
+  assert.equal(resolveSelection(m, { indices: [3], globs: ['*.mkv'] }), [0, 2, 4])
   assert.equal(resolveSelection(m, { globs: ['*'] }), [0, 2, 3, 4])
   assert.equal(resolveSelection(m, { globs: ['**'] }), [0, 2, 3, 4])
 })
@@ -85,15 +85,15 @@ test('resolveSelection: an index past the last file, or globs matching nothing, 
   usageError(() => resolveSelection(m, { globs: ['*.iso'] }), /no file of tor matches/)
 })
 
-// BUG (src/session/select.ts): README says --select takes "indices as in `bt metainfo X files`", and that listing
-// leaves out pad files (BEP 47), but resolveSelection counts them: in this torrent the listing's file 1 is
-// extras/trailer.mkv, while --select 1 chooses the pad file and downloads nothing the user asked for. Failing
-// assertion: resolveSelection(m, { indices: [1] }) is [1] (the pad file), expected [2]. The error for an index past
-// the end counts pad files too ("tor has 5 files", where the listing shows 4).
-test.skip('resolveSelection: indices count the files `bt metainfo files` lists, which leaves out pad files', () => {
+// README says --select takes "indices as in `bt metainfo X files`", and that listing leaves out pad files (BEP 47).
+test('resolveSelection: indices count the files `bt metainfo files` lists, which leaves out pad files', () => {
   assert.equal(resolveSelection(m, { indices: [1] }), [2])
   assert.equal(resolveSelection(m, { indices: [0, 3] }), [0, 4])
   usageError(() => resolveSelection(m, { indices: [4] }), /tor has 4 files \(0-3\); there is no file 4/)
+})
+
+test('resolveSelection: BEP 53 positions count every info-dict entry; pad files and positions past the end are ignored', () => {
+  assert.equal(resolveSelection(m, { fileIndices: [1, 2, 9] }), [2])
 })
 
 test('resolveSelection: a single-file torrent matches its name by glob and by path', () => {
