@@ -2,7 +2,9 @@
 // uTP transport bench: bt's uTP (utp-native/libutp through src/net/utp.ts) beside libtorrent's own uTP, the same
 // python3-libtorrent seeder, the same run; and bt's TCP from that seeder for the CPU ratio.
 //
-//   npm run build && node bench/utp.js [--size 256M] [--timeout 600] [--dir /tmp] [--keep]
+//   npm run build && node bench/utp.js [--size 256M] [--runs libtorrent-utp,bt-utp,bt-tcp] [--timeout 600] [--dir /tmp] [--keep]
+//
+// BT_UTP_BATCH=0 in the environment turns off bt's receive batching (src/net/utp.ts), for comparison.
 //
 // The seeder accepts uTP and TCP. Clients, each timed as a whole process (/usr/bin/time: wall, user+sys CPU, RSS):
 //   libtorrent utp  a python3-libtorrent leecher with outgoing TCP off (so it dials uTP), exits when complete
@@ -39,8 +41,10 @@ const runs = [
   ['bt utp', process.execPath, () => [fetcher, torrent, seederAddr, 'utp']],
   ['bt tcp', process.execPath, () => [fetcher, torrent, seederAddr, 'tcp']],
 ]
+const only = flags.runs ? String(flags.runs).split(',').map((s) => s.trim().replace('-', ' ')) : undefined
+const selected = runs.filter(([name]) => !only || only.includes(name))
 const results = []
-for (const [name, cmd, args] of runs) {
+for (const [name, cmd, args] of selected) {
   const out = join(work, `out-${name.replace(' ', '-')}`)
   mkdirSync(out)
   const r = await timed(cmd, args(out), { timeoutMs, stdin: name.startsWith('libtorrent') ? 'pipe' : 'ignore' })
@@ -65,4 +69,4 @@ const [lt, bu, bt] = [by('libtorrent utp'), by('bt utp'), by('bt tcp')]
 console.log('')
 if (bu && lt) console.log(`bt utp / libtorrent utp: speed ${(bu.mibs / lt.mibs).toFixed(2)} (>1: bt faster), CPU ${(bu.cpu / lt.cpu).toFixed(2)}`)
 if (bu && bt) console.log(`bt utp / bt tcp: speed ${(bu.mibs / bt.mibs).toFixed(2)}, CPU ${(bu.cpu / bt.cpu).toFixed(2)} (target <= 1.5)`)
-process.exitCode = results.length === runs.length ? 0 : 1
+process.exitCode = results.length === selected.length ? 0 : 1

@@ -1,0 +1,75 @@
+// Which transport to dial a peer over, in which order, as libtorrent does it: uTP first (most clients of real swarms
+// accept it, and it yields to other traffic), TCP after a short wait when uTP gets no answer; what worked for a peer
+// is tried first next time, and a peer whose uTP failed is dialled over TCP first. Pure bookkeeping; the session dials.
+
+import { isIPv4 } from 'node:net'
+
+export type Transport = 'utp' | 'tcp'
+
+export interface DialPolicyOptions {
+  utp: boolean
+  tcp: boolean
+  /** Peers remembered (oldest forgotten first). */
+  capacity?: number
+}
+
+/**
+ * How long an outgoing uTP dial may go unanswered before TCP is tried. libutp retransmits its SYN for ~30 s; a peer
+ * that speaks uTP answers within a round trip, so a few seconds cover any real network and still fall back quickly.
+ */
+export const UTP_CONNECT_TIMEOUT_MS = 3000
+
+interface Memory {
+  worked?: Transport
+  utpFailed?: boolean
+}
+
+export class DialPolicy {
+  private readonly peers = new Map<string, Memory>()
+  private readonly capacity: number
+
+  constructor(private readonly opts: DialPolicyOptions) {
+    this.capacity = opts.capacity ?? 4096
+  }
+
+  /** Transports to try for host:port, first to last; empty when none can reach it (e.g. --no-tcp and IPv6). */
+  plan(host: string, port: number): Transport[] {
+    const utp = this.opts.utp && isIPv4(host) // utp-native speaks IPv4 only
+    const tcp = this.opts.tcp
+    const m = this.peers.get(key(host, port))
+    let order: Transport[]
+    if (m?.worked) order = m.worked === 'utp' ? ['utp', 'tcp'] : ['tcp', 'utp']
+    else if (m?.utpFailed) order = ['tcp', 'utp']
+    else order = ['utp', 'tcp']
+    return order.filter((t) => (t === 'utp' ? utp : tcp))
+  }
+
+  /** The connection over `t` completed its BitTorrent handshake. */
+  succeeded(host: string, port: number, t: Transport): void {
+    this.remember(host, port, (m) => {
+      m.worked = t
+      if (t === 'utp') m.utpFailed = false
+    })
+  }
+
+  /** A dial over `t` got no connection (timeout, refused, reset before the handshake). */
+  failed(host: string, port: number, t: Transport): void {
+    this.remember(host, port, (m) => {
+      if (m.worked === t) m.worked = undefined
+      if (t === 'utp') m.utpFailed = true
+    })
+  }
+
+  private remember(host: string, port: number, change: (m: Memory) => void): void {
+    const k = key(host, port)
+    const m = this.peers.get(k) ?? {}
+    this.peers.delete(k) // re-insert: Map order is recency order
+    change(m)
+    this.peers.set(k, m)
+    if (this.peers.size > this.capacity) this.peers.delete(this.peers.keys().next().value as string)
+  }
+}
+
+function key(host: string, port: number): string {
+  return `${host}:${port}`
+}

@@ -1,0 +1,128 @@
+// Dial policy (src/net/dial-policy.ts) and the two-transport listener (src/net/listen.ts): uTP first, what worked
+// remembered per peer, switches honoured; TCP and uTP on one port number, and TCP alone when the binding is missing.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import dgram from 'node:dgram'
+import net from 'node:net'
+import { DialPolicy } from '../../src/net/dial-policy.js'
+import { listenTransports, type Listeners } from '../../src/net/listen.js'
+import type { PeerSocket } from '../../src/net/utp.js'
+import { within } from '../helpers/wait.js'
+
+const open: Listeners[] = []
+test.after.each(async () => {
+  for (const l of open.splice(0)) {
+    l.server?.close()
+    await l.utp?.close()
+  }
+})
+
+test('unknown peer: uTP then TCP; IPv6 peers TCP only (utp-native is IPv4-only)', () => {
+  const p = new DialPolicy({ utp: true, tcp: true })
+  assert.equal(p.plan('10.0.0.1', 6881), ['utp', 'tcp'])
+  assert.equal(p.plan('::1', 6881), ['tcp'])
+})
+
+test('what worked is tried first next time; a uTP failure puts TCP first', () => {
+  const p = new DialPolicy({ utp: true, tcp: true })
+  p.failed('10.0.0.1', 1, 'utp')
+  p.succeeded('10.0.0.1', 1, 'tcp')
+  assert.equal(p.plan('10.0.0.1', 1), ['tcp', 'utp'])
+  p.failed('10.0.0.2', 1, 'utp')
+  assert.equal(p.plan('10.0.0.2', 1), ['tcp', 'utp'])
+  p.succeeded('10.0.0.2', 1, 'utp')
+  assert.equal(p.plan('10.0.0.2', 1), ['utp', 'tcp'])
+  // Only the exact address: another port of the same host is another peer.
+  assert.equal(p.plan('10.0.0.2', 2), ['utp', 'tcp'])
+  // A transport that worked and then failed is no longer preferred.
+  p.failed('10.0.0.2', 1, 'utp')
+  assert.equal(p.plan('10.0.0.2', 1), ['tcp', 'utp'])
+})
+
+test('--no-utp / --no-tcp leave one transport; nothing for IPv6 with --no-tcp', () => {
+  assert.equal(new DialPolicy({ utp: false, tcp: true }).plan('10.0.0.1', 1), ['tcp'])
+  assert.equal(new DialPolicy({ utp: true, tcp: false }).plan('10.0.0.1', 1), ['utp'])
+  assert.equal(new DialPolicy({ utp: true, tcp: false }).plan('::1', 1), [])
+})
+
+test('memory is bounded: the oldest peer is forgotten', () => {
+  const p = new DialPolicy({ utp: true, tcp: true, capacity: 2 })
+  p.succeeded('10.0.0.1', 1, 'tcp')
+  p.succeeded('10.0.0.2', 1, 'tcp')
+  p.succeeded('10.0.0.3', 1, 'tcp')
+  assert.equal(p.plan('10.0.0.1', 1), ['utp', 'tcp'])
+  assert.equal(p.plan('10.0.0.3', 1), ['tcp', 'utp'])
+})
+
+const noop = () => {}
+
+test('TCP and uTP listen on the same port number, and both accept', async () => {
+  let tcpIn = 0
+  let utpIn: PeerSocket | undefined
+  const l = await listenTransports({
+    candidates: [0], host: '127.0.0.1', tcp: true, utp: true,
+    onTcp: (s) => { tcpIn++; s.destroy() },
+    onUtp: (s) => { utpIn = s },
+    warn: (m) => assert.unreachable(m),
+  })
+  open.push(l)
+  assert.ok(l.server && l.utp)
+  assert.is((l.server!.address() as net.AddressInfo).port, l.port)
+  assert.is(l.utp!.port, l.port)
+  const t = net.connect(l.port, '127.0.0.1')
+  await within(new Promise((r) => t.on('close', r)), 5000, 'TCP accepted and closed')
+  assert.is(tcpIn, 1)
+  const dialer = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: false, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+  open.push(dialer)
+  assert.is(dialer.server, undefined)
+  const c = dialer.utp!.connect('127.0.0.1', l.port, 3000)
+  await within(new Promise((r) => c.once('connect', r)), 5000, 'uTP connect')
+  c.write('x')
+  await within((async () => { while (!utpIn) await new Promise((r) => setTimeout(r, 10)) })(), 5000, 'uTP accepted')
+  c.destroy()
+})
+
+test('a candidate whose UDP twin is taken fails cleanly (its TCP server closed) and the next candidate is used', async () => {
+  const udp = dgram.createSocket('udp4')
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r))
+  const taken = udp.address().port
+  try {
+    await listenTransports({ candidates: [taken], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+    assert.unreachable('bound a taken UDP port')
+  } catch (err) {
+    assert.match((err as Error).message, /address in use/)
+  }
+  // The TCP server of the failed attempt was closed: the TCP port is free again.
+  const s = net.createServer()
+  await new Promise<void>((r, j) => { s.once('error', j); s.listen(taken, '127.0.0.1', () => r()) })
+  s.close()
+  const l = await listenTransports({ candidates: [taken, 0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+  open.push(l)
+  assert.is.not(l.port, taken)
+  assert.is(l.utp!.port, l.port)
+  udp.close()
+})
+
+test('missing binding: TCP only with one warning; --no-tcp then is a usage error', async () => {
+  const warnings: string[] = []
+  const l = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: (m) => warnings.push(m), utpModule: 'utp-native-absent' })
+  open.push(l)
+  assert.ok(l.server)
+  assert.is(l.utp, undefined)
+  assert.is(warnings.length, 1)
+  try {
+    await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: false, utp: true, onTcp: noop, onUtp: noop, warn: (m) => warnings.push(m), utpModule: 'utp-native-absent' })
+    assert.unreachable('listened on nothing')
+  } catch (err) {
+    assert.match((err as Error).message, /--no-tcp needs uTP/)
+  }
+  assert.is(warnings.length, 1, 'still one warning')
+  try {
+    await listenTransports({ candidates: [0], tcp: false, utp: false, onTcp: noop, onUtp: noop, warn: noop })
+    assert.unreachable('listened on nothing')
+  } catch (err) {
+    assert.match((err as Error).message, /both TCP and uTP are switched off/)
+  }
+})
+
+test.run()
