@@ -22,13 +22,21 @@ const IN_FLIGHT = 128
 const t0 = process.hrtime.bigint()
 let endpoint
 let sock
-if (transport === 'utp') {
-  endpoint = await UtpEndpoint.open({ port: 0, host: '127.0.0.1' })
-  if (!endpoint) throw new Error('utp-native did not load')
-  sock = endpoint.connect(host, port, 5000)
-} else sock = net.connect(port, host)
+// A uTP dial that gets no answer in 5 s is retried once (and reported): seen a few times here on a loaded machine.
+let connectRetries = 0
+for (;;) {
+  if (transport === 'utp') {
+    endpoint ??= await UtpEndpoint.open({ port: 0, host: '127.0.0.1' })
+    if (!endpoint) throw new Error('utp-native did not load')
+    sock = endpoint.connect(host, port, 5000)
+  } else sock = net.connect(port, host)
+  const err = await new Promise((r) => { sock.once('connect', () => r(null)); sock.once('error', r) })
+  if (!err) break
+  if (transport !== 'utp' || connectRetries++ > 0) { console.error(`fetch: ${err.message}`); process.exit(3) }
+  console.error(`fetch: ${err.message}; retrying`)
+}
+const connectMs = Number(process.hrtime.bigint() - t0) / 1e6
 sock.on('error', (e) => { console.error(`fetch: ${e.message}`); process.exit(3) })
-await new Promise((r) => sock.once('connect', r))
 const wire = new PeerWire(`${transport}Outgoing`)
 wire.setPieceCount(m.pieceCount)
 sock.pipe(wire).pipe(sock)
@@ -70,5 +78,5 @@ await new Promise((resolve, reject) => {
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9
 sock.destroy()
 await endpoint?.close()
-console.log(JSON.stringify({ bytes: hashed, md5: md5.digest('hex'), seconds }))
+console.log(JSON.stringify({ bytes: hashed, md5: md5.digest('hex'), seconds, connectMs: Math.round(connectMs), connectRetries }))
 process.exit(0)

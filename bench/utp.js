@@ -52,7 +52,11 @@ for (const [name, cmd, args] of selected) {
   if (name.startsWith('libtorrent')) {
     try { md5 = statSync(join(out, 'payload.bin')).size === size ? await md5File(join(out, 'payload.bin')) : 'short' } catch {}
   } else {
-    try { md5 = JSON.parse(r.output.trim().split('\n').pop()).md5 } catch {}
+    try {
+      const j = JSON.parse(r.output.trim().split('\n').pop())
+      md5 = j.md5
+      if (j.connectRetries) console.log(`${name}: the first connect got no answer in 5 s; retried (connected after ${j.connectMs} ms)`)
+    } catch {}
   }
   rmSync(out, { recursive: true, force: true })
   if (r.code !== 0 || md5 !== srcMd5) {
