@@ -6,8 +6,9 @@ import dgram from 'node:dgram'
 import net from 'node:net'
 import { DialPolicy } from '../../src/net/dial-policy.js'
 import { listenTransports, type Listeners } from '../../src/net/listen.js'
+import { dialPeer } from '../../src/net/dialer.js'
 import type { PeerSocket } from '../../src/net/utp.js'
-import { within } from '../helpers/wait.js'
+import { waitFor, within } from '../helpers/wait.js'
 
 const open: Listeners[] = []
 test.after.each(async () => {
@@ -87,20 +88,25 @@ test('a candidate whose UDP twin is taken fails cleanly (its TCP server closed) 
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r))
   const taken = udp.address().port
   try {
-    await listenTransports({ candidates: [taken], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
-    assert.unreachable('bound a taken UDP port')
-  } catch (err) {
-    assert.match((err as Error).message, /address in use/)
+    try {
+      await listenTransports({ candidates: [taken], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+      assert.unreachable('bound a taken UDP port')
+    } catch (err) {
+      assert.match((err as Error).message, /address in use/)
+    }
+    // The TCP server of the failed attempt was closed (libuv lets go of the port on its next turn): free again.
+    await waitFor('the TCP port to be free again', () => new Promise<boolean>((resolve) => {
+      const s = net.createServer()
+      s.once('error', () => resolve(false))
+      s.listen(taken, '127.0.0.1', () => s.close(() => resolve(true)))
+    }), 2000)
+    const l = await listenTransports({ candidates: [taken, 0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+    open.push(l)
+    assert.is.not(l.port, taken)
+    assert.is(l.utp!.port, l.port)
+  } finally {
+    udp.close()
   }
-  // The TCP server of the failed attempt was closed: the TCP port is free again.
-  const s = net.createServer()
-  await new Promise<void>((r, j) => { s.once('error', j); s.listen(taken, '127.0.0.1', () => r()) })
-  s.close()
-  const l = await listenTransports({ candidates: [taken, 0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
-  open.push(l)
-  assert.is.not(l.port, taken)
-  assert.is(l.utp!.port, l.port)
-  udp.close()
 })
 
 test('missing binding: TCP only with one warning; --no-tcp then is a usage error', async () => {
@@ -122,6 +128,56 @@ test('missing binding: TCP only with one warning; --no-tcp then is a usage error
     assert.unreachable('listened on nothing')
   } catch (err) {
     assert.match((err as Error).message, /both TCP and uTP are switched off/)
+  }
+})
+
+test('dialPeer: uTP first; a TCP-only peer gets TCP after the uTP wait, and TCP first from then on', async () => {
+  const me = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+  open.push(me)
+  const tcpOnly = net.createServer((s) => s.destroy())
+  await new Promise<void>((r) => tcpOnly.listen(0, '127.0.0.1', r))
+  const tcpPort = (tcpOnly.address() as net.AddressInfo).port
+  const both = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: (s) => s.resume(), warn: noop })
+  open.push(both)
+  try {
+    const policy = new DialPolicy({ utp: true, tcp: true })
+    const t = { policy, utp: me.utp, tcpTimeoutMs: 3000, utpTimeoutMs: 300 }
+    let t0 = Date.now()
+    const first = await within(dialPeer('127.0.0.1', tcpPort, t), 5000, 'dial a TCP-only peer')
+    assert.is(first.transport, 'tcp')
+    assert.ok(Date.now() - t0 >= 290, 'waited for uTP first')
+    first.socket.destroy()
+    t0 = Date.now()
+    const second = await within(dialPeer('127.0.0.1', tcpPort, t), 5000, 'dial it again')
+    assert.is(second.transport, 'tcp')
+    assert.ok(Date.now() - t0 < 250, `TCP first this time (${Date.now() - t0} ms)`)
+    second.socket.destroy()
+    const u = await within(dialPeer('127.0.0.1', both.port, t), 5000, 'dial a uTP peer')
+    assert.is(u.transport, 'utp')
+    assert.is(u.socket.remotePort, both.port)
+    u.socket.destroy()
+    // --no-utp: TCP only, even to a uTP peer.
+    const tcp = await within(dialPeer('127.0.0.1', both.port, { ...t, policy: new DialPolicy({ utp: false, tcp: true }) }), 5000, 'TCP dial')
+    assert.is(tcp.transport, 'tcp')
+    tcp.socket.destroy()
+    // --no-tcp and an IPv6 peer: nothing can reach it.
+    try {
+      await dialPeer('::1', tcpPort, { ...t, policy: new DialPolicy({ utp: true, tcp: false }) })
+      assert.unreachable('dialled')
+    } catch (err) {
+      assert.is((err as NodeJS.ErrnoException).code, 'ENOTRANSPORT')
+    }
+    // Every transport failing: the last error comes back.
+    tcpOnly.close()
+    await new Promise((r) => setTimeout(r, 50))
+    try {
+      await within(dialPeer('127.0.0.1', tcpPort, t), 5000, 'failing dial')
+      assert.unreachable('dialled a closed port')
+    } catch (err) {
+      assert.ok(['ECONNREFUSED', 'ETIMEDOUT'].includes((err as NodeJS.ErrnoException).code ?? ''), String(err))
+    }
+  } finally {
+    tcpOnly.close()
   }
 })
 
