@@ -4,20 +4,21 @@
 
 import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
-import net, { type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { metainfoFromInfo, pieceHash, type Metainfo } from '../metainfo/metainfo.js'
-import { isLoopbackHost, peerKey, type PeerAddress } from '../discovery/peer-address.js'
+import type { PeerAddress } from '../discovery/peer-address.js'
 import { TrackerClient } from '../discovery/tracker.js'
 import { WebSeed } from '../discovery/webseed.js'
 import { FileStorage } from '../storage/file-storage.js'
 import { checkExisting } from '../storage/check.js'
-import { PeerWire } from '../wire/peer-wire.js'
-import { acceptable, failedInCrypto, peLevel, startOutgoing } from '../wire/encryption.js'
-import { announceHaves, chokedAllowance, offerAllowedFast } from '../wire/fast.js'
-import { pexExtension, type PexExtension } from '../wire/pex.js'
+import type { PeerWire } from '../wire/peer-wire.js'
+import { chokedAllowance } from '../wire/fast.js'
+import { pexExtension } from '../wire/pex.js'
 import { BLOCK_SIZE, PiecePicker, type BlockRequest, type PickPeer, type PieceProgress } from './picker.js'
-import { Peer } from './peer.js'
+import type { Peer } from './peer.js'
+import { PeerManager, type ConnectionEnds } from './peer-manager.js'
+import { attachPeer, dropAvailability, greetPeer, pexBroadcast, pexIntroduce, REQUEST_TIMEOUT_MS, type PeerEvents } from './peer-connection.js'
 import { MetadataFetch, METADATA_TRIES } from './metadata-fetch.js'
 import { clientName } from './identity.js'
 import { Priority, type PriorityHandle } from './priority.js'
@@ -74,30 +75,8 @@ export interface TorrentStats {
 /** The window of a torrent's shown rates. */
 export const TORRENT_RATE_WINDOW_MS = 2000
 
-export interface ConnectionEnds {
-  /** Dials that failed before connecting (refused, unreachable, reset). */
-  refused: number
-  /** Dials or handshakes that took too long. */
-  timeout: number
-  /**
-   * Connected, then closed before the BitTorrent handshake completed: an encryption-only peer, a client that refuses
-   * loopback or its own IP, a full peer, or one that answered for another torrent.
-   */
-  handshake: number
-  /** Closed after the handshake, by either side. */
-  closed: number
-  /** Closed by us for a protocol violation or bad data. */
-  banned: number
-  /**
-   * Refused for encryption: with --encryption require, a peer that closed on our encrypted handshake (plain-only) or
-   * connected in plain text; with prefer, an encrypted handshake that failed (the dial is retried in plain text).
-   */
-  encryption: number
-}
+export type { ConnectionEnds } from './peer-manager.js'
 
-const HANDSHAKE_TIMEOUT_MS = 10_000
-const CONNECT_TIMEOUT_MS = 5_000
-const REQUEST_TIMEOUT_MS = 12_000
 const MAX_REQUEST_LENGTH = 128 * 1024
 // The request queue we advertise (BEP 10 `reqq`). Transmission refills its requests about once a second and never
 // keeps more outstanding than this: at 500 it leeched from us at 8 MB/s at most. libtorrent advertises 2000.
@@ -114,18 +93,8 @@ const UPLOAD_BACKLOG = 4 * 1024 * 1024
 const CHOKE_INTERVAL_MS = 10_000
 const OPTIMISTIC_EVERY = 3 // choke rounds
 const RESUME_SAVE_MS = 5_000
-const MAX_CANDIDATES = 2000
 // Verified pieces kept in memory for readers in stream mode.
 const RECENT_PIECES = 8
-
-interface Candidate {
-  address: PeerAddress
-  failures: number
-  nextTry: number
-  connecting: boolean
-  /** Closed our encrypted handshake once (prefer mode): dialled in plain text from then on. */
-  plainOnly?: boolean
-}
 
 export class Torrent extends EventEmitter {
   readonly infoHash: string
@@ -136,11 +105,10 @@ export class Torrent extends EventEmitter {
   storage?: FileStorage
   picker?: PiecePicker
   readonly peers = new Map<string, Peer>()
-  private readonly candidates = new Map<string, Candidate>()
-  private readonly banned = new Set<string>()
-  private readonly bannedIds = new Set<string>()
-  private connecting = 0
-  private readonly ends: ConnectionEnds = { refused: 0, timeout: 0, handshake: 0, closed: 0, banned: 0, encryption: 0 }
+  /** Known addresses, dialing, bans. */
+  private readonly swarm: PeerManager
+  /** What connected peers' messages lead to. */
+  private readonly peerEvents: PeerEvents
   // What users read (progress line, API, ETA): a 2 s window follows a change of speed within a couple of seconds.
   // Peers keep the 5 s default, which the choker ranks by.
   readonly down = new RateMeter(TORRENT_RATE_WINDOW_MS)
@@ -191,6 +159,28 @@ export class Torrent extends EventEmitter {
       gotInfo: (info) => this.gotMetadata(info),
       warn: (message) => this.emit('warning', message),
     })
+    this.swarm = new PeerManager(ctx, {
+      infoHash: this.infoHash,
+      infoHashBuffer: this.infoHashBuffer,
+      peers: this.peers,
+      wantsPeers: () => !this.destroyed && (!this.done || this.state === 'seeding'),
+      prepareWire: (wire) => this.prepareWire(wire),
+      attach: (wire, socket, address, key, incoming) => this.attach(wire, socket, address, key, incoming),
+      warn: (message) => this.emit('warning', message),
+    })
+    this.peerEvents = {
+      picker: () => this.picker,
+      peers: () => this.peers.values(),
+      peerHas: (peer) => this.afterPeerHas(peer),
+      canRequest: (peer) => this.fillRequests(peer),
+      interested: (peer) => this.onPeerInterested(peer),
+      uninterested: (peer) => this.onPeerUninterested(peer),
+      snubbed: (peer) => this.onSnubbed(peer),
+      request: (peer, index, offset, length, respond) => this.onRequest(peer, index, offset, length, respond),
+      extendedHandshake: (peer) => this.onExtendedHandshake(peer),
+      dhtPort: (host, port) => this.ctx.dhtNode?.(host, port),
+      closed: (peer) => this.detach(peer),
+    }
   }
 
   private peerOf(wire: PeerWire): Peer | undefined {
@@ -336,6 +326,7 @@ export class Torrent extends EventEmitter {
   private async doStop(): Promise<void> {
     this.destroyed = true
     this.abort.abort()
+    this.swarm.close()
     this.ctx.undiscover?.(this)
     for (const t of this.timers) clearInterval(t)
     this.timers = []
@@ -396,8 +387,8 @@ export class Torrent extends EventEmitter {
       uploadRate: this.up.rate(),
       peers: this.peers.size,
       seeds,
-      knownPeers: this.candidates.size,
-      ends: { ...this.ends },
+      knownPeers: this.swarm.known,
+      ends: { ...this.swarm.ends },
       dht: this.state === 'metadata' && !this.metainfo?.private ? this.ctx.dhtStats?.() : undefined,
     }
   }
@@ -428,40 +419,21 @@ export class Torrent extends EventEmitter {
     }
   }
 
-  // --- peers: discovery and connections ----------------------------------------------------------------------
+  // --- peers --------------------------------------------------------------------------------------------------
 
   /** Learn peer addresses from any source; connects as slots allow. */
   addPeers(addrs: PeerAddress[]): void {
-    if (this.destroyed) return
-    for (const a of addrs) {
-      const key = peerKey(a)
-      if (this.candidates.has(key) || this.isBanned(a) || this.ctx.isSelf(a)) continue
-      if (this.candidates.size >= MAX_CANDIDATES && !this.evictCandidate()) break
-      this.candidates.set(key, { address: a, failures: 0, nextTry: 0, connecting: false })
-    }
-    this.connectMore()
+    if (!this.destroyed) this.swarm.add(addrs)
   }
 
-  /** Make room among known addresses: drop one that failed before (PEX from hostile peers can name many). */
-  private evictCandidate(): boolean {
-    for (const [key, c] of this.candidates) {
-      if (c.failures > 0 && !c.connecting && !this.peers.has(key)) {
-        this.candidates.delete(key)
-        return true
-      }
-    }
-    return false
+  /** A connection the Client ended for this torrent (encryption policy). */
+  countEnd(kind: keyof ConnectionEnds): void {
+    this.swarm.countEnd(kind)
   }
 
-  private connectMore(): void {
-    if (this.destroyed || this.done && !this.wantsPeersWhenDone()) return
-    const now = Date.now()
-    for (const [key, c] of this.candidates) {
-      if (this.peers.size + this.connecting >= this.ctx.maxPeersPerTorrent) return
-      if (!this.ctx.canDial()) return
-      if (c.connecting || this.peers.has(key) || c.nextTry > now) continue
-      this.dial(key, c)
-    }
+  /** An incoming connection whose handshake named this torrent (the Client already read it). */
+  acceptIncoming(wire: PeerWire, socket: Socket): void {
+    this.swarm.accept(wire, socket)
   }
 
   /** Seeding with nobody to upload to: no peers, or only seeders. The trackers are then asked again sooner. */
@@ -471,83 +443,7 @@ export class Torrent extends EventEmitter {
     return true
   }
 
-  private wantsPeersWhenDone(): boolean {
-    return this.state === 'seeding'
-  }
-
-  private dial(key: string, c: Candidate): void {
-    c.connecting = true
-    this.connecting++
-    this.ctx.dialStarted()
-    const socket = net.connect({ host: c.address.host, port: c.address.port })
-    let settled = false
-    let connected = false
-    let timedOut = false
-    let wire: PeerWire | undefined
-    const mode = this.ctx.encryption ?? 'prefer'
-    const finish = (ok: boolean, why?: 'timeout' | 'handshake' | 'encryption') => {
-      if (settled) return
-      settled = true
-      const inCrypto = !ok && connected && failedInCrypto(wire)
-      // A peer that stayed silent through our encrypted handshake timed out (it is still tried in plain text below);
-      // one that closed it refused encryption.
-      if (!ok) this.ends[inCrypto && why !== 'timeout' ? 'encryption' : why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
-      c.connecting = false
-      this.connecting--
-      this.ctx.dialEnded()
-      if (inCrypto && mode === 'prefer' && !c.plainOnly) {
-        // The peer closed (or ignored) our encrypted handshake: dial again at once in plain text.
-        c.plainOnly = true
-        c.nextTry = 0
-        setImmediate(() => this.connectMore())
-        return
-      }
-      if (!ok) {
-        c.failures++
-        // Back off: 2 s, 4 s, 8 s … capped at 10 min; forget after many failures. The first retries come soon: a
-        // peer given by hand (--peer, x.pe) may simply not be up yet.
-        c.nextTry = Date.now() + Math.min(600_000, 2_000 * 2 ** (c.failures - 1))
-        if (c.failures > 10) this.candidates.delete(key)
-        setImmediate(() => this.connectMore())
-      }
-    }
-    socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
-      timedOut = true
-      socket.destroy()
-    })
-    socket.once('error', () => finish(false))
-    socket.once('close', () => finish(false))
-    socket.once('connect', () => {
-      connected = true
-      socket.setTimeout(0)
-      if (this.destroyed) return socket.destroy()
-      const w = (wire = new PeerWire('tcpOutgoing', peLevel(mode, c.plainOnly)))
-      this.handshakeWire(w, socket, c.address, false, (ok, why) => {
-        if (ok) c.failures = 0
-        finish(ok, why)
-      })
-      startOutgoing(w, this.infoHash, () => w.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: true }))
-    })
-  }
-
-  /** A connection the Client ended for this torrent (encryption policy). */
-  countEnd(kind: keyof ConnectionEnds): void {
-    this.ends[kind]++
-  }
-
-  /** An incoming connection whose handshake named this torrent (the Client already read it). */
-  acceptIncoming(wire: PeerWire, socket: Socket): void {
-    const address = { host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }
-    if (this.destroyed || this.peers.size >= this.ctx.maxPeersPerTorrent + 10 || this.isBanned(address)) {
-      socket.destroy()
-      return
-    }
-    this.installExtensions(wire)
-    wire.handshake(this.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: true })
-    this.attach(wire, socket, address, true, wire.peerId ?? '')
-  }
-
-  private installExtensions(wire: PeerWire): void {
+  private prepareWire(wire: PeerWire): void {
     // What we let a peer queue; MAX_PEER_QUEUE (the disconnect point) leaves room for clients that overshoot a little.
     wire.extendedHandshake.reqq = ADVERTISED_REQQ
     wire.extendedHandshake.p = this.ctx.port()
@@ -574,173 +470,10 @@ export class Torrent extends EventEmitter {
     this.onMetadata(m).catch((err) => this.fail(err))
   }
 
-  /** Where this peer accepts connections: its address for outgoing ones, its BEP 10 `p` for incoming ones. */
-  private connectableAddress(peer: Peer): PeerAddress | undefined {
-    if (!peer.incoming) return peer.address
-    const p = peer.wire.peerExtendedHandshake?.p
-    return typeof p === 'number' && p > 0 && p < 65536 ? { host: peer.address.host, port: p } : undefined
-  }
-
-  /** Tell every PEX-capable peer about a peer that came or went. */
-  private pexBroadcast(peer: Peer, gone: boolean): void {
-    if (this.metainfo?.private) return
-    const addr = this.connectableAddress(peer)
-    if (!addr) return
-    for (const other of this.peers.values()) {
-      if (other === peer) continue
-      const pex = other.wire.ut_pex as PexExtension | undefined
-      if (pex?.supported) pex.sendPeers(gone ? [] : [addr], gone ? [addr] : [])
-    }
-  }
-
-  /** A new PEX-capable peer learns everyone we are connected to. */
-  private pexIntroduce(peer: Peer): void {
-    const pex = peer.wire.ut_pex as PexExtension | undefined
-    if (!pex?.supported || this.metainfo?.private) return
-    const list: PeerAddress[] = []
-    for (const other of this.peers.values()) {
-      if (other === peer) continue
-      const a = this.connectableAddress(other)
-      if (a) list.push(a)
-    }
-    if (list.length) pex.sendPeers(list, [])
-  }
-
-  private handshakeWire(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, done: (ok: boolean, why?: 'timeout' | 'handshake' | 'encryption') => void): void {
-    this.installExtensions(wire)
-    socket.pipe(wire).pipe(socket)
-    const timer = setTimeout(() => {
-      done(false, 'timeout')
-      socket.destroy()
-    }, HANDSHAKE_TIMEOUT_MS)
-    // A connection closed before its handshake (a plain-only peer refusing our encrypted one) must not keep the
-    // process alive for the rest of the timeout.
-    socket.once('close', () => clearTimeout(timer))
-    wire.once('handshake', (infoHash: string, peerId: string) => {
-      clearTimeout(timer)
-      if (infoHash !== this.infoHash || this.destroyed) {
-        done(false, 'handshake')
-        socket.destroy()
-        return
-      }
-      if (!acceptable(this.ctx.encryption ?? 'prefer', wire)) {
-        done(false, 'encryption')
-        socket.destroy()
-        return
-      }
-      done(true)
-      this.attach(wire, socket, address, incoming, peerId)
-    })
-    wire.on('error', () => {})
-    socket.on('error', () => {})
-  }
-
-  private attach(wire: PeerWire, socket: Socket, address: PeerAddress, incoming: boolean, peerId: string): void {
-    const key = peerKey(address)
-    if (this.bannedIds.has(peerId)) {
-      // Known liar under a new address: never dial this one again either.
-      this.banned.add(key)
-      this.candidates.delete(key)
-      socket.destroy()
-      return
-    }
-    if (peerId === this.ctx.peerId.toString('hex') || this.peers.has(key)) {
-      if (peerId === this.ctx.peerId.toString('hex')) this.candidates.delete(key)
-      socket.destroy()
-      return
-    }
-    for (const other of this.peers.values()) {
-      if (other.wire.peerId === peerId) {
-        socket.destroy()
-        return
-      }
-    }
-    socket.setNoDelay(true)
-    socket.on('error', () => {})
-    wire.on('error', () => {})
-    const peer = new Peer(key, address, wire, socket, incoming)
+  private attach(wire: PeerWire, socket: Socket, address: PeerAddress, key: string, incoming: boolean): void {
+    const peer = attachPeer(wire, socket, address, key, incoming, this.peerEvents)
     this.peers.set(key, peer)
     this.ctx.connectionOpened()
-    wire.setKeepAlive(true)
-    wire.setTimeout(REQUEST_TIMEOUT_MS, true)
-
-    wire.on('bitfield', () => {
-      if (!this.picker) return
-      const p = this.picker
-      let n = 0
-      for (let i = 0; i < p.pieceCount; i++) if (wire.peerPieces.get(i)) n++
-      // BEP 3 puts the bitfield first and once, but some clients (aria2) send another later. The old bits are gone
-      // by now (bittorrent-protocol replaced them), so recount availability from every peer instead of guessing.
-      const again = peer.sawHaves
-      peer.sawHaves = true
-      peer.haveCount = n
-      if (again) {
-        peer.seed = n === p.pieceCount
-        this.recountAvailability()
-        this.afterPeerHas(peer)
-        return
-      }
-      peer.seed = n === p.pieceCount
-      p.peerBitfield((i) => wire.peerPieces.get(i), 1)
-      this.afterPeerHas(peer)
-    })
-    wire.on('have-all', () => {
-      peer.sawHaves = true
-      peer.seed = true
-      if (this.picker) {
-        peer.haveCount = this.picker.pieceCount
-        this.picker.peerHasAll(1)
-      }
-      this.afterPeerHas(peer)
-    })
-    wire.on('have', (i: number) => {
-      peer.sawHaves = true
-      if (!this.picker) return
-      if (i < 0 || i >= this.picker.pieceCount) {
-        wire.violation = `have for piece ${i} of ${this.picker.pieceCount}`
-        wire.destroy()
-        return
-      }
-      if (peer.seed) return
-      peer.haveCount++
-      this.picker.peerHave(i)
-      if (peer.haveCount >= this.picker.pieceCount) peer.seed = true
-      if (!wire.amInterested && this.picker.wanted(i)) wire.interested()
-      this.fillRequests(peer)
-    })
-    wire.on('allowed-fast', () => this.fillRequests(peer))
-    wire.on('unchoke', () => {
-      peer.snubbed = false
-      this.fillRequests(peer)
-    })
-    wire.on('choke', () => {
-      // bittorrent-protocol fails outstanding requests itself; the callbacks release the blocks.
-    })
-    wire.on('interested', () => this.onPeerInterested(peer))
-    wire.on('uninterested', () => {
-      if (!wire.amChoking) {
-        wire.choke()
-        this.unchokeSomeone()
-      }
-    })
-    wire.on('timeout', () => this.onSnubbed(peer))
-    wire.on('request', (index: number, offset: number, length: number, respond: (err: Error | null, buf?: Uint8Array) => void) =>
-      this.onRequest(peer, index, offset, length, respond))
-    wire.on('extended', (ext: string, data: any) => {
-      if (ext !== 'handshake' || !data) return
-      if (typeof data.reqq === 'number' && data.reqq > 0) peer.reqq = Math.min(data.reqq, 4000)
-      // Its listen port is known now (BEP 10 `p`); PEX may introduce it and us to each other's peers.
-      this.pexIntroduce(peer)
-      this.pexBroadcast(peer, false)
-      this.metadata.fill()
-    })
-    wire.on('port', (port: number) => this.ctx.dhtNode?.(address.host, port))
-    wire.once('close', () => {
-      socket.destroy()
-      this.detach(peer)
-    })
-    socket.once('close', () => wire.destroy())
-
     this.emit('peer', peer)
     this.onPeerReady(peer, true)
   }
@@ -749,38 +482,9 @@ export class Torrent extends EventEmitter {
   private onPeerReady(peer: Peer, atAttach = false): void {
     const p = this.picker
     if (!p || peer.wire.destroyed) return
-    peer.wire.setPieceCount(p.pieceCount)
-    // BEP 6: have-all / have-none with a fast-extension peer; a bitfield otherwise (none for no pieces).
-    // Have-none only right after the handshake, where BEP 6 puts it (a magnet's peers got nothing then: same thing).
-    const sent = (atAttach || p.haveCount > 0) && announceHaves(peer.wire, p.haveCount, p.pieceCount)
-    if (!sent && p.haveCount > 0) peer.wire.bitfield(packBitfield(p.have))
-    offerAllowedFast(peer.wire, peer.address.host, this.infoHashBuffer, p.pieceCount, (i) => !!p.have[i])
-    // A bitfield that arrived before metadata was known is counted now.
-    if (!peer.seed && peer.haveCount === 0) {
-      let n = 0
-      for (let i = 0; i < p.pieceCount; i++) if (peer.wire.peerPieces.get(i)) n++
-      if (n > 0) {
-        peer.haveCount = n
-        peer.seed = n === p.pieceCount
-        p.peerBitfield((i) => peer.wire.peerPieces.get(i), 1)
-      }
-    } else if (peer.seed && peer.haveCount === 0) {
-      peer.haveCount = p.pieceCount
-      p.peerHasAll(1)
-    }
+    greetPeer(peer, p, this.infoHashBuffer, atAttach)
     this.afterPeerHas(peer)
     if (peer.wire.peerInterested) this.onPeerInterested(peer)
-  }
-
-  private recountAvailability(): void {
-    const p = this.picker
-    if (!p) return
-    p.availability.fill(0)
-    for (const other of this.peers.values()) {
-      if (other.haveCount === 0) continue
-      if (other.seed) p.peerHasAll(1)
-      else p.peerBitfield((i) => other.wire.peerPieces.get(i), 1)
-    }
   }
 
   private afterPeerHas(peer: Peer): void {
@@ -790,43 +494,26 @@ export class Torrent extends EventEmitter {
     if (peer.seed && this.done && this.picker.haveCount === this.picker.pieceCount) peer.wire.destroy()
   }
 
+  private onExtendedHandshake(peer: Peer): void {
+    // Its listen port is known now (BEP 10 `p`); PEX may introduce it and us to each other's peers.
+    if (!this.metainfo?.private) {
+      pexIntroduce(peer, this.peers.values())
+      pexBroadcast(peer, this.peers.values(), false)
+    }
+    this.metadata.fill()
+  }
+
   private detach(peer: Peer): void {
     if (this.peers.get(peer.key) !== peer) return
     this.peers.delete(peer.key)
     this.metadata.forget(peer.wire)
     this.ctx.connectionClosed()
-    const p = this.picker
-    if (p && peer.haveCount > 0) {
-      if (peer.seed && peer.haveCount === p.pieceCount) p.peerHasAll(-1)
-      else p.peerBitfield((i) => peer.wire.peerPieces.get(i), -1)
-    }
-    if (peer.wire.violation) this.ban(peer, peer.wire.violation)
-    if (this.banned.has(peer.key)) this.ends.banned++
-    else this.ends.closed++
-    const c = this.candidates.get(peer.key)
+    if (this.picker) dropAvailability(this.picker, peer)
     // A peer dropped after failing every metadata try is not dialled again at once just to fail again.
-    if (c) c.nextTry = Date.now() + (!this.metainfo && peer.metadataTries >= METADATA_TRIES ? 30_000 : 5_000)
-    this.pexBroadcast(peer, true)
+    this.swarm.peerGone(peer, !this.metainfo && peer.metadataTries >= METADATA_TRIES ? 30_000 : 5_000)
+    if (!this.metainfo?.private) pexBroadcast(peer, this.peers.values(), true)
     this.emit('peer-gone', peer)
     if (!peer.wire.amChoking) this.unchokeSomeone()
-    setImmediate(() => this.connectMore())
-  }
-
-  /**
-   * Bans hold for the whole IP, as other clients do (a liar reconnects from new ports), except on loopback, where
-   * every peer of a local swarm shares 127.0.0.1 and only host:port tells them apart.
-   */
-  private isBanned(a: PeerAddress): boolean {
-    return this.banned.has(peerKey(a)) || this.banned.has(a.host)
-  }
-
-  private ban(peer: Peer, why: string): void {
-    this.banned.add(peer.key)
-    if (!isLoopbackHost(peer.address.host)) this.banned.add(peer.address.host)
-    if (peer.wire.peerId) this.bannedIds.add(peer.wire.peerId)
-    this.candidates.delete(peer.key)
-    this.emit('warning', `banned peer ${peer.key}: ${why}`)
-    peer.wire.destroy()
   }
 
   // --- download -----------------------------------------------------------------------------------------------
@@ -983,13 +670,11 @@ export class Torrent extends EventEmitter {
       }
     }
     if (contributors.size === 1) {
-      const peer = this.peers.get([...contributors][0])
-      if (peer) this.ban(peer, 'sent data that failed the hash check')
-      else this.banned.add([...contributors][0])
+      this.swarm.banKey([...contributors][0], 'sent data that failed the hash check')
     } else {
       for (const key of contributors) {
         const peer = this.peers.get(key)
-        if (peer && ++peer.strikes >= 5) this.ban(peer, 'too many pieces failed the hash check')
+        if (peer && ++peer.strikes >= 5) this.swarm.ban(peer, 'too many pieces failed the hash check')
       }
     }
     for (const peer of this.peers.values()) this.fillRequests(peer)
@@ -1003,9 +688,7 @@ export class Torrent extends EventEmitter {
       const len = Math.min(BLOCK_SIZE, good.length - b * BLOCK_SIZE)
       const actual = createHash('sha1').update(good.subarray(b * BLOCK_SIZE, b * BLOCK_SIZE + len)).digest()
       if (!actual.equals(digest)) {
-        const p = this.peers.get(peer)
-        if (p) this.ban(p, 'sent data that failed the hash check')
-        else this.banned.add(peer)
+        this.swarm.banKey(peer, 'sent data that failed the hash check')
       }
     }
   }
@@ -1164,6 +847,13 @@ export class Torrent extends EventEmitter {
     }
   }
 
+  private onPeerUninterested(peer: Peer): void {
+    if (!peer.wire.amChoking) {
+      peer.wire.choke()
+      this.unchokeSomeone()
+    }
+  }
+
   private onPeerInterested(peer: Peer): void {
     if (!this.picker || !this.ctx.uploadEnabled) return
     if (!peer.wire.amChoking) return
@@ -1225,7 +915,7 @@ export class Torrent extends EventEmitter {
   private tick(): void {
     if (this.destroyed) return
     this.trackers?.replan()
-    this.connectMore()
+    this.swarm.connectMore()
     this.metadata.fill()
     this.serveWebSeeds()
     if (this.picker) {
@@ -1327,11 +1017,4 @@ export class Torrent extends EventEmitter {
   private peersByRate(): Peer[] {
     return [...this.peers.values()].sort((a, b) => b.down.rate() - a.down.rate())
   }
-}
-
-/** BEP 3 bitfield: piece 0 is the high bit of the first byte. */
-export function packBitfield(have: Uint8Array): Buffer {
-  const out = Buffer.alloc(Math.ceil(have.length / 8))
-  for (let i = 0; i < have.length; i++) if (have[i]) out[i >> 3] |= 0x80 >> (i & 7)
-  return out
 }

@@ -255,7 +255,9 @@ test('metadata of another torrent (same length): rejected by hash, liar banned, 
 
 test('metadata with one flipped bit: rejected by hash, liar banned, download completes', async () => {
   const o = await scenario('wrong-info', 43, 'flipped')
-  assert.ok(o.liar.stats.piecesSent >= 2)
+  // Usually the liar sends both pieces; on a loaded machine its plain redial (after the encrypted dial it does not
+  // speak) can let the honest seeder answer piece 0 first. Either way the liar's piece 1 carries the flipped bit.
+  assert.ok(o.liar.stats.piecesSent >= 1, `liar sent ${o.liar.stats.piecesSent} pieces`)
   await assertLiarDropped(o, /does not match the info hash/)
   assert.ok(o.ms < 8000, `took ${o.ms} ms`)
 })
