@@ -15,6 +15,12 @@ export interface Transports {
   utpTimeoutMs?: number
 }
 
+/** What the Client provides; the peer manager adds its TCP timeout. */
+export type DialTransports = Omit<Transports, 'tcpTimeoutMs'> & { tcpTimeoutMs?: number }
+
+/** No uTP: a Client that has not listened yet, or a context without transports. */
+export const TCP_ONLY: DialTransports = { policy: new DialPolicy({ utp: false, tcp: true }) }
+
 export interface Dialed {
   socket: PeerSocket
   transport: Transport

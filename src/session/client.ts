@@ -2,7 +2,6 @@
 // added (torrent file, magnet link, or bare info hash) and removed.
 
 import { EventEmitter } from 'node:events'
-import net from 'node:net'
 import { BtError, ExitCode, systemReason } from '../errors.js'
 import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
@@ -16,6 +15,11 @@ import { TokenBucket, retuneBucket } from './rate.js'
 import { Torrent, type TorrentOptions } from './torrent.js'
 import type { ClientContext } from './context.js'
 import { makePeerId } from './identity.js'
+import { listenTransports } from '../net/listen.js'
+import { DialPolicy } from '../net/dial-policy.js'
+import type { DialTransports } from '../net/dialer.js'
+import type { PeerSocket, UtpEndpoint } from '../net/utp.js'
+import type net from 'node:net'
 
 export interface ClientOptions {
   /** Listen port; default 6881, falling back to 6882…6889 and then any free port. 0 = any free port. */
@@ -40,6 +44,10 @@ export interface ClientOptions {
   dht?: false | { port?: number; bootstrap?: string[] | false; statePath?: string }
   /** Protocol encryption (MSE/PE), both directions; default prefer. */
   encryption?: EncryptionMode
+  /** uTP (BEP 29) on the listen port's UDP twin, incoming and outgoing; default on (TCP only when utp-native is missing). */
+  utp?: boolean
+  /** TCP, incoming and outgoing; default on. */
+  tcp?: boolean
 }
 
 const DEFAULT_PORT = 6881
@@ -63,13 +71,16 @@ export class Client extends EventEmitter implements ClientContext {
   downloadLimiter?: TokenBucket
   uploadLimiter?: TokenBucket
   private server?: net.Server
+  private utp?: UtpEndpoint
+  /** How peers are dialled: TCP until listen() opened uTP. */
+  transports: DialTransports
   private listenPort = 0
   private halfOpen = 0
   private readonly maxHalfOpen: number
   private connections = 0
   private destroyed = false
   /** Incoming sockets, so destroy() can close the ones still handshaking. */
-  private readonly sockets = new Set<net.Socket>()
+  private readonly sockets = new Set<PeerSocket>()
   /** Hooks set by the DHT / extension layers. */
   discoverHook?: (t: Torrent) => void
   extensionHook?: ClientContext['installExtensions']
@@ -88,6 +99,7 @@ export class Client extends EventEmitter implements ClientContext {
     this.encryption = opts.encryption ?? 'prefer'
     if (opts.downloadLimit) this.downloadLimiter = new TokenBucket(opts.downloadLimit)
     if (opts.uploadLimit) this.uploadLimiter = new TokenBucket(opts.uploadLimit)
+    this.transports = { policy: new DialPolicy({ utp: false, tcp: opts.tcp !== false }) }
   }
 
   port(): number {
@@ -100,46 +112,50 @@ export class Client extends EventEmitter implements ClientContext {
     if ('upload' in limits) this.uploadLimiter = retuneBucket(this.uploadLimiter, limits.upload)
   }
 
-  /** Open the listen socket. Resolves with the port. */
+  /** Open the listen sockets: TCP and uTP (UDP) on one port number, as enabled. Resolves with the port. */
   async listen(): Promise<number> {
-    const tryPort = (port: number) =>
-      new Promise<number>((resolve, reject) => {
-        const server = net.createServer((socket) => this.onIncoming(socket))
-        server.once('error', reject)
-        server.listen({ port, host: this.opts.host }, () => {
-          server.removeListener('error', reject)
-          server.on('error', (err) => this.emit('warning', `listen socket: ${err.message}`))
-          this.server = server
-          resolve((server.address() as net.AddressInfo).port)
-        })
-      })
     const wanted = this.opts.port
     const candidates = wanted === undefined ? [...Array.from({ length: 9 }, (_, i) => DEFAULT_PORT + i), 0] : [wanted]
-    let lastErr: unknown
-    for (const port of candidates) {
-      try {
-        this.listenPort = await tryPort(port)
-      } catch (err) {
-        lastErr = err
-        continue
-      }
-      try {
-        await this.startDht()
-      } catch (err) {
-        this.server?.close()
-        this.server = undefined
-        throw err
-      }
-      return this.listenPort
+    const tcp = this.opts.tcp !== false
+    const l = await listenTransports({
+      candidates,
+      host: this.opts.host,
+      tcp,
+      utp: this.opts.utp !== false,
+      onTcp: (socket) => this.onIncoming(socket),
+      onUtp: (socket) => this.onIncoming(socket),
+      warn: (m) => this.emit('warning', m),
+    })
+    this.listenPort = l.port
+    this.server = l.server
+    this.server?.on('error', (err) => this.emit('warning', `listen socket: ${err.message}`))
+    this.utp = l.utp
+    this.utp?.on('warning', (m: string) => this.emit('warning', m))
+    this.transports = { policy: new DialPolicy({ utp: !!l.utp, tcp }), utp: l.utp }
+    try {
+      await this.startDht()
+    } catch (err) {
+      this.server?.close()
+      this.server = undefined
+      await this.utp?.close()
+      this.utp = undefined
+      throw err
     }
-    const code = (lastErr as NodeJS.ErrnoException)?.code
-    throw new BtError(`cannot listen on port ${wanted}: ${systemReason(code) ?? (lastErr as Error)?.message}`, ExitCode.network)
+    return this.listenPort
+  }
+
+  /** Whether uTP is listening (and dialled first). */
+  utpEnabled(): boolean {
+    return !!this.utp
   }
 
   private async startDht(): Promise<void> {
     const o = this.opts.dht
     if (!o) return
+    // With uTP on the listen port, the DHT shares that UDP socket (libutp takes its packets, the DHT the rest).
+    const shared = o.port === undefined && this.utp ? this.utp.datagramSocket() : undefined
     const node = new DhtNode({
+      socket: shared,
       port: o.port ?? this.listenPort,
       host: this.opts.host,
       bootstrap: o.bootstrap,
@@ -208,7 +224,7 @@ export class Client extends EventEmitter implements ClientContext {
     this.extensionHook?.(t, wire)
   }
 
-  private onIncoming(socket: net.Socket): void {
+  private onIncoming(socket: PeerSocket): void {
     if (this.destroyed || this.connections + this.halfOpen + this.sockets.size >= this.maxConnections) {
       socket.destroy()
       return
@@ -280,6 +296,7 @@ export class Client extends EventEmitter implements ClientContext {
     this.uploadLimiter?.destroy()
     for (const s of this.sockets) s.destroy()
     await this.dht?.destroy().catch(() => {})
+    await this.utp?.close()
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
   }
 }

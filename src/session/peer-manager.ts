@@ -2,7 +2,8 @@
 // Client's limits, the handshake up to the point a connection becomes a Peer, back-off after failures, bans, and the
 // memory of peers that refused our encrypted handshake (they are dialled in plain text from then on).
 
-import net, { type Socket } from 'node:net'
+import { dialPeer, TCP_ONLY } from '../net/dialer.js'
+import type { PeerSocket as Socket } from '../net/utp.js'
 import { isLoopbackHost, peerKey, type PeerAddress } from '../discovery/peer-address.js'
 import { PeerWire } from '../wire/peer-wire.js'
 import { acceptable, failedInCrypto, peLevel, startOutgoing } from '../wire/encryption.js'
@@ -33,7 +34,7 @@ export interface ConnectionEnds {
 /** What the peer manager needs from the Client: identity, connection limits, encryption policy. */
 export type DialContext = Pick<
   ClientContext,
-  'peerId' | 'maxPeersPerTorrent' | 'dhtEnabled' | 'encryption' | 'isSelf' | 'canDial' | 'dialStarted' | 'dialEnded'
+  'peerId' | 'maxPeersPerTorrent' | 'dhtEnabled' | 'encryption' | 'transports' | 'isSelf' | 'canDial' | 'dialStarted' | 'dialEnded'
 >
 
 /** What the peer manager needs from its torrent. */
@@ -132,7 +133,6 @@ export class PeerManager {
     c.connecting = true
     this.connecting++
     this.ctx.dialStarted()
-    const socket = net.connect({ host: c.address.host, port: c.address.port })
     let settled = false
     let connected = false
     let timedOut = false
@@ -164,22 +164,21 @@ export class PeerManager {
         setImmediate(() => this.connectMore())
       }
     }
-    socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
-      timedOut = true
-      socket.destroy()
-    })
-    socket.once('error', () => finish(false))
-    socket.once('close', () => finish(false))
-    socket.once('connect', () => {
+    // uTP first and TCP after a short wait, or what worked for this peer before (src/net/dial-policy.ts).
+    dialPeer(c.address.host, c.address.port, { ...(this.ctx.transports ?? TCP_ONLY), tcpTimeoutMs: CONNECT_TIMEOUT_MS }).then(({ socket, transport }) => {
       connected = true
-      socket.setTimeout(0)
-      if (this.closed) return socket.destroy()
-      const w = (wire = new PeerWire('tcpOutgoing', peLevel(mode, c.plainOnly)))
+      socket.once('error', () => finish(false))
+      socket.once('close', () => finish(false))
+      if (this.closed) return void socket.destroy()
+      const w = (wire = new PeerWire(`${transport}Outgoing`, peLevel(mode, c.plainOnly)))
       this.handshake(w, socket, c.address, (ok, why) => {
         if (ok) c.failures = 0
         finish(ok, why)
       })
       startOutgoing(w, this.host.infoHash, () => w.handshake(this.host.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: true }))
+    }, (err: NodeJS.ErrnoException) => {
+      timedOut = err?.code === 'ETIMEDOUT'
+      finish(false)
     })
   }
 
