@@ -1,6 +1,7 @@
 // Which transport to dial a peer over, in which order, as libtorrent does it: uTP first (most clients of real swarms
 // accept it, and it yields to other traffic), TCP after a short wait when uTP gets no answer; what worked for a peer
-// is tried first next time, and a peer whose uTP failed is dialled over TCP first. Pure bookkeeping; the session dials.
+// (a completed BitTorrent handshake) is tried first next time, and after a failure the other transport is. Pure
+// bookkeeping; the session dials.
 
 import { isIPv4 } from 'node:net'
 
@@ -21,7 +22,9 @@ export const UTP_CONNECT_TIMEOUT_MS = 3000
 
 interface Memory {
   worked?: Transport
-  utpFailed?: boolean
+  /** The transport of the latest failure: the other one goes first next time (a peer that was still starting may
+   * have ignored our uTP, a uTP-only peer closes TCP). */
+  lastFailed?: Transport
 }
 
 export class DialPolicy {
@@ -37,10 +40,8 @@ export class DialPolicy {
     const utp = this.opts.utp && isIPv4(host) // utp-native speaks IPv4 only
     const tcp = this.opts.tcp
     const m = this.peers.get(key(host, port))
-    let order: Transport[]
-    if (m?.worked) order = m.worked === 'utp' ? ['utp', 'tcp'] : ['tcp', 'utp']
-    else if (m?.utpFailed) order = ['tcp', 'utp']
-    else order = ['utp', 'tcp']
+    const first: Transport = m?.worked ?? (m?.lastFailed === 'utp' ? 'tcp' : 'utp')
+    const order: Transport[] = first === 'utp' ? ['utp', 'tcp'] : ['tcp', 'utp']
     return order.filter((t) => (t === 'utp' ? utp : tcp))
   }
 
@@ -48,15 +49,15 @@ export class DialPolicy {
   succeeded(host: string, port: number, t: Transport): void {
     this.remember(host, port, (m) => {
       m.worked = t
-      if (t === 'utp') m.utpFailed = false
+      m.lastFailed = undefined
     })
   }
 
-  /** A dial over `t` got no connection (timeout, refused, reset before the handshake). */
+  /** A dial over `t` got no connection, or one closed before the BitTorrent handshake. */
   failed(host: string, port: number, t: Transport): void {
     this.remember(host, port, (m) => {
       if (m.worked === t) m.worked = undefined
-      if (t === 'utp') m.utpFailed = true
+      m.lastFailed = t
     })
   }
 

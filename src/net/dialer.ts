@@ -1,5 +1,6 @@
 // Outgoing connections over TCP or uTP, in the order the DialPolicy gives: the session asks for a connected socket to
-// host:port and gets one (with the transport that worked) or the last error. What worked is reported to the policy.
+// host:port and gets one (with its transport) or the last error. Failed connects are reported to the policy here; the
+// session reports the handshake's outcome (a TCP connect that a uTP-only peer closes at once is no success).
 
 import net from 'node:net'
 import { DialPolicy, UTP_CONNECT_TIMEOUT_MS, type Transport } from './dial-policy.js'
@@ -38,7 +39,6 @@ export async function dialPeer(host: string, port: number, t: Transports, signal
     if (signal?.aborted) break
     try {
       const socket = await connectOne(transport, host, port, t, signal)
-      t.policy.succeeded(host, port, transport)
       return { socket, transport }
     } catch (err) {
       last = err

@@ -3,6 +3,7 @@
 // memory of peers that refused our encrypted handshake (they are dialled in plain text from then on).
 
 import { dialPeer, TCP_ONLY } from '../net/dialer.js'
+import type { Transport } from '../net/dial-policy.js'
 import type { PeerSocket as Socket } from '../net/utp.js'
 import { isLoopbackHost, peerKey, type PeerAddress } from '../discovery/peer-address.js'
 import { PeerWire } from '../wire/peer-wire.js'
@@ -137,11 +138,18 @@ export class PeerManager {
     let connected = false
     let timedOut = false
     let wire: PeerWire | undefined
+    let dialedOver: Transport | undefined
+    const transports = this.ctx.transports ?? TCP_ONLY
+    const policy = transports.policy
     const mode = this.ctx.encryption ?? 'prefer'
     const finish = (ok: boolean, why?: DialEnd) => {
       if (settled) return
       settled = true
       const inCrypto = !ok && connected && failedInCrypto(wire)
+      // Tell the dial policy how the transport did with this peer (a failed connect it saw itself), unless a plain-text
+      // retry over the same transport comes next.
+      if (dialedOver && ok) policy.succeeded(c.address.host, c.address.port, dialedOver)
+      else if (dialedOver && !(inCrypto && mode === 'prefer' && !c.plainOnly)) policy.failed(c.address.host, c.address.port, dialedOver)
       // A peer that stayed silent through our encrypted handshake timed out (it is still tried in plain text below);
       // one that closed it refused encryption.
       if (!ok) this.ends[inCrypto && why !== 'timeout' ? 'encryption' : why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
@@ -165,8 +173,9 @@ export class PeerManager {
       }
     }
     // uTP first and TCP after a short wait, or what worked for this peer before (src/net/dial-policy.ts).
-    dialPeer(c.address.host, c.address.port, { ...(this.ctx.transports ?? TCP_ONLY), tcpTimeoutMs: CONNECT_TIMEOUT_MS }).then(({ socket, transport }) => {
+    dialPeer(c.address.host, c.address.port, { ...transports, tcpTimeoutMs: CONNECT_TIMEOUT_MS }).then(({ socket, transport }) => {
       connected = true
+      dialedOver = transport
       socket.once('error', () => finish(false))
       socket.once('close', () => finish(false))
       if (this.closed) return void socket.destroy()

@@ -24,7 +24,7 @@ test('unknown peer: uTP then TCP; IPv6 peers TCP only (utp-native is IPv4-only)'
   assert.equal(p.plan('::1', 6881), ['tcp'])
 })
 
-test('what worked is tried first next time; a uTP failure puts TCP first', () => {
+test('what worked is tried first next time; after a failure the other transport goes first', () => {
   const p = new DialPolicy({ utp: true, tcp: true })
   p.failed('10.0.0.1', 1, 'utp')
   p.succeeded('10.0.0.1', 1, 'tcp')
@@ -38,6 +38,10 @@ test('what worked is tried first next time; a uTP failure puts TCP first', () =>
   // A transport that worked and then failed is no longer preferred.
   p.failed('10.0.0.2', 1, 'utp')
   assert.equal(p.plan('10.0.0.2', 1), ['tcp', 'utp'])
+  // A peer that ignored uTP (still starting) and then closed TCP (uTP-only): uTP again.
+  p.failed('10.0.0.3', 1, 'utp')
+  p.failed('10.0.0.3', 1, 'tcp')
+  assert.equal(p.plan('10.0.0.3', 1), ['utp', 'tcp'])
 })
 
 test('--no-utp / --no-tcp leave one transport; nothing for IPv6 with --no-tcp', () => {
