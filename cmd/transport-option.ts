@@ -5,7 +5,7 @@ import { BtError, ExitCode } from '../src/errors.js'
 export const UTP_OPTION = {
   type: 'boolean',
   default: true,
-  describe: 'uTP (BEP 29) on the UDP twin of the listen port, dialled first with a quick fallback to TCP (--no-utp: TCP only)',
+  describe: 'uTP (BEP 29) on the UDP twin of the listen port, dialled when TCP fails (--no-utp: TCP only)',
 } as const
 
 export const TCP_OPTION = {

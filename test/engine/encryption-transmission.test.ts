@@ -37,9 +37,7 @@ test('a transmission-cli leecher that requires encryption gets a torrent from bt
   const tt = await makeTestTorrent([700_000, 1 * MiB + 3], { pieceLength: 256 * 1024, seed: 150 })
   const out = tmpDir('tr-out-')
   const t = (tr = await startTransmission({ torrentPath: tt.torrentPath, dir: out, timeoutMs: 50_000, encryption: 'required' }))
-  // Over TCP: bt dialing transmission 3.00 over uTP with RC4 completes the handshake, then transmission never sends
-  // `interested` after our have-all (plain uTP and libtorrent's RC4 over uTP work): a known open uTP interop problem.
-  const seed = await seedWith(tt, { peers: [{ host: '127.0.0.1', port: t.port }] }, { encryption: 'require', utp: false })
+  const seed = await seedWith(tt, { peers: [{ host: '127.0.0.1', port: t.port }] }, { encryption: 'require' })
   const { ms } = await within(t.done, 30_000, () => t.output().slice(-500))
   console.error(`  transmission <- bt (encryption required): ${ms} ms`)
   await assertSameMd5(tt, out)

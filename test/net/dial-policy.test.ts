@@ -18,14 +18,15 @@ test.after.each(async () => {
   }
 })
 
-test('unknown peer: uTP then TCP; IPv6 peers TCP only (utp-native is IPv4-only)', () => {
-  const p = new DialPolicy({ utp: true, tcp: true })
+test('unknown peer: TCP then uTP by default, uTP first when asked; IPv6 peers TCP only (utp-native is IPv4-only)', () => {
+  assert.equal(new DialPolicy({ utp: true, tcp: true }).plan('10.0.0.1', 6881), ['tcp', 'utp'])
+  const p = new DialPolicy({ utp: true, tcp: true, first: 'utp' })
   assert.equal(p.plan('10.0.0.1', 6881), ['utp', 'tcp'])
   assert.equal(p.plan('::1', 6881), ['tcp'])
 })
 
 test('what worked is tried first next time; after a failure the other transport goes first', () => {
-  const p = new DialPolicy({ utp: true, tcp: true })
+  const p = new DialPolicy({ utp: true, tcp: true, first: 'utp' })
   p.failed('10.0.0.1', 1, 'utp')
   p.succeeded('10.0.0.1', 1, 'tcp')
   assert.equal(p.plan('10.0.0.1', 1), ['tcp', 'utp'])
@@ -51,7 +52,7 @@ test('--no-utp / --no-tcp leave one transport; nothing for IPv6 with --no-tcp', 
 })
 
 test('memory is bounded: the oldest peer is forgotten', () => {
-  const p = new DialPolicy({ utp: true, tcp: true, capacity: 2 })
+  const p = new DialPolicy({ utp: true, tcp: true, first: 'utp', capacity: 2 })
   p.succeeded('10.0.0.1', 1, 'tcp')
   p.succeeded('10.0.0.2', 1, 'tcp')
   p.succeeded('10.0.0.3', 1, 'tcp')
@@ -129,7 +130,7 @@ test('missing binding: TCP only with one warning; --no-tcp then is a usage error
   }
 })
 
-test('dialPeer: uTP first; a TCP-only peer gets TCP after the uTP wait, and TCP first from then on', async () => {
+test('dialPeer (uTP first): a TCP-only peer gets TCP after the uTP wait, and TCP first from then on', async () => {
   const me = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
   open.push(me)
   const tcpOnly = net.createServer((s) => s.destroy())
@@ -138,7 +139,7 @@ test('dialPeer: uTP first; a TCP-only peer gets TCP after the uTP wait, and TCP 
   const both = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: (s) => s.resume(), warn: noop })
   open.push(both)
   try {
-    const policy = new DialPolicy({ utp: true, tcp: true })
+    const policy = new DialPolicy({ utp: true, tcp: true, first: 'utp' })
     const t = { policy, utp: me.utp, tcpTimeoutMs: 3000, utpTimeoutMs: 300 }
     let t0 = Date.now()
     const first = await within(dialPeer('127.0.0.1', tcpPort, t), 5000, 'dial a TCP-only peer')
@@ -154,6 +155,12 @@ test('dialPeer: uTP first; a TCP-only peer gets TCP after the uTP wait, and TCP 
     assert.is(u.transport, 'utp')
     assert.is(u.socket.remotePort, both.port)
     u.socket.destroy()
+    // Default order: TCP first; a peer with no TCP listener gets uTP in the same dial.
+    const noTcp = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: false, utp: true, onTcp: noop, onUtp: (s) => s.resume(), warn: noop })
+    open.push(noTcp)
+    const fb = await within(dialPeer('127.0.0.1', noTcp.port, { ...t, policy: new DialPolicy({ utp: true, tcp: true }) }), 5000, 'TCP refused, then uTP')
+    assert.is(fb.transport, 'utp')
+    fb.socket.destroy()
     // --no-utp: TCP only, even to a uTP peer.
     const tcp = await within(dialPeer('127.0.0.1', both.port, { ...t, policy: new DialPolicy({ utp: false, tcp: true }) }), 5000, 'TCP dial')
     assert.is(tcp.transport, 'tcp')
