@@ -10,8 +10,8 @@
 //   libtorrent utp  a python3-libtorrent leecher with outgoing TCP off (so it dials uTP), exits when complete
 //   bt utp          bench/utp-fetch.js over bt's uTP transport: PeerWire, 128 requests in flight, md5, no disk
 //   bt tcp          the same fetcher over TCP
-// The bt fetcher measures the transport and the wire only (no session, no disk writes): until the session dials uTP
-// this is what bt's uTP can do; libtorrent's figure includes its disk writes.
+// The bt fetcher measures the transport and the wire only (no session, no disk writes);
+// libtorrent's figure includes its disk writes. bench/download.js has the whole-client uTP columns.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
