@@ -2,10 +2,12 @@
 // Download benchmark: one python3-libtorrent seeder on 127.0.0.1 (announced to a local opentracker), then each client
 // downloads the same payload in turn from a fresh directory; prints wall time, MiB/s, CPU, peak RSS, md5 and bt/other.
 //
-//   npm run build && node bench/download.js [--size 1G] [--clients bt,aria2,libtorrent,webtorrent]
+//   npm run build && node bench/download.js [--size 1G] [--clients bt,bt-utp,aria2,libtorrent,libtorrent-utp,webtorrent]
 //        [--timeout 600] [--seeder default|fast] [--no-seeder-utp] [--bt-args "..."] [--dir /tmp] [--no-netns] [--keep]
 //
 // --bt-args appends arguments to bt's command line; {seeder} in them becomes the seeder's host:port.
+// uTP columns: bt-utp is `bt download --no-tcp`, libtorrent-utp a libtorrent leecher with TCP off both ways; the
+// plain bt and libtorrent columns are TCP (bt with --no-utp, since bt dials uTP first by default).
 // The seeder accepts TCP and uTP (clients pick; webtorrent is ~8x faster over uTP than TCP against libtorrent);
 // the libtorrent leecher dials over TCP (libtorrent's own uTP manages ~10 MiB/s on loopback) and gets the seeder's
 // address directly as well as from the tracker. Wall time is the whole process, startup and shutdown included
@@ -26,7 +28,7 @@ import {
   printHelpAndExit,
 } from './lib.js'
 
-const ALL = ['bt', 'aria2', 'libtorrent', 'webtorrent']
+const ALL = ['bt', 'bt-utp', 'aria2', 'libtorrent', 'libtorrent-utp', 'webtorrent']
 const { flags } = parseArgs(process.argv.slice(2), ['no-netns', 'keep', 'help', 'no-seeder-utp'])
 if (flags.help) printHelpAndExit(import.meta.url)
 const size = parseSize(flags.size ?? '1G')
@@ -77,7 +79,8 @@ async function main() {
 
   for (const c of clients) {
     if (skipped.has(c)) continue
-    if (c === 'bt') { try { ensureBuilt() } catch (e) { skipped.set(c, e.message) } }
+    if (c === 'bt' || c === 'bt-utp') { try { ensureBuilt() } catch (e) { skipped.set(c, e.message) } }
+    if (c.endsWith('-utp') && flags['no-seeder-utp']) skipped.set(c, '--no-seeder-utp')
     if (c === 'aria2' && !have('aria2c')) skipped.set(c, 'aria2c not installed (Debian package aria2)')
     if (c === 'webtorrent' && !process.env.BT_BENCH_WEBTORRENT) {
       try { process.env.BT_BENCH_WEBTORRENT = ensureWebtorrent() } catch (e) { skipped.set(c, e.message) }
@@ -106,15 +109,18 @@ async function main() {
   const seederAddr = `127.0.0.1:${seeder.port}`
   console.log(`opentracker on ${trackerPort}, seeder on ${seederAddr} (checked and announced in ${((Date.now() - t) / 1000).toFixed(1)} s)\n`)
 
+  const btArgs = flags['bt-args'] ? String(flags['bt-args']).replaceAll('{seeder}', seederAddr).split(/\s+/).filter(Boolean) : []
   const commands = {
-    bt: (out) => [process.execPath, [BT, 'download', torrent, '-o', out, '--quiet',
-      ...(flags['bt-args'] ? String(flags['bt-args']).replaceAll('{seeder}', seederAddr).split(/\s+/).filter(Boolean) : [])]],
+    bt: (out) => [process.execPath, [BT, 'download', torrent, '-o', out, '--quiet', '--no-utp', ...btArgs]],
+    'bt-utp': (out) => [process.execPath, [BT, 'download', torrent, '-o', out, '--quiet', '--no-tcp', ...btArgs]],
     aria2: (out) => ['aria2c', ['--no-conf', `--dir=${out}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false',
       '--enable-peer-exchange=false', '--interface=127.0.0.1', '--disable-ipv6=true', '--seed-time=0', '--bt-save-metadata=false',
       '--follow-torrent=mem', '--allow-overwrite=true', '--file-allocation=falloc', '--summary-interval=0',
       '--show-console-readout=false', '--console-log-level=warn', `--stop-with-process=${process.pid}`, torrent]],
     // The libtorrent leecher gets the seeder both from the tracker and as a direct peer address.
     libtorrent: (out) => [LT_PYTHON, [LT_SCRIPT, JSON.stringify({ torrent, save: out, peers: [seederAddr], exit_on_finish: true, interval: 5 })]],
+    'libtorrent-utp': (out) => [LT_PYTHON, [LT_SCRIPT, JSON.stringify({ torrent, save: out, peers: [seederAddr], exit_on_finish: true, interval: 5, utp: true,
+      settings: { enable_outgoing_tcp: false, enable_incoming_tcp: false } })]],
     webtorrent: (out) => [process.execPath, [process.env.BT_BENCH_WEBTORRENT, 'download', torrent, '-o', out, '-q']],
   }
 
@@ -124,7 +130,7 @@ async function main() {
     const out = join(work, `out-${c}`)
     mkdirSync(out)
     const [cmd, args] = commands[c](out)
-    const r = await timed(cmd, args, { timeoutMs, stdin: c === 'libtorrent' ? 'pipe' : 'ignore' })
+    const r = await timed(cmd, args, { timeoutMs, stdin: c.startsWith('libtorrent') ? 'pipe' : 'ignore' })
     const got = join(out, 'payload.bin')
     let md5 = 'missing'
     try { if (statSync(got).size === size) md5 = await md5File(got); else md5 = `short (${statSync(got).size} bytes)` } catch {}
@@ -145,7 +151,7 @@ async function main() {
 
   console.log('\nclient       wall s   MiB/s   CPU s (user+sys)   peak RSS MiB   md5')
   for (const r of results) {
-    console.log(`${r.client.padEnd(12)} ${r.wall.toFixed(2).padStart(6)}  ${r.mibs.toFixed(0).padStart(6)}   ${r.cpu.toFixed(2).padStart(6)} (${r.user.toFixed(2)}+${r.sys.toFixed(2)})`.padEnd(52) +
+    console.log(`${r.client.padEnd(15)} ${r.wall.toFixed(2).padStart(6)}  ${r.mibs.toFixed(0).padStart(6)}   ${r.cpu.toFixed(2).padStart(6)} (${r.user.toFixed(2)}+${r.sys.toFixed(2)})`.padEnd(52) +
       `${(r.rssKiB / 1024).toFixed(0).padStart(8)}        ok`)
   }
   const bt = results.find((r) => r.client === 'bt')
@@ -153,8 +159,12 @@ async function main() {
     console.log('\nbt / other   speed (>1: bt faster)   CPU (<1: bt cheaper)   RSS (<1: bt smaller)')
     for (const r of results) {
       if (r === bt) continue
-      console.log(`${r.client.padEnd(12)} ${(bt.mibs / r.mibs).toFixed(2).padStart(8)}                ${(bt.cpu / r.cpu).toFixed(2).padStart(8)}               ${(bt.rssKiB / r.rssKiB).toFixed(2).padStart(8)}`)
+      console.log(`${r.client.padEnd(15)} ${(bt.mibs / r.mibs).toFixed(2).padStart(8)}                ${(bt.cpu / r.cpu).toFixed(2).padStart(8)}               ${(bt.rssKiB / r.rssKiB).toFixed(2).padStart(8)}`)
     }
+    const btUtp = results.find((r) => r.client === 'bt-utp')
+    const ltUtp = results.find((r) => r.client === 'libtorrent-utp')
+    if (btUtp && ltUtp) console.log(`\nuTP: bt-utp / libtorrent-utp speed ${(btUtp.mibs / ltUtp.mibs).toFixed(2)} (target >= 1), CPU ${(btUtp.cpu / ltUtp.cpu).toFixed(2)}`)
+    if (btUtp) console.log(`uTP: bt-utp / bt (TCP) CPU ${(btUtp.cpu / bt.cpu).toFixed(2)} (target <= 1.5), speed ${(btUtp.mibs / bt.mibs).toFixed(2)}`)
   } else if (!bt) {
     console.log(`\nno bt figures (${skipped.get('bt') ?? 'not selected'}): no ratios`)
   }

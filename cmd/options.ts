@@ -2,6 +2,7 @@
 // parse time, so a bad value stops bt before it touches the disk or the network. Light: no engine imports.
 
 import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
+import { TCP_OPTION, UTP_OPTION, transportOptions } from './transport-option.js'
 import type { Argv } from 'yargs'
 import { BtError, ExitCode } from '../src/errors.js'
 import { parseSize } from '../src/format.js'
@@ -48,6 +49,8 @@ export interface SessionArgs {
   'upload-limit'?: number
   'max-peers': number
   encryption?: 'prefer' | 'require' | 'off'
+  utp?: boolean
+  tcp?: boolean
   quiet: boolean
   json: boolean
   verbose: boolean
@@ -79,6 +82,9 @@ export function discoveryOptions<T>(y: Argv<T>, prefix = ''): Argv<T> {
     .option('dht-bootstrap', { type: 'string', requiresArg: true, describe: `${prefix}DHT bootstrap nodes host:port,… (default: the public routers, or $BT_DHT_BOOTSTRAP; "none" for none)` })
     .option('metadata-timeout', { requiresArg: true, default: 600, coerce: intArg('metadata-timeout', 0, 7 * 24 * 3600, 'a number of seconds (0: wait forever)'), describe: `${prefix}seconds to wait for a magnet's metadata (0: forever)` })
     .option('encryption', { ...ENCRYPTION_OPTION, requiresArg: true, coerce: (v: unknown) => encryptionOption(String(last(v))) })
+    .option('utp', UTP_OPTION)
+    .option('tcp', TCP_OPTION)
+    .check((a) => Boolean(transportOptions(a.utp, a.tcp)))
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing but errors' }) as Argv<T>
 }
 

@@ -2,6 +2,7 @@
 
 import type { Argv, CommandModule } from 'yargs'
 import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
+import { TCP_OPTION, UTP_OPTION, transportOptions } from './transport-option.js'
 
 interface Args {
   host: string
@@ -18,6 +19,8 @@ interface Args {
   'upload-limit'?: string
   'max-peers': number
   encryption: string
+  utp: boolean
+  tcp: boolean
   dht: boolean
   'dht-port'?: number
   'dht-bootstrap'?: string
@@ -49,6 +52,8 @@ export const serveCommand: CommandModule<object, Args> = {
       .option('upload-limit', { alias: 'U', type: 'string', describe: 'global upload limit, e.g. 1M' })
       .option('max-peers', { type: 'number', default: 80, describe: 'connections per torrent' })
       .option('encryption', ENCRYPTION_OPTION)
+      .option('utp', UTP_OPTION)
+      .option('tcp', TCP_OPTION)
       .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht: trackers and given peers only)' })
       .option('dht-port', { type: 'number', describe: 'UDP port of the DHT (default: the peer port)' })
       .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… ("none" for none; default $BT_DHT_BOOTSTRAP or the public routers)' })
@@ -115,6 +120,7 @@ export const serveCommand: CommandModule<object, Args> = {
         uploadLimit: sizeOption('upload-limit', args['upload-limit']),
         maxPeersPerTorrent: args['max-peers'],
         encryption: encryptionOption(args.encryption),
+        ...transportOptions(args.utp, args.tcp),
       },
       peers: peersOption(args.peer),
       verbose: args.verbose,

@@ -8,7 +8,8 @@ import { trackerUrlProblem } from '../src/discovery/tracker-url.js'
 import { Client } from '../src/session/client.js'
 import type { Torrent } from '../src/session/torrent.js'
 import type { SessionArgs } from './options.js'
-import { isTerminal } from './cli.js'
+import { isTerminal, warnLine } from './cli.js'
+import { transportOptions } from './transport-option.js'
 
 /** --dht-bootstrap, else $BT_DHT_BOOTSTRAP, else the public routers (undefined). `none` means no bootstrap. */
 export function bootstrapOption(v: string | undefined): string[] | false | undefined {
@@ -67,7 +68,7 @@ export function checkPeerSources(s: { dht: boolean; trackers: string[][]; peers:
 }
 
 export function makeClient(args: Pick<SessionArgs, 'port' | 'dht' | 'dht-port' | 'dht-bootstrap'> & Partial<SessionArgs>, extra: { port?: number } = {}): Client {
-  return new Client({
+  const client = new Client({
     port: args.port ?? extra.port,
     hosts: args.bind,
     dht: args.dht ? { port: args['dht-port'], bootstrap: bootstrapOption(args['dht-bootstrap']) } : false,
@@ -75,7 +76,11 @@ export function makeClient(args: Pick<SessionArgs, 'port' | 'dht' | 'dht-port' |
     uploadLimit: args['upload-limit'],
     maxPeersPerTorrent: args['max-peers'],
     encryption: args.encryption,
+    ...transportOptions(args.utp, args.tcp),
   })
+  // Client-level warnings are rare and matter (uTP unavailable, a listen socket failing): say them once, on stderr.
+  client.on('warning', (m: string) => warnLine('bt', m))
+  return client
 }
 
 /**

@@ -12,6 +12,7 @@ import { die, helpWidth, makeDirectory, info, packageVersion, setVerbose, verbos
 import { intArg, portArg } from './options.js'
 import { longFlags } from './torrentfs-args.js'
 import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
+import { TCP_OPTION, UTP_OPTION, transportOptions } from './transport-option.js'
 
 const PROG = 'torrentfs'
 
@@ -31,6 +32,8 @@ export interface TorrentfsArgs {
   dhtPort?: number
   dhtBootstrap?: string
   encryption?: 'prefer' | 'require' | 'off'
+  utp: boolean
+  tcp: boolean
 }
 
 function warn(line: string): void {
@@ -48,7 +51,10 @@ export async function createProvider(args: TorrentfsArgs): Promise<TorrentProvid
     upload: args.upload,
     dht: args.dht ? { port: args.dhtPort, bootstrap: bootstrapOption(args.dhtBootstrap) } : false,
     encryption: args.encryption,
+    utp: args.utp,
+    tcp: args.tcp,
   })
+  client.on('warning', (m: string) => warn(m))
   await client.listen()
   return new ClientTorrentProvider(client, {
     downloadDir: args.downloadDir,
@@ -76,6 +82,8 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
     .option('dht-port', { requiresArg: true, coerce: intArg('dht-port', 1, 65535, 'a port number (1-65535)'), describe: 'UDP port of the DHT (default: the listen port)' })
     .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… (default: the public routers, or $BT_DHT_BOOTSTRAP; "none" for none)' })
     .option('encryption', { ...ENCRYPTION_OPTION, requiresArg: true })
+    .option('utp', UTP_OPTION)
+    .option('tcp', TCP_OPTION)
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log torrents and failed reads; stack traces on errors' })
     .option('fuse-debug', { type: 'boolean', default: false, hidden: true })
     .strict()
@@ -112,6 +120,7 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
     dhtPort: a['dht-port'] as number | undefined,
     dhtBootstrap: a['dht-bootstrap'] as string | undefined,
     encryption: encryptionOption(a.encryption === undefined ? undefined : String(a.encryption)),
+    ...transportOptions(a.utp, a.tcp),
     verbose: a.verbose,
     fuseDebug: a['fuse-debug'] as boolean,
   }

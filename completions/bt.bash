@@ -10,7 +10,7 @@ _bt() {
   cmds+=" crawl"
   local global="--verbose -v --help -h --version"
   # Where peers come from (download, seed, metainfo of a magnet); then what only running torrents take.
-  local net="--port -p --bind --peer --tracker -t --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --encryption --quiet -q"
+  local net="--port -p --bind --peer --tracker -t --dht --no-dht --dht-port --dht-bootstrap --metadata-timeout --encryption --utp --no-utp --tcp --no-tcp --quiet -q"
   local run="--download-limit -D --upload-limit -U --max-peers --json"
   if [ "$cword" -eq 1 ]; then
     COMPREPLY=($(compgen -W "$cmds $global" -- "$cur")); return
@@ -70,7 +70,7 @@ _bt() {
     search)
       COMPREPLY=($(compgen -W "--db --type --year --res --source --codec --lang --min-size --max-size --season --ep --group --added --sort --limit -n --offset --facets --json --magnet $global" -- "$cur")) ;;
     serve)
-      COMPREPLY=($(compgen -W "--host --port --download-dir --api-key --api-key-file --user --password-file --allowed-host --peer-port --peer-bind --peer --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --encryption --metadata-wait --tracker --tracker-private --tracker-whitelist --db $global" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--host --port --download-dir --api-key --api-key-file --user --password-file --allowed-host --peer-port --peer-bind --peer --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --encryption --no-utp --no-tcp --metadata-wait --tracker --tracker-private --tracker-whitelist --db $global" -- "$cur")) ;;
     tracker)
       COMPREPLY=($(compgen -W "--host --http-port --udp-port --state --memory --interval --peer-timeout --numwant-max --max-swarm-peers --rate-limit --private --whitelist --full-scrape --allow-ip-param --workers --json $global" -- "$cur")) ;;
   esac

@@ -13,9 +13,9 @@ _torrentfs() {
   esac
   # Single-dash long options (anacrolix style) when the word starts with one dash, else the two-dash forms.
   if [[ "$cur" == -- || "$cur" == --* ]]; then
-    COMPREPLY=($(compgen -W "--mountDir --mount-dir --metainfoDir --metainfo-dir --downloadDir --download-dir --readahead --port --no-upload --peer --tracker --dht --no-dht --dht-port --dht-bootstrap --encryption --verbose --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "--mountDir --mount-dir --metainfoDir --metainfo-dir --downloadDir --download-dir --readahead --port --no-upload --peer --tracker --dht --no-dht --dht-port --dht-bootstrap --encryption --no-utp --no-tcp --verbose --help --version" -- "$cur"))
   else
-    COMPREPLY=($(compgen -W "-mountDir -metainfoDir -downloadDir -readahead -port -no-upload -peer -tracker -t -dht -no-dht -dht-port -dht-bootstrap -encryption -verbose -v -help -h -version" -- "$cur"))
+    COMPREPLY=($(compgen -W "-mountDir -metainfoDir -downloadDir -readahead -port -no-upload -peer -tracker -t -dht -no-dht -dht-port -dht-bootstrap -encryption -no-utp -no-tcp -verbose -v -help -h -version" -- "$cur"))
   fi
 }
 complete -F _torrentfs torrentfs

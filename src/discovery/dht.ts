@@ -51,6 +51,11 @@ export interface DhtNodeOptions {
   bootstrap?: string[] | false
   /** JSON file holding our node id and routing table across runs. */
   statePath?: string
+  /**
+   * A bound UDP socket to run on instead of opening one (the uTP endpoint's port, which libutp shares as libtorrent
+   * does: uTP packets to libutp, the rest here). `port` and `host` are then ignored.
+   */
+  socket?: import('node:events').EventEmitter
   /** A k-rpc instance to share (a crawler sends BEP 51 queries and answers unknown ones on it). */
   krpc?: unknown
   /** Query timeout in ms (k-rpc's default is 2000): a node silent this long is evicted. */
@@ -287,7 +292,8 @@ export class DhtNode extends EventEmitter {
     this.loadedNodes = state?.nodes.length ?? 0
 
     // k-rpc gets no bootstrap list: our walk (installed below in place of k-rpc's) decides when to ask the routers.
-    const socket = this.family === 6 ? dgram.createSocket({ type: 'udp6', ipv6Only: true }) : undefined
+    // The IPv4 node may share the uTP endpoint's UDP socket (opts.socket); the IPv6 node has a udp6 socket of its own.
+    const socket = (this.opts.socket as any) ?? (this.family === 6 ? dgram.createSocket({ type: 'udp6', ipv6Only: true }) : undefined)
     const krpc = (this.opts.krpc as KRPC | undefined) ?? krpcFactory({ id: state?.id, bootstrap: [], timeout: this.opts.timeout, socket })
     this.krpcInstance = krpc
     guardSocket(krpc, (err) => this.warn(err))

@@ -3,7 +3,6 @@
 // and removed.
 
 import { EventEmitter } from 'node:events'
-import net from 'node:net'
 import { BtError, ExitCode, systemReason } from '../errors.js'
 import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
@@ -19,6 +18,11 @@ import { TokenBucket, retuneBucket } from './rate.js'
 import { Torrent, type TorrentOptions } from './torrent.js'
 import type { ClientContext } from './context.js'
 import { makePeerId } from './identity.js'
+import { listenTransports } from '../net/listen.js'
+import { DialPolicy } from '../net/dial-policy.js'
+import type { DialTransports } from '../net/dialer.js'
+import type { PeerSocket, UtpEndpoint } from '../net/utp.js'
+import type net from 'node:net'
 
 export interface ClientOptions {
   /** Listen port; default 6881, falling back to 6882…6889 and then any free port. 0 = any free port. */
@@ -52,6 +56,10 @@ export interface ClientOptions {
   dht?: false | { port?: number; bootstrap?: string[] | false; statePath?: string }
   /** Protocol encryption (MSE/PE), both directions; default prefer. */
   encryption?: EncryptionMode
+  /** uTP (BEP 29) on the listen port's UDP twin, incoming and outgoing; default on (TCP only when utp-native is missing). */
+  utp?: boolean
+  /** TCP, incoming and outgoing; default on. */
+  tcp?: boolean
 }
 
 const DEFAULT_PORT = 6881
@@ -77,13 +85,16 @@ export class Client extends EventEmitter implements ClientContext {
   downloadLimiter?: TokenBucket
   uploadLimiter?: TokenBucket
   private readonly servers: net.Server[] = []
+  private utp?: UtpEndpoint
+  /** How peers are dialled: TCP until listen() opened uTP. */
+  transports: DialTransports
   private listenPort = 0
   private halfOpen = 0
   private readonly maxHalfOpen: number
   private connections = 0
   private destroyed = false
   /** Incoming sockets, so destroy() can close the ones still handshaking. */
-  private readonly sockets = new Set<net.Socket>()
+  private readonly sockets = new Set<PeerSocket>()
 
   constructor(readonly opts: ClientOptions = {}) {
     super()
@@ -99,6 +110,7 @@ export class Client extends EventEmitter implements ClientContext {
     this.encryption = opts.encryption ?? 'prefer'
     if (opts.downloadLimit) this.downloadLimiter = new TokenBucket(opts.downloadLimit)
     if (opts.uploadLimit) this.uploadLimiter = new TokenBucket(opts.uploadLimit)
+    this.transports = { policy: new DialPolicy({ utp: false, tcp: opts.tcp !== false }) }
   }
 
   port(): number {
@@ -117,55 +129,42 @@ export class Client extends EventEmitter implements ClientContext {
     return [this.opts.host]
   }
 
-  /** Open the listen sockets (one per address, one port for all). Resolves with the port. */
+  /** Open the listen sockets: TCP on each address and uTP (UDP, IPv4) on one port number, as enabled. Resolves with the port. */
   async listen(): Promise<number> {
-    const listenOn = (port: number, host: string | undefined) =>
-      new Promise<net.Server>((resolve, reject) => {
-        const server = net.createServer((socket) => this.onIncoming(socket))
-        server.once('error', reject)
-        server.listen({ port, host }, () => {
-          server.removeListener('error', reject)
-          server.on('error', (err) => this.emit('warning', `listen socket: ${err.message}`))
-          resolve(server)
-        })
-      })
-    const tryPort = async (port: number): Promise<number> => {
-      const opened: net.Server[] = []
-      try {
-        for (const host of this.listenHosts()) {
-          // The first socket may pick the port (0); the others take the same one.
-          opened.push(await listenOn(opened.length ? (opened[0].address() as net.AddressInfo).port : port, host))
-        }
-      } catch (err) {
-        await Promise.all(opened.map((s) => new Promise<void>((r) => s.close(() => r()))))
-        throw err
-      }
-      this.servers.push(...opened)
-      return (opened[0].address() as net.AddressInfo).port
-    }
     const wanted = this.opts.port
     const candidates = wanted === undefined ? [...Array.from({ length: 9 }, (_, i) => DEFAULT_PORT + i), 0] : [wanted]
-    let lastErr: unknown
-    for (const port of candidates) {
-      try {
-        this.listenPort = await tryPort(port)
-      } catch (err) {
-        lastErr = err
-        continue
-      }
-      try {
-        await this.startDht()
-      } catch (err) {
-        for (const s of this.servers.splice(0)) s.close()
-        await this.dht?.destroy().catch(() => {})
-        await this.dht6?.destroy().catch(() => {})
-        this.dht = this.dht6 = undefined
-        throw err
-      }
-      return this.listenPort
+    const tcp = this.opts.tcp !== false
+    const l = await listenTransports({
+      candidates,
+      hosts: this.listenHosts(),
+      tcp,
+      utp: this.opts.utp !== false,
+      onTcp: (socket) => this.onIncoming(socket),
+      onUtp: (socket) => this.onIncoming(socket),
+      warn: (m) => this.emit('warning', m),
+    })
+    this.listenPort = l.port
+    this.servers.push(...l.servers)
+    for (const s of l.servers) s.on('error', (err) => this.emit('warning', `listen socket: ${err.message}`))
+    this.utp = l.utp
+    this.utp?.on('warning', (m: string) => this.emit('warning', m))
+    this.transports = { policy: new DialPolicy({ utp: !!l.utp, tcp }), utp: l.utp }
+    try {
+      await this.startDht()
+    } catch (err) {
+      for (const s of this.servers.splice(0)) s.close()
+      await this.utp?.close()
+      this.utp = undefined
+      await Promise.all(this.dhtNodes().map((d) => d.destroy().catch(() => {})))
+      this.dht = this.dht6 = undefined
+      throw err
     }
-    const code = (lastErr as NodeJS.ErrnoException)?.code
-    throw new BtError(`cannot listen on port ${wanted}: ${systemReason(code) ?? (lastErr as Error)?.message}`, ExitCode.network)
+    return this.listenPort
+  }
+
+  /** Whether uTP is listening (and dialled first). */
+  utpEnabled(): boolean {
+    return !!this.utp
   }
 
   /**
@@ -179,8 +178,11 @@ export class Client extends EventEmitter implements ClientContext {
     const explicit = this.listenHosts().filter((h): h is string => h !== undefined)
     const hostOf = (f: 4 | 6) => (explicit.length ? explicit.find((h) => hostFamily(h) === f) : f === 4 ? '0.0.0.0' : '::')
     const path6 = statePath.replace(/(\.json)?$/, (ext) => `6${ext}`)
+    // With uTP on the listen port, the IPv4 node shares that UDP socket (libutp takes its packets, the DHT the rest).
+    let shared = o.port === undefined && this.utp ? this.utp.datagramSocket() : undefined
     const make = (family: 4 | 6, host: string, port: number): DhtNode => {
-      const node = new DhtNode({ family, port, host, bootstrap: o.bootstrap, statePath: family === 4 ? statePath : path6 })
+      const socket = family === 4 ? shared : undefined
+      const node = new DhtNode({ family, port, host, socket, bootstrap: o.bootstrap, statePath: family === 4 ? statePath : path6 })
       node.on('warning', () => {}) // stray packets are normal on the DHT; not worth a user's attention
       return node
     }
@@ -204,6 +206,7 @@ export class Client extends EventEmitter implements ClientContext {
       } catch (err) {
         // The DHT port may be taken while TCP was free: fall back to any port rather than no DHT.
         if (o.port !== undefined) throw new BtError(`cannot open DHT port ${o.port}: ${systemReason((err as NodeJS.ErrnoException).code) ?? (err as Error).message}`, ExitCode.network)
+        shared = undefined
         n4 = make(4, host4, 0)
         if (n6) n4.link(n6)
         await listen(n4)
@@ -292,7 +295,7 @@ export class Client extends EventEmitter implements ClientContext {
     for (const d of this.dhtNodes()) if (d.family === hostFamily(h)) d.addNode({ host: h, port })
   }
 
-  private onIncoming(socket: net.Socket): void {
+  private onIncoming(socket: PeerSocket): void {
     if (this.destroyed || this.connections + this.halfOpen + this.sockets.size >= this.maxConnections) {
       socket.destroy()
       return
@@ -364,6 +367,7 @@ export class Client extends EventEmitter implements ClientContext {
     this.uploadLimiter?.destroy()
     for (const s of this.sockets) s.destroy()
     await Promise.all(this.dhtNodes().map((d) => d.destroy().catch(() => {})))
+    await this.utp?.close()
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
   }
 }

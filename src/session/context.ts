@@ -17,6 +17,8 @@ export interface ClientContext {
   readonly memoryBudget: number
   /** Protocol encryption policy (absent: prefer). */
   readonly encryption?: import('../wire/encryption.js').EncryptionMode
+  /** How to reach peers: TCP and/or uTP, in the dial policy's order (absent: TCP only). */
+  readonly transports?: import('../net/dialer.js').DialTransports
   readonly downloadLimiter?: TokenBucket
   readonly uploadLimiter?: TokenBucket
   isSelf(a: PeerAddress): boolean

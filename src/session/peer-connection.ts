@@ -2,7 +2,7 @@
 // pieces it has, what it asks of us), what we tell it once metadata is known (our pieces, allowed-fast), and what we
 // take back when it goes (its share of piece availability). PEX between connected peers lives here too.
 
-import type { Socket } from 'node:net'
+import type { PeerSocket as Socket } from '../net/utp.js'
 import type { PeerAddress } from '../discovery/peer-address.js'
 import type { PeerWire } from '../wire/peer-wire.js'
 import { announceHaves, offerAllowedFast } from '../wire/fast.js'

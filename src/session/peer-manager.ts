@@ -2,7 +2,9 @@
 // Client's limits, the handshake up to the point a connection becomes a Peer, back-off after failures, bans, and the
 // memory of peers that refused our encrypted handshake (they are dialled in plain text from then on).
 
-import net, { type Socket } from 'node:net'
+import { dialPeer, TCP_ONLY } from '../net/dialer.js'
+import type { Transport } from '../net/dial-policy.js'
+import type { PeerSocket as Socket } from '../net/utp.js'
 import { isLoopbackHost, normalizeHost, peerKey, type PeerAddress } from '../discovery/peer-address.js'
 import { PeerWire } from '../wire/peer-wire.js'
 import { acceptable, failedInCrypto, peLevel, startOutgoing } from '../wire/encryption.js'
@@ -33,7 +35,7 @@ export interface ConnectionEnds {
 /** What the peer manager needs from the Client: identity, connection limits, encryption policy. */
 export type DialContext = Pick<
   ClientContext,
-  'peerId' | 'maxPeersPerTorrent' | 'dhtEnabled' | 'encryption' | 'isSelf' | 'canDial' | 'dialStarted' | 'dialEnded'
+  'peerId' | 'maxPeersPerTorrent' | 'dhtEnabled' | 'encryption' | 'transports' | 'isSelf' | 'canDial' | 'dialStarted' | 'dialEnded'
 >
 
 /** What the peer manager needs from its torrent. */
@@ -132,16 +134,22 @@ export class PeerManager {
     c.connecting = true
     this.connecting++
     this.ctx.dialStarted()
-    const socket = net.connect({ host: c.address.host, port: c.address.port })
     let settled = false
     let connected = false
     let timedOut = false
     let wire: PeerWire | undefined
+    let dialedOver: Transport | undefined
+    const transports = this.ctx.transports ?? TCP_ONLY
+    const policy = transports.policy
     const mode = this.ctx.encryption ?? 'prefer'
     const finish = (ok: boolean, why?: DialEnd) => {
       if (settled) return
       settled = true
       const inCrypto = !ok && connected && failedInCrypto(wire)
+      // Tell the dial policy how the transport did with this peer (a failed connect it saw itself), unless a plain-text
+      // retry over the same transport comes next.
+      if (dialedOver && ok) policy.succeeded(c.address.host, c.address.port, dialedOver)
+      else if (dialedOver && !(inCrypto && mode === 'prefer' && !c.plainOnly)) policy.failed(c.address.host, c.address.port, dialedOver)
       // A peer that stayed silent through our encrypted handshake timed out (it is still tried in plain text below);
       // one that closed it refused encryption.
       if (!ok) this.ends[inCrypto && why !== 'timeout' ? 'encryption' : why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
@@ -164,22 +172,22 @@ export class PeerManager {
         setImmediate(() => this.connectMore())
       }
     }
-    socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
-      timedOut = true
-      socket.destroy()
-    })
-    socket.once('error', () => finish(false))
-    socket.once('close', () => finish(false))
-    socket.once('connect', () => {
+    // uTP first and TCP after a short wait, or what worked for this peer before (src/net/dial-policy.ts).
+    dialPeer(c.address.host, c.address.port, { ...transports, tcpTimeoutMs: CONNECT_TIMEOUT_MS }).then(({ socket, transport }) => {
       connected = true
-      socket.setTimeout(0)
-      if (this.closed) return socket.destroy()
-      const w = (wire = new PeerWire('tcpOutgoing', peLevel(mode, c.plainOnly)))
+      dialedOver = transport
+      socket.once('error', () => finish(false))
+      socket.once('close', () => finish(false))
+      if (this.closed) return void socket.destroy()
+      const w = (wire = new PeerWire(`${transport}Outgoing`, peLevel(mode, c.plainOnly)))
       this.handshake(w, socket, c.address, (ok, why) => {
         if (ok) c.failures = 0
         finish(ok, why)
       })
       startOutgoing(w, this.host.infoHash, () => w.handshake(this.host.infoHashBuffer, this.ctx.peerId, { dht: this.ctx.dhtEnabled, fast: true }))
+    }, (err: NodeJS.ErrnoException) => {
+      timedOut = err?.code === 'ETIMEDOUT'
+      finish(false)
     })
   }
 

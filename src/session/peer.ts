@@ -1,6 +1,6 @@
 // One connected peer as the session sees it: its wire and socket, what it has, what we asked of it, its rates.
 
-import type { Socket } from 'node:net'
+import type { PeerSocket as Socket } from '../net/utp.js'
 import type { PeerWire } from '../wire/peer-wire.js'
 import type { PeerAddress } from '../discovery/peer-address.js'
 import type { PickPeer } from './picker.js'

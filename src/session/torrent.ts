@@ -4,7 +4,7 @@
 // into memory -> hash once -> write -> HAVE to everyone -> resume state.
 
 import { EventEmitter } from 'node:events'
-import type { Socket } from 'node:net'
+import type { PeerSocket as Socket } from '../net/utp.js'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { metainfoFromInfo, pieceHash, type Metainfo } from '../metainfo/metainfo.js'
 import type { PeerAddress } from '../discovery/peer-address.js'

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// uTP transport bench: bt's uTP (utp-native/libutp through src/net/utp.ts) beside libtorrent's own uTP, the same
+// python3-libtorrent seeder, the same run; and bt's TCP from that seeder for the CPU ratio.
+//
+//   npm run build && node bench/utp.js [--size 256M] [--runs libtorrent-utp,bt-utp,bt-tcp] [--timeout 600] [--dir /tmp] [--keep]
+//
+// BT_UTP_BATCH=0 in the environment turns off bt's receive batching (src/net/utp.ts), for comparison.
+//
+// The seeder accepts uTP and TCP. Clients, each timed as a whole process (/usr/bin/time: wall, user+sys CPU, RSS):
+//   libtorrent utp  a python3-libtorrent leecher with outgoing TCP off (so it dials uTP), exits when complete
+//   bt utp          bench/utp-fetch.js over bt's uTP transport: PeerWire, 128 requests in flight, md5, no disk
+//   bt tcp          the same fetcher over TCP
+// The bt fetcher measures the transport and the wire only (no session, no disk writes);
+// libtorrent's figure includes its disk writes. bench/download.js has the whole-client uTP columns.
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LT_PYTHON, LT_SCRIPT, MiB, ROOT, ensureBuilt, fmtSize, killAll, makePayload, md5File, parseArgs, parseSize, startLtPeer, timed, printHelpAndExit } from './lib.js'
+
+const { flags } = parseArgs(process.argv.slice(2), ['keep', 'help'])
+if (flags.help) printHelpAndExit(import.meta.url)
+const size = parseSize(flags.size ?? '256M')
+const timeoutMs = Number(flags.timeout ?? 600) * 1000
+
+ensureBuilt()
+const work = mkdtempSync(join(flags.dir ?? tmpdir(), 'bt-bench-utp-'))
+process.on('exit', () => { killAll(); if (!flags.keep) rmSync(work, { recursive: true, force: true }) })
+
+const { seedDir, file, srcMd5 } = await makePayload(work, size)
+const torrent = join(work, 'payload.torrent')
+const mk = spawnSync('mktorrent', ['-l', '20', '-a', 'http://127.0.0.1:9/announce', '-o', torrent, file], { encoding: 'utf8' })
+if (mk.status !== 0) throw new Error(`mktorrent: ${mk.stderr}`)
+const seeder = await startLtPeer({ torrent, save: seedDir, seed: true, utp: true, interval: 1 })
+const seederAddr = `127.0.0.1:${seeder.port}`
+console.log(`payload ${fmtSize(size)}, 1 MiB pieces, libtorrent seeder on ${seederAddr} (uTP and TCP)\n`)
+
+const fetcher = join(ROOT, 'bench', 'utp-fetch.js')
+const runs = [
+  ['libtorrent utp', LT_PYTHON, (out) => [LT_SCRIPT, JSON.stringify({ torrent, save: out, peers: [seederAddr], exit_on_finish: true, interval: 5, utp: true, settings: { enable_outgoing_tcp: false, enable_incoming_tcp: false } })]],
+  ['bt utp', process.execPath, () => [fetcher, torrent, seederAddr, 'utp']],
+  ['bt tcp', process.execPath, () => [fetcher, torrent, seederAddr, 'tcp']],
+]
+const only = flags.runs ? String(flags.runs).split(',').map((s) => s.trim().replace('-', ' ')) : undefined
+const selected = runs.filter(([name]) => !only || only.includes(name))
+const results = []
+for (const [name, cmd, args] of selected) {
+  const out = join(work, `out-${name.replace(' ', '-')}`)
+  mkdirSync(out)
+  const r = await timed(cmd, args(out), { timeoutMs, stdin: name.startsWith('libtorrent') ? 'pipe' : 'ignore' })
+  let md5 = 'missing'
+  if (name.startsWith('libtorrent')) {
+    try { md5 = statSync(join(out, 'payload.bin')).size === size ? await md5File(join(out, 'payload.bin')) : 'short' } catch {}
+  } else {
+    try {
+      const j = JSON.parse(r.output.trim().split('\n').pop())
+      md5 = j.md5
+      if (j.connectRetries) console.log(`${name}: the first connect got no answer in 5 s; retried (connected after ${j.connectMs} ms)`)
+    } catch {}
+  }
+  rmSync(out, { recursive: true, force: true })
+  if (r.code !== 0 || md5 !== srcMd5) {
+    console.log(`${name}: failed (${r.timedOut ? 'timed out' : `exit ${r.code}, md5 ${md5}`}): ${r.output.trim().split('\n').slice(-3).join(' / ').slice(0, 400)}`)
+    continue
+  }
+  const res = { name, ...r, mibs: size / MiB / r.wall }
+  results.push(res)
+  console.log(`${name}: ${r.wall.toFixed(2)} s, ${res.mibs.toFixed(1)} MiB/s, CPU ${r.cpu.toFixed(2)} s (${(r.cpu / (size / 2 ** 30)).toFixed(2)} s/GiB), RSS ${(r.rssKiB / 1024).toFixed(0)} MiB, md5 ok`)
+}
+seeder.stop()
+const by = (n) => results.find((r) => r.name === n)
+const [lt, bu, bt] = [by('libtorrent utp'), by('bt utp'), by('bt tcp')]
+console.log('')
+if (bu && lt) console.log(`bt utp / libtorrent utp: speed ${(bu.mibs / lt.mibs).toFixed(2)} (>1: bt faster), CPU ${(bu.cpu / lt.cpu).toFixed(2)}`)
+if (bu && bt) console.log(`bt utp / bt tcp: speed ${(bu.mibs / bt.mibs).toFixed(2)}, CPU ${(bu.cpu / bt.cpu).toFixed(2)} (target <= 1.5)`)
+process.exitCode = results.length === selected.length ? 0 : 1

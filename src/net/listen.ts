@@ -1,0 +1,90 @@
+// The listen side of both transports: a TCP server and a uTP endpoint on the same port number (peers learn one port
+// from trackers, the DHT and PEX, and dial it over either), with the Client's port candidates and uTP's fallback.
+
+import net from 'node:net'
+import { BtError, ExitCode, systemReason } from '../errors.js'
+import { UtpEndpoint, type PeerSocket } from './utp.js'
+
+export interface ListenOptions {
+  /** Ports to try in order; 0 = any free port. */
+  candidates: number[]
+  /** Addresses to listen on over TCP, all on one port ([undefined] = every interface, dual stack where possible). */
+  hosts: Array<string | undefined>
+  tcp: boolean
+  utp: boolean
+  onTcp: (socket: net.Socket) => void
+  onUtp: (socket: PeerSocket) => void
+  /** Told once per process when uTP cannot load; the listener then runs TCP only. */
+  warn: (message: string) => void
+  /** The binding to load (tests). */
+  utpModule?: string
+}
+
+export interface Listeners {
+  port: number
+  /** One TCP server per address (none with tcp off). */
+  servers: net.Server[]
+  utp?: UtpEndpoint
+}
+
+// With port 0 the kernel picks a free TCP port whose UDP twin may be taken (by a DHT, another client): try again.
+const ANY_PORT_TRIES = 8
+
+/** Binds TCP and/or uTP on one port number; rejects with a BtError when no candidate works for every transport asked. */
+export async function listenTransports(o: ListenOptions): Promise<Listeners> {
+  if (!o.tcp && !o.utp) throw new BtError('both TCP and uTP are switched off: nothing to listen on', ExitCode.usage)
+  let lastErr: unknown
+  for (const candidate of o.candidates) {
+    for (let i = 0; i < (candidate === 0 ? ANY_PORT_TRIES : 1); i++) {
+      const servers: net.Server[] = []
+      try {
+        let port = candidate
+        if (o.tcp) {
+          // The first socket may pick the port (0); the others take the same one.
+          for (const host of o.hosts) {
+            servers.push(await tcpServer(servers.length ? port : candidate, host, o.onTcp))
+            port = (servers[0].address() as net.AddressInfo).port
+          }
+        }
+        const host = utpHost(o.hosts)
+        if (!o.utp || host === null) {
+          if (!o.tcp) throw new BtError('--no-tcp needs uTP, and uTP runs over IPv4 only: give an IPv4 --bind address', ExitCode.usage)
+          return { port, servers }
+        }
+        const utp = await UtpEndpoint.open({ port, host, module: o.utpModule }, o.warn)
+        if (!utp) {
+          if (!o.tcp) throw new BtError('--no-tcp needs uTP, and uTP is unavailable here (utp-native did not load)', ExitCode.usage)
+          return { port, servers }
+        }
+        utp.on('connection', o.onUtp)
+        return { port: utp.port, servers, utp }
+      } catch (err) {
+        for (const s of servers) s.close()
+        if (err instanceof BtError && err.exitCode === ExitCode.usage) throw err
+        lastErr = err
+      }
+    }
+  }
+  if (lastErr instanceof BtError) throw lastErr
+  const code = (lastErr as NodeJS.ErrnoException)?.code
+  const wanted = o.candidates.length === 1 ? o.candidates[0] : `${o.candidates[0]}…`
+  throw new BtError(`cannot listen on port ${wanted}: ${systemReason(code) ?? (lastErr as Error)?.message}`, ExitCode.network)
+}
+
+// uTP binds IPv4 only: every IPv4 address when TCP listens on all interfaces (or on '::', dual stack), else the first
+// IPv4 listen address; null (no uTP) when only IPv6 addresses are asked for.
+function utpHost(hosts: Array<string | undefined>): string | undefined | null {
+  if (hosts.some((h) => h === undefined || h === '::' || h === '0.0.0.0')) return undefined
+  return hosts.find((h): h is string => h !== undefined && net.isIPv4(h)) ?? null
+}
+
+function tcpServer(port: number, host: string | undefined, onSocket: (s: net.Socket) => void): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer(onSocket)
+    server.once('error', reject)
+    server.listen({ port, host }, () => {
+      server.removeListener('error', reject)
+      resolve(server)
+    })
+  })
+}
