@@ -24,7 +24,7 @@ export const importCommand: CommandModule<object, Args> = {
     y
       .positional('inputs', { type: 'string', array: true, default: [], describe: 'NDJSON or magnet-list file, .torrent file, directory of .torrent files, or - for stdin' })
       .option('db', dbOption)
-      .option('batch-size', { type: 'number', default: 2000, describe: 'records per transaction' })
+      .option('batch-size', { type: 'number', default: 2000, describe: 'records parsed and classified per batch (a transaction holds up to 20000, or one batch if larger)' })
       .option('jobs', { alias: 'j', type: 'number', describe: 'classifier threads (0: none, classify on the main thread; default 2 with 4 cores or more, else 0)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, warnings or summary on stderr' })

@@ -89,6 +89,10 @@ export class SqliteIndex implements IndexStore {
   private R?: typeof import('./record.js')
   /** PRAGMA data_version after our last write: unchanged means no other process wrote, so keyCache still holds. */
   private dataVersion = -1
+  /** Bulk mode: records per shared transaction, and what the open one holds. */
+  private bulkRows = 0
+  private held = 0
+  private heldSince = 0
 
   private constructor(path: string, db: Database.Database) {
     this.location = path
@@ -221,15 +225,60 @@ export class SqliteIndex implements IndexStore {
     const result: UpsertResult = { added: 0, updated: 0 }
     this.R ??= await import('./record.js')
     const prepared = this.R.prepareAll(records, result)
-    const run = this.db.transaction(() => {
-      // Another process may have written since our last batch: then the cached free keys may be taken.
-      const version = this.db.pragma('data_version', { simple: true }) as number
-      if (version !== this.dataVersion || this.keyCache.size > 100_000) this.keyCache = new Map()
+    const write = () => {
       for (let i = 0; i < records.length; i++) if (prepared[i]) this.upsertOne(records[i], prepared[i]!, now, result)
+    }
+    if (this.bulkRows > 0) {
+      if (!this.db.inTransaction) this.begin()
+      try {
+        write()
+      } catch (err) {
+        // A failed statement leaves the shared transaction half-written: drop it whole, as a single upsert would.
+        if (this.db.inTransaction) this.db.exec('ROLLBACK')
+        this.held = 0
+        throw err
+      }
+      this.held += records.length
+      // Bounded in rows (memory, and how long a crawler waits for the lock) and in time (how much a kill loses).
+      if (this.held >= this.bulkRows || Date.now() - this.heldSince > 2000) this.commit()
+      return result
+    }
+    const run = this.db.transaction(() => {
+      this.checkVersion()
+      write()
     })
     run.immediate()
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number
     return result
+  }
+
+  /** Another process may have written since our last batch: then the cached free keys may be taken. */
+  private checkVersion(): void {
+    const version = this.db.pragma('data_version', { simple: true }) as number
+    if (version !== this.dataVersion || this.keyCache.size > 100_000) this.keyCache = new Map()
+  }
+
+  private begin(): void {
+    this.db.exec('BEGIN IMMEDIATE')
+    this.checkVersion()
+    this.held = 0
+    this.heldSince = Date.now()
+  }
+
+  private commit(): void {
+    if (!this.db.inTransaction) return
+    this.db.exec('COMMIT')
+    this.held = 0
+    this.dataVersion = this.db.pragma('data_version', { simple: true }) as number
+  }
+
+  bulk(rows: number): void {
+    this.bulkRows = Math.max(0, Math.floor(rows))
+    if (this.bulkRows === 0) this.commit()
+  }
+
+  async flush(): Promise<void> {
+    this.commit()
   }
 
   async has(infoHashes: readonly string[]): Promise<Set<string>> {
@@ -326,6 +375,7 @@ export class SqliteIndex implements IndexStore {
 
   async close(): Promise<void> {
     if (!this.db.open) return
+    this.commit()
     try {
       this.db.pragma('optimize')
     } catch {}
