@@ -9,9 +9,9 @@ import Database from 'better-sqlite3'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { ftsExpression } from './query/compile.js'
 import type { Query, Range } from './query/types.js'
-import { decodeFiles } from './files.js'
+import { decodeFiles, filesText } from './files.js'
 import type { PreparedRecord } from './record.js'
-import { FLAG_PARTIAL, rowToTorrent, type Row } from './rows.js'
+import { FLAG_PARTIAL, rowToTorrent, typeCode, type Row } from './rows.js'
 import { filterConditions, Params } from './sql.js'
 import { facetsFrom, pageOf, type FacetRows } from './search.js'
 import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
@@ -21,7 +21,19 @@ const APPLICATION_ID = 0x62746978
 const KEY_SPAN = 2 ** 20
 const BUSY_TIMEOUT_MS = 15_000
 
-const MIGRATIONS: string[] = [
+/**
+ * A torrent's type as a word of its full-text row that no name, path or query can spell (a private-use character,
+ * stripped from indexed text): a type filter then narrows the FTS5 walk itself (the doclists intersect, skipping
+ * ahead) instead of testing every text match against its row. Common words with a rare type used to walk every
+ * match; this makes them 2–4× cheaper, and a type filter alone a walk of that type's rows only.
+ */
+const TYPE_MARK = '\uE000'
+const typeWord = (code: number) => `${TYPE_MARK}t${code}`
+const unmarked = (s: string) => (s.includes(TYPE_MARK) ? s.replaceAll(TYPE_MARK, ' ') : s)
+const FTS_TABLE = `CREATE VIRTUAL TABLE fts USING fts5(name, files, content='', contentless_delete=1,
+     tokenize='unicode61 remove_diacritics 2');`
+
+const MIGRATIONS: (string | ((db: Database.Database) => void))[] = [
   // 1: the first schema.
   `CREATE TABLE torrents (
      id INTEGER PRIMARY KEY,
@@ -51,9 +63,32 @@ const MIGRATIONS: string[] = [
    CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
    CREATE TABLE torrent_sources (torrent INTEGER NOT NULL, source INTEGER NOT NULL, seen INTEGER NOT NULL,
      PRIMARY KEY (torrent, source)) WITHOUT ROWID;
-   CREATE VIRTUAL TABLE fts USING fts5(name, files, content='', contentless_delete=1,
-     tokenize='unicode61 remove_diacritics 2');`,
+   ${FTS_TABLE}`,
+  // 2: type words in the full-text rows (and file words without extensions and track numbers): rebuilt from the
+  // stored names and file lists.
+  rebuildFullText,
 ]
+
+function rebuildFullText(db: Database.Database): void {
+  db.exec(`DROP TABLE fts; ${FTS_TABLE}`)
+  const insert = db.prepare('INSERT INTO fts (rowid, name, files) VALUES (?, ?, ?)')
+  const page = db.prepare<[number], { id: number; name: string; type: number; list: Buffer | null }>(
+    'SELECT t.id, t.name, t.type, f.list FROM torrents t LEFT JOIN files f ON f.id = t.id WHERE t.id > ? ORDER BY t.id LIMIT 1000')
+  for (let last = -1; ;) {
+    const rows = page.all(last)
+    if (rows.length === 0) break
+    for (const r of rows) {
+      const files = r.list ? filesText(r.name, decodeFiles(r.name, r.list)) : ''
+      insert.run(r.id, unmarked(r.name), ftsFiles(files, r.type))
+    }
+    last = rows[rows.length - 1].id
+  }
+}
+
+/** The files column of a full-text row: the file words, then the type word. */
+function ftsFiles(files: string, type: number): string {
+  return files ? `${unmarked(files)} ${typeWord(type)}` : typeWord(type)
+}
 
 const COLUMNS = `t.info_hash, t.name, t.size, t.files, t.id >> 20 AS published, t.added, t.seeders, t.leechers, t.flags,
   t.type, t.year, t.res, t.source, t.vcodec, t.acodec, t.langs, t.seasons, t.episodes, t.grp, t.meta`
@@ -195,7 +230,7 @@ export class SqliteIndex implements IndexStore {
         p.source, p.vcodec, p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta)
       if (p.filesBlob) st.putFiles.run(id, p.filesBlob)
       const text = this.R!.fullTextOf(p)
-      st.ftsInsert.run(id, text.name, text.files)
+      st.ftsInsert.run(id, unmarked(text.name), ftsFiles(text.files, p.type))
       st.seen.run(id, this.sourceId(p.origin), now)
       result.added++
       return
@@ -217,7 +252,7 @@ export class SqliteIndex implements IndexStore {
     else st.dropFiles.run(old.id)
     const text = this.R!.fullTextOf(p)
     st.ftsDelete.run(old.id)
-    st.ftsInsert.run(old.id, text.name, text.files)
+    st.ftsInsert.run(old.id, unmarked(text.name), ftsFiles(text.files, p.type))
   }
 
   async upsert(records: readonly TorrentRecord[]): Promise<UpsertResult> {
@@ -311,23 +346,28 @@ export class SqliteIndex implements IndexStore {
   }
 
   /** FROM and WHERE of a search, with its parameters; `ranked` adds the bm25 score. */
-  private where(query: Query, ranked: boolean): { from: string; where: string; params: unknown[]; text: boolean; score: string } {
+  private where(query: Query, ranked: boolean): { from: string; where: string; params: unknown[]; text: boolean; fts: boolean; score: string } {
     const b = new Params('sqlite')
     const { include, exclude } = ftsExpression(query.terms)
+    // Wanted types go into the MATCH as type words (see typeWord); unwanted ones stay a condition on the row.
+    const types = query.filters.types
+    const typeMatch = types?.any?.length ? `(${types.any.map((t) => `"${typeWord(typeCode(t))}"`).join(' OR ')})` : undefined
+    const filters = typeMatch ? { ...query.filters, types: types!.none ? { none: types!.none } : undefined } : query.filters
+    const match = include && typeMatch ? `${include} AND ${typeMatch}` : include ?? typeMatch
     const conds: string[] = []
     let from = 'torrents t'
-    if (include) {
+    if (match) {
       from = 'fts CROSS JOIN torrents t ON t.id = fts.rowid'
-      conds.push(`fts MATCH ${b.p(exclude ? `(${include}) NOT (${exclude})` : include)}`)
+      conds.push(`fts MATCH ${b.p(exclude ? `(${match}) NOT (${exclude})` : match)}`)
     } else if (exclude) {
       conds.push(`t.id NOT IN (SELECT rowid FROM fts WHERE fts MATCH ${b.p(exclude)})`)
     }
-    conds.push(...filterConditions(b, query.filters, (r: Range, out: string[]) => {
+    conds.push(...filterConditions(b, filters, (r: Range, out: string[]) => {
       if (r.min !== undefined) out.push(`t.id >= ${b.p(Math.ceil(r.min / 1000) * KEY_SPAN)}`)
       if (r.max !== undefined) out.push(`t.id <= ${b.p((Math.floor(r.max / 1000) + 1) * KEY_SPAN - 1)}`)
     }))
     return {
-      from, where: conds.length ? conds.join(' AND ') : '1', params: b.values, text: Boolean(include),
+      from, where: conds.length ? conds.join(' AND ') : '1', params: b.values, text: Boolean(include), fts: Boolean(match),
       score: ranked && include ? ', bm25(fts, 10.0, 1.0) AS score' : '',
     }
   }
@@ -335,7 +375,7 @@ export class SqliteIndex implements IndexStore {
   async search(query: Query, options: SearchOptions = {}): Promise<SearchResult> {
     const { limit, offset, sort } = pageOf(query, options)
     const w = this.where(query, sort === 'relevance')
-    const key = w.text ? 'fts.rowid' : 't.id'
+    const key = w.fts ? 'fts.rowid' : 't.id'
     const order = {
       relevance: w.text ? `score, ${key} DESC` : `${key} DESC`,
       date: `${key} DESC`,
@@ -397,7 +437,11 @@ function migrate(db: Database.Database, path: string): void {
   // Two processes opening a new index at once: the second waits for the first's transaction, then sees its version.
   db.transaction(() => {
     const v = db.pragma('user_version', { simple: true }) as number
-    for (let i = v; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i])
+    for (let i = v; i < MIGRATIONS.length; i++) {
+      const m = MIGRATIONS[i]
+      if (typeof m === 'string') db.exec(m)
+      else m(db)
+    }
     db.pragma(`application_id = ${APPLICATION_ID}`)
     db.pragma(`user_version = ${MIGRATIONS.length}`)
   }).immediate()
