@@ -20,6 +20,7 @@ import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRec
 const APPLICATION_ID = 0x62746978
 const KEY_SPAN = 2 ** 20
 const BUSY_TIMEOUT_MS = 15_000
+const MMAP_BYTES = 256 * 1024 * 1024
 
 /**
  * A torrent's type as a word of its full-text row that no name, path or query can spell (a private-use character,
@@ -128,6 +129,8 @@ export class SqliteIndex implements IndexStore {
   private bulkRows = 0
   private held = 0
   private heldSince = 0
+  /** Whether this connection wrote (close then runs PRAGMA optimize; a search alone skips it). */
+  private wrote = false
 
   private constructor(path: string, db: Database.Database) {
     this.location = path
@@ -155,6 +158,9 @@ export class SqliteIndex implements IndexStore {
       db.pragma('synchronous = NORMAL')
       db.pragma('cache_size = -32768') // 32 MiB: most of the info-hash index of a million torrents, and RSS < 200 MiB
       db.pragma('temp_store = MEMORY')
+      // Reads through a memory map: a new `bt search` process starts with an empty page cache, and a common word
+      // touches thousands of pages; mapped, each is a page fault on the OS cache instead of a read() and a copy.
+      db.pragma(`mmap_size = ${MMAP_BYTES}`)
       migrate(db, path)
       return new SqliteIndex(path, db)
     } catch (err) {
@@ -260,6 +266,7 @@ export class SqliteIndex implements IndexStore {
     const result: UpsertResult = { added: 0, updated: 0 }
     this.R ??= await import('./record.js')
     const prepared = this.R.prepareAll(records, result)
+    this.wrote = true
     const write = () => {
       for (let i = 0; i < records.length; i++) if (prepared[i]) this.upsertOne(records[i], prepared[i]!, now, result)
     }
@@ -310,6 +317,8 @@ export class SqliteIndex implements IndexStore {
   bulk(rows: number): void {
     this.bulkRows = Math.max(0, Math.floor(rows))
     if (this.bulkRows === 0) this.commit()
+    // A bulk import reads back little: no map, so that the pages it touches do not add to its RSS.
+    this.db.pragma(`mmap_size = ${this.bulkRows > 0 ? 0 : MMAP_BYTES}`)
   }
 
   async flush(): Promise<void> {
@@ -327,6 +336,7 @@ export class SqliteIndex implements IndexStore {
 
   async updateSwarm(infoHash: string, seeders: number, leechers: number): Promise<void> {
     if (!/^[0-9a-fA-F]{40}$/.test(infoHash)) return
+    this.wrote = true
     this.st.swarm.run(Math.max(0, Math.floor(seeders)), Math.max(0, Math.floor(leechers)), Math.floor(Date.now() / 1000), Buffer.from(infoHash, 'hex'))
   }
 
@@ -417,7 +427,7 @@ export class SqliteIndex implements IndexStore {
     if (!this.db.open) return
     this.commit()
     try {
-      this.db.pragma('optimize')
+      if (this.wrote) this.db.pragma('optimize')
     } catch {}
     this.db.close()
   }
