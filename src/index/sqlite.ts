@@ -438,7 +438,12 @@ export class SqliteIndex implements IndexStore {
     if (!this.db.open) return
     this.commit()
     try {
-      if (this.wrote) this.db.pragma('optimize')
+      // Unmapped first: optimize may read whole tables, and mapped pages it touches count in the RSS (a million
+      // torrent import peaked at 317 MiB in its last second this way, against under 200 before).
+      if (this.wrote) {
+        this.db.pragma('mmap_size = 0')
+        this.db.pragma('optimize')
+      }
     } catch {}
     this.db.close()
   }
