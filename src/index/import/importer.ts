@@ -24,7 +24,10 @@ export interface ImportProgress {
 }
 
 export interface ImportOptions {
-  /** Records per batch, what is held in memory (default 2000); a transaction takes several (up to 20 000 records) where the store allows it. */
+  /**
+   * Records per batch and per transaction. Unset: batches of 2000 (what is held in memory), several to a transaction
+   * of up to 20 000 records or 2 s where the store allows it (bulk mode).
+   */
   batchSize?: number
   /** `where` is "FILE:LINE" or a .torrent path. */
   onWarning?(where: string, reason: string): void
@@ -228,12 +231,13 @@ async function looksLikeTorrent(path: string): Promise<boolean> {
 export async function importInputs(inputs: readonly string[], store: IndexWriter, opts: ImportOptions = {}): Promise<ImportSummary> {
   const pool = opts.workers === 0 ? undefined : ClassifyPool.create(opts.workers)
   // Several batches per transaction where the store allows it: a commit is what costs the full-text index most.
-  store.bulk?.(Math.max(opts.batchSize ?? DEFAULT_BATCH, BULK_ROWS))
+  const bulk = opts.batchSize === undefined && store.bulk !== undefined
+  if (bulk) store.bulk!(BULK_ROWS)
   try {
     return await importWith(new Batcher(store, opts, pool), inputs, opts)
   } finally {
     await pool?.close()
-    store.bulk?.(0)
+    if (bulk) store.bulk!(0)
   }
 }
 
