@@ -8,7 +8,7 @@ interface Args {
   db?: string
   json: boolean
   quiet: boolean
-  'batch-size': number
+  'batch-size'?: number
   jobs?: number
 }
 
@@ -24,7 +24,7 @@ export const importCommand: CommandModule<object, Args> = {
     y
       .positional('inputs', { type: 'string', array: true, default: [], describe: 'NDJSON or magnet-list file, .torrent file, directory of .torrent files, or - for stdin' })
       .option('db', dbOption)
-      .option('batch-size', { type: 'number', default: 2000, describe: 'records per transaction' })
+      .option('batch-size', { type: 'number', describe: 'records per transaction (default: batches of 2000, several to a transaction of up to 20000 records or 2 s)' })
       .option('jobs', { alias: 'j', type: 'number', describe: 'classifier threads (0: none, classify on the main thread; default 2 with 4 cores or more, else 0)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, warnings or summary on stderr' })
@@ -40,7 +40,8 @@ export const importCommand: CommandModule<object, Args> = {
     const inputs = args.inputs.map(String).filter((s) => s !== '')
     if (process.argv.slice(2).includes('-') && !inputs.includes('-')) inputs.push('-')
     if (inputs.length === 0) throw new BtError('give a file, directory or - for stdin (bt import --help)', ExitCode.usage)
-    if (!Number.isInteger(args['batch-size']) || args['batch-size'] < 1 || args['batch-size'] > 100_000) {
+    const batch = args['batch-size']
+    if (batch !== undefined && (!Number.isInteger(batch) || batch < 1 || batch > 100_000)) {
       throw new BtError('--batch-size: give a whole number from 1 to 100000', ExitCode.usage)
     }
     if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 0 || args.jobs > 64)) {

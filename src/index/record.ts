@@ -35,6 +35,7 @@ export interface PreparedRecord extends ClassColumns {
 }
 
 // Paths are stored one per line, tab-separated from their size: a newline or tab inside one would break that.
+const BAD_PATH_CHARS = /[\t\n\r]/
 const cleanPath = (p: string) => p.replace(/[\t\n\r]/g, ' ')
 
 const list = (xs: readonly (string | number)[]) => (xs.length ? `,${xs.join(',')},` : null)
@@ -58,6 +59,8 @@ export function prepareRecord(r: TorrentRecord, now = Date.now()): PreparedRecor
     if (r.files.length > MAX_FILES) throw new RecordError(`more than ${MAX_FILES} files`)
     files = r.files.map((f, i) => {
       if (!f || typeof f.path !== 'string' || f.path === '') throw new RecordError(`file ${i + 1} has no path`)
+      // Most entries are already clean (recordFromJson made them): keep the object instead of copying it.
+      if (Number.isSafeInteger(f.size) && f.size >= 0 && !BAD_PATH_CHARS.test(f.path)) return f
       return { path: cleanPath(f.path), size: num(f.size, `size of file ${i + 1}`) ?? 0 }
     })
   }

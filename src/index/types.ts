@@ -94,6 +94,13 @@ export interface IndexWriter {
   /** Swarm counts from a scrape or the DHT. */
   updateSwarm(infoHash: string, seeders: number, leechers: number): Promise<void>
   count(): Promise<number>
+  /**
+   * Bulk writing (bt import): let consecutive upserts share one transaction of up to `rows` records, committed by
+   * `flush()` (and by close). Fewer, larger commits cost the full-text index much less; what is committed is still
+   * never lost. Stores without it commit every upsert.
+   */
+  bulk?(rows: number): void
+  flush?(): Promise<void>
   close(): Promise<void>
 }
 

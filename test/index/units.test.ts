@@ -29,7 +29,10 @@ test('file lists round-trip: prefixes, shared parts, unicode, tabs and newlines 
 
 test('files are indexed as words: each once, none of the name', () => {
   const text = filesText('Show S01', [{ path: 'Show S01/Show.S01E01.mkv', size: 1 }, { path: 'Show S01/Show.S01E02.mkv', size: 1 }, { path: 'Show S01/Extras/Café.txt', size: 1 }])
-  assert.is(text, 's01e01 mkv s01e02 extras cafe txt')
+  assert.is(text, 's01e01 s01e02 extras cafe')
+  // Extensions, split-archive volumes and bare track numbers are noise; years and real words stay.
+  const music = filesText('Album', [{ path: 'Album/01 - Intro.flac', size: 1 }, { path: 'Album/02 - 1999.flac', size: 1 }, { path: 'Album/Game.r07', size: 1 }, { path: 'Album/Movie.720p', size: 1 }])
+  assert.is(music, 'intro 1999 game movie 720p')
 })
 
 async function collect(chunks: (string | Buffer)[], max?: number) {

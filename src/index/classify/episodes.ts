@@ -35,7 +35,7 @@ function add(list: number[], values: number[]): void {
   for (const v of values) if (!list.includes(v)) list.push(v)
 }
 
-const SXE = /(?<![a-z0-9])s(\d{1,3})[ .]?e(\d{1,4})((?:[ .]?-[ .]?e?\d{1,4}(?![0-9p])|[ .]?e\d{1,4})*)(?![0-9])/gi
+const SXE = /(?<![a-z0-9])s(\d{1,3}|(?:19|20)\d\d)[ .]?e(\d{1,4})((?:[ .]?-[ .]?e?\d{1,4}(?![0-9p])|[ .]?e\d{1,4})*)(?![0-9])/gi
 const TAIL = /(-)?[ .]?e?(\d{1,4})/gi
 const NXN = /(?<![a-z0-9])(\d{1,2})x(\d{2,3})(?:-(\d{2,3}))?(?![a-z0-9])/gi
 const SPACK = /(?<![a-z0-9])s(\d{1,2})(?:[ .]?-[ .]?s?(\d{1,2}))?(?![a-z0-9])/gi
@@ -44,6 +44,10 @@ const SEASON_ORD = /(?<![a-z0-9])(\d{1,2})(?:st|nd|rd|th)[ .]season(?![a-z0-9])/
 // `Title - 05`, `Title - 01-22`, `Title - 1089 [1080p]`; years are not episodes.
 const ANIME = /\s-\s(\d{1,4})(?:v\d)?(?:\s?-\s?(\d{1,4}))?(?=$|[\s[(.])/g
 const ANIME_PAREN = /\((\d{2,4})\s?-\s?(\d{2,4})\)/g
+// `Naruto 001-220`: a bare range written zero-padded, as batches are (`70-80s`, `1967-2014` are not ranges of episodes).
+const ZERO_RANGE = /(?<![a-z0-9.])(0\d{1,3})\s?-\s?(\d{2,4})(?![a-z0-9])/g
+// A lone episode marker with no season: `E12`, `EP05`, `Ep.7`, `Episode 12` (`E3` is too short to be one).
+const LONE_EPISODE = /(?<![a-z0-9])(?:e(\d{2,3})|ep[ .]?(\d{1,3})|episode[ .]?(\d{1,4}))(?:v\d)?(?![a-z0-9])/gi
 // `Complete` ends a title only where it is a tag: before a pack word, a bracket, a quality tag or the end.
 const COMPLETE = /(?<![a-z0-9])(?:the[ .])?complete(?=$|[ .]?(?:series|seasons?|collection|edition|pack)(?![a-z])|[\s.]*[[(+\-)\]]|[ .](?:\d{3,4}p|dvd|blu|web|hdtv|bd|[xh]26|hevc|xvid)|\s*$)/gi
 const COMPLETE_CAPS = /(?<![A-Za-z0-9])COMPLETE(?![A-Za-z0-9])/g
@@ -111,6 +115,18 @@ export function scanEpisodes(s: string): Episodes {
       add(e.episodes, range(Number(m[1]), Number(m[2])))
       e.absolute = true
       e.batch = true
+      at(m.index)
+    }
+    ZERO_RANGE.lastIndex = 0
+    if (!e.absolute && e.seasons.length === 0 && (m = ZERO_RANGE.exec(s)) && Number(m[2]) > Number(m[1])) {
+      add(e.episodes, range(Number(m[1]), Number(m[2])))
+      e.absolute = true
+      e.batch = true
+      at(m.index)
+    }
+    LONE_EPISODE.lastIndex = 0
+    if (!e.absolute && e.episodes.length === 0 && (m = LONE_EPISODE.exec(s))) {
+      add(e.episodes, [Number(m[1] ?? m[2] ?? m[3])])
       at(m.index)
     }
   }

@@ -28,45 +28,62 @@ function extOf(path: string): string | undefined {
 
 const CHAPTER = /(?:chapter|chap|kapitel|chapitre|capitulo|part|book)[ _.-]?\d/i
 
+const KINDS: readonly FileKind[] = ['video', 'audio', 'audiobook', 'ebook', 'comic', 'program', 'rom', 'archive', 'image', 'extra']
+const KIND_INDEX = new Map<FileKind, number>(KINDS.map((k, i) => [k, i]))
+const EXTRA = KIND_INDEX.get('extra')!
+const IMAGE = KIND_INDEX.get('image')!
+const AUDIO = KIND_INDEX.get('audio')!
+
+// Fixed arrays by kind rather than Maps: this runs on every torrent the index stores, on every one of its files.
 export function summarizeFiles(files: readonly IndexedFile[]): FileSummary {
-  const bytes = new Map<FileKind, number>()
-  const biggest = new Map<FileKind, { size: number; path: string; ext: string }>()
-  const audioCount = new Map<string, number>()
+  const bytes = new Array<number>(KINDS.length).fill(-1)
+  const bigSize = new Array<number>(KINDS.length).fill(-1)
+  const bigPath = new Array<string>(KINDS.length)
+  const bigExt = new Array<string>(KINDS.length)
+  const seen: number[] = []
+  let audioCount: Map<string, number> | undefined
   let chapterFiles = 0
   let audioFiles = 0
   for (const f of files) {
     const ext = extOf(f.path)
     if (!ext) continue
-    const kind = EXTENSIONS[ext] ?? 'extra'
+    const kind = KIND_INDEX.get(EXTENSIONS[ext]) ?? EXTRA
     const size = Number.isFinite(f.size) && f.size > 0 ? f.size : 0
-    bytes.set(kind, (bytes.get(kind) ?? 0) + size)
-    const big = biggest.get(kind)
-    if (!big || size > big.size) biggest.set(kind, { size, path: f.path, ext })
-    if (kind === 'audio') {
+    if (bytes[kind] < 0) {
+      bytes[kind] = 0
+      seen.push(kind) // ties go to the kind seen first
+    }
+    bytes[kind] += size
+    if (size > bigSize[kind]) {
+      bigSize[kind] = size
+      bigPath[kind] = f.path
+      bigExt[kind] = ext
+    }
+    if (kind === AUDIO) {
       audioFiles++
+      audioCount ??= new Map()
       audioCount.set(ext, (audioCount.get(ext) ?? 0) + 1)
       if (CHAPTER.test(f.path.slice(f.path.lastIndexOf('/') + 1))) chapterFiles++
     }
   }
-  let kind: FileKind | undefined
+  let k = -1
   let best = -1
-  for (const [k, n] of bytes) {
-    if (k === 'extra' || k === 'image') continue
-    if (n > best) {
-      best = n
-      kind = k
+  for (const i of seen) {
+    if (i === EXTRA || i === IMAGE) continue
+    if (bytes[i] > best) {
+      best = bytes[i]
+      k = i
     }
   }
-  if (kind === undefined) kind = bytes.has('image') ? 'image' : bytes.has('extra') ? 'extra' : undefined
-  const big = kind ? biggest.get(kind) : undefined
+  if (k < 0) k = bytes[IMAGE] >= 0 ? IMAGE : bytes[EXTRA] >= 0 ? EXTRA : -1
   let audioExt: string | undefined
   let most = 0
-  for (const [ext, n] of audioCount) if (n > most) (most = n), (audioExt = ext)
-  const name = big ? big.path.slice(big.path.lastIndexOf('/') + 1) : undefined
+  if (audioCount) for (const [ext, n] of audioCount) if (n > most) (most = n), (audioExt = ext)
+  const path = k >= 0 ? bigPath[k] : undefined
   return {
-    kind,
-    container: big?.ext,
-    mainName: name,
+    kind: k >= 0 ? KINDS[k] : undefined,
+    container: k >= 0 ? bigExt[k] : undefined,
+    mainName: path !== undefined ? path.slice(path.lastIndexOf('/') + 1) : undefined,
     audioExt,
     count: files.length,
     chapters: audioFiles >= 3 && chapterFiles >= audioFiles / 2,

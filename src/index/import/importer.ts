@@ -24,7 +24,10 @@ export interface ImportProgress {
 }
 
 export interface ImportOptions {
-  /** Records per transaction (default 2000). */
+  /**
+   * Records per batch and per transaction. Unset: batches of 2000 (what is held in memory), several to a transaction
+   * of up to 20 000 records or 2 s where the store allows it (bulk mode).
+   */
   batchSize?: number
   /** `where` is "FILE:LINE" or a .torrent path. */
   onWarning?(where: string, reason: string): void
@@ -42,6 +45,9 @@ export interface ImportSummary {
   rejected: number
 }
 
+const DEFAULT_BATCH = 2000
+/** Records per transaction in bulk mode: a few batches (each batch is what is held in memory). */
+const BULK_ROWS = 20_000
 const MAX_TORRENT_FILE = 64 * 1024 * 1024
 const MAX_BATCH_BYTES = 32 * 1024 * 1024
 
@@ -82,7 +88,7 @@ class Batcher {
     this.wheres.push(where)
     this.seqs.push(this.seq++)
     this.bytes += bytes
-    if (this.records.length >= (this.opts.batchSize ?? 2000) || this.bytes > MAX_BATCH_BYTES) await this.cut()
+    if (this.records.length >= (this.opts.batchSize ?? DEFAULT_BATCH) || this.bytes > MAX_BATCH_BYTES) await this.cut()
   }
 
   /** Hand the current batch to the classifiers, and write the one before it. */
@@ -129,6 +135,7 @@ class Batcher {
     const last = this.inflight
     this.inflight = undefined
     if (last) await this.write(last)
+    await this.store.flush?.()
     this.emitWarnings(Infinity)
   }
 }
@@ -223,10 +230,14 @@ async function looksLikeTorrent(path: string): Promise<boolean> {
 
 export async function importInputs(inputs: readonly string[], store: IndexWriter, opts: ImportOptions = {}): Promise<ImportSummary> {
   const pool = opts.workers === 0 ? undefined : ClassifyPool.create(opts.workers)
+  // Several batches per transaction where the store allows it: a commit is what costs the full-text index most.
+  const bulk = opts.batchSize === undefined && store.bulk !== undefined
+  if (bulk) store.bulk!(BULK_ROWS)
   try {
     return await importWith(new Batcher(store, opts, pool), inputs, opts)
   } finally {
     await pool?.close()
+    if (bulk) store.bulk!(0)
   }
 }
 
