@@ -13,7 +13,7 @@ import { within } from '../helpers/wait.js'
 const open: Listeners[] = []
 test.after.each(async () => {
   for (const l of open.splice(0)) {
-    l.server?.close()
+    for (const s of l.servers) s.close()
     await l.utp?.close()
   }
 })
@@ -66,21 +66,21 @@ test('TCP and uTP listen on the same port number, and both accept', async () => 
   let tcpIn = 0
   let utpIn: PeerSocket | undefined
   const l = await listenTransports({
-    candidates: [0], host: '127.0.0.1', tcp: true, utp: true,
+    candidates: [0], hosts: ['127.0.0.1'], tcp: true, utp: true,
     onTcp: (s) => { tcpIn++; s.destroy() },
     onUtp: (s) => { utpIn = s },
     warn: (m) => assert.unreachable(m),
   })
   open.push(l)
-  assert.ok(l.server && l.utp)
-  assert.is((l.server!.address() as net.AddressInfo).port, l.port)
+  assert.ok(l.servers.length === 1 && l.utp)
+  assert.is((l.servers[0].address() as net.AddressInfo).port, l.port)
   assert.is(l.utp!.port, l.port)
   const t = net.connect(l.port, '127.0.0.1')
   await within(new Promise((r) => t.on('close', r)), 5000, 'TCP accepted and closed')
   assert.is(tcpIn, 1)
-  const dialer = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: false, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+  const dialer = await listenTransports({ candidates: [0], hosts: ['127.0.0.1'], tcp: false, utp: true, onTcp: noop, onUtp: noop, warn: noop })
   open.push(dialer)
-  assert.is(dialer.server, undefined)
+  assert.is(dialer.servers.length, 0)
   const c = dialer.utp!.connect('127.0.0.1', l.port, 3000)
   await within(new Promise((r) => c.once('connect', r)), 5000, 'uTP connect')
   c.write('x')
@@ -94,12 +94,12 @@ test('a candidate whose UDP twin is taken fails with a clear error, and the next
   const taken = udp.address().port
   try {
     try {
-      await listenTransports({ candidates: [taken], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+      await listenTransports({ candidates: [taken], hosts: ['127.0.0.1'], tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
       assert.unreachable('bound a taken UDP port')
     } catch (err) {
       assert.match((err as Error).message, /address in use/)
     }
-    const l = await listenTransports({ candidates: [taken, 0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+    const l = await listenTransports({ candidates: [taken, 0], hosts: ['127.0.0.1'], tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
     open.push(l)
     assert.is.not(l.port, taken)
     assert.is(l.utp!.port, l.port)
@@ -108,22 +108,40 @@ test('a candidate whose UDP twin is taken fails with a clear error, and the next
   }
 })
 
+test('several listen addresses: TCP on each (one port), uTP on the IPv4 one; IPv6 addresses alone get no uTP', async () => {
+  const both = await listenTransports({ candidates: [0], hosts: ['127.0.0.1', '::1'], tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+  open.push(both)
+  assert.is(both.servers.length, 2)
+  assert.equal(both.servers.map((s) => (s.address() as net.AddressInfo).port), [both.port, both.port])
+  assert.ok(both.utp, 'uTP on 127.0.0.1')
+  const v6 = await listenTransports({ candidates: [0], hosts: ['::1'], tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+  open.push(v6)
+  assert.is(v6.servers.length, 1)
+  assert.is(v6.utp, undefined)
+  try {
+    await listenTransports({ candidates: [0], hosts: ['::1'], tcp: false, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+    assert.unreachable('listened on nothing')
+  } catch (err) {
+    assert.match((err as Error).message, /uTP runs over IPv4 only/)
+  }
+})
+
 test('missing binding: TCP only with one warning; --no-tcp then is a usage error', async () => {
   const warnings: string[] = []
-  const l = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: (m) => warnings.push(m), utpModule: 'utp-native-absent' })
+  const l = await listenTransports({ candidates: [0], hosts: ['127.0.0.1'], tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: (m) => warnings.push(m), utpModule: 'utp-native-absent' })
   open.push(l)
-  assert.ok(l.server)
+  assert.ok(l.servers.length === 1)
   assert.is(l.utp, undefined)
   assert.is(warnings.length, 1)
   try {
-    await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: false, utp: true, onTcp: noop, onUtp: noop, warn: (m) => warnings.push(m), utpModule: 'utp-native-absent' })
+    await listenTransports({ candidates: [0], hosts: ['127.0.0.1'], tcp: false, utp: true, onTcp: noop, onUtp: noop, warn: (m) => warnings.push(m), utpModule: 'utp-native-absent' })
     assert.unreachable('listened on nothing')
   } catch (err) {
     assert.match((err as Error).message, /--no-tcp needs uTP/)
   }
   assert.is(warnings.length, 1, 'still one warning')
   try {
-    await listenTransports({ candidates: [0], tcp: false, utp: false, onTcp: noop, onUtp: noop, warn: noop })
+    await listenTransports({ candidates: [0], hosts: [undefined], tcp: false, utp: false, onTcp: noop, onUtp: noop, warn: noop })
     assert.unreachable('listened on nothing')
   } catch (err) {
     assert.match((err as Error).message, /both TCP and uTP are switched off/)
@@ -131,12 +149,12 @@ test('missing binding: TCP only with one warning; --no-tcp then is a usage error
 })
 
 test('dialPeer (uTP first): a TCP-only peer gets TCP after the uTP wait, and TCP first from then on', async () => {
-  const me = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+  const me = await listenTransports({ candidates: [0], hosts: ['127.0.0.1'], tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
   open.push(me)
   const tcpOnly = net.createServer((s) => s.destroy())
   await new Promise<void>((r) => tcpOnly.listen(0, '127.0.0.1', r))
   const tcpPort = (tcpOnly.address() as net.AddressInfo).port
-  const both = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: true, utp: true, onTcp: noop, onUtp: (s) => s.resume(), warn: noop })
+  const both = await listenTransports({ candidates: [0], hosts: ['127.0.0.1'], tcp: true, utp: true, onTcp: noop, onUtp: (s) => s.resume(), warn: noop })
   open.push(both)
   try {
     const policy = new DialPolicy({ utp: true, tcp: true, first: 'utp' })
@@ -156,7 +174,7 @@ test('dialPeer (uTP first): a TCP-only peer gets TCP after the uTP wait, and TCP
     assert.is(u.socket.remotePort, both.port)
     u.socket.destroy()
     // Default order: TCP first; a peer with no TCP listener gets uTP in the same dial.
-    const noTcp = await listenTransports({ candidates: [0], host: '127.0.0.1', tcp: false, utp: true, onTcp: noop, onUtp: (s) => s.resume(), warn: noop })
+    const noTcp = await listenTransports({ candidates: [0], hosts: ['127.0.0.1'], tcp: false, utp: true, onTcp: noop, onUtp: (s) => s.resume(), warn: noop })
     open.push(noTcp)
     const fb = await within(dialPeer('127.0.0.1', noTcp.port, { ...t, policy: new DialPolicy({ utp: true, tcp: true }) }), 5000, 'TCP refused, then uTP')
     assert.is(fb.transport, 'utp')
