@@ -3,7 +3,7 @@
 // python3-libtorrent session doing the same job in the same run. Everything on 127.0.0.1, no DHT, no trackers.
 //
 //   npm run build && node bench/scale.js [--levels 10,100,1000] [--idle 30] [--connections 500] [--hold 10]
-//        [--size 1M] [--no-lt] [--dir /tmp] [--keep]
+//        [--size 1M] [--no-lt] [--dir /tmp] [--keep] [--node-args '--cpu-prof --cpu-prof-dir=/tmp/prof']
 //
 // For each level N: N single-file torrents of --size (256 KiB pieces; every file is a hard link of one random file,
 // named t<i>.bin, so the info hashes differ and the data is read from the page cache), then
@@ -20,6 +20,9 @@
 // plain BitTorrent handshake + `interested`, nothing else) connect to torrent 0 of each: how many got a handshake
 // back, how many are still open after --hold s, the time to connect them all, RSS growth per connection and CPU
 // seconds over the hold. bt serve runs with --max-peers connections+10 so its per-torrent cap is not what is measured.
+//
+// --node-args: extra node flags for bt serve (a profile of the idle daemon: --levels 1000 --connections 0 --no-lt
+// --idle 60 --node-args '--cpu-prof --cpu-prof-dir=DIR'; the profile is written when bt serve exits on SIGTERM).
 //
 // Needs: python3-libtorrent (Debian; --no-lt skips it). Disk: one --size file; the rest are hard links.
 
@@ -43,6 +46,7 @@ const holdS = Number(flags.hold ?? 10)
 const size = parseSize(flags.size ?? '1M')
 const useLt = !flags['no-lt']
 const PIECE = 256 * 1024
+const nodeArgs = flags['node-args'] ? String(flags['node-args']).split(/\s+/).filter(Boolean) : []
 ensureBuilt()
 
 const work = mkdtempSync(join(flags.dir ?? tmpdir(), 'bt-bench-scale-'))
@@ -99,7 +103,7 @@ for (let i = 0; i < maxN; i++) {
 // ---- bt serve ----
 async function startBt(state, extra = []) {
   const t0 = now()
-  const child = spawn(process.execPath, [BT, 'serve', '--port', '0', '--peer-port', '0', '--no-dht', '--download-dir', dataDir, ...extra], {
+  const child = spawn(process.execPath, [...nodeArgs, BT, 'serve', '--port', '0', '--peer-port', '0', '--no-dht', '--download-dir', dataDir, ...extra], {
     env: { ...process.env, XDG_DATA_HOME: state, BT_DHT_BOOTSTRAP: 'none' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -160,7 +164,7 @@ ses = lt.session({
   'listen_interfaces': '127.0.0.1:0', 'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False,
   'enable_natpmp': False, 'enable_ip_notifier': False, 'allow_multiple_connections_per_ip': True,
   'enable_outgoing_utp': False, 'enable_incoming_utp': False, 'alert_mask': 0,
-  'active_limit': n + 10, 'active_seeds': n + 10, 'connections_limit': cfg['conns'] + 100,
+  'active_limit': n + 10, 'active_seeds': n + 10, 'connections_limit': cfg['conns'] + 100, 'listen_queue_size': 512,
 })
 def out(**kw):
   sys.stdout.write(json.dumps(kw) + '\\n'); sys.stdout.flush()
