@@ -8,7 +8,7 @@
 // the mixed phase, CPU ms per metadata fetch (the mixed phase's CPU minus its hashes at the calibration price), beside
 // new hashes/s, metadata/s, RSS every minute and the simulator's CPU.
 // Usage: node bench/crawl.js [--minutes 10] [--runs 1,4,4w] [--calib 40] [--rate 8000] [--concurrency 256]
-//        [--sim-nodes 1500] [--sim-procs 3] [--samples 40] [--real-every 20] [--cpu-prof DIR]
+//        [--sim-nodes 1500] [--sim-procs 3] [--samples 40] [--real-every 20] [--torrents 400000] [--cpu-prof DIR]
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -48,7 +48,7 @@ function rcvbufErrors() {
 
 function startSim() {
   const child = spawn(process.execPath, [join(ROOT, 'bench', 'crawl-sim.js'), '--nodes', String(args['sim-nodes'] ?? 1500),
-    '--procs', String(args['sim-procs'] ?? 3), '--samples', String(args.samples ?? 40), '--real-every', '0'], { stdio: ['pipe', 'pipe', 'inherit'] })
+    '--procs', String(args['sim-procs'] ?? 3), '--samples', String(args.samples ?? 40), '--real-every', '0', ...(args.torrents ? ['--torrents', String(args.torrents)] : [])], { stdio: ['pipe', 'pipe', 'inherit'] })
   let ready
   const sim = { child, last: undefined, setRealEvery: (n) => child.stdin.write(JSON.stringify({ realEvery: n }) + '\n') }
   sim.cpu = () => [child.pid, ...ready.pids].reduce((a, pid) => a + (procSample(pid)?.cpu ?? 0), 0)

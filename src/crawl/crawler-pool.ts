@@ -5,9 +5,8 @@
 // Stats are the sum of the workers' latest (posted every second).
 
 import { EventEmitter } from 'node:events'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { CrawlerOptions } from './crawler.js'
 import type { MainMessage, WorkerEvent } from './crawl-worker.js'
@@ -36,10 +35,13 @@ export class CrawlerPool extends EventEmitter {
     const n = this.opts.identities
     const { index, ...rest } = this.opts
     const here = fileURLToPath(import.meta.url)
-    // Built code runs the .js next to this file; the tests run the TypeScript sources through tsx.
-    const js = here.replace(/\.ts$/, '.js').replace(/crawler-pool\.js$/, 'crawl-worker.js')
-    const file = here.endsWith('.ts') && !existsSync(js) ? here.replace(/crawler-pool\.ts$/, 'crawl-worker.ts') : js
-    const execArgv = file.endsWith('.ts') ? ['--import', 'tsx'] : []
+    // Built code runs the .js next to this file. The tests run the TypeScript sources through tsx, which Node 20 does
+    // not carry into a worker (neither inherited nor from execArgv): there the worker registers tsx itself first.
+    const ts = here.endsWith('.ts')
+    const file = ts ? here.replace(/crawler-pool\.ts$/, 'crawl-worker.ts') : here.replace(/crawler-pool\.js$/, 'crawl-worker.js')
+    const entry = ts
+      ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(file).href)}) })`
+      : file
     const ports: number[] = []
     try {
       for (let i = 0; i < n; i++) {
@@ -54,7 +56,7 @@ export class CrawlerPool extends EventEmitter {
           stateDir: rest.stateDir ? join(rest.stateDir, `w${i}`) : undefined,
           shard: { index: i, count: n },
         }
-        const worker = new Worker(file, { workerData: data, execArgv })
+        const worker = new Worker(entry, { workerData: data, eval: ts })
         const slot: Slot = { worker }
         this.slots.push(slot)
         ports.push(await new Promise<number>((resolve, reject) => {
@@ -109,7 +111,7 @@ export class CrawlerPool extends EventEmitter {
   }
 }
 
-/** The sum of several crawlers' stats (the longest uptime, the newest names first, content types added up). */
+/** The sum of several crawlers' stats (the longest uptime, content types added up, the first names of each, 10 at most). */
 export function mergeStats(all: CrawlStats[], identities: number): CrawlStats {
   const sum = (f: (s: CrawlStats) => number) => all.reduce((a, s) => a + f(s), 0)
   const types: Record<string, number> = {}
