@@ -33,7 +33,7 @@ export const crawlCommand: CommandModule<object, Args> = {
       .option('nodes', { type: 'number', default: 1, describe: 'DHT identities to run (distinct ids and ports)' })
       .option('workers', { type: 'boolean', default: false, describe: 'run each of the --nodes identities on a worker thread of its own (a shard of the keyspace each)' })
       .option('rate', { type: 'number', default: 250, describe: 'DHT queries per second, all identities together' })
-      .option('metadata-concurrency', { type: 'number', default: 32, describe: 'metadata fetches at a time' })
+      .option('metadata-concurrency', { type: 'number', default: 64, describe: 'metadata fetches at a time' })
       .option('duration', { type: 'string', describe: 'stop after this long (e.g. 90s, 30m, 2h); default: until Ctrl-C' })
       .option('state-dir', { type: 'string', describe: 'where node ids, routing table and seen-filter are kept (default $XDG_DATA_HOME/bt/crawl)' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON stats object every 10 s on stdout' })
