@@ -51,6 +51,7 @@ export class CrawlerPool extends EventEmitter {
           port: rest.port ? rest.port + i : 0,
           rate: (rest.rate ?? 250) / n,
           perIpRate: Math.max(1, Math.floor((rest.perIpRate ?? 5) / n)),
+          incomingPerIpRate: Math.max(1, Math.floor((rest.incomingPerIpRate ?? 50) / n)),
           metadataConcurrency: Math.max(1, Math.ceil((rest.metadataConcurrency ?? 32) / n)),
           maxNodes: Math.ceil((rest.maxNodes ?? 20_000) / n),
           stateDir: rest.stateDir ? join(rest.stateDir, `w${i}`) : undefined,

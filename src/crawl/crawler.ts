@@ -35,9 +35,9 @@ const PER_NODE_WINDOW_MS = 10_000
 // Queries in flight at most. The answers to them are what can pile up in the socket's buffer when the process is
 // short of CPU: in the bench on a loaded machine, with no such cap, 8 MiB of answers (tens of thousands, 10 s and
 // more behind) queued there, so nearly every query timed out before it was read and real hashes never got their
-// metadata. A few thousand keeps that backlog well under the query timeout; on the public DHT, where round trips and
-// timeouts dominate, rate/2 in flight is above what the default rate uses.
-const MIN_INFLIGHT = 256
+// metadata. A few thousand keeps that backlog well under the query timeout. On the public DHT, where many nodes never
+// answer, a query waits 2 s at worst: 512 leave room for the default 250 queries/s even if all of them timed out.
+const MIN_INFLIGHT = 512
 const MAX_INFLIGHT = 2048
 /** Share of the query budget find_node may take while the table grows. */
 const GROW_SHARE = 0.25
