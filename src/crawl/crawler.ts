@@ -293,9 +293,11 @@ export class Crawler extends EventEmitter {
     return 'sent'
   }
 
-  /** Every answer: its sender joins the table, the nodes it names are added (they are checked when sampled). */
-  // The nodes in a get_peers answer are skipped once the table is nearly full: most answers are such lists, and
-  // parsing eight nodes per answer only to find them known was a large share of the crawler's CPU.
+  /**
+   * Every answer: its sender joins the table, the nodes it names are added (they are checked when sampled). The nodes
+   * in a get_peers answer are skipped once the table is nearly full: most answers are such lists, and parsing eight
+   * nodes into objects per answer only to find them known is wasted work.
+   */
   private learn(r: Record<string, any>, from: { host: string; port: number }, nodes: boolean): void {
     const key = `${from.host}:${from.port}`
     if (this.banned.has(key)) return
