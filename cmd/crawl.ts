@@ -13,6 +13,7 @@ interface Args {
   port?: number
   'dht-bootstrap'?: string
   nodes: number
+  workers: boolean
   rate: number
   'metadata-concurrency': number
   duration?: string
@@ -30,8 +31,9 @@ export const crawlCommand: CommandModule<object, Args> = {
       .option('port', { alias: 'p', type: 'number', describe: 'UDP port of the first DHT identity (the others take the next ones; default any)' })
       .option('dht-bootstrap', { type: 'string', describe: 'bootstrap nodes host:port,… (default: the public routers, or $BT_DHT_BOOTSTRAP; "none" for the saved nodes only)' })
       .option('nodes', { type: 'number', default: 1, describe: 'DHT identities to run (distinct ids and ports)' })
+      .option('workers', { type: 'boolean', default: false, describe: 'run each of the --nodes identities on a worker thread of its own (a shard of the keyspace each)' })
       .option('rate', { type: 'number', default: 250, describe: 'DHT queries per second, all identities together' })
-      .option('metadata-concurrency', { type: 'number', default: 32, describe: 'metadata fetches at a time' })
+      .option('metadata-concurrency', { type: 'number', default: 64, describe: 'metadata fetches at a time' })
       .option('duration', { type: 'string', describe: 'stop after this long (e.g. 90s, 30m, 2h); default: until Ctrl-C' })
       .option('state-dir', { type: 'string', describe: 'where node ids, routing table and seen-filter are kept (default $XDG_DATA_HOME/bt/crawl)' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON stats object every 10 s on stdout' })
@@ -74,7 +76,8 @@ export const crawlCommand: CommandModule<object, Args> = {
       throw new BtError(`cannot open the index${args.db ? ` ${args.db}` : ''}: ${errorMessage(err)}`, ExitCode.io)
     }
 
-    const crawler = new Crawler({
+    const { CrawlerPool } = await import('../src/crawl/crawler-pool.js')
+    const opts = {
       index,
       bootstrap,
       port: args.port,
@@ -82,7 +85,8 @@ export const crawlCommand: CommandModule<object, Args> = {
       rate: args.rate,
       metadataConcurrency: args['metadata-concurrency'],
       stateDir,
-    })
+    }
+    const crawler = args.workers && args.nodes > 1 ? new CrawlerPool(opts) : new Crawler(opts)
     crawler.on('warning', warn)
     try {
       await crawler.start()
@@ -93,7 +97,7 @@ export const crawlCommand: CommandModule<object, Args> = {
       throw err
     }
 
-    if (bootstrap.length === 0 && crawler.table.size === 0 && mode !== 'quiet') {
+    if (bootstrap.length === 0 && crawler.stats().routingTable === 0 && mode !== 'quiet') {
       info('bt crawl: no bootstrap nodes and no saved nodes: it will wait for other nodes to find it')
     }
 

@@ -66,7 +66,7 @@ _bt() {
         COMPREPLY=($(compgen -f -- "$cur"))
       fi ;;
     crawl)
-      COMPREPLY=($(compgen -W "--db --port -p --dht-bootstrap --nodes --rate --metadata-concurrency --duration --state-dir --json --quiet -q $global" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--db --port -p --dht-bootstrap --nodes --workers --rate --metadata-concurrency --duration --state-dir --json --quiet -q $global" -- "$cur")) ;;
     search)
       COMPREPLY=($(compgen -W "--db --type --year --res --source --codec --lang --min-size --max-size --season --ep --group --added --sort --limit -n --offset --facets --json --magnet $global" -- "$cur")) ;;
     serve)

@@ -134,6 +134,7 @@ complete -c bt -n '__fish_seen_subcommand_from crawl' -l db -r -d 'index file or
 complete -c bt -n '__fish_seen_subcommand_from crawl' -s p -l port -x -d 'UDP port of the first identity'
 complete -c bt -n '__fish_seen_subcommand_from crawl' -l dht-bootstrap -x -d 'bootstrap nodes host:port,…'
 complete -c bt -n '__fish_seen_subcommand_from crawl' -l nodes -x -d 'DHT identities'
+complete -c bt -n '__fish_seen_subcommand_from crawl' -l workers -d 'one worker thread per identity'
 complete -c bt -n '__fish_seen_subcommand_from crawl' -l rate -x -d 'DHT queries per second'
 complete -c bt -n '__fish_seen_subcommand_from crawl' -l metadata-concurrency -x -d 'metadata fetches at a time'
 complete -c bt -n '__fish_seen_subcommand_from crawl' -l duration -x -d 'stop after (90s, 30m, 2h)'

@@ -20,7 +20,9 @@ import { SecondWindow, type CrawlStats } from './stats.js'
 /** BEP 51 answers fit in a datagram: about 70 samples at most. More than this is a hostile node. */
 export const MAX_SAMPLES = 128
 const TICK_MS = 100
-const MAX_ACTIVE_LOOKUPS = 2048
+// Lookups waiting for answers. Only lookups with a query to send are visited each tick (the `ready` queue), so this
+// bounds memory, not work: at 6,000 queries/s and a 1 s round trip, 2,048 would cap get_peers at ~2,000/s.
+const MAX_ACTIVE_LOOKUPS = 8192
 const MAX_QUEUED_LOOKUPS = 20_000
 const MAX_PENDING_HAS = 20_000
 const HAS_BATCH = 500
@@ -30,6 +32,13 @@ const SAVE_INTERVAL_MS = 5 * 60_000
 const MAX_BANNED = 10_000
 const PER_NODE_QUERIES = 64
 const PER_NODE_WINDOW_MS = 10_000
+// Queries in flight at most. The answers to them are what can pile up in the socket's buffer when the process is
+// short of CPU: in the bench on a loaded machine, with no such cap, 8 MiB of answers (tens of thousands, 10 s and
+// more behind) queued there, so nearly every query timed out before it was read and real hashes never got their
+// metadata. A few thousand keeps that backlog well under the query timeout. On the public DHT, where many nodes never
+// answer, a query waits 2 s at worst: 512 leave room for the default 250 queries/s even if all of them timed out.
+const MIN_INFLIGHT = 512
+const MAX_INFLIGHT = 2048
 /** Share of the query budget find_node may take while the table grows. */
 const GROW_SHARE = 0.25
 
@@ -59,6 +68,8 @@ export interface CrawlerOptions {
   maxNodes?: number
   minSampleIntervalS?: number
   queryTimeoutMs?: number
+  /** Keep only nodes whose id's first byte is `index` modulo `count` (one of CrawlerPool's workers). */
+  shard?: { index: number; count: number }
 }
 
 interface Lookup {
@@ -69,6 +80,8 @@ interface Lookup {
   inflight: number
   queries: number
   maxQueries: number
+  /** On the ready queue. */
+  queued: boolean
 }
 
 type SendResult = 'sent' | 'rate' | 'ip' | 'refused'
@@ -80,6 +93,7 @@ export class Crawler extends EventEmitter {
   private identities: CrawlerIdentity[] = []
   private rr = 0
   private readonly bucket: QueryBucket
+  private readonly maxInflight: number
   private readonly perIpOut: KeyedWindowLimiter
   private readonly perNode: KeyedWindowLimiter
   private readonly incoming: KeyedWindowLimiter
@@ -102,6 +116,8 @@ export class Crawler extends EventEmitter {
 
   private readonly lookupQueue = new Fifo<{ hash: Buffer; source?: Endpoint; via: string }>(MAX_QUEUED_LOOKUPS)
   private readonly lookups = new Set<Lookup>()
+  /** Active lookups that may send a query now (new ones, ones an answer moved on, ones held back by a cap). */
+  private readonly ready = new Fifo<Lookup>(2 * MAX_ACTIVE_LOOKUPS)
   private readonly banned = new Set<string>()
   private tickTimer?: NodeJS.Timeout
   private saveTimer?: NodeJS.Timeout
@@ -127,6 +143,7 @@ export class Crawler extends EventEmitter {
     this.policy = AddressPolicy.forBootstrap(opts.bootstrap)
     this.table = new NodeTable(opts.maxNodes ?? 20_000, opts.minSampleIntervalS)
     this.bucket = new QueryBucket(opts.rate ?? 250)
+    this.maxInflight = Math.max(MIN_INFLIGHT, Math.min(MAX_INFLIGHT, Math.round((opts.rate ?? 250) / 2)))
     this.perIpOut = new KeyedWindowLimiter(opts.perIpRate ?? 5, 1000)
     // Per node (host:port), loopback included: a sample of 20 hashes may be followed by 20 get_peers to its node.
     this.perNode = new KeyedWindowLimiter(PER_NODE_QUERIES, PER_NODE_WINDOW_MS)
@@ -159,7 +176,7 @@ export class Crawler extends EventEmitter {
         incomingLimiter: this.incoming,
         timeout: this.opts.queryTimeoutMs ?? 2000,
         onHash: (hash, from, via, peer) => this.onHash(hash, via, from, peer),
-        onNode: (id, host, port) => { if (!this.banned.has(`${host}:${port}`)) this.table.add(id, host, port) },
+        onNode: (id, host, port) => { if (!this.banned.has(`${host}:${port}`) && this.inShard(id)) this.table.add(id, host, port) },
       })
       this.identities.push(ident)
       try {
@@ -169,7 +186,7 @@ export class Crawler extends EventEmitter {
         throw err
       }
     }
-    for (const node of state?.nodes ?? []) if (this.policy.allows(node.host, node.port)) this.table.add(node.id, node.host, node.port)
+    for (const node of state?.nodes ?? []) if (this.policy.allows(node.host, node.port) && this.inShard(node.id)) this.table.add(node.id, node.host, node.port)
     this.started = Date.now()
     this.tickTimer = setInterval(() => this.tick(), TICK_MS)
     if (dir) {
@@ -260,33 +277,50 @@ export class Crawler extends EventEmitter {
   // ---- the query loop -----------------------------------------------------------------------------------------
 
   private send(to: { host: string; port: number }, q: string, a: Record<string, unknown>, cb: (err: (Error & { code?: unknown }) | null, r?: Record<string, any>) => void): SendResult {
-    if (this.banned.has(`${to.host}:${to.port}`) || !this.policy.allows(to.host, to.port)) return 'refused'
-    if (this.bucket.available() < 1) return 'rate'
-    if (!isLoopbackIPv4(to.host) && !this.perIpOut.allow(to.host)) return 'ip'
-    if (!this.perNode.allow(`${to.host}:${to.port}`)) return 'ip'
+    const key = `${to.host}:${to.port}`
+    if (this.banned.has(key) || !this.policy.allows(to.host, to.port)) return 'refused'
+    if (this.bucket.available() < 1 || this.inflight() >= this.maxInflight) return 'rate'
+    if (!(this.policy.allowLoopback && isLoopbackIPv4(to.host)) && !this.perIpOut.allow(to.host)) return 'ip'
+    if (!this.perNode.allow(key)) return 'ip'
     this.bucket.take()
     this.qOut.add()
     const ident = this.identities[this.rr++ % this.identities.length]
     ident.query(to, q, a, (err, r) => {
       if (this.stopping) return
-      if (!err && r) this.learn(r, to)
+      if (!err && r) this.learn(r, to, q !== 'get_peers' || this.table.size < this.table.maxNodes * 0.9)
       cb(err, r)
     })
     return 'sent'
   }
 
-  /** Every answer: its sender joins the table, the nodes it names are added (they are checked when sampled). */
-  private learn(r: Record<string, any>, from: { host: string; port: number }): void {
+  /**
+   * Every answer: its sender joins the table, the nodes it names are added (they are checked when sampled). The nodes
+   * in a get_peers answer are skipped once the table is nearly full: most answers are such lists, and parsing eight
+   * nodes into objects per answer only to find them known is wasted work.
+   */
+  private learn(r: Record<string, any>, from: { host: string; port: number }, nodes: boolean): void {
     const key = `${from.host}:${from.port}`
     if (this.banned.has(key)) return
-    this.table.add(r.id as Buffer, from.host, from.port)
+    if (this.inShard(r.id as Buffer)) this.table.add(r.id as Buffer, from.host, from.port)
     const node = this.table.get(key)
     if (node) this.table.replied(node)
-    if (r.nodes !== undefined) {
-      const nodes = parseCompactNodes(r.nodes, this.policy)
-      if (!nodes) return this.hostile(key)
-      for (const n of nodes) if (!this.banned.has(`${n.host}:${n.port}`) && this.table.add(n.id, n.host, n.port)) this.growAdded++
+    if (nodes && r.nodes !== undefined) {
+      const list = parseCompactNodes(r.nodes, this.policy)
+      if (!list) return this.hostile(key)
+      for (const n of list) if (this.inShard(n.id) && !this.banned.has(`${n.host}:${n.port}`) && this.table.add(n.id, n.host, n.port)) this.growAdded++
     }
+  }
+
+  /** Queries awaiting an answer, all identities. */
+  private inflight(): number {
+    let n = 0
+    for (const i of this.identities) n += i.inflight
+    return n
+  }
+
+  private inShard(id: Buffer): boolean {
+    const s = this.opts.shard
+    return !s || s.count <= 1 || id[0] % s.count === s.index
   }
 
   private hostile(key: string): void {
@@ -314,20 +348,9 @@ export class Crawler extends EventEmitter {
       for (const b of this.opts.bootstrap) this.send(b, 'find_node', { target: randomTarget() }, () => {})
     }
 
-    // 1. Lookups: at most half of this tick's budget, so sampling always goes on.
-    const lookupBudget = Math.ceil(budget / 2)
-    let spent = 0
-    while (this.lookups.size < MAX_ACTIVE_LOOKUPS && this.lookupQueue.length > 0) {
-      const job = this.lookupQueue.shift()!
-      this.lookups.add(this.newLookup(job.hash, job.source, job.via))
-    }
-    for (const l of this.lookups) {
-      if (spent >= lookupBudget) break
-      spent += this.advance(l)
-    }
-
-    // 2. Samples from nodes whose interval has passed.
-    const due = this.table.takeDue(Math.max(0, this.bucket.available() - 1), now)
+    // 1. Samples from nodes whose interval has passed (at most half the budget: a burst of due nodes after a
+    // restart must not starve the lookups).
+    const due = this.table.takeDue(Math.max(0, Math.min(Math.ceil(budget / 2), this.bucket.available() - 1)), now)
     for (const node of due) {
       const res = this.send(node, 'sample_infohashes', { target: randomTarget() }, (err, r) => this.onSample(node, err, r))
       if (res !== 'sent') this.table.release(node, now)
@@ -335,6 +358,26 @@ export class Crawler extends EventEmitter {
         for (const rest of due.slice(due.indexOf(node) + 1)) this.table.release(rest, now)
         break
       }
+    }
+
+    // 2. Lookups: what is left, but for find_node's share. Only lookups with a query to send are visited.
+    const growShare = Math.max(1, Math.ceil(((this.opts.rate ?? 250) * GROW_SHARE * TICK_MS * this.growYield) / 1000))
+    const growing = this.table.size < this.table.maxNodes * 0.9
+    const lookupBudget = this.bucket.available() - (growing ? growShare : 0)
+    while (this.lookups.size < MAX_ACTIVE_LOOKUPS && this.lookupQueue.length > 0) {
+      const job = this.lookupQueue.shift()!
+      const l = this.newLookup(job.hash, job.source, job.via)
+      this.lookups.add(l)
+      this.makeReady(l)
+    }
+    let spent = 0
+    for (let n = this.ready.length; n > 0 && spent < lookupBudget; n--) {
+      const l = this.ready.shift()!
+      l.queued = false
+      if (!this.lookups.has(l)) continue // it ended (peers found) while it waited here
+      const sent = this.advance(l)
+      if (sent < 0) break
+      spent += sent
     }
 
     // 3. Grow the table while it has room (a trickle once it is full keeps it fresh).
@@ -345,8 +388,7 @@ export class Crawler extends EventEmitter {
       this.growSent = 0
       this.growAdded = 0
     }
-    const growShare = Math.max(1, Math.ceil(((this.opts.rate ?? 250) * GROW_SHARE * TICK_MS * this.growYield) / 1000))
-    let grow = this.table.size < this.table.maxNodes * 0.9 ? Math.min(growShare, this.bucket.available()) : (Math.random() < 0.1 ? 1 : 0)
+    let grow = growing ? Math.min(growShare, this.bucket.available()) : (Math.random() < 0.1 ? 1 : 0)
     let tries = grow * 2
     while (grow > 0 && tries-- > 0) {
       const node = this.table.random()
@@ -400,7 +442,7 @@ export class Crawler extends EventEmitter {
   }
 
   private newLookup(hash: Buffer, source: Endpoint | undefined, via: string): Lookup {
-    const l: Lookup = { hash, hex: hash.toString('hex'), candidates: [], asked: new Set(), inflight: 0, queries: 0, maxQueries: 8 }
+    const l: Lookup = { hash, hex: hash.toString('hex'), candidates: [], asked: new Set(), inflight: 0, queries: 0, maxQueries: 8, queued: false }
     // The node that sampled a hash stores its peers: ask it alone. When it has none (they expired), a full lookup
     // would cost ten queries for one hash among thousands; the hash comes round again in another node's sample.
     if (source && via === 'sample') {
@@ -414,15 +456,28 @@ export class Crawler extends EventEmitter {
     return l
   }
 
-  /** Send what this lookup may send now; returns the queries sent. */
+  private makeReady(l: Lookup): void {
+    if (l.queued) return
+    if (this.ready.push(l)) l.queued = true
+    else this.lookups.delete(l)
+  }
+
+  /** Whether the lookup has a query it may send now. */
+  private wantsToSend(l: Lookup): boolean {
+    return l.inflight < LOOKUP_PARALLEL && l.queries < l.maxQueries && l.candidates.length > 0
+  }
+
+  /** Send what this lookup may send now; returns the queries sent, or -1 when the global budget ran out. A lookup
+   * held back by a cap goes back on the ready queue; one that is over is dropped. */
   private advance(l: Lookup): number {
     let sent = 0
-    while (l.inflight < LOOKUP_PARALLEL && l.queries < l.maxQueries && l.candidates.length > 0) {
+    let held: SendResult | undefined
+    while (this.wantsToSend(l)) {
       const c = l.candidates[0]
       const key = `${c.host}:${c.port}`
       if (l.asked.has(key)) { l.candidates.shift(); continue }
       const res = this.send(c, 'get_peers', { info_hash: l.hash }, (err, r) => this.onPeers(l, key, err, r))
-      if (res === 'rate' || res === 'ip') break
+      if (res === 'rate' || res === 'ip') { held = res; break }
       l.candidates.shift()
       if (res !== 'sent') continue
       l.asked.add(key)
@@ -430,8 +485,9 @@ export class Crawler extends EventEmitter {
       l.queries++
       sent++
     }
-    if (l.inflight === 0 && (l.queries >= l.maxQueries || l.candidates.length === 0)) this.lookups.delete(l)
-    return sent
+    if (held) this.makeReady(l)
+    else if (l.inflight === 0) this.lookups.delete(l)
+    return held === 'rate' ? -1 : sent
   }
 
   private onPeers(l: Lookup, key: string, err: Error | null, r?: Record<string, any>): void {
@@ -450,7 +506,7 @@ export class Crawler extends EventEmitter {
         this.metadata.add(l.hash, peers)
         return
       }
-    } else if (r.nodes !== undefined) {
+    } else if (r.nodes !== undefined && l.queries < l.maxQueries) {
       const nodes = parseCompactNodes(r.nodes, this.policy) ?? []
       for (const n of nodes) {
         const k = `${n.host}:${n.port}`
@@ -460,7 +516,10 @@ export class Crawler extends EventEmitter {
       l.candidates.sort((a, b) => Buffer.compare(d(a.id), d(b.id)))
       if (l.candidates.length > LOOKUP_CANDIDATES) l.candidates.length = LOOKUP_CANDIDATES
     }
-    if (l.inflight === 0 && (l.queries >= l.maxQueries || l.candidates.length === 0)) this.lookups.delete(l)
+    // Moved on: the next query waits for the next tick's budget. Nothing left to ask: over.
+    if (this.wantsToSend(l)) {
+      this.makeReady(l)
+    } else if (l.inflight === 0) this.lookups.delete(l)
   }
 
   // ---- stats --------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import { HourlyTypes, SecondWindow } from './stats.js'
 
 export interface MetadataQueueOptions {
   index: IndexWriter
-  /** Fetches at a time (default 32). */
+  /** Fetches at a time (default 32; bt crawl asks for 64). */
   concurrency?: number
   /** Hashes waiting for a fetch slot; more are dropped (default 5000). */
   maxQueued?: number
@@ -22,6 +22,8 @@ export interface MetadataQueueOptions {
   peersPerHash?: number
   /** Per-peer attempt deadline (ms, default 8000). */
   timeoutMs?: number
+  /** Per-peer TCP connect deadline (ms, default 3000): a peer that has not accepted by then rarely will. */
+  connectTimeoutMs?: number
   /** Metadata bytes per second over all fetches (default 8 MiB/s): new fetches wait while above. */
   maxBytesPerSec?: number
   maxSize?: number
@@ -68,7 +70,7 @@ export class MetadataQueue {
 
   constructor(opts: MetadataQueueOptions) {
     this.o = {
-      concurrency: 32, maxQueued: 5000, peersPerHash: 3, timeoutMs: 8000, maxBytesPerSec: 8 * 1024 * 1024,
+      concurrency: 32, maxQueued: 5000, peersPerHash: 3, timeoutMs: 8000, connectTimeoutMs: 3000, maxBytesPerSec: 8 * 1024 * 1024,
       maxSize: 4 * 1024 * 1024, batchSize: 200, flushMs: 2000, perIpConnections: 2,
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
     } as MetadataQueue['o']
@@ -113,28 +115,48 @@ export class MetadataQueue {
     }
   }
 
+  /**
+   * Ask up to `peersPerHash` peers at once; the first verified answer wins and the others are hung up. One after the
+   * other, a hash whose peers are unreachable (most peers on the public DHT: NAT, gone) held its fetch slot for up to
+   * three connect timeouts; now for one.
+   */
   private async run(job: Job): Promise<void> {
-    let last: FetchOutcome | undefined
-    let tried = 0
+    const picked: Endpoint[] = []
     for (const peer of job.peers) {
-      if (this.stopped || tried >= this.o.peersPerHash) break
-      const loop = peer.host.startsWith('127.')
+      if (picked.length >= this.o.peersPerHash) break
       const n = this.perIp.get(peer.host) ?? 0
-      if (!loop && n >= this.o.perIpConnections) continue
-      tried++
+      if (!peer.host.startsWith('127.') && n >= this.o.perIpConnections) continue
       this.perIp.set(peer.host, n + 1)
+      picked.push(peer)
+    }
+    if (picked.length === 0) return
+    const race = new AbortController()
+    const onStop = () => race.abort()
+    this.abort.signal.addEventListener('abort', onStop, { once: true })
+    let last: FetchOutcome | undefined
+    let won: FetchOutcome | undefined
+    await Promise.all(picked.map(async (peer) => {
       this.peersContacted++
+      let o: FetchOutcome
       try {
-        last = await fetchMetadata(job.hash, peer, { timeoutMs: this.o.timeoutMs, maxSize: this.o.maxSize, signal: this.abort.signal })
+        o = await fetchMetadata(job.hash, peer, { timeoutMs: this.o.timeoutMs, connectTimeoutMs: this.o.connectTimeoutMs, maxSize: this.o.maxSize, signal: race.signal })
       } finally {
         const m = (this.perIp.get(peer.host) ?? 1) - 1
         if (m <= 0) this.perIp.delete(peer.host)
         else this.perIp.set(peer.host, m)
       }
-      this.bytes.add(last.bytes)
-      if (last.ok) break
-      if (last.reason === 'bad') this.bad.add()
-    }
+      this.bytes.add(o.bytes)
+      if (o.ok) {
+        if (!won) won = o
+        race.abort()
+      } else if (!won) {
+        if (o.reason === 'bad') this.bad.add()
+        // An attempt hung up because another won (or we stop) says nothing about its peer.
+        if (!(o.reason === 'closed' && o.detail === 'aborted')) last = o
+      }
+    }))
+    this.abort.signal.removeEventListener('abort', onStop)
+    last = won ?? last
     if (!last || this.stopped) return
     if (!last.ok) {
       if (last.reason === 'timeout') this.timedOut.add()

@@ -1,6 +1,6 @@
 // `bt crawl` as a user runs it, on a local DHT (6 bt DHT nodes, 8 python3-libtorrent nodes seeding 24 torrents):
 // into an SQLite index that `bt search` then finds the torrents in; Ctrl-C writes the pending batch and exits 130;
-// --json prints stats objects; two crawlers share one PostgreSQL index without duplicates or lost rows; bad
+// --json prints stats objects; --workers runs the identities on worker threads; two crawlers share one PostgreSQL index without duplicates or lost rows; bad
 // arguments give one-line errors with exit code 2.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -93,6 +93,22 @@ test('bt crawl fills an SQLite index that bt search reads; Ctrl-C writes the bat
   const ep = tvRows.find((r) => r.infoHash === episodes[0].infoHash)!
   assert.is(ep.classification.seasons.length, 1)
   assert.is(ep.classification.episodes.length, 1)
+})
+
+test('--nodes 2 --workers: the worker threads fill the index; Ctrl-C stops them all with the summed stats', async () => {
+  const dir = tmpDir()
+  const db = join(dir, 'index.db')
+  const p = spawnBt([...crawlArgs(db, join(dir, 'state')), '--nodes', '2', '--workers'])
+  const rows = await waitIndexed(db, Math.ceil(torrents.length * 0.8), 30_000)
+  const found = torrents.filter((t) => rows.some((r) => r.infoHash === t.infoHash))
+  assert.ok(found.length >= Math.ceil(torrents.length * 0.8), `bt search found ${found.length}/${torrents.length}; crawler stderr: ${p.stderr()}`)
+  p.child.kill('SIGINT')
+  const exit = await within(p.exit, 15_000, 'bt crawl --workers to exit after SIGINT')
+  assert.is(exit.code, 130)
+  const last = p.events.at(-1)!
+  assert.is(last.event, 'stopped')
+  assert.is(last.identities, 2)
+  assert.ok(last.metadata.fetched >= found.length, JSON.stringify(last))
 })
 
 test('two crawlers on one PostgreSQL index: every torrent once, none lost', async () => {

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Crawler } from '../../src/crawl/crawler.js'
+import { CrawlerPool } from '../../src/crawl/crawler-pool.js'
 import { Client } from '../../src/session/client.js'
 import { loadTorrentFile } from '../../src/metainfo/load.js'
 import { startDhtSwarm, type DhtSwarm } from '../helpers/dht-swarm.js'
@@ -19,7 +20,7 @@ let lt: LtDhtSwarm
 let client: Client
 let torrents: MadeTorrent[]
 let bootstrap: Array<{ host: string; port: number }>
-const crawlers: Crawler[] = []
+const crawlers: Array<Crawler | CrawlerPool> = []
 
 test.before(async () => {
   const dir = tmpDir('bt-crawl-')
@@ -71,6 +72,29 @@ test('finds at least 95% of 55 torrents within 60 s, with name, files and size f
   assert.ok(Object.values(s.contentTypesLastHour).reduce((a, b) => a + b, 0) >= got.length, 'every fetched torrent was classified')
   assert.ok(s.lastNames.length > 0)
   await c.stop()
+})
+
+test('--workers: two crawlers on worker threads, a keyspace shard each, one index on the main thread', async () => {
+  const index = new MemoryIndex()
+  const stateDir = tmpDir('bt-crawl-pool-')
+  const pool = new CrawlerPool({ index, bootstrap, host: '127.0.0.1', identities: 2, rate: 400, minSampleIntervalS: 2, flushMs: 500, stateDir })
+  crawlers.push(pool)
+  const ports = await pool.start()
+  assert.is(ports.length, 2)
+  assert.is.not(ports[0], ports[1])
+  const started = Date.now()
+  while (Date.now() - started < 60_000 && found(index).length < torrents.length * 0.9) await delay(500)
+  const got = found(index)
+  assert.ok(got.length >= Math.ceil(torrents.length * 0.9), `found ${got.length}/${torrents.length}; stats ${JSON.stringify({ ...pool.stats(), lastNames: undefined })}`)
+  console.log(`workers: found ${got.length}/${torrents.length} ${((Date.now() - started) / 1000).toFixed(1)} s after both started`)
+  for (const t of got) assert.is(index.rows.get(t.infoHash)!.name, t.name)
+  await pool.stop()
+  // Each worker posts its last stats before it ends: the sum covers everything fetched.
+  const s = pool.stats()
+  assert.is(s.identities, 2)
+  assert.ok(s.metadata.fetched >= got.length, `stats are the sum of both workers (${s.metadata.fetched} fetched)`)
+  assert.ok(s.routingTable > 0)
+  assert.ok(existsSync(join(stateDir, 'w0', 'state.json')) && existsSync(join(stateDir, 'w1', 'state.json')), 'each worker saved its state')
 })
 
 test('stop writes the pending batch; a restart reuses node ids, routing table and seen-filter', async () => {

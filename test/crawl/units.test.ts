@@ -4,7 +4,12 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { AddressPolicy, encodeCompactNode, isPublicIPv4, parseCompactNodes, parseCompactPeers } from '../../src/crawl/address.js'
+import { isIPv4 } from 'node:net'
+import bencode from 'bencode'
+import { AddressPolicy, encodeCompactNode, ipv4ToInt, isPublicIPv4, parseCompactNodes, parseCompactPeers } from '../../src/crawl/address.js'
+import { encodeKrpc } from '../../src/crawl/krpc-encode.js'
+import { mergeStats } from '../../src/crawl/crawler-pool.js'
+import type { CrawlStats } from '../../src/crawl/stats.js'
 import { encodeCompactPeer as compactPeer } from '../../src/discovery/peer-address.js'
 
 const encodeCompactPeer = (host: string, port: number): Buffer => compactPeer({ host, port })!
@@ -199,6 +204,50 @@ test('fifo: bounded, first in first out across the wrap-around, take(n)', () => 
   assert.equal(q.take(5), [2, 3, 4])
   assert.is(q.length, 0)
   assert.is(q.shift(), undefined)
+})
+
+test('ipv4ToInt accepts what net.isIPv4 accepts, and gives the address as a 32-bit number', () => {
+  const cases = ['0.0.0.0', '1.2.3.4', '255.255.255.255', '127.0.0.1', '10.0.0.255', '256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4',
+    '1.2.3.04', '1..3.4', '.1.2.3', '1.2.3.', '', 'a.b.c.d', '1.2.3.4 ', '::1', '1234.1.1.1', '1.2.3.-4', '192.168.001.1']
+  for (const h of cases) assert.is(ipv4ToInt(h) !== undefined, isIPv4(h), h)
+  assert.is(ipv4ToInt('1.2.3.4'), 0x01020304)
+  assert.is(ipv4ToInt('255.255.255.255'), 0xffffffff)
+  assert.is(ipv4ToInt('127.0.0.1'), 0x7f000001)
+})
+
+test('encodeKrpc writes the same bytes as bencode.encode for KRPC-shaped messages (keys sorted, UTF-8 strings)', () => {
+  const msgs = [
+    { t: Buffer.from([0, 1, 2, 3]), y: 'q', q: 'get_peers', a: { id: randomBytes(20), info_hash: randomBytes(20) } },
+    { t: Buffer.from('aa'), y: 'r', r: { id: randomBytes(20), interval: 21600, num: 0, samples: Buffer.alloc(0), nodes: randomBytes(208) } },
+    { t: Buffer.from('x'), y: 'e', e: [204, 'Method Unknown'] },
+    { y: 'r', r: { values: [randomBytes(6), randomBytes(6)], token: randomBytes(8), id: randomBytes(20), neg: -12, 'ünï': 'çödé' } },
+  ]
+  for (const m of msgs) assert.ok(encodeKrpc(m).equals(Buffer.from(bencode.encode(m))), JSON.stringify(Object.keys(m)))
+  assert.ok(encodeKrpc({ a: undefined, b: 1 }).equals(Buffer.from('d1:bi1ee')), 'undefined values are left out')
+  assert.throws(() => encodeKrpc({ n: 1.5 }))
+})
+
+test('mergeStats adds up the workers: counts, rates, content types; last names at most 10', () => {
+  const one = (k: number): CrawlStats => ({
+    uptimeS: 10 * k, identities: 1, routingTable: 100 * k, queriesOutPerS: k, queriesInPerS: k,
+    infoHashes: { discovered: k, new: k, newPerMin: k, duplicates: k, dropped: k },
+    metadata: { fetched: k, failed: k, timedOut: k, bad: k, fetchedPerMin: k, failedPerMin: k, timedOutPerMin: k, queued: k, active: k },
+    lookups: { active: k, queued: k }, peersContacted: k, indexed: k, indexSize: k === 1 ? null : 50, indexErrors: 0,
+    bytesIn: k, bytesOut: k, bandwidthInPerS: k, bandwidthOutPerS: k, hostileDropped: k,
+    contentTypesLastHour: k === 1 ? { movie: 2 } : { movie: 1, tv_show: 3 },
+    lastNames: Array.from({ length: 8 }, (_, i) => `w${k}-${i}`),
+  })
+  const m = mergeStats([one(1), one(2)], 2)
+  assert.is(m.identities, 2)
+  assert.is(m.uptimeS, 20)
+  assert.is(m.routingTable, 300)
+  assert.is(m.infoHashes.new, 3)
+  assert.is(m.metadata.fetched, 3)
+  assert.is(m.lookups.queued, 3)
+  assert.is(m.indexSize, 50)
+  assert.equal(m.contentTypesLastHour, { movie: 3, tv_show: 3 })
+  assert.is(m.lastNames.length, 10)
+  assert.is(mergeStats([], 4).indexSize, null)
 })
 
 test.run()
