@@ -93,7 +93,7 @@ export class Client extends EventEmitter implements ClientContext {
   private readonly maxHalfOpen: number
   private connections = 0
   private destroyed = false
-  /** Incoming sockets, so destroy() can close the ones still handshaking. */
+  /** Incoming sockets still handshaking (counted against maxConnections; destroy() closes them). */
   private readonly sockets = new Set<PeerSocket>()
 
   constructor(readonly opts: ClientOptions = {}) {
@@ -327,6 +327,9 @@ export class Client extends EventEmitter implements ClientContext {
         socket.destroy()
         return
       }
+      // From here the torrent counts it as one of its connections: counted in `sockets` too, each incoming peer
+      // took two places under maxConnections.
+      this.sockets.delete(socket)
       t.acceptIncoming(wire, socket)
     })
   }
