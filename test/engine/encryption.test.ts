@@ -3,9 +3,7 @@
 // so in the connection-end counters; prefer falls back to plain text with a plain-only peer; off talks plain.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { BT, bt } from '../helpers/cli.js'
+import { bt, btUntil as btUntilIn } from '../helpers/cli.js'
 import { tmpDir } from '../helpers/tmp.js'
 import { makeTestTorrent } from '../helpers/swarm.js'
 import { startLibtorrent } from '../helpers/libtorrent.js'
@@ -18,38 +16,8 @@ test.after.each(async () => {
   await Promise.allSettled(stoppers.splice(0).reverse().map((s) => s.stop()))
 })
 
-const children = new Set<ChildProcess>()
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
-
 const env = () => ({ XDG_DATA_HOME: tmpDir('bt-xdg-'), BT_DHT_BOOTSTRAP: 'none', NO_COLOR: '1' })
-
-/** A long-running bt with --json: resolves with the first event for which `match` is true (or rejects after `ms`). */
-function btUntil(args: string[], match: (e: Record<string, any>) => boolean, ms: number): { result: Promise<Record<string, any>>; stop(): Promise<void>; output(): string } {
-  const child = spawn(process.execPath, [BT, ...args], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.add(child)
-  let text = ''
-  const exited = new Promise<void>((r) => child.on('close', () => { children.delete(child); r() }))
-  child.stderr!.on('data', (d) => { if (text.length < 64 * 1024) text += d })
-  const result = new Promise<Record<string, any>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bt ${args[0]}: no matching event after ${ms} ms:\n${text.slice(-3000)}`)), ms)
-    exited.then(() => { clearTimeout(timer); reject(new Error(`bt ${args[0]} exited (${child.exitCode}):\n${text.slice(-3000)}`)) })
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (text.length < 64 * 1024) text += line + '\n'
-      let e: Record<string, any>
-      try { e = JSON.parse(line) } catch { return }
-      if (match(e)) { clearTimeout(timer); resolve(e) }
-    })
-  })
-  result.catch(() => {})
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill('SIGTERM')
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(t)
-  }
-  return { result, stop, output: () => text }
-}
+const btUntil = (args: string[], match: (e: Record<string, any>) => boolean, ms: number) => btUntilIn(args, match, ms, env())
 
 async function download(torrentPath: string, peer: string, extra: string[] = []): Promise<{ out: string; ms: number }> {
   const out = tmpDir('bt-out-')

@@ -68,3 +68,34 @@ export function spawnBt(args: string[], env: NodeJS.ProcessEnv = {}) {
     child.on('close', (code, signal) => { running.delete(child); resolve({ code, signal }) }))
   return { child, lines, events, exit, stderr: () => stderr }
 }
+
+/**
+ * A long-running bt with --json: `result` resolves with the first event `match` accepts (rejects after `ms` or when
+ * bt exits); `stop` ends it (SIGTERM, then SIGKILL); `output` is its stderr and stdout so far, for failure messages.
+ */
+export function btUntil(args: string[], match: (e: Record<string, any>) => boolean, ms: number, env: NodeJS.ProcessEnv = {}): { result: Promise<Record<string, any>>; stop(): Promise<void>; output(): string } {
+  const child = spawn(process.execPath, [BT, ...args], { env: { ...process.env, NO_COLOR: '1', BT_DHT_BOOTSTRAP: 'none', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  let text = ''
+  const exited = new Promise<void>((r) => child.on('close', () => { running.delete(child); r() }))
+  child.stderr!.on('data', (d) => { if (text.length < 64 * 1024) text += d })
+  const result = new Promise<Record<string, any>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bt ${args[0]}: no matching event after ${ms} ms:\n${text.slice(-3000)}`)), ms)
+    exited.then(() => { clearTimeout(timer); reject(new Error(`bt ${args[0]} exited (${child.exitCode}):\n${text.slice(-3000)}`)) })
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (text.length < 64 * 1024) text += line + '\n'
+      let e: Record<string, any>
+      try { e = JSON.parse(line) } catch { return }
+      if (match(e)) { clearTimeout(timer); resolve(e) }
+    })
+  })
+  result.catch(() => {})
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(t)
+  }
+  return { result, stop, output: () => text }
+}
