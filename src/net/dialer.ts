@@ -34,19 +34,28 @@ export interface Dialed {
 export async function dialPeer(host: string, port: number, t: Transports, signal?: AbortSignal): Promise<Dialed> {
   const plan = t.policy.plan(host, port).filter((x) => x === 'tcp' || t.utp)
   if (plan.length === 0) throw Object.assign(new Error(`no transport reaches ${host}:${port}`), { code: 'ENOTRANSPORT' })
+  // uTP goes first ahead of TCP only when TCP misbehaved last time (or by `first: 'utp'`): TCP is then known to be
+  // there, so a silent uTP gets a short wait before it (a peer that was merely starting costs 1 s, not 3).
+  const utpTimeoutMs = t.utpTimeoutMs ?? (plan[0] === 'utp' && plan.includes('tcp') ? UTP_FIRST_TIMEOUT_MS : UTP_CONNECT_TIMEOUT_MS)
   let last: unknown
+  let refused: unknown
   for (const transport of plan) {
     if (signal?.aborted) break
     try {
-      const socket = await connectOne(transport, host, port, t, signal)
+      const socket = await connectOne(transport, host, port, { ...t, utpTimeoutMs }, signal)
       return { socket, transport }
     } catch (err) {
       last = err
+      if ((err as NodeJS.ErrnoException)?.code === 'ECONNREFUSED') refused = err
       if (!signal?.aborted) t.policy.failed(host, port, transport)
     }
   }
-  throw last ?? Object.assign(new Error('dial aborted'), { code: 'ABORT_ERR' })
+  // A port that refused TCP and stayed silent over uTP is a closed port: say "refused", not "timed out".
+  throw refused ?? last ?? Object.assign(new Error('dial aborted'), { code: 'ABORT_ERR' })
 }
+
+/** uTP's wait when it is tried before a TCP that connected but misbehaved on the last dial. */
+export const UTP_FIRST_TIMEOUT_MS = 1000
 
 function connectOne(transport: Transport, host: string, port: number, t: Transports, signal?: AbortSignal): Promise<PeerSocket> {
   return new Promise((resolve, reject) => {

@@ -146,11 +146,12 @@ export class PeerManager {
       if (settled) return
       settled = true
       const inCrypto = !ok && connected && failedInCrypto(wire)
-      // Tell the dial policy which transport carried a handshake. A connect that failed was reported by dialPeer; a
-      // connection the peer closed after connecting is not held against the transport: peers close while they start,
-      // are full or dislike our handshake, and switching transport for that cost a uTP wait of 3 s on every redial of
-      // a TCP-only peer (seen with libtorrent closing connections while it adds the torrent).
+      // Tell the dial policy how the transport did with this peer (a failed connect it saw itself), unless a plain-text
+      // retry over the same transport comes next. A connection closed before the handshake counts against its
+      // transport (a uTP-only libtorrent accepts TCP and closes it); the next dial then tries the other one first,
+      // briefly (see dialPeer), since peers also close while they start up.
       if (dialedOver && ok) policy.succeeded(c.address.host, c.address.port, dialedOver)
+      else if (dialedOver && !(inCrypto && mode === 'prefer' && !c.plainOnly)) policy.failed(c.address.host, c.address.port, dialedOver)
       // A peer that stayed silent through our encrypted handshake timed out (it is still tried in plain text below);
       // one that closed it refused encryption.
       if (!ok) this.ends[inCrypto && why !== 'timeout' ? 'encryption' : why ?? (timedOut ? 'timeout' : connected ? 'handshake' : 'refused')]++
