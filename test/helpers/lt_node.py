@@ -74,8 +74,13 @@ def main():
     elif enc == 'disabled':
         settings['out_enc_policy'] = int(lt.enc_policy.pe_disabled)
         settings['in_enc_policy'] = int(lt.enc_policy.pe_disabled)
-    # Any other libtorrent settings a test needs (e.g. unchoke_slots_limit), applied last.
-    settings.update(cfg.get('settings') or {})
+    # Any other libtorrent settings a test needs (e.g. unchoke_slots_limit), applied last. Keys 'local_peer_class.X'
+    # are not settings but fields of libtorrent's "local" peer class, which every 127.0.0.1 peer falls in: its default
+    # ignore_unchoke_slots=True unchokes loopback peers at once whatever unchoke_slots_limit says, so a test of a
+    # choking libtorrent sets 'local_peer_class.ignore_unchoke_slots': False.
+    extra = dict(cfg.get('settings') or {})
+    local_class = {k.split('.', 1)[1]: extra.pop(k) for k in list(extra) if k.startswith('local_peer_class.')}
+    settings.update(extra)
     if dht_nodes:
         # Every node of a loopback DHT shares one IP; the default anti-sybil rules would keep only one of them.
         settings['dht_restrict_routing_ips'] = False
@@ -90,6 +95,10 @@ def main():
         hp.update(settings)
         settings = hp
     ses = lt.session(settings)
+    if local_class:
+        pc = ses.get_peer_class(ses.local_peer_class_id)
+        pc.update(local_class)
+        ses.set_peer_class(ses.local_peer_class_id, pc)
 
     if cfg.get('magnet'):
         atp = lt.parse_magnet_uri(cfg['magnet'])
