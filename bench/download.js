@@ -7,7 +7,7 @@
 //
 // --bt-args appends arguments to bt's command line; {seeder} in them becomes the seeder's host:port.
 // uTP columns: bt-utp is `bt download --no-tcp`, libtorrent-utp a libtorrent leecher with TCP off both ways; the
-// plain bt and libtorrent columns are TCP (bt with --no-utp, since bt dials uTP first by default).
+// plain bt and libtorrent columns are TCP (bt with --no-utp, so no dial falls back to uTP).
 // The seeder accepts TCP and uTP (clients pick; webtorrent is ~8x faster over uTP than TCP against libtorrent);
 // the libtorrent leecher dials over TCP (libtorrent's own uTP manages ~10 MiB/s on loopback) and gets the seeder's
 // address directly as well as from the tracker. Wall time is the whole process, startup and shutdown included
