@@ -282,3 +282,29 @@ export function ensureWebtorrent() {
   if (r.status !== 0 || !existsSync(bin)) throw new Error(`npm install webtorrent-cli failed: ${(r.stderr || r.stdout || '').trim().split('\n').slice(-5).join(' / ')}`)
   return bin
 }
+
+/**
+ * `bt serve` on free ports with no DHT, its state in `state` and downloads in `downloadDir`; resolves once it prints
+ * its URL: { url, pid, stop } (stop: SIGTERM, resolves on exit). `children` gets the process (for an exit-time kill).
+ */
+export async function startServe({ state, downloadDir, args = [], nodeArgs = [], children }) {
+  const child = spawn(process.execPath, [...nodeArgs, BT, 'serve', '--port', '0', '--peer-port', '0', '--no-dht', '--download-dir', downloadDir, ...args], {
+    env: { ...process.env, XDG_DATA_HOME: state, BT_DHT_BOOTSTRAP: 'none' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children?.add(child)
+  child.on('close', () => children?.delete(child))
+  let err = ''
+  child.stderr.on('data', (d) => { err = (err + d).slice(-4000) })
+  const url = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', (l) => resolve(l.trim()))
+    child.once('close', (code) => reject(new Error(`bt serve exited ${code}: ${err}`)))
+  })
+  const stop = () => new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once('close', resolve)
+    child.kill('SIGTERM')
+  })
+  return { url, pid: child.pid, stop }
+}
+

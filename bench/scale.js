@@ -34,7 +34,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import net from 'node:net'
 import bencode from 'bencode'
-import { BT, LT_PYTHON, ensureBuilt, fmtSize, parseArgs, parseSize, printHelpAndExit, writeRandomFile } from './lib.js'
+import { LT_PYTHON, ensureBuilt, startServe, fmtSize, parseArgs, parseSize, printHelpAndExit, writeRandomFile } from './lib.js'
 
 const { flags } = parseArgs(process.argv.slice(2), ['keep', 'help', 'no-lt'])
 if (flags.help) printHelpAndExit(import.meta.url)
@@ -103,24 +103,8 @@ for (let i = 0; i < maxN; i++) {
 // ---- bt serve ----
 async function startBt(state, extra = []) {
   const t0 = now()
-  const child = spawn(process.execPath, [...nodeArgs, BT, 'serve', '--port', '0', '--peer-port', '0', '--no-dht', '--download-dir', dataDir, ...extra], {
-    env: { ...process.env, XDG_DATA_HOME: state, BT_DHT_BOOTSTRAP: 'none' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.add(child)
-  child.on('close', () => children.delete(child))
-  let err = ''
-  child.stderr.on('data', (d) => { err = (err + d).slice(-4000) })
-  const url = await new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', (l) => resolve(l.trim()))
-    child.once('close', (code) => reject(new Error(`bt serve exited ${code}: ${err}`)))
-  })
-  const stop = () => new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once('close', resolve)
-    child.kill('SIGTERM')
-  })
-  return { url, pid: child.pid, upS: now() - t0, t0, stop }
+  const { url, pid, stop } = await startServe({ state, downloadDir: dataDir, args: extra, nodeArgs, children })
+  return { url, pid, upS: now() - t0, t0, stop }
 }
 
 async function api(url, path, body) {

@@ -29,11 +29,10 @@ import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { randomBytes, randomInt } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import autocannon from 'autocannon'
-import { BT, MiB, ROOT, ensureBuilt, ensureWebtorrent, fmtSize, freePort, have, makePayload, parseArgs, parseSize, reexecInNetns, startLtPeer } from './lib.js'
+import { BT, MiB, ROOT, ensureBuilt, ensureWebtorrent, fmtSize, freePort, have, makePayload, parseArgs, parseSize, reexecInNetns, startLtPeer, startServe } from './lib.js'
 
 const { flags } = parseArgs(process.argv.slice(2), ['keep', 'help', 'no-netns'])
 if (flags.help) {
@@ -75,23 +74,8 @@ process.on('exit', () => {
 
 /** bt serve on a free port with its own state; resolves { url, stop }. */
 async function serve(name, args = [], dl = join(work, `${name}-dl`)) {
-  const data = join(work, `${name}-state`)
-  const child = spawn(process.execPath, [BT, 'serve', '--port', '0', '--peer-port', '0', '--no-dht', '--download-dir', dl, ...args], {
-    env: { ...process.env, XDG_DATA_HOME: data, BT_DHT_BOOTSTRAP: 'none' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.add(child)
-  let err = ''
-  child.stderr.on('data', (d) => { err = (err + d).slice(-4000) })
-  const url = await new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', (l) => resolve(l.trim()))
-    child.once('close', (code) => reject(new Error(`bt serve exited ${code}: ${err}`)))
-  })
-  const stop = () => new Promise((resolve) => {
-    child.once('close', resolve)
-    child.kill('SIGTERM')
-  })
-  return { url, dl, stop, pid: child.pid }
+  const { url, pid, stop } = await startServe({ state: join(work, `${name}-state`), downloadDir: dl, args, children })
+  return { url, dl, stop, pid }
 }
 
 /** CPU time (user + system, ms) a process has used, from /proc: what a request costs on a machine others load too. */

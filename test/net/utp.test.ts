@@ -37,6 +37,17 @@ const once = <T = void>(s: NodeJS.EventEmitter, ev: string, ms: number): Promise
 
 // Under heavy load (load average 20-30 on this 2-core machine) a first uTP dial to libtorrent has gone unanswered
 // for both its SYN and libutp's retransmission 3 s later (3 of ~12 runs; never in 40 dials on a quieter machine).
+/** Two endpoints; b dials a and sends `first` (libutp reports a connection on its first data): [a, b, client, server]. */
+async function connectedPair(first: string): Promise<[UtpEndpoint, UtpEndpoint, PeerSocket, PeerSocket]> {
+  const a = await open()
+  const b = await open()
+  const incoming = once<PeerSocket>(a, 'connection', 5000)
+  const c = b.connect('127.0.0.1', a.port, 5000)
+  await once(c, 'connect', 5000)
+  c.write(first)
+  return [a, b, c, await incoming]
+}
+
 // The session falls back to TCP there; a uTP-only test dials once more, and says so.
 async function dialLibtorrent(e: UtpEndpoint, port: number): Promise<PeerSocket> {
   for (let attempt = 1; ; attempt++) {
@@ -56,13 +67,7 @@ test('the binding loads here (linux-x64 prebuild on Node 20)', () => {
 })
 
 test('connect, echo, remote address, end closes both sides', async () => {
-  const a = await open()
-  const b = await open()
-  const incoming = once<PeerSocket>(a, 'connection', 5000)
-  const c = b.connect('127.0.0.1', a.port, 5000)
-  await once(c, 'connect', 5000)
-  c.write('hello over utp')
-  const s = await incoming
+  const [a, b, c, s] = await connectedPair('hello over utp')
   assert.is(s.remoteAddress, '127.0.0.1')
   assert.is(s.remotePort, b.port) // outgoing connections leave from the endpoint's own (listening) port
   s.pipe(s)
@@ -106,13 +111,7 @@ test('8 MiB one way with backpressure: write() returns false, drain comes, bytes
 })
 
 test('idle timeout fires, setTimeout(0) disarms it; destroy closes the peer side', async () => {
-  const a = await open()
-  const b = await open()
-  const incoming = once<PeerSocket>(a, 'connection', 5000)
-  const c = b.connect('127.0.0.1', a.port, 5000)
-  await once(c, 'connect', 5000)
-  c.write('x')
-  const s = await incoming
+  const [, , c, s] = await connectedPair('x')
   let fired = 0
   s.setTimeout(100, () => fired++)
   await new Promise((r) => setTimeout(r, 300))
