@@ -10,6 +10,7 @@ import { torznabQuery, TorznabError, xmlEscape, itemXml, capsXml, errorXml, rfc8
 import { formatMagnet } from '../../src/metainfo/magnet.js'
 import { wordsQuery, magnetOf } from '../../src/server/search/common.js'
 import { searchRequest } from '../../src/server/search/json-search.js'
+import { runGraphql } from '../../src/server/search/graphql.js'
 import type { StoredTorrent } from '../../src/index/types.js'
 
 const torrent = (name: string, c: Partial<StoredTorrent['classification']>): StoredTorrent => ({
@@ -112,6 +113,24 @@ test("feeds' fast paths give the same text as the general ones: magnet links and
   for (const ms of [0, 1, Date.UTC(2024, 1, 29, 23, 59, 59), Date.UTC(1999, 11, 31, 0, 0, 0), 1.6e12 + 123_456_789, -1, Date.UTC(20000, 0, 1), Date.UTC(999, 0, 1)]) {
     assert.is(rfc822(ms), new Date(ms).toUTCString(), String(ms))
   }
+})
+
+test('GraphQL: torrentFileType aggregation from the store\'s file-type facet (absent from older indexes: empty)', async () => {
+  let facets: Record<string, unknown> = { type: [{ value: 'movie', count: 3 }], year: [], resolution: [], language: [], source: [], fileType: [{ value: 'video', count: 3 }, { value: 'subtitles', count: 1 }] }
+  const store = { search: async () => ({ items: [], total: 3, facets }) }
+  const handle = { get: async () => store as never, close: async () => {} }
+  const query = '{ torrentContent { search(input: { queryString: "x", facets: { torrentFileType: { aggregate: true } } }) { aggregations { torrentFileType { value label count } contentType { value count } } } } }'
+  const r = await runGraphql(handle, { query })
+  assert.is(r.status, 200, JSON.stringify(r.body))
+  const aggs = (JSON.parse(JSON.stringify(r.body)) as { data: { torrentContent: { search: { aggregations: Record<string, unknown> } } } }).data.torrentContent.search.aggregations
+  assert.equal(aggs.torrentFileType, [{ value: 'video', label: 'video', count: 3 }, { value: 'subtitles', label: 'subtitles', count: 1 }])
+  assert.equal(aggs.contentType, [{ value: 'movie', count: 3 }])
+  facets = { type: [], year: [], resolution: [], language: [], source: [] }
+  const old = await runGraphql(handle, { query })
+  assert.is(JSON.stringify((old.body as { data: { torrentContent: { search: { aggregations: Record<string, unknown> } } } }).data.torrentContent.search.aggregations.torrentFileType), '[]')
+  // No filter by file type is offered (the index cannot apply one): asking for it is a validation error, not ignored.
+  const filter = await runGraphql(handle, { query: '{ torrentContent { search(input: { facets: { torrentFileType: { filter: ["video"] } } }) { totalCount } } }' })
+  assert.is(filter.status, 400)
 })
 
 test('JSON parameters: grammar plus options, repeated values, limits', () => {

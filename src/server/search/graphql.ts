@@ -58,7 +58,10 @@ input TorrentContentFacetsInput {
   videoResolution: StringFacetInput
   videoSource: StringFacetInput
   language: StringFacetInput
+  "counts only: the index can count torrents by the file types they hold, not yet filter by them"
+  torrentFileType: AggregateFacetInput
 }
+input AggregateFacetInput { aggregate: Boolean }
 input ContentTypeFacetInput { aggregate: Boolean, filter: [ContentType!] }
 input IntFacetInput { aggregate: Boolean, filter: [Int!] }
 input StringFacetInput { aggregate: Boolean, filter: [String!] }
@@ -76,6 +79,8 @@ type TorrentContentAggregations {
   videoResolution: [StringAgg!]!
   videoSource: [StringAgg!]!
   language: [StringAgg!]!
+  "torrents holding each file type (video, audio, document, image, archive, software, subtitles, data)"
+  torrentFileType: [StringAgg!]!
 }
 type ContentTypeAgg { value: ContentType!, label: String!, count: Int! }
 type IntAgg { value: Int!, label: String!, count: Int! }
@@ -216,6 +221,8 @@ function aggregations(f: Facets | undefined) {
     videoResolution: str(f?.resolution),
     videoSource: str(f?.source),
     language: (f?.language ?? []).map((x) => ({ value: x.value, label: langName(x.value), count: x.count })),
+    // From indexes whose store counts file types (schema 3 on); older ones have no such facet.
+    torrentFileType: str((f as (Facets & { fileType?: { value: string; count: number }[] }) | undefined)?.fileType),
   }
 }
 
