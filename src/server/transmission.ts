@@ -185,7 +185,15 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
   // that arrive while the new answer is built all wait for that one build (src/server/rebuild-cache.ts).
   const CACHE_MS = 500
   const STALE_MS = 5_000
-  const cache = new RebuildCache<RawJson>({ freshMs: CACHE_MS, staleMs: STALE_MS, prepare: (v) => v.gzipped() })
+  // A rebuilt answer is gzipped before it is swapped in only while gzip clients are about: compressing a megabyte
+  // every CACHE_MS for plain clients alone would be wasted work.
+  let gzipSeenAt = -Infinity
+  const cache = new RebuildCache<RawJson>({
+    freshMs: CACHE_MS, staleMs: STALE_MS,
+    prepare: async (v) => {
+      if (Date.now() - gzipSeenAt < 60_000) await v.gzipped()
+    },
+  })
   // Below that, each torrent's fields are kept serialized until something they depend on changes (torrent-get.ts),
   // so even a fresh answer is mostly a concatenation — done in slices of a few ms so that other requests (a cache
   // hit, a stream) are answered between them.
@@ -459,6 +467,7 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
     // A cached torrent-get answer: compressed only when the client asks (Sonarr's and Radarr's HTTP clients do), and
     // then once per cached answer, so a hit costs neither CPU nor most of the bytes.
     if (out.tag === undefined && acceptsGzip(req.headers['accept-encoding'])) {
+      gzipSeenAt = Date.now()
       return reply.header('Content-Encoding', 'gzip').header('Vary', 'Accept-Encoding').send(await out.raw.gzipped())
     }
     return reply.send(out.raw.response(out.tag))
