@@ -53,36 +53,6 @@ export function padFirstMessage(encryptor: any): void {
   }
 }
 
-// MSE's Diffie-Hellman group (a 768-bit prime of its own, generator 2), as bittorrent-protocol's encryptor uses it.
-const MSE_PRIME = Buffer.from(
-  'FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A43' +
-  '1B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A63A36210000000000090563', 'hex')
-/** MSE: private keys of 128 to 180 bits. */
-const PRIVATE_KEY_BYTES = 20
-let mseGroup: crypto.DiffieHellman | undefined
-
-/**
- * Gives an encryptor (bittorrent-protocol's, which would make a DiffieHellman object per connection) a private key
- * of its own on one shared DiffieHellman object. node's createDiffieHellman tests the prime on every call: 30–250 ms
- * of CPU here, on each side of each encrypted connection, most of a loopback handshake and of a bare magnet's time to
- * metadata. Each use sets the connection's key first and is synchronous, so connections never see each other's keys.
- */
-export function shareDiffieHellman(encryptor: any): void {
-  if (!encryptor) return
-  const group = (mseGroup ??= crypto.createDiffieHellman(MSE_PRIME, Buffer.from([2])))
-  const key = crypto.randomBytes(PRIVATE_KEY_BYTES)
-  encryptor._dh = {
-    generateKeys(): Buffer {
-      group.setPrivateKey(key)
-      return group.generateKeys()
-    },
-    computeSecret(other: Uint8Array): Buffer {
-      group.setPrivateKey(key)
-      return group.computeSecret(other)
-    },
-  }
-}
-
 /** True when the dial failed inside the crypto handshake (a plain-only peer closes on our first DH key). */
 export function failedInCrypto(w: object | undefined): boolean {
   const wire = w as PeWire | undefined
