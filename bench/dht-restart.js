@@ -10,6 +10,7 @@
 // done time met issue 17's bound (2 × libtorrent's + 1 s).
 //
 //   npm run build && node bench/dht-restart.js [--size 64M] [--nodes 20] [--runs 1] [--timeout 120] [--no-netns] [--keep]
+//                                              [--lt-dht]   (a DHT of --nodes 8 python3-libtorrent nodes, as in the issue)
 //
 // Network: as bench/magnet.js, a throwaway network namespace with only `lo` when root; else the host's 127.0.0.1,
 // every node told only about the local bootstrap node.
@@ -27,7 +28,7 @@ import {
 
 const children = new Set()
 process.on('exit', () => { for (const c of children) { try { c.kill('SIGKILL') } catch {} } })
-const { flags } = parseArgs(process.argv.slice(2), ['no-netns', 'keep', 'help', 'dht-child'])
+const { flags } = parseArgs(process.argv.slice(2), ['no-netns', 'keep', 'help', 'dht-child', 'lt-dht'])
 if (flags.help) printHelpAndExit(import.meta.url)
 
 if (flags['dht-child']) {
@@ -40,7 +41,7 @@ if (flags['dht-child']) {
   }
   await main({
     size: parseSize(flags.size ?? '64M'),
-    nodes: Number(flags.nodes ?? 20),
+    nodes: Number(flags.nodes ?? (flags['lt-dht'] ? 8 : 20)),
     runs: Math.max(1, Number(flags.runs ?? 1)),
     timeoutMs: Number(flags.timeout ?? 120) * 1000,
   })
@@ -51,12 +52,26 @@ async function dhtChild(n, ports, announce) {
   const { DhtNode } = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'discovery', 'dht.js')).href)
   const say = (o) => process.stdout.write(JSON.stringify(o) + '\n')
   process.stdout.on('error', () => process.exit(0))
-  const all = [new DhtNode({ host: '127.0.0.1', port: ports[0] ?? 0, bootstrap: false })]
-  const bootstrap = `127.0.0.1:${await all[0].listen()}`
-  for (let i = 1; i < n; i++) all.push(new DhtNode({ host: '127.0.0.1', port: ports[i] ?? 0, bootstrap: [bootstrap] }))
-  await Promise.all(all.slice(1).map(async (d) => { await d.listen(); await d.ready() }))
-  for (const d of all) d.on('warning', () => {})
-  say({ ev: 'ready', bootstrap, ports: all.map((d) => d.port) })
+  const all = []
+  let bootstrap
+  let lt
+  if (flags['lt-dht']) {
+    // The DHT of issue 17's report: python3-libtorrent nodes (bench/lt-dht.py), killed when we end.
+    lt = spawn(LT_PYTHON, [join(ROOT, 'bench', 'lt-dht.py'), String(n), ports.join(',')], { stdio: ['pipe', 'pipe', 'inherit'] })
+    const info = await new Promise((resolve, reject) => {
+      lt.on('close', (code) => reject(new Error(`lt-dht.py exited (${code})`)))
+      createInterface({ input: lt.stdout }).once('line', (line) => resolve(JSON.parse(line)))
+    })
+    bootstrap = info.bootstrap
+    say({ ev: 'ready', bootstrap, ports: info.ports })
+  } else {
+    all.push(new DhtNode({ host: '127.0.0.1', port: ports[0] ?? 0, bootstrap: false }))
+    bootstrap = `127.0.0.1:${await all[0].listen()}`
+    for (let i = 1; i < n; i++) all.push(new DhtNode({ host: '127.0.0.1', port: ports[i] ?? 0, bootstrap: [bootstrap] }))
+    await Promise.all(all.slice(1).map(async (d) => { await d.listen(); await d.ready() }))
+    for (const d of all) d.on('warning', () => {})
+    say({ ev: 'ready', bootstrap, ports: all.map((d) => d.port) })
+  }
   const [hex, port] = announce.split(':')
   const a = new DhtNode({ host: '127.0.0.1', bootstrap: [bootstrap] })
   all.push(a)
@@ -66,12 +81,13 @@ async function dhtChild(n, ports, announce) {
   process.stdin.resume()
   process.stdin.on('end', async () => {
     await Promise.allSettled(all.map((d) => d.destroy()))
+    lt?.kill('SIGKILL')
     process.exit(0)
   })
 }
 
 function startDht(nodes, ports, announce) {
-  const args = [fileURLToPath(import.meta.url), '--dht-child', '--nodes', String(nodes), '--announce', announce]
+  const args = [fileURLToPath(import.meta.url), '--dht-child', '--nodes', String(nodes), '--announce', announce, ...(flags['lt-dht'] ? ['--lt-dht'] : [])]
   if (ports) args.push('--ports', ports.join(','))
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
   children.add(child)
@@ -133,7 +149,7 @@ async function main({ size, nodes, runs, timeoutMs }) {
   const work = mkdtempSync(join(flags.dir ?? tmpdir(), 'bt-dht-restart-'))
   process.on('exit', () => { killAll(); if (!flags.keep) rmSync(work, { recursive: true, force: true }) })
   const ltVersion = spawnSync(LT_PYTHON, ['-c', 'import libtorrent as lt; print(lt.__version__)'], { encoding: 'utf8' }).stdout.trim()
-  console.log(`payload ${fmtSize(size)}, ${nodes}-node local DHT of bt nodes, libtorrent ${ltVersion}, ` +
+  console.log(`payload ${fmtSize(size)}, ${nodes}-node local DHT of ${flags['lt-dht'] ? 'python3-libtorrent' : 'bt'} nodes, libtorrent ${ltVersion}, ` +
     `${process.env.BT_BENCH_NETNS ? `netns ${process.env.BT_BENCH_NETNS} (lo only)` : "host's 127.0.0.1"}`)
   const { seedDir, file, srcMd5 } = await makePayload(work, size)
   const torrent = join(work, 'payload.torrent')
