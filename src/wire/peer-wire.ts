@@ -4,6 +4,7 @@
 
 import Wire from 'bittorrent-protocol'
 import { padFirstMessage } from './encryption.js'
+import { useMseKeyExchange } from './mse-dh.js'
 
 // A piece message carries at most one 16 KiB block in practice (we refuse requests over 128 KiB); a bitfield for a
 // huge torrent can be larger, so the limit grows with the piece count. Anything beyond is a hostile or broken peer.
@@ -22,6 +23,7 @@ export class PeerWire extends Wire {
 
   constructor(type: string, peLevel = 0) {
     super(type, peLevel)
+    useMseKeyExchange((this as any)._encryptor)
     if (type.includes('Outgoing')) padFirstMessage((this as any)._encryptor)
   }
 
