@@ -7,6 +7,7 @@ import { TrackerStore } from './store.js'
 import { Tracker, type TrackerOptions } from './swarm.js'
 import { ConnectionIds, listenUdp, type UdpServer } from './udp.js'
 import { listenUdpWorkers } from './udp-workers.js'
+import { listenUdpNative, loadUdpBatch, nativeUdpMissing } from './udp-batch.js'
 import { Whitelist } from './whitelist.js'
 
 export interface TrackerServiceOptions extends TrackerOptions {
@@ -20,6 +21,10 @@ export interface TrackerServiceOptions extends TrackerOptions {
   flushMs?: number
   /** Threads for UDP I/O (udp-worker.ts); 0 (the default) does it on the swarm thread. */
   udpWorkers?: number
+  /** Batched native UDP I/O when the module is built (default); false: node's dgram. */
+  udpBatch?: boolean
+  /** Loads the native module from this file instead (tests: a missing module). */
+  udpBatchModule?: string
   log?: (msg: string) => void
 }
 
@@ -59,6 +64,10 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
       await whitelist.start()
     }
     const ids = new ConnectionIds()
+    // Batched UDP I/O when the native module is there; dgram (and one warning) otherwise.
+    const wantBatch = (opts.udpPort ?? 0) >= 0 && opts.udpBatch !== false
+    const native = wantBatch ? loadUdpBatch(opts.udpBatchModule) : undefined
+    if (wantBatch && !native && process.env.BT_UDP_NATIVE !== '0') log(`warning: no batched UDP I/O (${nativeUdpMissing()}); UDP uses node's dgram, at several times the CPU per announce`)
     for (const host of opts.hosts ?? ['127.0.0.1']) {
       // The first listener of each kind may pick a port (0); the others of that kind reuse it.
       if ((opts.httpPort ?? 0) >= 0) {
@@ -68,7 +77,9 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
       if ((opts.udpPort ?? 0) >= 0) {
         const port = udp[0]?.address.port ?? opts.udpPort ?? 0
         const workers = opts.udpWorkers ?? 0
-        const listen = workers > 0 ? listenUdpWorkers(tracker, ids.secret, host, port, workers) : listenUdp(tracker, ids, host, port)
+        const listen = workers > 0
+          ? listenUdpWorkers(tracker, ids.secret, host, port, workers, native)
+          : native ? Promise.resolve().then(() => listenUdpNative(native, tracker, ids, host, port)) : listenUdp(tracker, ids, host, port)
         udp.push(await listen.catch((err) => { throw listenError('UDP', host, port, err) }))
       }
     }
