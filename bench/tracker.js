@@ -528,7 +528,8 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
   if (rssPeers > 0) {
     console.log(`\nmemory: ${rssPeers} peers in ${rssTorrents} torrents, announced over UDP with numwant=0`)
     for (const name of trackers) {
-      if (name.startsWith('bt/w') && name !== trackers.find((t) => t.startsWith('bt/w'))) continue
+      // Memory: the first --bt-workers count, once per --bt-io.
+      if (name.startsWith('bt/w') && parseInt(name.slice(4), 10) !== btWorkers[0]) continue
       const port = await freeBothPort()
       const tr = await launch(name, port, rssTorrents)
       try {
