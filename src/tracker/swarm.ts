@@ -10,6 +10,7 @@
 
 import { RateLimiter, RateMeter } from './rate-limit.js'
 import { compactAddress, sameAddress } from './address.js'
+import { SlotArena } from './slot-arena.js'
 
 export { compactAddress, decodeCompactAddress } from './address.js'
 
@@ -174,18 +175,26 @@ const SLOT = 19
 const F_SEEDER = 1
 const F_V6 = 2
 
+/** The slot arrays of every swarm in the process (slot-arena.ts: per-array allocations cost more than the slots). */
+const arena = new SlotArena(SLOT)
+const EMPTY = new Uint8Array(0)
+
 function newSwarm(ih: string): Swarm {
-  return { ih, peers: new Map(), list: [], slots: new Uint8Array(4 * SLOT), seeders: 0, leechers: 0, completed: 0 }
+  return { ih, peers: new Map(), list: [], slots: arena.alloc(4), seeders: 0, leechers: 0, completed: 0 }
+}
+
+/** Moves a swarm's first `slots` slots to an array of `size` slots, giving the old one back. */
+function resizeSlots(s: Swarm, size: number, slots: number): void {
+  const next = arena.alloc(size)
+  next.set(s.slots.subarray(0, slots * SLOT))
+  arena.release(s.slots)
+  s.slots = next
 }
 
 /** Writes peer p's flags and address into its slot, growing the array when p is a new last slot. */
 function writeSlot(s: Swarm, p: Peer): void {
   const o = p.idx * SLOT
-  if (o + SLOT > s.slots.length) {
-    const grown = new Uint8Array(Math.max(s.slots.length * 2, o + SLOT))
-    grown.set(s.slots)
-    s.slots = grown
-  }
+  if (o + SLOT > s.slots.length) resizeSlots(s, Math.max((s.slots.length / SLOT) * 2, p.idx + 1), p.idx)
   const a = p.addr
   s.slots[o] = (p.seeder ? F_SEEDER : 0) | (a.length === 18 ? F_V6 : 0)
   for (let i = 0; i < a.length; i++) s.slots[o + 1 + i] = a.charCodeAt(i)
@@ -418,7 +427,11 @@ export class Tracker {
         this.removePeer(peer)
         dropped++
       }
-      if (s.list.length === 0 && s.completed === 0 && !this.registered.has(s.ih)) this.swarms.delete(s.ih)
+      if (s.list.length === 0 && s.completed === 0 && !this.registered.has(s.ih)) {
+        this.swarms.delete(s.ih)
+        arena.release(s.slots)
+        s.slots = EMPTY // a stale reference (a pending reply) reads nothing rather than another swarm's slots
+      }
     }
     return dropped
   }
@@ -566,7 +579,7 @@ export class Tracker {
     if (peer.seeder) { swarm.seeders--; this.seeders-- } else { swarm.leechers--; this.leechers-- }
     this.countFamily(peer.addr, -1)
     // A swarm that shrank to a quarter of its slots gives the memory back (memory stays flat under churn).
-    if (swarm.slots.length > 64 * SLOT && swarm.list.length * SLOT * 4 < swarm.slots.length) swarm.slots = swarm.slots.slice(0, swarm.slots.length / 2)
+    if (swarm.slots.length > 64 * SLOT && swarm.list.length * SLOT * 4 < swarm.slots.length) resizeSlots(swarm, swarm.slots.length / SLOT / 2, swarm.list.length)
   }
 
   private countFamily(addr: string, d: number): void {
