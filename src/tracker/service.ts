@@ -68,7 +68,7 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
     // Batched UDP I/O when the native module is there; dgram (and one warning) otherwise.
     const wantBatch = (opts.udpPort ?? 0) >= 0 && opts.udpBatch !== false
     const native = wantBatch ? loadUdpBatch(opts.udpBatchModule) : undefined
-    if (wantBatch && !native && process.env.BT_UDP_NATIVE !== '0') log(`warning: no batched UDP I/O (${nativeUdpMissing()}); UDP uses node's dgram, at several times the CPU per announce`)
+    if (wantBatch && !native && process.env.BT_UDP_NATIVE !== '0') log(`warning: no batched UDP I/O, using node's dgram (more CPU per announce): ${nativeUdpMissing()}`)
     for (const host of opts.hosts ?? ['127.0.0.1']) {
       // The first listener of each kind may pick a port (0); the others of that kind reuse it.
       if ((opts.httpPort ?? 0) >= 0) {

@@ -196,7 +196,7 @@ test('without the native module: one warning, and UDP still answers over dgram',
   svc = await startTracker({ hosts: ['127.0.0.1', '::1'], httpPort: -1, udpPort: 0, rateLimit: 0, udpBatchModule: '/nonexistent/udp_batch.node', log: (m) => logs.push(m) })
   assert.equal(svc.udp.map((u) => u.batched), [false, false])
   assert.is(logs.length, 1, 'one warning for all listeners')
-  assert.match(logs[0], /warning: no batched UDP I\/O .*dgram/)
+  assert.match(logs[0], /warning: no batched UDP I\/O, using node's dgram .*: .*nonexistent/)
   const sock = dgram.createSocket('udp6')
   await new Promise<void>((r) => sock.bind(0, '::1', () => r()))
   try {
