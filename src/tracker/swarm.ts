@@ -2,14 +2,14 @@
 // Both front ends (HTTP and UDP) and the persistence unit talk to this class only.
 //
 // Memory layout, chosen for ~1 M peers in well under 500 MiB: a peer is one small object keyed by its peer id (a
-// 20-char latin1 string) in its swarm's Map, with its compact address as a 6- or 18-char latin1 string (copied
-// straight into replies), and times in whole seconds since the tracker started (small integers, no heap
+// 20-char latin1 string) in its swarm's Map, its compact address only in its swarm's slot array (copied
+// straight into replies; a string per peer cost ~28 MiB at 1 M peers), and times in whole seconds since the tracker started (small integers, no heap
 // numbers). A swarm's Map is kept in order of last announce (a re-announce moves the peer to the end), so the
 // oldest peer is always the first entry: expiry pops from the front and a full swarm drops its first entry. A
 // parallel array gives O(1) random sampling for the peer list.
 
 import { RateLimiter, RateMeter } from './rate-limit.js'
-import { compactAddress, sameAddress } from './address.js'
+import { compactAddress } from './address.js'
 import { SlotArena } from './slot-arena.js'
 
 export { compactAddress, decodeCompactAddress } from './address.js'
@@ -21,8 +21,6 @@ export const EVENT_STOPPED = 3
 export type AnnounceEvent = 0 | 1 | 2 | 3
 
 export interface Peer {
-  /** Compact address: 4-byte IPv4 or 16-byte IPv6, then the 2-byte port, as a latin1 string. */
-  addr: string
   seeder: boolean
   /** Seconds since the tracker's epoch (Tracker.now()). */
   last: number
@@ -81,14 +79,14 @@ export class AnnounceResult {
   /** Concatenated 6-byte IPv4 compact peers (latin1). */
   get peers4(): string {
     let s = ''
-    for (const p of this.picked) if (p.addr.length === 6) s += p.addr
+    for (const p of this.picked) if (!slotV6(p)) s += peerAddr(p)
     return s
   }
 
   /** Concatenated 18-byte IPv6 compact peers (latin1). */
   get peers6(): string {
     let s = ''
-    for (const p of this.picked) if (p.addr.length === 18) s += p.addr
+    for (const p of this.picked) if (slotV6(p)) s += peerAddr(p)
     return s
   }
 
@@ -191,11 +189,31 @@ function resizeSlots(s: Swarm, size: number, slots: number): void {
   s.slots = next
 }
 
-/** Writes peer p's flags and address into its slot, growing the array when p is a new last slot. */
-function writeSlot(s: Swarm, p: Peer): void {
+/** Peer p's compact address: 4-byte IPv4 or 16-byte IPv6, then the 2-byte port, as a latin1 string. */
+export function peerAddr(p: Peer): string {
+  const slots = p.swarm.slots
+  const o = p.idx * SLOT
+  return Buffer.from(slots.buffer, slots.byteOffset + o + 1, slots[o] & F_V6 ? 18 : 6).toString('latin1')
+}
+
+function slotV6(p: Peer): boolean {
+  return (p.swarm.slots[p.idx * SLOT] & F_V6) !== 0
+}
+
+/** Whether peer p's slot holds this compact IP (4 or 16 latin1 chars) and port. */
+function slotIs(p: Peer, ipc: string, port: number): boolean {
+  const slots = p.swarm.slots
+  const o = p.idx * SLOT
+  const n = ipc.length
+  if (((slots[o] & F_V6) !== 0) !== (n === 16)) return false
+  for (let i = 0; i < n; i++) if (slots[o + 1 + i] !== ipc.charCodeAt(i)) return false
+  return slots[o + 1 + n] === port >>> 8 && slots[o + 2 + n] === (port & 0xff)
+}
+
+/** Writes peer p's flags and compact address into its slot, growing the array when p is a new last slot. */
+function writeSlot(s: Swarm, p: Peer, a: string): void {
   const o = p.idx * SLOT
   if (o + SLOT > s.slots.length) resizeSlots(s, Math.max((s.slots.length / SLOT) * 2, p.idx + 1), p.idx)
-  const a = p.addr
   s.slots[o] = (p.seeder ? F_SEEDER : 0) | (a.length === 18 ? F_V6 : 0)
   for (let i = 0; i < a.length; i++) s.slots[o + 1 + i] = a.charCodeAt(i)
 }
@@ -316,12 +334,10 @@ export class Tracker {
     if (peer) {
       // Move to the end: the Map stays ordered by last announce.
       swarm.peers.delete(p.peerId)
-      if (!sameAddress(peer.addr, ipc, p.port)) {
-        const addr = ipc + String.fromCharCode(p.port >>> 8, p.port & 0xff)
-        this.countFamily(peer.addr, -1)
-        this.countFamily(addr, 1)
-        peer.addr = addr
-        writeSlot(swarm, peer)
+      if (!slotIs(peer, ipc, p.port)) {
+        this.countFamily(slotV6(peer), -1)
+        this.countFamily(ipc.length === 16, 1)
+        writeSlot(swarm, peer, ipc + String.fromCharCode(p.port >>> 8, p.port & 0xff))
       }
       if (seeder && !peer.seeder) {
         swarm.completed++ // a leecher we knew that now has everything: one completed download
@@ -336,13 +352,12 @@ export class Tracker {
         this.removePeer(oldest)
         this.journal?.peerRemoved(swarm.ih, oldest.id)
       }
-      const addr = ipc + String.fromCharCode(p.port >>> 8, p.port & 0xff)
-      peer = { addr, seeder, last: now, idx: swarm.list.length, swarm, id: p.peerId }
+      peer = { seeder, last: now, idx: swarm.list.length, swarm, id: p.peerId }
       swarm.list.push(peer)
-      writeSlot(swarm, peer)
+      writeSlot(swarm, peer, ipc + String.fromCharCode(p.port >>> 8, p.port & 0xff))
       swarm.peers.set(p.peerId, peer)
       if (seeder) { swarm.seeders++; this.seeders++ } else { swarm.leechers++; this.leechers++ }
-      this.countFamily(addr, 1)
+      this.countFamily(ipc.length === 16, 1)
       if (p.event === EVENT_COMPLETED) {
         swarm.completed++
         this.journal?.swarmChanged(swarm)
@@ -455,21 +470,20 @@ export class Tracker {
     }
     const known = swarm.peers.get(id)
     if (known) {
-      this.countFamily(known.addr, -1)
-      this.countFamily(addr, 1)
-      known.addr = addr
+      this.countFamily(slotV6(known), -1)
+      this.countFamily(addr.length === 18, 1)
       known.last = last
       this.setSeeder(swarm, known, seeder)
-      writeSlot(swarm, known)
+      writeSlot(swarm, known, addr)
       return
     }
     if (swarm.list.length >= this.maxSwarmPeers) return
-    const peer: Peer = { addr, seeder, last, idx: swarm.list.length, swarm, id }
+    const peer: Peer = { seeder, last, idx: swarm.list.length, swarm, id }
     swarm.list.push(peer)
-    writeSlot(swarm, peer)
+    writeSlot(swarm, peer, addr)
     swarm.peers.set(id, peer)
     if (seeder) { swarm.seeders++; this.seeders++ } else { swarm.leechers++; this.leechers++ }
-    this.countFamily(addr, 1)
+    this.countFamily(addr.length === 18, 1)
   }
 
   restoreRemoved(ih: string, id: string): void {
@@ -542,7 +556,7 @@ export class Tracker {
     if (!s && !reg) return undefined
     let v4 = 0
     let v6 = 0
-    for (const p of s?.list ?? []) if (p.addr.length === 6) v4++; else v6++
+    for (const p of s?.list ?? []) if (slotV6(p)) v6++; else v4++
     return {
       infoHash: Buffer.from(ih, 'latin1').toString('hex'),
       name: reg?.name,
@@ -568,6 +582,7 @@ export class Tracker {
 
   private removePeer(peer: Peer): void {
     const swarm = peer.swarm
+    this.countFamily(slotV6(peer), -1) // before its slot is reused below
     swarm.peers.delete(peer.id)
     const last = swarm.list.pop()!
     if (last !== peer) {
@@ -577,13 +592,12 @@ export class Tracker {
       last.idx = peer.idx
     }
     if (peer.seeder) { swarm.seeders--; this.seeders-- } else { swarm.leechers--; this.leechers-- }
-    this.countFamily(peer.addr, -1)
     // A swarm that shrank to a quarter of its slots gives the memory back (memory stays flat under churn).
     if (swarm.slots.length > 64 * SLOT && swarm.list.length * SLOT * 4 < swarm.slots.length) resizeSlots(swarm, swarm.slots.length / SLOT / 2, swarm.list.length)
   }
 
-  private countFamily(addr: string, d: number): void {
-    if (addr.length === 6) this.v4 += d
-    else this.v6 += d
+  private countFamily(v6: boolean, d: number): void {
+    if (v6) this.v6 += d
+    else this.v4 += d
   }
 }
