@@ -2,17 +2,18 @@
 // Both front ends (HTTP and UDP) and the persistence unit talk to this class only.
 //
 // Memory layout, chosen for ~1 M peers in well under 500 MiB: a peer is one small object keyed by its peer id (a
-// 20-char latin1 string) in its swarm's Map, its compact address only in its swarm's slot array (copied
-// straight into replies; a string per peer cost ~28 MiB at 1 M peers), and times in whole seconds since the tracker started (small integers, no heap
-// numbers). A swarm's Map is kept in order of last announce (a re-announce moves the peer to the end), so the
+// 20-char latin1 string) in its swarm's Map, its compact address only in its swarm's slot array (slots.ts: copied
+// straight into replies; a string per peer cost ~28 MiB at 1 M peers), and times in whole seconds since the
+// tracker started (small integers, no heap numbers). A swarm's Map is kept in order of last announce (a re-announce moves the peer to the end), so the
 // oldest peer is always the first entry: expiry pops from the front and a full swarm drops its first entry. A
 // parallel array gives O(1) random sampling for the peer list.
 
 import { RateLimiter, RateMeter } from './rate-limit.js'
 import { compactAddress } from './address.js'
-import { SlotArena } from './slot-arena.js'
+import { F_SEEDER, F_V6, SLOT, allocSlots, peerAddr, releaseSlots, resizeSlots, slotIs, slotV6, writeSlot } from './slots.js'
 
 export { compactAddress, decodeCompactAddress } from './address.js'
+export { peerAddr } from './slots.js'
 
 export const EVENT_NONE = 0
 export const EVENT_COMPLETED = 1
@@ -169,53 +170,9 @@ export interface Registration {
 }
 
 const EPOCH_MS = Date.now()
-const SLOT = 19
-const F_SEEDER = 1
-const F_V6 = 2
-
-/** The slot arrays of every swarm in the process (slot-arena.ts: per-array allocations cost more than the slots). */
-const arena = new SlotArena(SLOT)
-const EMPTY = new Uint8Array(0)
 
 function newSwarm(ih: string): Swarm {
-  return { ih, peers: new Map(), list: [], slots: arena.alloc(4), seeders: 0, leechers: 0, completed: 0 }
-}
-
-/** Moves a swarm's first `slots` slots to an array of `size` slots, giving the old one back. */
-function resizeSlots(s: Swarm, size: number, slots: number): void {
-  const next = arena.alloc(size)
-  next.set(s.slots.subarray(0, slots * SLOT))
-  arena.release(s.slots)
-  s.slots = next
-}
-
-/** Peer p's compact address: 4-byte IPv4 or 16-byte IPv6, then the 2-byte port, as a latin1 string. */
-export function peerAddr(p: Peer): string {
-  const slots = p.swarm.slots
-  const o = p.idx * SLOT
-  return Buffer.from(slots.buffer, slots.byteOffset + o + 1, slots[o] & F_V6 ? 18 : 6).toString('latin1')
-}
-
-function slotV6(p: Peer): boolean {
-  return (p.swarm.slots[p.idx * SLOT] & F_V6) !== 0
-}
-
-/** Whether peer p's slot holds this compact IP (4 or 16 latin1 chars) and port. */
-function slotIs(p: Peer, ipc: string, port: number): boolean {
-  const slots = p.swarm.slots
-  const o = p.idx * SLOT
-  const n = ipc.length
-  if (((slots[o] & F_V6) !== 0) !== (n === 16)) return false
-  for (let i = 0; i < n; i++) if (slots[o + 1 + i] !== ipc.charCodeAt(i)) return false
-  return slots[o + 1 + n] === port >>> 8 && slots[o + 2 + n] === (port & 0xff)
-}
-
-/** Writes peer p's flags and compact address into its slot, growing the array when p is a new last slot. */
-function writeSlot(s: Swarm, p: Peer, a: string): void {
-  const o = p.idx * SLOT
-  if (o + SLOT > s.slots.length) resizeSlots(s, Math.max((s.slots.length / SLOT) * 2, p.idx + 1), p.idx)
-  s.slots[o] = (p.seeder ? F_SEEDER : 0) | (a.length === 18 ? F_V6 : 0)
-  for (let i = 0; i < a.length; i++) s.slots[o + 1 + i] = a.charCodeAt(i)
+  return { ih, peers: new Map(), list: [], slots: allocSlots(4), seeders: 0, leechers: 0, completed: 0 }
 }
 
 /** Slots picked by the last announce; copied out into its AnnounceResult. */
@@ -444,8 +401,7 @@ export class Tracker {
       }
       if (s.list.length === 0 && s.completed === 0 && !this.registered.has(s.ih)) {
         this.swarms.delete(s.ih)
-        arena.release(s.slots)
-        s.slots = EMPTY // a stale reference (a pending reply) reads nothing rather than another swarm's slots
+        releaseSlots(s)
       }
     }
     return dropped
