@@ -7,6 +7,8 @@
 
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
 import { tokenize } from './query/text.js'
+import { EXTENSIONS } from './classify/text.js'
+import { FILE_TYPES, type FileType } from './rows.js'
 import type { IndexedFile } from './types.js'
 
 const CODED = 1
@@ -107,4 +109,32 @@ export function decodeFiles(name: string, blob: Uint8Array): IndexedFile[] {
     prev = cur
   }
   return out
+}
+
+const bit = (t: FileType) => 1 << FILE_TYPES.indexOf(t)
+const SUBTITLES = new Set(['srt', 'ass', 'ssa', 'sub', 'idx', 'vtt', 'sup'])
+/** The classifier's extension kinds as bitmagnet's file types. */
+const TYPE_OF_KIND: Record<string, number> = {
+  video: bit('video'), audio: bit('audio'), audiobook: bit('audio'), ebook: bit('document'), comic: bit('document'),
+  program: bit('software'), rom: bit('software'), archive: bit('archive'), image: bit('image'), extra: bit('data'),
+}
+
+function typeOfPath(path: string): number {
+  const dot = path.lastIndexOf('.')
+  if (dot < 0 || path.length - dot > 10 || dot < path.lastIndexOf('/')) return 0
+  const ext = path.slice(dot + 1).toLowerCase()
+  if (SUBTITLES.has(ext)) return bit('subtitles')
+  const kind = EXTENSIONS[ext]
+  return (kind && TYPE_OF_KIND[kind]) || 0
+}
+
+/**
+ * Which file types a torrent holds, as bits of FILE_TYPES: from its files, or from its name when it has no file list
+ * (a single-file torrent is named after its file). Unknown extensions say nothing.
+ */
+export function fileTypesOf(name: string, files: readonly IndexedFile[] | undefined): number {
+  if (!files || files.length === 0) return typeOfPath(name)
+  let mask = 0
+  for (const f of files) mask |= typeOfPath(f.path)
+  return mask
 }

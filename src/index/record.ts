@@ -3,7 +3,7 @@
 // (type as a small integer, languages and seasons as ",a,b," strings that a bound `instr` can test).
 
 import { classify } from './classify.js'
-import { encodeFiles, filesText } from './files.js'
+import { encodeFiles, filesText, fileTypesOf } from './files.js'
 import { normalizeCodec, normalizeSource, resolutionNumber } from './query/values.js'
 import type { Classification, ContentType, IndexedFile, TorrentRecord, UpsertResult } from './types.js'
 import { FLAG_PARTIAL, FLAG_PRIVATE, TYPE_CODES, typeCode, type ClassColumns } from './rows.js'
@@ -84,6 +84,7 @@ export function prepareRecord(r: TorrentRecord, now = Date.now()): PreparedRecor
     leechers: num(r.leechers, 'leechers', 2 ** 31 - 1) ?? null,
     flags: (r.partial ? FLAG_PARTIAL : 0) | (r.private ? FLAG_PRIVATE : 0),
     ...cls,
+    ftypes: fileTypesOf(name, files),
   }
 }
 
@@ -102,14 +103,14 @@ export function prepareAll(records: readonly TorrentRecord[], result: UpsertResu
 
 /** Re-classify with a file list learned elsewhere (an update that keeps the stored files). */
 export function withFiles(p: PreparedRecord, files: IndexedFile[], r: TorrentRecord): PreparedRecord {
-  return { ...p, ...classifyRecord(p.name, files, r), files, fileCount: files.length, filesBlob: files.length ? encodeFiles(p.name, files) : undefined }
+  return { ...p, ...classifyRecord(p.name, files, r), files, fileCount: files.length, filesBlob: files.length ? encodeFiles(p.name, files) : undefined, ftypes: fileTypesOf(p.name, files) }
 }
 
 export function fullTextOf(p: Pick<PreparedRecord, 'name' | 'files'>): { name: string; files: string } {
   return { name: p.name, files: p.files ? filesText(p.name, p.files) : '' }
 }
 
-function classifyRecord(name: string, files: IndexedFile[], r: TorrentRecord): ClassColumns {
+function classifyRecord(name: string, files: IndexedFile[], r: TorrentRecord): Omit<ClassColumns, 'ftypes'> {
   // A classification made elsewhere (bt import's workers) is only trusted for the same name and files.
   const pre = r.classified && r.name === name && (r.files?.length ?? 0) === files.length ? r.classified : undefined
   const c: Classification & { contentSource?: string; contentId?: string } = { ...(pre ?? classify(name, files)) }

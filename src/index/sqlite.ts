@@ -9,11 +9,11 @@ import Database from 'better-sqlite3'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { ftsExpression } from './query/compile.js'
 import type { Query, Range } from './query/types.js'
-import { decodeFiles, filesText } from './files.js'
+import { decodeFiles, filesText, fileTypesOf } from './files.js'
 import type { PreparedRecord } from './record.js'
 import { FLAG_PARTIAL, rowToTorrent, typeCode, type Row } from './rows.js'
 import { filterConditions, Params } from './sql.js'
-import { facetsFrom, pageOf, type FacetRows } from './search.js'
+import { FACET_COLUMNS, FACET_GROUP, facetsFrom, pageOf, type FacetRow } from './search.js'
 import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
 
 /** "btix": marks a database as a bt index (PRAGMA application_id), so a foreign SQLite file is refused, not altered. */
@@ -73,7 +73,25 @@ const MIGRATIONS: (string | ((db: Database.Database) => void))[] = [
   // 2: type words in the full-text rows (and file words without extensions and track numbers): rebuilt from the
   // stored names and file lists.
   rebuildFullText,
+  // 3: file types per torrent (for the file-type facet), read once from the stored file lists.
+  addFileTypes,
 ]
+
+function addFileTypes(db: Database.Database): void {
+  db.exec('ALTER TABLE torrents ADD COLUMN ftypes INTEGER NOT NULL DEFAULT 0')
+  const set = db.prepare('UPDATE torrents SET ftypes = ? WHERE id = ?')
+  const page = db.prepare<[number], { id: number; name: string; list: Buffer | null }>(
+    'SELECT t.id, t.name, f.list FROM torrents t LEFT JOIN files f ON f.id = t.id WHERE t.id > ? ORDER BY t.id LIMIT 1000')
+  for (let last = -1; ;) {
+    const rows = page.all(last)
+    if (rows.length === 0) break
+    for (const r of rows) {
+      const mask = fileTypesOf(r.name, r.list ? decodeFiles(r.name, r.list) : undefined)
+      if (mask) set.run(mask, r.id)
+    }
+    last = rows[rows.length - 1].id
+  }
+}
 
 function rebuildFullText(db: Database.Database): void {
   db.exec(`DROP TABLE fts; ${FTS_TABLE}`)
@@ -186,10 +204,10 @@ export class SqliteIndex implements IndexStore {
       has: db.prepare<[Buffer], { info_hash: Buffer }>('SELECT info_hash FROM torrents WHERE info_hash = ?'),
       maxKey: db.prepare<[number, number], { m: number | null }>('SELECT max(id) AS m FROM torrents WHERE id BETWEEN ? AND ?'),
       insert: db.prepare(`INSERT INTO torrents (id, info_hash, name, size, files, added, seeders, leechers, flags, type, year, res,
-        source, vcodec, acodec, langs, seasons, episodes, grp, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        source, vcodec, acodec, langs, seasons, episodes, grp, meta, ftypes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       update: db.prepare(`UPDATE torrents SET name = ?, size = ?, files = ?, seeders = coalesce(?, seeders),
         leechers = coalesce(?, leechers), flags = ?, type = ?, year = ?, res = ?, source = ?, vcodec = ?, acodec = ?, langs = ?,
-        seasons = ?, episodes = ?, grp = ?, meta = ? WHERE id = ?`),
+        seasons = ?, episodes = ?, grp = ?, meta = ?, ftypes = ? WHERE id = ?`),
       swarmOnly: db.prepare('UPDATE torrents SET seeders = coalesce(?, seeders), leechers = coalesce(?, leechers) WHERE id = ?'),
       filesOf: db.prepare<[number], { list: Buffer }>('SELECT list FROM files WHERE id = ?'),
       putFiles: db.prepare('INSERT OR REPLACE INTO files (id, list) VALUES (?, ?)'),
@@ -239,7 +257,7 @@ export class SqliteIndex implements IndexStore {
     if (!old) {
       const id = this.allocateKey(p.published)
       st.insert.run(id, p.hash, p.name, p.size, p.fileCount, now, p.seeders, p.leechers, p.flags, p.type, p.year, p.res,
-        p.source, p.vcodec, p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta)
+        p.source, p.vcodec, p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta, p.ftypes)
       if (p.filesBlob) st.putFiles.run(id, p.filesBlob)
       const text = this.R!.fullTextOf(p)
       st.ftsInsert.run(id, unmarked(text.name), ftsFiles(text.files, p.type))
@@ -259,7 +277,7 @@ export class SqliteIndex implements IndexStore {
       if (blob) p = this.R!.withFiles(p, decodeFiles(p.name, blob.list), rec)
     }
     st.update.run(p.name, p.size, p.fileCount, p.seeders, p.leechers, p.flags, p.type, p.year, p.res, p.source, p.vcodec,
-      p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta, old.id)
+      p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta, p.ftypes, old.id)
     if (p.filesBlob) st.putFiles.run(old.id, p.filesBlob)
     else st.dropFiles.run(old.id)
     const text = this.R!.fullTextOf(p)
@@ -404,21 +422,24 @@ export class SqliteIndex implements IndexStore {
       seeders: `t.seeders DESC NULLS LAST, ${key} DESC`,
       name: `t.name COLLATE NOCASE, ${key} DESC`,
     }[sort]
-    const rows = this.db.prepare<unknown[], Row>(`SELECT ${COLUMNS}${w.score} FROM ${w.from} WHERE ${w.where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`).all(...w.params)
+    // limit 0: counts and facets only (the HTTP APIs ask for them apart from pages).
+    const rows = limit === 0 ? [] : this.db.prepare<unknown[], Row>(`SELECT ${COLUMNS}${w.score} FROM ${w.from} WHERE ${w.where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`).all(...w.params)
     const result: SearchResult = { items: rows.map(rowToTorrent) }
     const cap = Number.isInteger(options.countLimit) && options.countLimit! > 0 ? options.countLimit! : undefined
-    // With a cap, count and group a bounded subquery (its first `cap` matches) instead of every match.
-    const matches = (expr: string) => (cap ? `(SELECT ${expr} AS v FROM ${w.from} WHERE ${w.where} LIMIT ${cap})` : `(SELECT ${expr} AS v FROM ${w.from} WHERE ${w.where})`)
-    if (options.count || options.facets) {
+    if (options.facets) {
+      // One pass: the matches grouped by every facet column at once; their sum is the count. With a cap, a bounded
+      // subquery (its first cap + 1 matches) instead of every match.
+      const sql = cap
+        ? `SELECT *, count(*) AS n FROM (SELECT ${FACET_COLUMNS('t')} FROM ${w.from} WHERE ${w.where} LIMIT ${cap + 1}) GROUP BY ${FACET_GROUP}`
+        : `SELECT ${FACET_COLUMNS('t')}, count(*) AS n FROM ${w.from} WHERE ${w.where} GROUP BY ${FACET_GROUP}`
+      const { facets, total } = facetsFrom(this.db.prepare<unknown[], FacetRow>(sql).all(...w.params))
+      result.facets = facets
+      result.total = cap && total > cap ? cap : total
+      if (cap && total > cap) result.totalIsEstimate = true
+    } else if (options.count) {
       const n = this.db.prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM ${cap ? `(SELECT 1 FROM ${w.from} WHERE ${w.where} LIMIT ${cap + 1})` : `${w.from} WHERE ${w.where}`}`).get(...w.params)!.n
       result.total = cap && n > cap ? cap : n
       if (cap && n > cap) result.totalIsEstimate = true
-    }
-    if (options.facets) {
-      const group = (expr: string) => this.db.prepare<unknown[], { v: string | number | null; n: number }>(
-        `SELECT v, count(*) AS n FROM ${matches(expr)} GROUP BY v`).all(...w.params)
-      const rowsBy: FacetRows = { type: group('t.type'), year: group('t.year'), res: group('t.res'), langs: group('t.langs'), source: group('t.source') }
-      result.facets = facetsFrom(rowsBy)
     }
     return result
   }

@@ -107,6 +107,7 @@ export interface IndexWriter {
 // ---- The search side (added with the stores; the IndexWriter above is what writers code against). ----
 
 import type { Query } from './query/types.js'
+import type { FileType } from './rows.js'
 
 export type SortKey = 'relevance' | 'size' | 'date' | 'seeders' | 'name'
 export const SORT_KEYS: readonly SortKey[] = ['relevance', 'size', 'date', 'seeders', 'name']
@@ -119,11 +120,11 @@ export interface SearchOptions {
   offset?: number
   /** Also count every match (the `total` of the result). */
   count?: boolean
-  /** Also count matches by type, year, resolution, language and source. */
+  /** Also count matches by type, year, resolution, language, source and file type (implies `count`). */
   facets?: boolean
   /**
    * Count (and facet) at most this many matches: past it `total` is this number with `totalIsEstimate`, and facets
-   * describe a sample of that many matches. Bounds the cost of a common word on a large index (the HTTP APIs).
+   * describe a sample of about that many matches (one more: the one pass that counts them also groups them). Bounds the cost of a common word on a large index (the HTTP APIs).
    */
   countLimit?: number
 }
@@ -139,6 +140,8 @@ export interface Facets {
   resolution: FacetCount<string>[]
   language: FacetCount<string>[]
   source: FacetCount<string>[]
+  /** Torrents holding each file type (bitmagnet's: video, audio, document, image, archive, software, subtitles, data). */
+  fileType: FacetCount<FileType>[]
 }
 
 /** A torrent as the store gives it back. */

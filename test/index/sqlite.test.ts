@@ -51,11 +51,14 @@ test('an index of schema 1 is migrated: its full text is rebuilt with type words
     assert.equal(await names(store, 'sunset'), ['Old Album'])
     assert.equal(await names(store, 'old -type:movie'), ['Old Album'])
     assert.equal((await store.get(h(1)))!.files, files)
+    // Schema 3: file types read from the stored file lists (the movie has none: nothing is known of it).
+    const f = (await store.search(parseQuery(''), { facets: true })).facets!
+    assert.equal(f.fileType, [{ value: 'audio', count: 1 }])
   } finally {
     await store.close()
   }
   const check = new Database(path, { readonly: true })
-  assert.is(check.pragma('user_version', { simple: true }), 2)
+  assert.is(check.pragma('user_version', { simple: true }), 3)
   check.close()
 })
 
