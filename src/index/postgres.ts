@@ -212,7 +212,7 @@ export class PostgresIndex implements IndexStore {
             col((p) => p.seeders), col((p) => p.leechers), col((p) => p.flags), col((p) => p.type), col((p) => p.year),
             col((p) => p.res), col((p) => p.source), col((p) => p.vcodec), col((p) => p.acodec), col((p) => p.langs),
             col((p) => p.seasons), col((p) => p.episodes), col((p) => p.grp), col((p) => p.meta),
-            col((p) => tsvectorLiteral(p.name, p.files ? filesText(p.name, p.files) : '')), now, col((p) => p.ftypes)])
+            col((p) => tsvectorLiteral(p.name, p.filesWords)), now, col((p) => p.ftypes)])
         for (const x of r.rows) {
           ids.set(x.info_hash.toString('hex'), Number(x.id))
           if (x.inserted) result.added++

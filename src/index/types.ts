@@ -71,6 +71,11 @@ export interface TorrentRecord {
   partial?: boolean
   /** What the classifier makes of name and files, when the caller has already run it (bt import does, in worker threads). */
   classified?: Classification
+  /**
+   * The finished row, when bt import's workers made it (internal: the stores trust it, it was validated there). Its
+   * `files` is [] when the record has a file list, and its `hash` is made from `infoHash` by the store.
+   */
+  prepared?: import('./record.js').PreparedRecord
   /** Attributes an importer already knows (bitmagnet's contentType, title, releaseYear …); they win over the classifier. */
   known?: Partial<Classification> & { contentSource?: string; contentId?: string }
 }
