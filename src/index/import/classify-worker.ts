@@ -44,10 +44,12 @@ function prepareLine(text: string, now: number): LineResult {
     if (!rec) return null
     const p = prepareRecord(rec, now)
     const hadFiles = p.files !== undefined
-    p.files = hadFiles ? [] : undefined
     ;(p as { hash?: Buffer }).hash = undefined
-    rec.files = hadFiles ? [] : undefined
-    return { rec, p }
+    if (!hadFiles) return { rec, p }
+    // The stores read the record itself only to re-classify an update without a file list: with one, a stub does
+    // (every object sent here is garbage for the main thread to collect).
+    p.files = []
+    return { rec: { infoHash: rec.infoHash, name: rec.name, source: rec.source, files: [] }, p }
   } catch (err) {
     return err instanceof RecordError ? { error: err.message } : 'again'
   }
