@@ -203,8 +203,12 @@ export class SqliteIndex implements IndexStore {
       existing: db.prepare<[Buffer], { id: number; flags: number }>('SELECT id, flags FROM torrents WHERE info_hash = ?'),
       has: db.prepare<[Buffer], { info_hash: Buffer }>('SELECT info_hash FROM torrents WHERE info_hash = ?'),
       maxKey: db.prepare<[number, number], { m: number | null }>('SELECT max(id) AS m FROM torrents WHERE id BETWEEN ? AND ?'),
+      // A hash already stored inserts nothing (changes = 0): one probe of the info-hash index for a new torrent
+      // instead of a lookup and then an insert.
       insert: db.prepare(`INSERT INTO torrents (id, info_hash, name, size, files, added, seeders, leechers, flags, type, year, res,
-        source, vcodec, acodec, langs, seasons, episodes, grp, meta, ftypes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        source, vcodec, acodec, langs, seasons, episodes, grp, meta, ftypes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (info_hash) DO NOTHING`),
+      firstSeen: db.prepare('INSERT INTO torrent_sources (torrent, source, seen) VALUES (?, ?, ?)'),
       update: db.prepare(`UPDATE torrents SET name = ?, size = ?, files = ?, seeders = coalesce(?, seeders),
         leechers = coalesce(?, leechers), flags = ?, type = ?, year = ?, res = ?, source = ?, vcodec = ?, acodec = ?, langs = ?,
         seasons = ?, episodes = ?, grp = ?, meta = ?, ftypes = ? WHERE id = ?`),
@@ -226,19 +230,43 @@ export class SqliteIndex implements IndexStore {
     }
   }
 
-  /** A free key for a torrent published at `sec` (the next second's keys if that second is full). */
-  private allocateKey(sec: number): number {
+  /**
+   * A key for a torrent published at `sec` (the next second's keys if that second is full). A second this
+   * connection has not used yet gets its first key without asking the table (`guess`): most torrents of an import
+   * have a second of their own, and the max() query per torrent was a tenth of the writer's time. A guess that is
+   * taken fails the insert on the primary key, and insertRow() then asks (`guess` false).
+   */
+  private allocateKey(sec: number, guess = true): number {
     for (let s = sec; ; s++) {
       let next = this.keyCache.get(s)
       if (next === undefined) {
-        const m = this.st.maxKey.get(s * KEY_SPAN, (s + 1) * KEY_SPAN - 1)!.m
-        next = m === null ? s * KEY_SPAN : m + 1
+        if (guess) next = s * KEY_SPAN
+        else {
+          const m = this.st.maxKey.get(s * KEY_SPAN, (s + 1) * KEY_SPAN - 1)!.m
+          next = m === null ? s * KEY_SPAN : m + 1
+        }
       }
       if (next < (s + 1) * KEY_SPAN) {
         this.keyCache.set(s, next + 1)
         return next
       }
     }
+  }
+
+  /** Insert a new torrent's row: its key, or undefined when the info hash is stored already. */
+  private insertRow(p: PreparedRecord, now: number): number | undefined {
+    const row = (id: number) => this.st.insert.run(id, p.hash, p.name, p.size, p.fileCount, now, p.seeders, p.leechers, p.flags,
+      p.type, p.year, p.res, p.source, p.vcodec, p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta, p.ftypes).changes === 1
+    let id = this.allocateKey(p.published)
+    try {
+      return row(id) ? id : undefined
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err
+    }
+    // The guessed key was taken: forget what was guessed for that second and ask the table.
+    this.keyCache.delete(Math.floor(id / KEY_SPAN))
+    id = this.allocateKey(p.published, false)
+    return row(id) ? id : undefined
   }
 
   private sourceId(name: string): number {
@@ -253,18 +281,17 @@ export class SqliteIndex implements IndexStore {
 
   private upsertOne(rec: TorrentRecord, p: PreparedRecord, now: number, result: UpsertResult): void {
     const st = this.st
-    const old = st.existing.get(p.hash)
-    if (!old) {
-      const id = this.allocateKey(p.published)
-      st.insert.run(id, p.hash, p.name, p.size, p.fileCount, now, p.seeders, p.leechers, p.flags, p.type, p.year, p.res,
-        p.source, p.vcodec, p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta, p.ftypes)
+    const id = this.insertRow(p, now)
+    if (id !== undefined) {
       if (p.filesBlob) st.putFiles.run(id, p.filesBlob)
       const text = this.R!.fullTextOf(p)
       st.ftsInsert.run(id, unmarked(text.name), ftsFiles(text.files, p.type))
-      st.seen.run(id, this.sourceId(p.origin), now)
+      st.firstSeen.run(id, this.sourceId(p.origin), now)
       result.added++
       return
     }
+    // Stored already (the key allocated for it stays unused: a gap in the keys of that second is harmless).
+    const old = st.existing.get(p.hash)!
     result.updated++
     st.seen.run(old.id, this.sourceId(p.origin), now)
     // A bare magnet link says less than what is stored: it only adds a sighting (and swarm counts).
