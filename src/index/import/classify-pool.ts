@@ -18,7 +18,7 @@ export class ClassifyPool {
   private constructor(url: URL, size: number) {
     for (let i = 0; i < size; i++) {
       // Small heaps: the classifier keeps nothing between torrents, and each thread's heap adds to the RSS.
-      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 } })
+      const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 32 } })
       w.unref()
       w.on('message', (r: ClassifyReply | LinesReply) => {
         this.pending.get(r.id)?.resolve(r)
