@@ -348,7 +348,8 @@ export class SqliteIndex implements IndexStore {
   /** Another process may have written since our last batch: then the cached free keys may be taken. */
   private checkVersion(): void {
     const version = this.db.pragma('data_version', { simple: true }) as number
-    if (version !== this.dataVersion || this.keyCache.size > 100_000) this.keyCache = new Map()
+    // Bounded: an import with dates spread over years leaves one entry per second it saw, most never used again.
+    if (version !== this.dataVersion || this.keyCache.size > 20_000) this.keyCache = new Map()
   }
 
   private begin(): void {
