@@ -318,13 +318,15 @@ export class PostgresIndex implements IndexStore {
     const result: SearchResult = { items: r.rows.map(rowToTorrent) }
     const cap = Number.isInteger(options.countLimit) && options.countLimit! > 0 ? options.countLimit! : undefined
     if (options.facets) {
-      // One pass: the matches grouped by every facet column at once; their sum is the count. With a cap, a bounded
-      // subquery (its first cap + 1 matches) instead of every match.
-      const sql = `SELECT *, count(*) AS n FROM (SELECT ${FACET_COLUMNS('t')} FROM bt_torrents t WHERE ${w.where}${cap ? ` LIMIT ${cap + 1}` : ''}) s GROUP BY ${FACET_GROUP}`
+      // One pass: the matches grouped by every facet column at once; their sum is the count. With a cap, the first
+      // `cap` matches; only when they fill it, a second walk (not grouped) says whether there are more.
+      const sql = `SELECT *, count(*) AS n FROM (SELECT ${FACET_COLUMNS('t')} FROM bt_torrents t WHERE ${w.where}${cap ? ` LIMIT ${cap}` : ''}) s GROUP BY ${FACET_GROUP}`
       const { facets, total } = facetsFrom((await this.pool.query<FacetRow>(sql, w.params)).rows)
       result.facets = facets
-      result.total = cap && total > cap ? cap : total
-      if (cap && total > cap) result.totalIsEstimate = true
+      result.total = total
+      if (cap && total === cap && (await this.pool.query(`SELECT 1 FROM bt_torrents t WHERE ${w.where} LIMIT 1 OFFSET ${cap}`, w.params)).rows.length) {
+        result.totalIsEstimate = true
+      }
     } else if (options.count) {
       const n = Number((await this.pool.query<{ n: string }>(
         `SELECT count(*) AS n FROM ${cap ? `(SELECT 1 FROM bt_torrents t WHERE ${w.where} LIMIT ${cap + 1}) s` : `bt_torrents t WHERE ${w.where}`}`, w.params)).rows[0].n)

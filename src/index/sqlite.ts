@@ -455,15 +455,15 @@ export class SqliteIndex implements IndexStore {
     const result: SearchResult = { items: rows.map(rowToTorrent) }
     const cap = Number.isInteger(options.countLimit) && options.countLimit! > 0 ? options.countLimit! : undefined
     if (options.facets) {
-      // One pass: the matches grouped by every facet column at once; their sum is the count. With a cap, a bounded
-      // subquery (its first cap + 1 matches) instead of every match.
+      // One pass: the matches grouped by every facet column at once; their sum is the count. With a cap, the first
+      // `cap` matches; only when they fill it, a second walk (not grouped) says whether there are more.
       const sql = cap
-        ? `SELECT *, count(*) AS n FROM (SELECT ${FACET_COLUMNS('t')} FROM ${w.from} WHERE ${w.where} LIMIT ${cap + 1}) GROUP BY ${FACET_GROUP}`
+        ? `SELECT *, count(*) AS n FROM (SELECT ${FACET_COLUMNS('t')} FROM ${w.from} WHERE ${w.where} LIMIT ${cap}) GROUP BY ${FACET_GROUP}`
         : `SELECT ${FACET_COLUMNS('t')}, count(*) AS n FROM ${w.from} WHERE ${w.where} GROUP BY ${FACET_GROUP}`
       const { facets, total } = facetsFrom(this.db.prepare<unknown[], FacetRow>(sql).all(...w.params))
       result.facets = facets
-      result.total = cap && total > cap ? cap : total
-      if (cap && total > cap) result.totalIsEstimate = true
+      result.total = total
+      if (cap && total === cap && this.db.prepare(`SELECT 1 FROM ${w.from} WHERE ${w.where} LIMIT 1 OFFSET ${cap}`).get(...w.params)) result.totalIsEstimate = true
     } else if (options.count) {
       const n = this.db.prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM ${cap ? `(SELECT 1 FROM ${w.from} WHERE ${w.where} LIMIT ${cap + 1})` : `${w.from} WHERE ${w.where}`}`).get(...w.params)!.n
       result.total = cap && n > cap ? cap : n

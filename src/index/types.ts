@@ -129,7 +129,7 @@ export interface SearchOptions {
   facets?: boolean
   /**
    * Count (and facet) at most this many matches: past it `total` is this number with `totalIsEstimate`, and facets
-   * describe a sample of about that many matches (one more: the one pass that counts them also groups them). Bounds the cost of a common word on a large index (the HTTP APIs).
+   * describe a sample of that many matches. Bounds the cost of a common word on a large index (the HTTP APIs).
    */
   countLimit?: number
 }
