@@ -10,7 +10,8 @@
 // list searched per block.
 
 import type { Duplex } from 'node:stream'
-import Wire from 'bittorrent-protocol'
+import Wire, { type WireRequest } from 'bittorrent-protocol'
+import { inSharedBuffer, takeSharedReads } from '../net/shared-read.js'
 import { padFirstMessage } from './encryption.js'
 
 // A piece message carries at most one 16 KiB block in practice (we refuse requests over 128 KiB); a bitfield for a
@@ -27,17 +28,11 @@ const DEBUG_WIRE = /bittorrent-protocol|\*/.test(process.env.DEBUG ?? '')
  * wire's output is piped to the socket as usual.
  */
 export function connectWire(socket: Duplex, wire: PeerWire): void {
-  socket.on('data', (data: Uint8Array) => wire.feed(data))
+  if (!takeSharedReads(socket, (bytes) => wire.feed(bytes, true))) socket.on('data', (data: Uint8Array) => wire.feed(data))
   socket.once('end', () => wire.end())
   wire.pipe(socket)
 }
 
-interface WireRequest {
-  piece: number
-  offset: number
-  length: number
-  callback: (err: Error | null, buf?: Uint8Array | null) => void
-}
 
 export class PeerWire extends Wire {
   maxMessage = BASE_MAX_MESSAGE
@@ -45,6 +40,9 @@ export class PeerWire extends Wire {
   violation?: string
   private outQueue: Uint8Array[] = []
   private outBytes = 0
+  /** Where request messages are written before they join outQueue. */
+  private small: Buffer | null = null
+  private smallLen = 0
   private flushScheduled = false
   private readonly flushOut = () => this.flush()
 
@@ -78,16 +76,55 @@ export class PeerWire extends Wire {
     if (self._finished) return
     // During the MSE handshake the encryptor writes its own steps: keep order, no coalescing.
     if (self._encryptor && self._encryptor.state !== 'done') {
-      if (this.outQueue.length) this.flush()
+      if (this.outQueue.length || this.smallLen) this.flush()
       return proto._push.call(this, data)
     }
+    this.takeSmall()
     this.outQueue.push(data)
     this.outBytes += data.length
+    this.scheduleFlush()
+    return true
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true
       process.nextTick(this.flushOut)
     }
-    return true
+  }
+
+  // The original makes a Request object, an array of numbers and a 17-byte array per request and formats a debug
+  // line; a full pipeline asks for thousands of blocks a second. Requests are written into one shared buffer instead.
+  override request(index: number, offset: number, length: number, cb: (err: Error | null, buf?: Uint8Array) => void = noop): void {
+    const self = this as any
+    if (self._finished) return cb(new Error('wire is closed'))
+    if (this.peerChoking && !(this.hasFast && self.peerAllowedFastSet.includes(index))) return cb(new Error('peer is choking'))
+    const req: WireRequest = { piece: index, offset, length, callback: cb }
+    this.requests.push(req)
+    if (!self._timeout) self._resetTimeout(true)
+    if (self._encryptor && self._encryptor.state !== 'done') return proto._message.call(this, 6, [index, offset, length], null)
+    let s = this.small
+    if (!s || this.smallLen + 17 > s.length) {
+      this.takeSmall()
+      s = this.small = Buffer.allocUnsafe(17 * 64)
+    }
+    const o = this.smallLen
+    s.writeUInt32BE(13, o)
+    s[o + 4] = 6
+    s.writeUInt32BE(index, o + 5)
+    s.writeUInt32BE(offset, o + 9)
+    s.writeUInt32BE(length, o + 13)
+    this.smallLen = o + 17
+    this.outBytes += 17
+    this.scheduleFlush()
+  }
+
+  /** Requests written since the last chunk was queued (counted in outBytes already) become the next chunk. */
+  private takeSmall(): void {
+    if (this.smallLen === 0) return
+    this.outQueue.push(this.small!.subarray(0, this.smallLen))
+    this.small = null
+    this.smallLen = 0
   }
 
   /** Bytes queued for this peer and not yet taken by the socket (ours, plus what the wire's stream holds). */
@@ -97,6 +134,7 @@ export class PeerWire extends Wire {
 
   private flush(): void {
     this.flushScheduled = false
+    this.takeSmall()
     const q = this.outQueue
     if (q.length === 0) return
     let chunk = q.length === 1 ? q[0] : Buffer.concat(q, this.outBytes)
@@ -108,11 +146,36 @@ export class PeerWire extends Wire {
     if (!(this as any)._finished) this.push(chunk)
   }
 
-  /** Bytes from the socket (see connectWire). Parsed now; nothing once the wire has ended. */
-  feed(data: Uint8Array): void {
+  /**
+   * Bytes from the socket (see connectWire). Parsed now; nothing once the wire has ended. `transient` bytes are valid
+   * only during this call (src/net/shared-read.ts): only piece blocks, which the session copies into its piece buffer
+   * at once, are handed on as views; every other message and any unparsed remainder is copied first.
+   */
+  feed(data: Uint8Array, transient = false): void {
     const self = this as any
     if (self._finished || this.destroying || this.destroyed) return
+    // The handshakes (BitTorrent's and MSE's) keep views of what they parse: copy until they are over.
+    if (transient && (!this.transientOk || self._encryptor?._isEncrypted)) {
+      data = Buffer.from(data)
+      transient = false
+    }
+    this.transient = transient
     this._write(data, noop)
+    this.transient = false
+    if (transient) {
+      const chunks: Uint8Array[] = self._buffer
+      for (let i = 0; i < chunks.length; i++) if (inSharedBuffer(chunks[i])) chunks[i] = Buffer.from(chunks[i])
+    }
+  }
+
+  /** True while feed() parses bytes of the shared read buffer. */
+  private transient = false
+  /** Set once the BitTorrent handshake is parsed (and with it MSE's), when only messages follow. */
+  private transientOk = false
+
+  _onHandshake(...args: unknown[]): void {
+    this.transientOk = true
+    proto._onHandshake.apply(this, args)
   }
 
   _debug(): void {
@@ -189,6 +252,11 @@ export class PeerWire extends Wire {
         msg = out
       }
       self._bufferSize -= n
+      // Shared-buffer bytes: a length prefix is read and dropped, a piece block is copied by the session; anything
+      // else may be kept (a bitfield is), so it gets its own copy.
+      if (this.transient && self._parser !== this._onMessageLength && !(msg[0] === 7 && self._parser === proto._onMessage) && inSharedBuffer(msg)) {
+        msg = Buffer.from(msg)
+      }
       self._parser(msg)
     }
   }
