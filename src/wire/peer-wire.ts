@@ -12,7 +12,7 @@
 import type { Duplex } from 'node:stream'
 import Wire, { type WireRequest } from 'bittorrent-protocol'
 import { inSharedBuffer, takeSharedReads } from '../net/shared-read.js'
-import { padFirstMessage } from './encryption.js'
+import { padFirstMessage, useFastDh } from './encryption.js'
 
 // A piece message carries at most one 16 KiB block in practice (we refuse requests over 128 KiB); a bitfield for a
 // huge torrent can be larger, so the limit grows with the piece count. Anything beyond is a hostile or broken peer.
@@ -48,6 +48,7 @@ export class PeerWire extends Wire {
 
   constructor(type: string, peLevel = 0) {
     super(type, peLevel)
+    useFastDh((this as any)._encryptor)
     if (type.includes('Outgoing')) padFirstMessage((this as any)._encryptor)
   }
 
