@@ -29,6 +29,8 @@ export class PieceProgress {
   readonly received: Uint8Array
   /** Outstanding requests per block. */
   readonly requested: Uint8Array
+  /** Outstanding requests over all blocks (the sum of `requested`, kept so no pick has to add it up). */
+  pending = 0
   /** When the first outstanding request of each block was sent (ms), for time-critical re-requests. */
   readonly requestedAt: Float64Array
   receivedCount = 0
@@ -262,6 +264,7 @@ export class PiecePicker {
         const now = Date.now()
         if (r === 0) p.requestedAt[b] = now
         p.requested[b]++
+        p.pending++
         peer.outstanding.set(id, now)
         out.push({ piece: p.index, offset: b * BLOCK_SIZE, length: p.blockLength(b), progress: p })
         taken++
@@ -300,7 +303,7 @@ export class PiecePicker {
     // 3. New pieces, rarest first. The memory cap counts pieces being worked on; idle partial pieces (their peers
     //    left) get a second allowance, so pieces only a departed peer had cannot block the download.
     let active = 0
-    for (const p of this.inProgress.values()) if (p.complete || p.requested.some((r) => r > 0)) active++
+    for (const p of this.inProgress.values()) if (p.complete || p.pending > 0) active++
     const capReached = () => active >= this.maxInProgress || this.inProgress.size >= 2 * this.maxInProgress
     if (left > 0) {
       if (this.orderDirty && (now - this.orderBuiltAt > 500 || this.orderStart >= this.order.length)) this.rebuildOrder()
@@ -350,12 +353,15 @@ export class PiecePicker {
     const p = req.progress
     const b = req.offset / BLOCK_SIZE
     peer.outstanding.delete(p.index * this.blockStride + b)
-    if (p.requested[b] > 0) p.requested[b]--
+    if (p.requested[b] > 0) {
+      p.requested[b]--
+      p.pending--
+    }
     if (!block) {
       if (!p.received[b] && p.requested[b] === 0 && b < p.cursor) p.cursor = b
       // Nothing received and nothing asked any more (its peer left or choked us): forget it, so it costs no memory
       // and does not count against the cap; it is picked again like any other piece.
-      if (p.receivedCount === 0 && !p.complete && this.inProgress.get(p.index) === p && p.requested.every((r) => r === 0)) {
+      if (p.receivedCount === 0 && !p.complete && this.inProgress.get(p.index) === p && p.pending === 0) {
         this.inProgress.delete(p.index)
         if (p.buf) this.releaseBuffer(p.buf)
         p.buf = null
@@ -434,7 +440,7 @@ export class PiecePicker {
   /** Drop in-progress pieces nobody wants any more (priority fell to none); frees their memory. */
   dropUnwanted(): void {
     for (const [i, p] of this.inProgress) {
-      if (!p.complete && this.priority[i] === Priority.none && p.requested.every((r) => r === 0)) {
+      if (!p.complete && this.priority[i] === Priority.none && p.pending === 0) {
         this.inProgress.delete(i)
         if (p.buf) this.releaseBuffer(p.buf)
         p.buf = null
