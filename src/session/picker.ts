@@ -247,7 +247,7 @@ export class PiecePicker {
   }
 
   /** Take up to `max` unrequested blocks of `p` (or, with `dupBefore`, blocks first requested before that time). */
-  private takeBlocks(p: PieceProgress, peer: PickPeer, max: number, out: BlockRequest[], dupBefore = 0, dupLimit = 1): number {
+  private takeBlocks(p: PieceProgress, peer: PickPeer, max: number, out: BlockRequest[], now: number, dupBefore = 0, dupLimit = 1): number {
     let taken = 0
     const stride = this.blockStride
     const start = dupBefore ? 0 : p.cursor
@@ -261,7 +261,6 @@ export class PiecePicker {
         // (Also across a piece's restart after a failed hash: the old request may still be in flight.)
         if (peer.outstanding.has(id)) continue
         // Recorded here, not by the caller, so a later pass of this same pick sees it as requested.
-        const now = Date.now()
         if (r === 0) p.requestedAt[b] = now
         p.requested[b]++
         p.pending++
@@ -291,14 +290,14 @@ export class PiecePicker {
       let p = this.inProgress.get(i)
       if (p?.complete) continue
       if (!p) p = this.startPiece(i)
-      left -= this.takeBlocks(p, peer, left, out)
-      if (left > 0 && this.priority[i] === Priority.now) left -= this.takeBlocks(p, peer, left, out, now - 1000, 1)
+      left -= this.takeBlocks(p, peer, left, out, now)
+      if (left > 0 && this.priority[i] === Priority.now) left -= this.takeBlocks(p, peer, left, out, now, now - 1000, 1)
     }
     // 2. Partial pieces first, so pieces complete (and free their memory) before new ones start.
     for (const p of this.inProgress.values()) {
       if (left === 0) return max
       if (p.complete || p.cursor >= p.blocks || !peer.has(p.index) || this.priority[p.index] === Priority.none) continue
-      left -= this.takeBlocks(p, peer, left, out)
+      left -= this.takeBlocks(p, peer, left, out, now)
     }
     // 3. New pieces, rarest first. The memory cap counts pieces being worked on; idle partial pieces (their peers
     //    left) get a second allowance, so pieces only a departed peer had cannot block the download.
@@ -316,7 +315,7 @@ export class PiecePicker {
         if (capReached()) break
         const i = order[k]
         if (this.have[i] || this.inProgress.has(i) || this.priority[i] !== Priority.normal || !peer.has(i)) continue
-        left -= this.takeBlocks(this.startPiece(i), peer, left, out)
+        left -= this.takeBlocks(this.startPiece(i), peer, left, out, now)
         active++
       }
     }
@@ -326,7 +325,7 @@ export class PiecePicker {
       for (const p of this.inProgress.values()) {
         if (left === 0) break
         if (p.complete || !peer.has(p.index) || this.priority[p.index] === Priority.none) continue
-        left -= this.takeBlocks(p, peer, left, out, now + 1, 1)
+        left -= this.takeBlocks(p, peer, left, out, now, now + 1, 1)
       }
     }
     return max - left

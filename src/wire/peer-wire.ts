@@ -163,12 +163,31 @@ export class PeerWire extends Wire {
     this.transient = transient
     this._write(data, noop)
     this.transient = false
-    if (transient) {
-      const chunks: Uint8Array[] = self._buffer
-      for (let i = 0; i < chunks.length; i++) if (inSharedBuffer(chunks[i])) chunks[i] = Buffer.from(chunks[i])
-    }
+    if (transient) this.keepRemainder()
   }
 
+  /**
+   * The unparsed end of a shared-buffer read must outlive it. Usually it is the head of one block: it goes into this
+   * wire's carry buffer (reused, no allocation per read); anything else gets a copy of its own.
+   */
+  private keepRemainder(): void {
+    const chunks: Uint8Array[] = (this as any)._buffer
+    if (chunks.length === 1 && inSharedBuffer(chunks[0]) && chunks[0].length <= CARRY_BYTES) {
+      const c = (this.carry ??= Buffer.allocUnsafeSlow(CARRY_BYTES))
+      c.set(chunks[0])
+      chunks[0] = c.subarray(0, chunks[0].length)
+      return
+    }
+    for (let i = 0; i < chunks.length; i++) if (inSharedBuffer(chunks[i])) chunks[i] = Buffer.from(chunks[i])
+  }
+
+  /** Bytes only valid until the next read: the shared read buffer's, or this wire's carry buffer's. */
+  private shortLived(bytes: Uint8Array): boolean {
+    return inSharedBuffer(bytes) || bytes.buffer === this.carry?.buffer
+  }
+
+  /** Holds the unparsed end of the last shared-buffer read (see keepRemainder). */
+  private carry?: Buffer
   /** True while feed() parses bytes of the shared read buffer. */
   private transient = false
   /** Set once the BitTorrent handshake is parsed (and with it MSE's), when only messages follow. */
@@ -240,7 +259,11 @@ export class PeerWire extends Wire {
         if (first.length === n) chunks.shift()
         else chunks[0] = first.subarray(n)
       } else {
-        const out = Buffer.allocUnsafe(n)
+        // A piece block goes straight to the session, which copies it into its piece buffer before returning: a
+        // block split across reads is put together in one scratch buffer instead of a new 16 KiB Buffer each time.
+        // Any other message may be kept, so it gets its own.
+        const isPiece = first[0] === 7 && self._parser === proto._onMessage
+        const out = isPiece ? scratch(n) : Buffer.allocUnsafe(n)
         let o = 0
         while (o < n) {
           const c = chunks[0]
@@ -255,7 +278,7 @@ export class PeerWire extends Wire {
       self._bufferSize -= n
       // Shared-buffer bytes: a length prefix is read and dropped, a piece block is copied by the session; anything
       // else may be kept (a bitfield is), so it gets its own copy.
-      if (this.transient && self._parser !== this._onMessageLength && !(msg[0] === 7 && self._parser === proto._onMessage) && inSharedBuffer(msg)) {
+      if (this.transient && self._parser !== this._onMessageLength && !(msg[0] === 7 && self._parser === proto._onMessage) && this.shortLived(msg)) {
         msg = Buffer.from(msg)
       }
       self._parser(msg)
@@ -264,3 +287,13 @@ export class PeerWire extends Wire {
 }
 
 function noop(): void {}
+
+// The carry holds a read's unparsed end: at most one block message in the steady state.
+const CARRY_BYTES = 32 * 1024
+let scratchBuf = Buffer.allocUnsafeSlow(16 * 1024 + 13)
+
+/** The process-wide buffer split piece messages are put together in (valid until the next one). */
+function scratch(n: number): Buffer {
+  if (scratchBuf.length < n) scratchBuf = Buffer.allocUnsafeSlow(n)
+  return scratchBuf.subarray(0, n)
+}
