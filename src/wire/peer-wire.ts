@@ -1,7 +1,8 @@
 // One peer connection's protocol object: bittorrent-protocol's Wire with the bounds it lacks (message size) and
-// fixes for speed on its hot path (outgoing messages coalesced into one socket write per tick; incoming data fed
-// straight from the socket and parsed without re-concatenating every chunk; a lean piece handler), plus the small
-// per-connection facts the session needs.
+// fixes for speed on its hot path (outgoing messages coalesced into one socket write per tick, requests encoded into
+// one buffer; incoming data fed straight from the socket, parsed in place in the shared read buffer and never
+// re-concatenated; a lean piece handler; MSE's Diffie-Hellman in BigInt), plus the small per-connection facts the
+// session needs.
 //
 // Why keep bittorrent-protocol rather than a codec of our own: it carries the handshake, MSE/PE, BEP 6 and BEP 10
 // that interop depends on, and the profile (bench/download.js --profile) shows its per-message parsing is a small
@@ -32,7 +33,6 @@ export function connectWire(socket: Duplex, wire: PeerWire): void {
   socket.once('end', () => wire.end())
   wire.pipe(socket)
 }
-
 
 export class PeerWire extends Wire {
   maxMessage = BASE_MAX_MESSAGE
