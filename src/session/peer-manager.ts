@@ -247,6 +247,20 @@ export class PeerManager {
       return
     }
     const self = peerId === this.ctx.peerId.toString('hex')
+    const stale = this.host.peers.get(key)
+    if (!self && incoming && stale?.incoming) {
+      // The peer dials us again from the very address of a connection it opened before: it has given that one up,
+      // whatever we think. This happens over uTP, where a peer dials from its listen port: libtorrent (qBittorrent,
+      // Deluge) ends a connection with a FIN carrying its close-reason extension, which utp-native's libutp ignores,
+      // so the old connection lingers on our side until our next keep-alive draws a reset; qBittorrent does exactly
+      // this after fetching a magnet's metadata. Drop the old one (its 'close' detaches it), then admit the new one.
+      stale.wire.once('close', () => {
+        if (!wire.destroyed && !this.closed) this.admit(wire, socket, address, incoming, peerId)
+        else socket.destroy()
+      })
+      stale.wire.destroy()
+      return
+    }
     if (self || this.host.peers.has(key)) {
       if (self) this.candidates.delete(key)
       socket.destroy()

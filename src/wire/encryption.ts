@@ -53,47 +53,6 @@ export function padFirstMessage(encryptor: any): void {
   }
 }
 
-// MSE's Diffie-Hellman: its own 768-bit prime P, generator 2. bittorrent-protocol makes a node DiffieHellman per
-// connection, which tests P for primality on creation and uses a 768-bit private exponent: 30–60 ms of CPU per
-// connection, the largest single cost of starting a download from one peer. The spec asks for a 128–180-bit private
-// key (160 recommended); with that, two modular powers in BigInt cost well under a millisecond.
-const MSE_P = BigInt('0xffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74020bbea63b139b22514a08798e3404ddef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a63a36210000000000090563')
-const MSE_KEY_BYTES = 96
-
-function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
-  let r = 1n
-  let b = base % mod
-  for (let e = exp; e > 0n; e >>= 1n) {
-    if (e & 1n) r = (r * b) % mod
-    b = (b * b) % mod
-  }
-  return r
-}
-
-const toKeyBytes = (n: bigint): Buffer => Buffer.from(n.toString(16).padStart(MSE_KEY_BYTES * 2, '0'), 'hex')
-
-/** The two calls bittorrent-protocol's encryptor makes of its DiffieHellman, with a 160-bit private key. */
-export class MseDh {
-  private readonly x = BigInt('0x' + crypto.randomBytes(20).toString('hex')) | (1n << 159n)
-  private pub?: Buffer
-  /** Our public key, 96 bytes big-endian. */
-  generateKeys(): Buffer {
-    return (this.pub ??= toKeyBytes(modPow(2n, this.x, MSE_P)))
-  }
-  /** The shared secret S, 96 bytes big-endian (zero-padded, as MSE hashes it). */
-  computeSecret(other: Uint8Array): Buffer {
-    const y = BigInt('0x' + (Buffer.from(other.buffer, other.byteOffset, other.length).toString('hex') || '0'))
-    // 0, 1 and P-1 would give a secret the peer could predict; such a key is no key.
-    if (y <= 1n || y >= MSE_P - 1n) throw new Error('Supplied key is invalid')
-    return toKeyBytes(modPow(y, this.x, MSE_P))
-  }
-}
-
-/** Give a wire's encryptor (present when MSE is on) the fast Diffie-Hellman above. */
-export function useFastDh(encryptor: any): void {
-  if (encryptor && !encryptor._dh) encryptor._dh = new MseDh()
-}
-
 /** True when the dial failed inside the crypto handshake (a plain-only peer closes on our first DH key). */
 export function failedInCrypto(w: object | undefined): boolean {
   const wire = w as PeWire | undefined

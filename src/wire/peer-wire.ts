@@ -1,7 +1,7 @@
 // One peer connection's protocol object: bittorrent-protocol's Wire with the bounds it lacks (message size) and
 // fixes for speed on its hot path (outgoing messages coalesced into one socket write per tick, requests encoded into
 // one buffer; incoming data fed straight from the socket, parsed in place in the shared read buffer and never
-// re-concatenated; a lean piece handler; MSE's Diffie-Hellman in BigInt), plus the small per-connection facts the
+// re-concatenated; a lean piece handler; MSE's key exchange from mse-dh.ts), plus the small per-connection facts the
 // session needs.
 //
 // Why keep bittorrent-protocol rather than a codec of our own: it carries the handshake, MSE/PE, BEP 6 and BEP 10
@@ -13,7 +13,8 @@
 import type { Duplex } from 'node:stream'
 import Wire, { type WireRequest } from 'bittorrent-protocol'
 import { inSharedBuffer, takeSharedReads } from '../net/shared-read.js'
-import { padFirstMessage, useFastDh } from './encryption.js'
+import { padFirstMessage } from './encryption.js'
+import { useMseKeyExchange } from './mse-dh.js'
 
 // A piece message carries at most one 16 KiB block in practice (we refuse requests over 128 KiB); a bitfield for a
 // huge torrent can be larger, so the limit grows with the piece count. Anything beyond is a hostile or broken peer.
@@ -48,7 +49,7 @@ export class PeerWire extends Wire {
 
   constructor(type: string, peLevel = 0) {
     super(type, peLevel)
-    useFastDh((this as any)._encryptor)
+    useMseKeyExchange((this as any)._encryptor)
     if (type.includes('Outgoing')) padFirstMessage((this as any)._encryptor)
   }
 
