@@ -6,7 +6,7 @@ import { dialPeer, TCP_ONLY } from '../net/dialer.js'
 import type { Transport } from '../net/dial-policy.js'
 import type { PeerSocket as Socket } from '../net/utp.js'
 import { isLoopbackHost, normalizeHost, peerKey, type PeerAddress } from '../discovery/peer-address.js'
-import { PeerWire } from '../wire/peer-wire.js'
+import { PeerWire, connectWire } from '../wire/peer-wire.js'
 import { acceptable, failedInCrypto, peLevel, startOutgoing } from '../wire/encryption.js'
 import type { ClientContext } from './context.js'
 import type { Peer } from './peer.js'
@@ -196,7 +196,7 @@ export class PeerManager {
   /** Our side of an outgoing connection's handshake: extensions, a time limit, the policy checks, then admission. */
   private handshake(wire: PeerWire, socket: Socket, address: PeerAddress, done: (ok: boolean, why?: DialEnd) => void): void {
     this.host.prepareWire(wire)
-    socket.pipe(wire).pipe(socket)
+    connectWire(socket, wire)
     const timer = setTimeout(() => {
       done(false, 'timeout')
       socket.destroy()
