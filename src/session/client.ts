@@ -18,6 +18,7 @@ import { TokenBucket, retuneBucket } from './rate.js'
 import { Torrent, type TorrentOptions } from './torrent.js'
 import type { ClientContext } from './context.js'
 import { makePeerId } from './identity.js'
+import { Ticker } from './ticker.js'
 import { listenTransports } from '../net/listen.js'
 import { DialPolicy } from '../net/dial-policy.js'
 import type { DialTransports } from '../net/dialer.js'
@@ -73,6 +74,7 @@ export class Client extends EventEmitter implements ClientContext {
   readonly unchokeSlots: number
   readonly uploadEnabled: boolean
   readonly memoryBudget: number
+  readonly ticker = new Ticker()
   readonly encryption: EncryptionMode
   private readonly skeys = new SkeyIndex()
   dhtEnabled = false
@@ -366,6 +368,7 @@ export class Client extends EventEmitter implements ClientContext {
     if (this.destroyed) return
     this.destroyed = true
     await Promise.allSettled([...this.torrents.values()].map((t) => t.stop()))
+    this.ticker.close()
     this.downloadLimiter?.destroy()
     this.uploadLimiter?.destroy()
     for (const s of this.sockets) s.destroy()
