@@ -251,6 +251,26 @@ export class PiecePicker {
     this.recountWanted()
   }
 
+  /**
+   * `now` pieces (a reader is waiting on them) with blocks nobody has been asked for yet: each one waits for a peer's
+   * request queue to have room, behind whatever it holds already. Empty in the steady state of a stream.
+   */
+  /** Some reader waits on a piece not had yet. */
+  wantsNow(): boolean {
+    return this.urgent.length > 0 && this.priority[this.urgent[0]] === Priority.now
+  }
+
+  starvedNow(): number[] {
+    const out: number[] = []
+    for (const i of this.urgent) {
+      if (this.priority[i] !== Priority.now) break // urgent is sorted by class: the `now` pieces come first
+      if (this.have[i]) continue
+      const p = this.inProgress.get(i)
+      if (!p || (!p.complete && p.cursor < p.blocks)) out.push(i)
+    }
+    return out
+  }
+
   // --- picking ------------------------------------------------------------------------------------------------
 
   private rebuildOrder(): void {

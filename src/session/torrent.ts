@@ -27,6 +27,7 @@ import { ADVERTISED_REQQ, Uploader } from './uploader.js'
 import { WebSeeds } from './web-seeds.js'
 import { Requester } from './requester.js'
 import { SmartBan } from './smart-ban.js'
+import { preemptForNow } from './preempt.js'
 import { PieceWaiters, RecentPieces } from './piece-waiters.js'
 import type { ClientContext } from './context.js'
 import type { DhtStats } from '../discovery/dht.js'
@@ -611,6 +612,8 @@ export class Torrent extends EventEmitter {
       this.requests.wantedChanged()
       // Fastest peers pick first, so the pieces a reader waits for go to them.
       this.requests.fillAll(true)
+      // Pipelines already full: make room for what a reader waits on (preempt.ts).
+      if (this.picker) preemptForNow({ picker: this.picker, peers: this.peers.values(), fill: (peer) => this.requests.fill(peer) })
     })
   }
 }
