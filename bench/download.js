@@ -23,7 +23,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  BT, LT_PYTHON, LT_SCRIPT, MiB, ensureBuilt, makePayload, ensureWebtorrent, fmtSize, freePort, have, killAll, md5File, parseArgs,
+  BT, BT_NODE_FLAGS, LT_PYTHON, LT_SCRIPT, MiB, ensureBuilt, makePayload, ensureWebtorrent, fmtSize, freePort, have, killAll, md5File, parseArgs,
   parseSize, reexecInNetns as runInNetns, startLtPeer, startOpentracker, timed, writeRandomFile,
   printHelpAndExit,
 } from './lib.js'
@@ -111,8 +111,8 @@ async function main() {
 
   const btArgs = flags['bt-args'] ? String(flags['bt-args']).replaceAll('{seeder}', seederAddr).split(/\s+/).filter(Boolean) : []
   const commands = {
-    bt: (out) => [process.execPath, [BT, 'download', torrent, '-o', out, '--quiet', '--no-utp', ...btArgs]],
-    'bt-utp': (out) => [process.execPath, [BT, 'download', torrent, '-o', out, '--quiet', '--no-tcp', ...btArgs]],
+    bt: (out) => [process.execPath, [...BT_NODE_FLAGS, BT, 'download', torrent, '-o', out, '--quiet', '--no-utp', ...btArgs]],
+    'bt-utp': (out) => [process.execPath, [...BT_NODE_FLAGS, BT, 'download', torrent, '-o', out, '--quiet', '--no-tcp', ...btArgs]],
     aria2: (out) => ['aria2c', ['--no-conf', `--dir=${out}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false',
       '--enable-peer-exchange=false', '--interface=127.0.0.1', '--disable-ipv6=true', '--seed-time=0', '--bt-save-metadata=false',
       '--follow-torrent=mem', '--allow-overwrite=true', '--file-allocation=falloc', '--summary-interval=0',

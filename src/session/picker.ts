@@ -7,6 +7,8 @@ import { createHash, randomBytes, type Hash } from 'node:crypto'
 import { Priority, type PriorityHandle } from './priority.js'
 
 export const BLOCK_SIZE = 16 * 1024
+// Idle piece buffers kept for reuse: enough to cover pieces finishing together; each one is a piece length of RSS.
+const FREE_PIECE_BUFFERS = 4
 
 export interface BlockRequest {
   piece: number
@@ -116,7 +118,7 @@ export class PiecePicker {
     this.priority = new Uint8Array(pieceCount).fill(Priority.normal)
     const rnd = randomBytes(pieceCount * 4)
     this.tieBreak = new Uint32Array(rnd.buffer, rnd.byteOffset, pieceCount)
-    this.maxInProgress = Math.max(4, Math.floor((opts.memoryBudget ?? 32 * 1024 * 1024) / pieceLength))
+    this.maxInProgress = Math.max(4, Math.floor((opts.memoryBudget ?? 16 * 1024 * 1024) / pieceLength))
     let stride = 1
     while (stride < Math.ceil(pieceLength / BLOCK_SIZE)) stride *= 2
     this.blockStride = stride
@@ -447,7 +449,7 @@ export class PiecePicker {
 
   /** Return a piece buffer for reuse once its data is written. */
   releaseBuffer(buf: Buffer): void {
-    if (buf.length === this.pieceLength && this.freeBuffers.length < 8) this.freeBuffers.push(buf)
+    if (buf.length === this.pieceLength && this.freeBuffers.length < FREE_PIECE_BUFFERS) this.freeBuffers.push(buf)
   }
 
   /** The completed piece was verified and written. */
