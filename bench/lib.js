@@ -290,7 +290,7 @@ export function ensureWebtorrent() {
  * its URL: { url, pid, stop } (stop: SIGTERM, resolves on exit). `children` gets the process (for an exit-time kill).
  */
 export async function startServe({ state, downloadDir, args = [], nodeArgs = [], children }) {
-  const child = spawn(process.execPath, [...nodeArgs, BT, 'serve', '--port', '0', '--peer-port', '0', '--no-dht', '--download-dir', downloadDir, ...args], {
+  const child = spawn(process.execPath, [...BT_NODE_FLAGS, ...nodeArgs, BT, 'serve', '--port', '0', '--peer-port', '0', '--no-dht', '--download-dir', downloadDir, ...args], {
     env: { ...process.env, XDG_DATA_HOME: state, BT_DHT_BOOTSTRAP: 'none' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
