@@ -81,13 +81,13 @@ interface Written {
   /** info hash -> the record's JSON. */
   records: Map<string, string>
   /** Generation of the snapshot; the log's first line names the generation it follows. */
-  gen: number
+  gen: string
   snapshotBytes: number
   logBytes: number
 }
 
 /** Log lines: the head changed, a torrent added or changed, a torrent removed. */
-type LogLine = { gen: number } | { head: Omit<SavedState, 'torrents'> } | { torrent: TorrentRecord } | { removed: string }
+type LogLine = { gen: string } | { head: Omit<SavedState, 'torrents'> } | { torrent: TorrentRecord } | { removed: string }
 
 /** The log is folded into a snapshot once it is larger than the snapshot and than this. */
 const LOG_FOLD_MIN = 64 * 1024
@@ -113,7 +113,7 @@ export class StateStore {
     } catch {
       return undefined
     }
-    let s: SavedState & { gen?: number }
+    let s: SavedState & { gen?: string }
     try {
       s = JSON.parse(text)
       if (!s || s.version !== 1 || !Array.isArray(s.torrents) || typeof s.settings !== 'object') return undefined
@@ -155,11 +155,12 @@ export class StateStore {
       this.written = w
       return
     }
-    // A new snapshot with the next generation; then a new log that names it. A crash between the two leaves a log
-    // naming the old generation, which load() ignores: the snapshot already holds everything.
-    const gen = (w?.gen ?? 0) + 1
+    // A new snapshot with a new generation; then a new log that names it. A crash between the two leaves a log
+    // naming the old generation, which load() ignores: the snapshot already holds everything. Random, not counted:
+    // a restarted daemon's first snapshot must not share a generation with the log of the one before.
+    const gen = randomBytes(8).toString('hex')
     const parts = [...records.values()]
-    const text = `${head.slice(0, -1)},"gen":${gen},"torrents":[${parts.join(',')}]}`
+    const text = `${head.slice(0, -1)},"gen":"${gen}","torrents":[${parts.join(',')}]}`
     this.written = undefined
     await this.atomicWrite(this.file, text)
     const first = JSON.stringify({ gen }) + '\n'
@@ -204,7 +205,7 @@ export class StateStore {
  * The snapshot with the log's changes applied in order. A log that follows another generation is ignored (written
  * before the snapshot); a line that does not parse ends the log (a torn last append).
  */
-export function replay(snapshot: SavedState & { gen?: number }, logText: string): SavedState {
+export function replay(snapshot: SavedState & { gen?: string }, logText: string): SavedState {
   const { gen, torrents, ...head } = snapshot
   let state: Omit<SavedState, 'torrents'> = head
   const byHash = new Map<string, TorrentRecord>()
