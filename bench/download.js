@@ -27,7 +27,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  BT, LT_PYTHON, LT_SCRIPT, MiB, ensureBuilt, makePayload, ensureWebtorrent, fmtSize, freePort, have, killAll, md5File, parseArgs,
+  BT, BT_NODE_FLAGS, LT_PYTHON, LT_SCRIPT, MiB, ensureBuilt, makePayload, ensureWebtorrent, fmtSize, freePort, have, killAll, md5File, parseArgs,
   parseSize, reexecInNetns as runInNetns, startLtPeer, startOpentracker, timed, writeRandomFile,
   printHelpAndExit,
 } from './lib.js'
@@ -118,8 +118,8 @@ async function main() {
   const btArgs = flags['bt-args'] ? String(flags['bt-args']).replaceAll('{seeder}', seederAddr).split(/\s+/).filter(Boolean) : []
   const commands = {
     // DHT off, as for aria2c and libtorrent: outside a namespace bt would otherwise ask the public routers.
-    bt: (out) => [process.execPath, [...nodeArgs, BT, 'download', torrent, '-o', out, '--quiet', '--no-utp', '--no-dht', ...btArgs]],
-    'bt-utp': (out) => [process.execPath, [...nodeArgs, BT, 'download', torrent, '-o', out, '--quiet', '--no-tcp', '--no-dht', ...btArgs]],
+    bt: (out) => [process.execPath, [...BT_NODE_FLAGS, ...nodeArgs, BT, 'download', torrent, '-o', out, '--quiet', '--no-utp', '--no-dht', ...btArgs]],
+    'bt-utp': (out) => [process.execPath, [...BT_NODE_FLAGS, ...nodeArgs, BT, 'download', torrent, '-o', out, '--quiet', '--no-tcp', '--no-dht', ...btArgs]],
     aria2: (out) => ['aria2c', ['--no-conf', `--dir=${out}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false',
       '--enable-peer-exchange=false', '--interface=127.0.0.1', '--disable-ipv6=true', '--seed-time=0', '--bt-save-metadata=false',
       '--follow-torrent=mem', '--allow-overwrite=true', '--file-allocation=falloc', '--summary-interval=0',

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const BT = join(ROOT, 'bin', 'bt.js')
+/** The node flags of bin/bt.js's #! line: a bench that runs `node bin/bt.js` measures what `bt` users run. */
+export const BT_NODE_FLAGS = (/^#!.*?\bnode\b(.*)$/m.exec(readFileSync(BT, 'utf8').split('\n')[0])?.[1] ?? '').trim().split(/\s+/).filter(Boolean)
 export const LT_SCRIPT = join(ROOT, 'test', 'helpers', 'lt_node.py')
 export const LT_PYTHON = process.env.BT_LT_PYTHON || '/usr/bin/python3'
 export const MiB = 1024 * 1024
@@ -288,7 +290,7 @@ export function ensureWebtorrent() {
  * its URL: { url, pid, stop } (stop: SIGTERM, resolves on exit). `children` gets the process (for an exit-time kill).
  */
 export async function startServe({ state, downloadDir, args = [], nodeArgs = [], children }) {
-  const child = spawn(process.execPath, [...nodeArgs, BT, 'serve', '--port', '0', '--peer-port', '0', '--no-dht', '--download-dir', downloadDir, ...args], {
+  const child = spawn(process.execPath, [...BT_NODE_FLAGS, ...nodeArgs, BT, 'serve', '--port', '0', '--peer-port', '0', '--no-dht', '--download-dir', downloadDir, ...args], {
     env: { ...process.env, XDG_DATA_HOME: state, BT_DHT_BOOTSTRAP: 'none' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

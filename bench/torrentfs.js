@@ -14,6 +14,8 @@
 //   cold MiB/s    a fresh mount: `cat mnt/big.bin | md5sum` (wall time of the pipeline; the md5 is checked)
 //   warm MiB/s    the data complete on disk, a second mount: `cat mnt/big.bin | md5sum`
 //   plain MiB/s   `cat FILE | md5sum` of the payload on the plain file system (the page cache holds it: the ceiling)
+//   bt download   with torrentfs: `bt download` of the same torrent from the same seeder (wall time of the process),
+//                 the yardstick of issue 14 (torrentfs cold ≥ 0.9× bt download)
 // plus the CPU seconds and peak RSS of the file-system process over the cold read. Ratios: torrentfs/btfs and
 // warm/plain. Nothing drops the page cache (other work shares this machine), so warm and plain read from memory.
 //
@@ -34,7 +36,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import { tmpdir } from 'node:os'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
-import { LT_PYTHON, LT_SCRIPT, MiB, ROOT, fmtSize, freePort, have, killAll, md5File, parseArgs, parseSize, reexecInNetns as runInNetns, writeRandomFile, printHelpAndExit } from './lib.js'
+import { BT, BT_NODE_FLAGS, LT_PYTHON, LT_SCRIPT, MiB, ROOT, fmtSize, freePort, have, killAll, md5File, parseArgs, parseSize, reexecInNetns as runInNetns, writeRandomFile, printHelpAndExit } from './lib.js'
 
 const TORRENTFS = join(ROOT, 'bin', 'torrentfs.js')
 const ALL = ['torrentfs', 'btfs']
@@ -170,7 +172,7 @@ function makeMounters(work, torrentPath, seeder) {
     torrentfs: async (dataDir) => {
       const mnt = fresh('torrentfs')
       const startedAt = performance.now()
-      const c = startChild(process.execPath, [TORRENTFS, '-mountDir', mnt, '-metainfoDir', torrentsDir, '-downloadDir', dataDir,
+      const c = startChild(process.execPath, [...BT_NODE_FLAGS, TORRENTFS, '-mountDir', mnt, '-metainfoDir', torrentsDir, '-downloadDir', dataDir,
         '--peer', `127.0.0.1:${seeder.port}`, '--no-dht', '--readahead', readahead], {
         env: { XDG_DATA_HOME: join(dataDir, '.xdg'), BT_DHT_BOOTSTRAP: 'none', NO_COLOR: '1' },
       })
@@ -330,6 +332,20 @@ async function main() {
       skipped.set(c, 'failed')
     }
   }
+  // Issue 14's yardstick for the cold read: `bt download` of the same torrent from the same seeder, in this run.
+  let download
+  if (clients.includes('torrentfs') && !skipped.has('torrentfs')) {
+    const out = join(work, 'data-download')
+    mkdirSync(out)
+    const t0 = performance.now()
+    const c = startChild(process.execPath, [...BT_NODE_FLAGS, BT, 'download', torrentPath, '-o', out, '--quiet', '--peer', `127.0.0.1:${seeder.port}`, '--no-dht', '--no-utp', '--port', '0'],
+      { env: { XDG_DATA_HOME: join(out, '.xdg'), BT_DHT_BOOTSTRAP: 'none' } })
+    const code = await c.exited
+    download = { ms: performance.now() - t0 }
+    if (code !== 0) { console.log(`bt download: exit ${code}: ${c.output().slice(-300)}`); download = undefined }
+    else console.log(`bt download: ${mibs(download.ms)} MiB/s (whole process, start-up included)`)
+    rmSync(out, { recursive: true, force: true })
+  }
   seeder.stop()
   // The plain figure again, after the runs, so both sides of warm/plain see the same page cache state.
   const plain2 = await catMd5(src)
@@ -348,6 +364,7 @@ async function main() {
     console.log('\ntorrentfs / btfs:  cold speed %s (>1: torrentfs faster)  warm speed %s  first 16 KiB %s (<1: torrentfs quicker; from the mount command %s)  random 1 MiB %s (<1: torrentfs quicker)',
       (bt.coldMs / tfs.coldMs).toFixed(2), (bt.warmMs / tfs.warmMs).toFixed(2), (median(tfs.ttfb) / median(bt.ttfb)).toFixed(2), (median(tfs.fromStart) / median(bt.fromStart)).toFixed(2), (median(tfs.random) / median(bt.random)).toFixed(2))
   }
+  if (tfs && download) console.log(`torrentfs cold / bt download: ${(download.ms / tfs.coldMs).toFixed(2)} (target ≥ 0.9; bt download ${mibs(download.ms)} MiB/s)`)
   for (const r of results) console.log(`warm / plain, ${r.client}: ${(plainMs / r.warmMs).toFixed(2)}`)
   process.exitCode = results.length === clients.length ? 0 : 1
 }

@@ -1,8 +1,11 @@
 // bt serve's own state: the torrent list with each torrent's settings, and the global settings, in
-// $XDG_DATA_HOME/bt/serve/ beside the engine's resume state. Written atomically (temp file + rename), so a kill -9
-// leaves either the old or the new file, never a torn one. Metainfo is kept as .torrent files, one per info hash.
+// $XDG_DATA_HOME/bt/serve/ beside the engine's resume state. Metainfo is kept as .torrent files, one per info hash.
+// state.json is a whole snapshot written atomically (temp file + rename); changes after it are appended to state.log,
+// one JSON line per changed torrent, so adding the thousandth torrent appends one line instead of rewriting all
+// thousand (bench/scale.js: adds over REST were O(N²) in bytes written). The log is folded into a new snapshot once
+// it outgrows the snapshot. A kill -9 leaves the old or the new snapshot and at worst a torn last log line (dropped).
 
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { stateDir } from '../storage/resume.js'
@@ -71,13 +74,35 @@ export function serveStateDir(base = stateDir()): string {
   return join(base, 'serve')
 }
 
+/** What the files on disk hold now, as the strings last written: the next save appends only what differs. */
+interface Written {
+  /** Everything but the torrents (version, nextId, settings, cumulative). */
+  head: string
+  /** info hash -> the record's JSON. */
+  records: Map<string, string>
+  /** Generation of the snapshot; the log's first line names the generation it follows. */
+  gen: string
+  snapshotBytes: number
+  logBytes: number
+}
+
+/** Log lines: the head changed, a torrent added or changed, a torrent removed. */
+type LogLine = { gen: string } | { head: Omit<SavedState, 'torrents'> } | { torrent: TorrentRecord } | { removed: string }
+
+/** The log is folded into a snapshot once it is larger than the snapshot and than this. */
+const LOG_FOLD_MIN = 64 * 1024
+
 export class StateStore {
   readonly file: string
+  readonly log: string
   readonly torrentDir: string
   private writing: Promise<void> = Promise.resolve()
+  private written?: Written
+  private dirMade = false
 
   constructor(readonly dir: string) {
     this.file = join(dir, 'state.json')
+    this.log = join(dir, 'state.log')
     this.torrentDir = join(dir, 'torrents')
   }
 
@@ -88,18 +113,59 @@ export class StateStore {
     } catch {
       return undefined
     }
+    let s: SavedState & { gen?: string }
     try {
-      const s = JSON.parse(text) as SavedState
-      if (s && s.version === 1 && Array.isArray(s.torrents) && typeof s.settings === 'object') return s
-    } catch {}
-    return undefined
+      s = JSON.parse(text)
+      if (!s || s.version !== 1 || !Array.isArray(s.torrents) || typeof s.settings !== 'object') return undefined
+    } catch {
+      return undefined
+    }
+    const logText = await readFile(this.log, 'utf8').catch(() => '')
+    return replay(s, logText)
   }
 
-  /** Saves run one after another, so an older snapshot can never overwrite a newer one. */
+  /**
+   * Saves run one after another, so an older state can never overwrite a newer one. Each is the state at the call
+   * (serialized now); what reaches disk is only what differs from the last save, unless the log is due a fold.
+   */
   save(state: SavedState): Promise<void> {
-    const text = JSON.stringify(state)
-    this.writing = this.writing.catch(() => {}).then(() => this.atomicWrite(this.file, text))
+    const { torrents, ...rest } = state
+    const head = JSON.stringify(rest)
+    const records = new Map<string, string>()
+    for (const r of torrents) records.set(r.infoHash, JSON.stringify(r))
+    this.writing = this.writing.catch(() => {}).then(() => this.write(head, records))
     return this.writing
+  }
+
+  private async write(head: string, records: Map<string, string>): Promise<void> {
+    const w = this.written
+    if (w && w.logBytes <= Math.max(w.snapshotBytes, LOG_FOLD_MIN)) {
+      const lines: string[] = []
+      if (head !== w.head) lines.push(`{"head":${head}}`)
+      for (const hash of w.records.keys()) if (!records.has(hash)) lines.push(JSON.stringify({ removed: hash }))
+      for (const [hash, json] of records) if (w.records.get(hash) !== json) lines.push(`{"torrent":${json}}`)
+      // Removals first: a torrent removed and added again since the last save is one changed line.
+      if (lines.length === 0) return
+      const text = lines.join('\n') + '\n'
+      this.written = undefined // until the append is known to have landed whole
+      await appendFile(this.log, text)
+      w.head = head
+      w.records = records
+      w.logBytes += Buffer.byteLength(text)
+      this.written = w
+      return
+    }
+    // A new snapshot with a new generation; then a new log that names it. A crash between the two leaves a log
+    // naming the old generation, which load() ignores: the snapshot already holds everything. Random, not counted:
+    // a restarted daemon's first snapshot must not share a generation with the log of the one before.
+    const gen = randomBytes(8).toString('hex')
+    const parts = [...records.values()]
+    const text = `${head.slice(0, -1)},"gen":"${gen}","torrents":[${parts.join(',')}]}`
+    this.written = undefined
+    await this.atomicWrite(this.file, text)
+    const first = JSON.stringify({ gen }) + '\n'
+    await this.atomicWrite(this.log, first)
+    this.written = { head, records, gen, snapshotBytes: Buffer.byteLength(text), logBytes: first.length }
   }
 
   async saveTorrent(infoHash: string, bytes: Buffer): Promise<void> {
@@ -120,7 +186,11 @@ export class StateStore {
 
   private async atomicWrite(file: string, data: string | Buffer): Promise<void> {
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-    await mkdir(join(file, '..'), { recursive: true })
+    if (!this.dirMade) {
+      await mkdir(this.dir, { recursive: true })
+      await mkdir(this.torrentDir, { recursive: true })
+      this.dirMade = true
+    }
     try {
       await writeFile(tmp, data)
       await rename(tmp, file)
@@ -129,4 +199,36 @@ export class StateStore {
       throw err
     }
   }
+}
+
+/**
+ * The snapshot with the log's changes applied in order. A log that follows another generation is ignored (written
+ * before the snapshot); a line that does not parse ends the log (a torn last append).
+ */
+export function replay(snapshot: SavedState & { gen?: string }, logText: string): SavedState {
+  const { gen, torrents, ...head } = snapshot
+  let state: Omit<SavedState, 'torrents'> = head
+  const byHash = new Map<string, TorrentRecord>()
+  for (const r of torrents) byHash.set(r.infoHash, r)
+  const lines = logText.split('\n')
+  let first = true
+  for (const line of lines) {
+    if (!line) continue
+    let l: LogLine
+    try {
+      l = JSON.parse(line)
+    } catch {
+      break
+    }
+    if (first) {
+      first = false
+      if (!('gen' in l) || l.gen !== gen) break
+      continue
+    }
+    if ('head' in l && l.head && typeof l.head === 'object') state = { ...l.head, version: 1 }
+    // A changed torrent keeps its place; one added (or removed and added again) goes last.
+    else if ('torrent' in l && l.torrent && typeof l.torrent.infoHash === 'string') byHash.set(l.torrent.infoHash, l.torrent)
+    else if ('removed' in l && typeof l.removed === 'string') byHash.delete(l.removed)
+  }
+  return { ...state, torrents: [...byHash.values()] }
 }

@@ -15,6 +15,8 @@ export interface ClientContext {
   readonly uploadEnabled: boolean
   readonly dhtEnabled: boolean
   readonly memoryBudget: number
+  /** The Client's one 1 s timer, shared by its torrents. */
+  readonly ticker: import('./ticker.js').Ticker
   /** Protocol encryption policy (absent: prefer). */
   readonly encryption?: import('../wire/encryption.js').EncryptionMode
   /** How to reach peers: TCP and/or uTP, in the dial policy's order (absent: TCP only). */

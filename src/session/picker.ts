@@ -7,6 +7,8 @@ import { createHash, randomBytes, type Hash } from 'node:crypto'
 import { Priority, type PriorityHandle } from './priority.js'
 
 export const BLOCK_SIZE = 16 * 1024
+// Idle piece buffers kept for reuse: enough to cover pieces finishing together; each one is a piece length of RSS.
+const FREE_PIECE_BUFFERS = 4
 
 export interface BlockRequest {
   piece: number
@@ -96,6 +98,15 @@ export class PiecePicker {
   private readonly handles = new Map<object, HandleRanges>()
   /** Wanted pieces not yet had (a count, not bytes), kept current for done-ness and endgame. */
   private wantedLeftPieces = 0
+  // Running byte totals, so stats() and tracker announces of a thousand idle torrents do not walk every piece each
+  // second (bench/scale.js: that walk was the largest idle cost). Recounted only when priorities change.
+  /** Bytes of the pieces still wanted (priority above none, not had). */
+  private wantedLeftBytes = 0
+  /** Bytes of the selected pieces (base priority above none), and how many of them are had. */
+  private selectedBytes = 0
+  private selectedHaveBytes = 0
+  /** Bytes of every piece had. */
+  private haveBytes = 0
 
   constructor(
     readonly pieceCount: number,
@@ -109,11 +120,12 @@ export class PiecePicker {
     this.priority = new Uint8Array(pieceCount).fill(Priority.normal)
     const rnd = randomBytes(pieceCount * 4)
     this.tieBreak = new Uint32Array(rnd.buffer, rnd.byteOffset, pieceCount)
-    this.maxInProgress = Math.max(4, Math.floor((opts.memoryBudget ?? 32 * 1024 * 1024) / pieceLength))
+    this.maxInProgress = Math.max(4, Math.floor((opts.memoryBudget ?? 16 * 1024 * 1024) / pieceLength))
     let stride = 1
     while (stride < Math.ceil(pieceLength / BLOCK_SIZE)) stride *= 2
     this.blockStride = stride
     this.recountWanted()
+    this.recountSelected()
   }
 
   pieceSize(i: number): number {
@@ -131,28 +143,46 @@ export class PiecePicker {
 
   /** Bytes of the pieces still wanted (what trackers hear as `left`). */
   bytesLeft(): number {
-    let left = 0
-    for (let i = 0; i < this.pieceCount; i++) if (this.wanted(i)) left += this.pieceSize(i)
-    return left
+    return this.wantedLeftBytes
   }
 
   /** Verified bytes and all bytes of the selected pieces (base priority above none), or of every piece with `all`. */
   progress(all: boolean): { have: number; wanted: number } {
-    let have = 0
-    let wanted = 0
-    for (let i = 0; i < this.pieceCount; i++) {
-      if (!all && this.basePriority[i] === Priority.none) continue
-      const s = this.pieceSize(i)
-      wanted += s
-      if (this.have[i]) have += s
-    }
-    return { have, wanted }
+    if (all) return { have: this.haveBytes, wanted: this.totalBytes }
+    return { have: this.selectedHaveBytes, wanted: this.selectedBytes }
+  }
+
+  private get totalBytes(): number {
+    return this.pieceCount === 0 ? 0 : (this.pieceCount - 1) * this.pieceLength + this.lastPieceLength
   }
 
   private recountWanted(): void {
     let n = 0
-    for (let i = 0; i < this.pieceCount; i++) if (this.have[i] === 0 && this.priority[i] !== Priority.none) n++
+    let bytes = 0
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (this.have[i] === 0 && this.priority[i] !== Priority.none) {
+        n++
+        bytes += this.pieceSize(i)
+      }
+    }
     this.wantedLeftPieces = n
+    this.wantedLeftBytes = bytes
+  }
+
+  private recountSelected(): void {
+    let sel = 0
+    let selHave = 0
+    let have = 0
+    for (let i = 0; i < this.pieceCount; i++) {
+      const s = this.pieceSize(i)
+      if (this.have[i]) have += s
+      if (this.basePriority[i] === Priority.none) continue
+      sel += s
+      if (this.have[i]) selHave += s
+    }
+    this.selectedBytes = sel
+    this.selectedHaveBytes = selHave
+    this.haveBytes = have
   }
 
   // --- availability -------------------------------------------------------------------------------------------
@@ -181,6 +211,7 @@ export class PiecePicker {
   /** Replace the base priorities (file selection) of every piece. */
   setBasePriorities(base: Uint8Array): void {
     this.basePriority.set(base)
+    this.recountSelected()
     this.recomputePriority()
   }
 
@@ -222,6 +253,26 @@ export class PiecePicker {
     this.urgent = urgent.filter((v, i) => i === 0 || urgent[i - 1] !== v)
     this.orderDirty = true
     this.recountWanted()
+  }
+
+  /**
+   * `now` pieces (a reader is waiting on them) with blocks nobody has been asked for yet: each one waits for a peer's
+   * request queue to have room, behind whatever it holds already. Empty in the steady state of a stream.
+   */
+  /** Some reader waits on a piece not had yet. */
+  wantsNow(): boolean {
+    return this.urgent.length > 0 && this.priority[this.urgent[0]] === Priority.now
+  }
+
+  starvedNow(): number[] {
+    const out: number[] = []
+    for (const i of this.urgent) {
+      if (this.priority[i] !== Priority.now) break // urgent is sorted by class: the `now` pieces come first
+      if (this.have[i]) continue
+      const p = this.inProgress.get(i)
+      if (!p || (!p.complete && p.cursor < p.blocks)) out.push(i)
+    }
+    return out
   }
 
   // --- picking ------------------------------------------------------------------------------------------------
@@ -403,7 +454,7 @@ export class PiecePicker {
 
   /** Return a piece buffer for reuse once its data is written. */
   releaseBuffer(buf: Buffer): void {
-    if (buf.length === this.pieceLength && this.freeBuffers.length < 8) this.freeBuffers.push(buf)
+    if (buf.length === this.pieceLength && this.freeBuffers.length < FREE_PIECE_BUFFERS) this.freeBuffers.push(buf)
   }
 
   /** The completed piece was verified and written. */
@@ -412,7 +463,13 @@ export class PiecePicker {
     if (!this.have[i]) {
       this.have[i] = 1
       this.haveCount++
-      if (this.priority[i] !== Priority.none) this.wantedLeftPieces--
+      const size = this.pieceSize(i)
+      this.haveBytes += size
+      if (this.basePriority[i] !== Priority.none) this.selectedHaveBytes += size
+      if (this.priority[i] !== Priority.none) {
+        this.wantedLeftPieces--
+        this.wantedLeftBytes -= size
+      }
       if (this.urgent.length && this.urgent.includes(i)) this.urgent = this.urgent.filter((x) => x !== i)
     }
   }
@@ -433,6 +490,7 @@ export class PiecePicker {
         this.haveCount++
       }
     }
+    this.recountSelected()
     this.recomputePriority()
   }
 

@@ -27,6 +27,7 @@ import { ADVERTISED_REQQ, Uploader } from './uploader.js'
 import { WebSeeds } from './web-seeds.js'
 import { Requester } from './requester.js'
 import { SmartBan } from './smart-ban.js'
+import { preemptForNow } from './preempt.js'
 import { PieceWaiters, RecentPieces } from './piece-waiters.js'
 import type { ClientContext } from './context.js'
 import type { DhtStats } from '../discovery/dht.js'
@@ -82,8 +83,9 @@ export const TORRENT_RATE_WINDOW_MS = 2000
 
 export type { ConnectionEnds } from './peer-manager.js'
 
-const CHOKE_INTERVAL_MS = 10_000
-const RESUME_SAVE_MS = 5_000
+// In beats of the Client's 1 s ticker.
+const CHOKE_EVERY = 10
+const RESUME_SAVE_EVERY = 5
 // Verified pieces kept in memory for readers in stream mode.
 const RECENT_PIECES = 8
 
@@ -111,7 +113,10 @@ export class Torrent extends EventEmitter {
   /** What we ask peers for. */
   private readonly requests: Requester
   private trackers?: TrackerClient
-  private timers: NodeJS.Timeout[] = []
+  /** Leaves the Client's once-a-second ticker. */
+  private untick?: () => void
+  /** Beats of the ticker so far, offset at random so a thousand torrents do not rechoke in the same second. */
+  private beats = Math.floor(Math.random() * CHOKE_EVERY)
   /** Whom we upload to. */
   private readonly choker: Choker<Peer>
   private resumeDirty = false
@@ -210,10 +215,7 @@ export class Torrent extends EventEmitter {
   /** Start: announce, connect, and (once metadata is known) check existing data and download. */
   async start(): Promise<void> {
     if (this.destroyed) return // removed before it started
-    this.timers.push(setInterval(() => this.tick(), 1000))
-    this.timers.push(setInterval(() => this.choker.rechoke(), CHOKE_INTERVAL_MS))
-    this.timers.push(setInterval(() => void this.saveResume(), RESUME_SAVE_MS))
-    for (const t of this.timers) t.unref()
+    this.untick ??= this.ctx.ticker.add(() => this.beat())
     // With metadata, the trackers hear from us once the data is checked, so `started` carries the true `left` (a seed
     // that announced its whole size as left would then report `completed` for a download it never made).
     if (!this.metainfo) this.startTrackers()
@@ -342,8 +344,8 @@ export class Torrent extends EventEmitter {
     this.abort.abort()
     this.swarm.close()
     this.ctx.undiscover?.(this)
-    for (const t of this.timers) clearInterval(t)
-    this.timers = []
+    this.untick?.()
+    this.untick = undefined
     this.downBandwidth.close()
     this.upBandwidth.close()
     for (const peer of this.peers.values()) {
@@ -562,6 +564,14 @@ export class Torrent extends EventEmitter {
 
   // --- periodic -----------------------------------------------------------------------------------------------
 
+  /** Once a second, from the Client's ticker: the tick, and every few beats a rechoke and a resume save. */
+  private beat(): void {
+    const n = ++this.beats
+    this.tick()
+    if (n % CHOKE_EVERY === 0) this.choker.rechoke()
+    if (n % RESUME_SAVE_EVERY === 0) void this.saveResume()
+  }
+
   private tick(): void {
     if (this.destroyed) return
     this.trackers?.replan()
@@ -602,6 +612,8 @@ export class Torrent extends EventEmitter {
       this.requests.wantedChanged()
       // Fastest peers pick first, so the pieces a reader waits for go to them.
       this.requests.fillAll(true)
+      // Pipelines already full: make room for what a reader waits on (preempt.ts).
+      if (this.picker) preemptForNow({ picker: this.picker, peers: this.peers.values(), fill: (peer) => this.requests.fill(peer) })
     })
   }
 }

@@ -92,6 +92,7 @@ function isStamp(v: unknown): v is SavedFile {
 
 export class ResumeStore {
   readonly dir: string
+  private dirMade = false
 
   constructor(dir?: string) {
     this.dir = dir ?? join(stateDir(), 'resume')
@@ -155,8 +156,15 @@ export class ResumeStore {
     const file = this.fileFor(m, dir)
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
     try {
-      await mkdir(this.dir, { recursive: true })
-      await writeFile(tmp, JSON.stringify(state))
+      // The directory is made once, not per save (a thousand torrents saved every few seconds); made again if it went.
+      if (!this.dirMade) await mkdir(this.dir, { recursive: true })
+      this.dirMade = true
+      const text = JSON.stringify(state)
+      await writeFile(tmp, text).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err
+        await mkdir(this.dir, { recursive: true })
+        await writeFile(tmp, text)
+      })
       await rename(tmp, file)
     } catch (err) {
       await unlink(tmp).catch(() => {})

@@ -67,7 +67,11 @@ class Verifier {
     // Up to `depth` chunks are in flight: being read, queued, or hashed.
     const depth = pool ? pool.size * 2 : 2
     const buffers: Buffer[] = []
-    const chunkBytes = pool ? 0 : Math.max(m.pieceLength, Math.floor(LOCAL_CHUNK / m.pieceLength) * m.pieceLength)
+    // No larger than the largest chunk: a 1 MiB torrent's check took two 8 MiB buffers, and a daemon adding a
+    // thousand small torrents spent more time collecting them than hashing (bench/scale.js).
+    let largest = 0
+    for (const [, count] of chunks) largest = Math.max(largest, count)
+    const chunkBytes = pool ? 0 : largest * m.pieceLength
     const runChunk = async (first: number, count: number): Promise<void> => {
       if (pool) {
         const leases: FileLease[] = []

@@ -238,4 +238,49 @@ test('a piece counts its outstanding requests: duplicates in endgame, answers an
   assert.not.ok(picker.inProgress.has(1))
 })
 
+test('byte totals (progress, bytes left) stay equal to a walk of every piece through selection, reader wishes and finished pieces', () => {
+  // 7 pieces of 3 blocks, the last one short: sizes matter, not just counts.
+  const len = 3 * BLOCK_SIZE
+  const last = BLOCK_SIZE + 5
+  const picker = new PiecePicker(7, len, last)
+  const size = (i: number) => (i === 6 ? last : len)
+  const walk = () => {
+    let selHave = 0, sel = 0, have = 0, left = 0
+    for (let i = 0; i < 7; i++) {
+      if (picker.have[i]) have += size(i)
+      if (picker.basePriority[i] !== Priority.none) {
+        sel += size(i)
+        if (picker.have[i]) selHave += size(i)
+      }
+      if (picker.wanted(i)) left += size(i)
+    }
+    return { selected: { have: selHave, wanted: sel }, all: { have, wanted: 6 * len + last }, left }
+  }
+  const check = (when: string) => {
+    const w = walk()
+    assert.equal(picker.progress(false), w.selected, `selected progress ${when}`)
+    assert.equal(picker.progress(true), w.all, `whole progress ${when}`)
+    assert.is(picker.bytesLeft(), w.left, `bytes left ${when}`)
+  }
+  check('at the start')
+  picker.setHave(Uint8Array.from([1, 0, 0, 0, 0, 0, 1]))
+  check('after the check found pieces 0 and 6')
+  const base = new Uint8Array(7).fill(Priority.normal)
+  base[2] = base[3] = Priority.none
+  picker.setBasePriorities(base)
+  check('after deselecting pieces 2 and 3')
+  assert.is(picker.bytesLeft(), 3 * len)
+  const h = picker.createHandle(() => {})
+  h.set([{ first: 3, last: 3, priority: Priority.now }])
+  check('with a reader wishing piece 3')
+  assert.is(picker.bytesLeft(), 4 * len, 'a wished piece outside the selection is left to fetch')
+  picker.pieceDone(3)
+  picker.pieceDone(1)
+  check('after pieces 3 and 1 finished')
+  h.release()
+  check('after the reader left')
+  assert.equal(picker.progress(false), { have: 2 * len + last, wanted: 4 * len + last })
+  assert.equal(picker.progress(true), { have: 3 * len + last, wanted: 6 * len + last })
+})
+
 test.run()
