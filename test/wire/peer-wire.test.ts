@@ -32,6 +32,24 @@ function header(len: number, id: number, ...nums: number[]): Buffer {
 const tcp = () => ({ ...TCP_ONLY, tcpTimeoutMs: 5000 })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Dial the peer at `port` over TCP, handshake as PEER_A and wait to be unchoked. */
+async function dialUnchoked(port: number): Promise<{ wire: PeerWire; socket: net.Socket }> {
+  const wire = new PeerWire('tcpOutgoing')
+  const socket = (await dialPeer('127.0.0.1', port, tcp())).socket as net.Socket
+  connectWire(socket, wire)
+  wire.on('error', () => {})
+  const unchoked = new Promise((r) => wire.once('unchoke', r))
+  wire.handshake(INFO_HASH, PEER_A)
+  try {
+    await within(unchoked, 5000, 'the peer to unchoke us')
+  } catch (err) {
+    wire.destroy()
+    socket.destroy()
+    throw err
+  }
+  return { wire, socket }
+}
+
 test('outgoing TCP: blocks split across reads arrive intact, the bitfield survives later reads, requests are well-formed', async () => {
   const requests: Array<[number, number, number]> = []
   let peerSocket: net.Socket | undefined
@@ -74,16 +92,10 @@ test('outgoing TCP: blocks split across reads arrive intact, the bitfield surviv
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as net.AddressInfo).port
-  const wire = new PeerWire('tcpOutgoing')
-  let socket: net.Socket | undefined
+  let conn: { wire: PeerWire; socket: net.Socket } | undefined
   try {
-    const dialed = await dialPeer('127.0.0.1', port, tcp())
-    socket = dialed.socket as net.Socket
-    connectWire(socket, wire)
-    wire.on('error', () => {})
-    const unchoked = new Promise((r) => wire.once('unchoke', r))
-    wire.handshake(INFO_HASH, PEER_A)
-    await within(unchoked, 5000, 'the peer to unchoke us')
+    conn = await dialUnchoked(port)
+    const { wire } = conn
     const want: Array<[number, number, number]> = []
     for (const piece of [0, 2, 8]) for (let b = 0; b < 4; b++) want.push([piece, b * BLOCK, b === 3 ? 1000 : BLOCK])
     const got = new Map<string, Buffer>()
@@ -102,8 +114,8 @@ test('outgoing TCP: blocks split across reads arrive intact, the bitfield surviv
     const bits = [...Array(12).keys()].filter((i) => wire.peerPieces.get(i))
     assert.equal(bits, [0, 2, 8, 9])
   } finally {
-    wire.destroy()
-    socket?.destroy()
+    conn?.wire.destroy()
+    conn?.socket.destroy()
     peerSocket?.destroy()
     await new Promise((r) => server.close(r))
   }
@@ -129,15 +141,10 @@ test('two PeerWires (incoming side fed by data events): many blocks both ways ma
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as net.AddressInfo).port
-  const wire = new PeerWire('tcpOutgoing')
-  let socket: net.Socket | undefined
+  let conn: { wire: PeerWire; socket: net.Socket } | undefined
   try {
-    socket = (await dialPeer('127.0.0.1', port, tcp())).socket as net.Socket
-    connectWire(socket, wire)
-    wire.on('error', () => {})
-    const unchoked = new Promise((r) => wire.once('unchoke', r))
-    wire.handshake(INFO_HASH, PEER_A)
-    await within(unchoked, 5000, 'unchoke')
+    conn = await dialUnchoked(port)
+    const { wire } = conn
     // 64 pieces of 16 blocks, 1024 requests in flight at once.
     let ok = 0
     let bad = 0
@@ -165,9 +172,9 @@ test('two PeerWires (incoming side fed by data events): many blocks both ways ma
     assert.equal(errs, ['0:request has timed out', `${BLOCK}:request has timed out`])
     assert.is(wire.requests.length, 0)
   } finally {
-    wire.destroy()
+    conn?.wire.destroy()
     incoming?.destroy()
-    socket?.destroy()
+    conn?.socket.destroy()
     inSocket?.destroy()
     await new Promise((r) => server.close(r))
   }
