@@ -81,6 +81,35 @@ export function usageMessage(msg: string): string {
   return msg.split('\n').map((l) => l.trim()).filter(Boolean).join(' ').replace(/:\s*$/, '')
 }
 
+/**
+ * Every option of `cmd` that takes a value refuses to be given none (`bt serve --port` alone is "--port needs a
+ * value", not the default port). yargs asks this per option (`requiresArg`); one place does it for all, so an option
+ * added later cannot forget. Booleans, counts and positionals are left alone.
+ */
+export function valuesRequired<T, U>(cmd: import('yargs').CommandModule<T, U>): import('yargs').CommandModule<T, U> {
+  const builder = cmd.builder
+  if (typeof builder !== 'function') return cmd
+  const positionals = new Set([...String(cmd.command ?? '').matchAll(/[<[]([\w-]+)/g)].map((m) => m[1]))
+  return {
+    ...cmd,
+    builder: (y) => {
+      const built = builder(y) as import('yargs').Argv<U>
+      const o = (built as unknown as { getOptions(): YargsOptions }).getOptions()
+      const flags = new Set(['help', 'version', ...positionals])
+      for (const k of [...o.boolean, ...o.count, ...positionals]) for (const a of [k, ...(o.alias[k] ?? [])]) flags.add(a)
+      const keys = Object.keys(o.key).filter((k) => !flags.has(k))
+      return keys.length ? built.requiresArg(keys) : built
+    },
+  }
+}
+
+interface YargsOptions {
+  key: Record<string, boolean>
+  boolean: string[]
+  count: string[]
+  alias: Record<string, string[]>
+}
+
 /** The yargs `.fail()` handler of our programs: a usage error in one line. */
 export function yargsFail(msg: string | null, err: Error | undefined): never {
   // Our own errors (from a coerce or a handler) pass through; yargs' own (YError) are usage errors.

@@ -6,7 +6,7 @@ import { BtError, ExitCode } from '../src/errors.js'
 import { info, out } from './cli.js'
 
 interface Args {
-  host: string[]
+  host?: string[]
   'http-port': number
   'udp-port': number
   state?: string
@@ -31,7 +31,7 @@ export const trackerCommand: CommandModule<object, Args> = {
   describe: 'Run a BitTorrent tracker (HTTP and UDP) with saved state, /stats and a private mode',
   builder: (y: Argv) =>
     y
-      .option('host', { type: 'string', array: true, default: ['127.0.0.1'], describe: 'address to listen on (repeat for several, e.g. --host 127.0.0.1 --host ::1)' })
+      .option('host', { type: 'string', array: true, defaultDescription: '127.0.0.1', describe: 'address to listen on (repeat for several, e.g. --host 127.0.0.1 --host ::1)' })
       .option('http-port', { type: 'number', default: 6969, describe: 'HTTP port (0: any free port, -1: no HTTP)' })
       .option('udp-port', { type: 'number', default: 6969, describe: 'UDP port (0: any free port, -1: no UDP)' })
       .option('state', { type: 'string', describe: 'SQLite file for swarms, completed counts and registrations (default $XDG_DATA_HOME/bt/tracker.db)' })
@@ -65,7 +65,8 @@ export const trackerCommand: CommandModule<object, Args> = {
     const { stateDir } = await import('../src/storage/resume.js')
     const { join } = await import('node:path')
     const { availableParallelism } = await import('node:os')
-    const hosts = args.host.flatMap((h) => String(h).split(',')).map((h) => h.trim().replace(/^\[(.*)\]$/, '$1')).filter(Boolean)
+    // No yargs default: an array option's default would quietly fill a --host given without a value.
+    const hosts = (args.host ?? ['127.0.0.1']).flatMap((h) => String(h).split(',')).map((h) => h.trim().replace(/^\[(.*)\]$/, '$1')).filter(Boolean)
     const isPrivate = args.private || Boolean(args.whitelist)
     for (const h of hosts) {
       // An open tracker on a public address is a legitimate service, but it should be a decision: say so.

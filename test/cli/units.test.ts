@@ -78,6 +78,8 @@ test('the metadata status line shows the DHT node count (-v: what it is doing); 
   assert.is(fitFields(statusFields(stats({ state: 'metadata', peers: 0, knownPeers: 0 })), Infinity), 'fetching metadata: 0 peers, 0 known')
   const more = [...statusFields(s), { text: '2 refused', priority: 3, sep: ', ' }]
   assert.match(fitFields(more, Infinity), /DHT 12 nodes, 2 refused$/)
+  // A torrent added with its metainfo (bt seed X.torrent) is 'metadata' until it starts: it is not fetching any.
+  assert.is(fitFields(statusFields(s, { hasMetadata: true }), Infinity), 'starting')
 })
 
 test("RateMeter: a torrent's shown rate follows a change of speed within two seconds", () => {
