@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type { Argv, CommandModule } from 'yargs'
 import chalk from 'chalk'
-import { BtError, ExitCode, errorMessage } from '../src/errors.js'
+import { BtError, ExitCode, fromSystemError } from '../src/errors.js'
 import type { Classification, IndexedFile } from '../src/index/types.js'
 
 interface Args {
@@ -108,7 +108,7 @@ async function loadFiles(spec: string): Promise<IndexedFile[]> {
     try {
       text = readFileSync(spec, 'utf8')
     } catch (err) {
-      throw new BtError(`${spec}: ${errorMessage(err)}`, ExitCode.io)
+      throw fromSystemError(err, spec, ExitCode.io)
     }
     for (const line of text.split('\n')) push(fileOf(line))
     return files

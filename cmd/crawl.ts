@@ -4,7 +4,7 @@
 import { join } from 'node:path'
 import { homedir } from 'node:os'
 import type { Argv, CommandModule } from 'yargs'
-import { BtError, ExitCode, errorMessage } from '../src/errors.js'
+import { BtError, ExitCode, systemText } from '../src/errors.js'
 import type { IndexWriter } from '../src/index/types.js'
 import { info, out, stderrIsTTY } from './cli.js'
 
@@ -73,7 +73,7 @@ export const crawlCommand: CommandModule<object, Args> = {
       index = await openIndex(args.db)
     } catch (err) {
       if (err instanceof BtError) throw err
-      throw new BtError(`cannot open the index${args.db ? ` ${args.db}` : ''}: ${errorMessage(err)}`, ExitCode.io)
+      throw new BtError(`cannot open the index${args.db ? ` ${args.db}` : ''}: ${systemText(err)}`, ExitCode.io)
     }
 
     const { CrawlerPool } = await import('../src/crawl/crawler-pool.js')
@@ -93,7 +93,7 @@ export const crawlCommand: CommandModule<object, Args> = {
     } catch (err) {
       await index.close().catch(() => {})
       const code = (err as NodeJS.ErrnoException).code
-      if (code === 'EADDRINUSE' || code === 'EACCES') throw new BtError(`cannot bind UDP port ${args.port}: ${errorMessage(err)}`, ExitCode.network)
+      if (code === 'EADDRINUSE' || code === 'EACCES') throw new BtError(`cannot bind UDP port ${args.port}: ${systemText(err)}`, ExitCode.network)
       throw err
     }
 

@@ -74,7 +74,7 @@ export const serveCommand: CommandModule<object, Args> = {
     const { readFile } = await import('node:fs/promises')
     const { homedir } = await import('node:os')
     const { join, resolve } = await import('node:path')
-    const { BtError, ExitCode, errorMessage } = await import('../src/errors.js')
+    const { BtError, ExitCode, fromSystemError } = await import('../src/errors.js')
     const { startServe } = await import('../src/server/serve.js')
     const { bootstrapOption, peersOption } = await import('./session.js')
     const { bindArg, rateArg } = await import('./options.js')
@@ -85,7 +85,7 @@ export const serveCommand: CommandModule<object, Args> = {
       try {
         text = await readFile(path, 'utf8')
       } catch (err) {
-        throw new BtError(`${what} ${path}: ${errorMessage(err)}`, ExitCode.usage)
+        throw fromSystemError(err, `${what} ${path}`, ExitCode.usage)
       }
       const s = text.replace(/\r?\n$/, '')
       if (!s) throw new BtError(`${what} ${path} is empty`, ExitCode.usage)

@@ -2,7 +2,7 @@
 // Prints its announce URLs on stdout (one a line, or one JSON object), logs on stderr, saves and exits on a signal.
 
 import type { Argv, CommandModule } from 'yargs'
-import { BtError, ExitCode } from '../src/errors.js'
+import { BtError, ExitCode, systemText } from '../src/errors.js'
 import { info, out } from './cli.js'
 
 interface Args {
@@ -109,7 +109,7 @@ export const trackerCommand: CommandModule<object, Args> = {
       const hard = setTimeout(() => process.exit(ExitCode.io), 15_000)
       svc.close().then(
         () => { clearTimeout(hard); process.exit(signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.ok) },
-        (err) => { clearTimeout(hard); info(`bt tracker: ${err instanceof Error ? err.message : String(err)}`); process.exit(ExitCode.io) },
+        (err) => { clearTimeout(hard); info(`bt tracker: ${systemText(err)}`); process.exit(ExitCode.io) },
       )
     }
     process.on('SIGINT', stop)

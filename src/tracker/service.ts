@@ -1,7 +1,7 @@
 // A running standalone tracker: the core, its saved state, the whitelist, and HTTP and UDP listeners on each host.
 // `bt tracker` is a thin shell around startTracker(); tests start it in-process the same way.
 
-import { BtError, ExitCode, errorMessage } from '../errors.js'
+import { BtError, ExitCode, systemText } from '../errors.js'
 import { listenHttp, type HttpServer } from './http-server.js'
 import { TrackerStore } from './store.js'
 import { Tracker, type TrackerOptions } from './swarm.js'
@@ -80,7 +80,5 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
 }
 
 function listenError(kind: string, host: string, port: number, err: unknown): BtError {
-  const code = (err as NodeJS.ErrnoException).code
-  const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such local address' : errorMessage(err)
-  return new BtError(`cannot listen for ${kind} on ${host}:${port}: ${why}`, ExitCode.network)
+  return new BtError(`cannot listen for ${kind} on ${host}:${port}: ${systemText(err)}`, ExitCode.network)
 }
