@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type { Argv, CommandModule } from 'yargs'
 import chalk from 'chalk'
+import { fitExamples } from './cli.js'
 import { BtError, ExitCode, fromSystemError } from '../src/errors.js'
 import type { Classification, IndexedFile } from '../src/index/types.js'
 
@@ -154,10 +155,12 @@ export const classifyCommand: CommandModule<object, Args> = {
       .positional('name', { type: 'string', array: true, describe: 'torrent name(s); - for one name a line from stdin', demandOption: true })
       .option('files', { type: 'string', describe: 'file list: comma-separated paths, a file with one path (or path<TAB>size) a line, or - for stdin' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object a name, in input order' })
-      .example("$0 classify 'The.Bear.S02E07.1080p.WEB.H264-NTb'", 'type, title, season/episode, quality, group')
-      .example("$0 classify 'Some Album' --files '01.flac,02.flac,03.flac'", 'the file list decides the type')
-      .example('$0 metainfo x.torrent files | $0 classify NAME --files - --json', 'with a torrent\'s files and sizes')
-      .example('$0 classify - --json < names.txt', 'many names') as unknown as Argv<Args>,
+      .example(fitExamples([
+        ["$0 classify 'The.Bear.S02E07.1080p.WEB-NTb'", 'type, title, season/episode, quality, group'],
+        ["$0 classify 'An Album' --files 01.flac,02.flac", 'the file list decides the type'],
+        ['$0 classify NAME --files - < files.txt', 'files and sizes from bt metainfo X files'],
+        ['$0 classify - --json < names.txt', 'many names'],
+      ])) as unknown as Argv<Args>,
   handler: async (args) => {
     const { classify } = await import('../src/index/classify.js')
     const names = withStdinMarkers(args.name.map((n) => String(n)), process.argv.slice(2))

@@ -170,15 +170,19 @@ export function helpWidth(): number {
  * when it fits beside the command, and an example that does not fit the width at all is left out.
  */
 export function examples<T>(y: import('yargs').Argv<T>, list: Array<[string, string]>): import('yargs').Argv<T> {
-  const width = helpWidth()
-  const len = (cmd: string) => cmd.replace('$0', 'bt').length
+  return y.example(fitExamples(list))
+}
+
+/** The examples of `list` that fit the help width, laid out as `examples` says: for `.example(fitExamples([…]))`. */
+export function fitExamples(list: Array<[string, string]>, width = helpWidth()): Array<[string, string]> {
+  const len = (cmd: string) => cmd.replace(/\$0/g, 'bt').length
   // Commands wider than the terminal (2 columns of indent each side) would break: leave them out.
   const fitting = list.filter(([cmd]) => len(cmd) + 4 <= width)
   // yargs gives the command column the widest example, capped at half the width, for every example at once: a
-  // description goes beside the commands only when the widest of them fits that half.
+  // description goes beside the commands only when the widest of them fits that half (a long description wraps
+  // within its own column, which reads fine; a command wider than its column would break in the middle).
   const withDescriptions = fitting.every(([cmd]) => len(cmd) <= Math.floor(width / 2))
-  for (const [cmd, desc] of fitting) y = y.example(cmd, withDescriptions ? desc : '')
-  return y
+  return fitting.map(([cmd, desc]) => [cmd, withDescriptions ? desc : ''])
 }
 
 /**

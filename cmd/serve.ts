@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs'
 import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
 import { TCP_OPTION, UTP_OPTION, transportOptions } from './transport-option.js'
 import { intArg, portArg } from './options.js'
+import { fitExamples } from './cli.js'
 
 interface Args {
   host: string
@@ -63,9 +64,11 @@ export const serveCommand: CommandModule<object, Args> = {
       .option('tracker-private', { type: 'boolean', default: false, describe: 'the tracker serves only registered torrents (POST /api/v1/tracker/torrents)' })
       .option('tracker-whitelist', { type: 'string', describe: 'the tracker serves only these: a directory of .torrent files or a file of hex info hashes' })
       .option('metadata-wait', { default: 60, coerce: intArg('metadata-wait', 0, 24 * 3600, 'a number of seconds (0: do not wait)'), describe: 'seconds a stream request waits for a magnet\'s metadata' })
-      .example('$0 serve', 'http://127.0.0.1:9091, downloads to ~/Downloads')
-      .example('$0 serve --host 0.0.0.0 --api-key-file ~/.config/bt/key --allowed-host nas.local', 'on the LAN, with a key')
-      .example("transmission-remote 127.0.0.1:9091 -a 'magnet:?xt=urn:btih:…'", 'drive it as a Transmission daemon') as unknown as Argv<Args>,
+      .example(fitExamples([
+        ['$0 serve', 'http://127.0.0.1:9091, downloads to ~/Downloads'],
+        ['$0 serve --host 0.0.0.0 --api-key-file KEYFILE', 'on the LAN, with a key'],
+        ['transmission-remote 127.0.0.1:9091 -a URL', 'drive it as a Transmission daemon'],
+      ])) as unknown as Argv<Args>,
   handler: async (raw) => {
     // A single-valued option given twice arrives as an array: the last one wins, as in most Unix tools.
     const args = Object.fromEntries(

@@ -3,7 +3,7 @@
 
 import type { Argv, CommandModule } from 'yargs'
 import { BtError, ExitCode, systemText } from '../src/errors.js'
-import { info, out } from './cli.js'
+import { fitExamples, info, out } from './cli.js'
 
 interface Args {
   host?: string[]
@@ -47,8 +47,10 @@ export const trackerCommand: CommandModule<object, Args> = {
       .option('allow-ip-param', { type: 'boolean', default: false, describe: 'honour the ip= announce parameter (only behind a trusted proxy)' })
       .option('workers', { type: 'number', describe: 'threads for UDP I/O beside the swarm thread (default: CPUs - 1, at most 4; 0: none)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the listening addresses as one JSON object' })
-      .example('$0 tracker', 'open tracker on 127.0.0.1:6969 (HTTP and UDP)')
-      .example('$0 tracker --host 0.0.0.0 --whitelist ~/torrents', 'private tracker for the .torrent files in a directory')
+      .example(fitExamples([
+        ['$0 tracker', 'open tracker on 127.0.0.1:6969 (HTTP and UDP)'],
+        ['$0 tracker --host 0.0.0.0 --whitelist DIR', 'private tracker for the .torrent files in DIR'],
+      ]))
       .check((a) => {
         for (const [k, min] of [['interval', 1], ['peer-timeout', 1], ['numwant-max', 0], ['max-swarm-peers', 1], ['rate-limit', 0]] as const) {
           if (!Number.isInteger(a[k]) || a[k] < min) throw new BtError(`--${k} must be an integer >= ${min}`, ExitCode.usage)
