@@ -60,7 +60,7 @@ test('numbers are checked up front with the value and what was wanted; nothing i
     [['--dht-port', '99999'], /--dht-port: "99999" is not a port number/],
     [['-D', 'fast'], /--download-limit: "fast" is not a rate such as 500k or 10M/],
     [['-U', '-5'], /--upload-limit: "-5" is not a rate/],
-    [['--select', '5'], /--select: f\.bin has 1 files \(0-0\); there is no file 5/],
+    [['--select', '5'], /--select: f\.bin has 1 file \(0\); there is no file 5/],
     [['--select-glob', '*.mkv'], /--select-glob: no file of f\.bin matches/],
     [['--peer', 'nonsense'], /--peer: "nonsense" is not host:port/],
     [['--dht-bootstrap', 'x'], /--dht-bootstrap: "x" is not host:port/],
