@@ -1,9 +1,7 @@
 // `bt classify NAME… [--files LIST] [--json]`: what the content classifier makes of torrent names (and a file list).
 
 import { readFileSync, statSync } from 'node:fs'
-import { createInterface } from 'node:readline'
 import type { Argv, CommandModule } from 'yargs'
-import chalk from 'chalk'
 import { fitExamples } from './cli.js'
 import { BtError, ExitCode, fromSystemError } from '../src/errors.js'
 import type { Classification, IndexedFile } from '../src/index/types.js'
@@ -62,13 +60,17 @@ function ranges(ns: number[]): string {
   return parts.join(', ')
 }
 
+// Two SGR codes, written here: importing chalk at the top of a command module costs every `bt --help` its load.
+const bold = (s: string) => `\x1b[1m${s}\x1b[22m`
+const cyan = (s: string) => `\x1b[36m${s}\x1b[39m`
+
 function toText(name: string, c: Classification, colour: boolean): string {
-  const lines = [colour ? chalk.bold(name) : name]
+  const lines = [colour ? bold(name) : name]
   for (const [k, label] of LABELS) {
     const v = c[k]
     if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) continue
     const text = v === true ? 'yes' : Array.isArray(v) ? (typeof v[0] === 'number' ? ranges(v as number[]) : v.join(', ')) : String(v)
-    lines.push(`  ${(label + ':').padEnd(13)}${colour && k === 'contentType' ? chalk.cyan(text) : text}`)
+    lines.push(`  ${(label + ':').padEnd(13)}${colour && k === 'contentType' ? cyan(text) : text}`)
   }
   return lines.join('\n')
 }
@@ -83,6 +85,7 @@ function fileOf(line: string): IndexedFile | undefined {
 }
 
 async function readLines(onLine: (line: string, n: number) => void | Promise<void>): Promise<void> {
+  const { createInterface } = await import('node:readline')
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
   let n = 0
   for await (const line of rl) await onLine(line, ++n)
