@@ -152,4 +152,18 @@ for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
   })
 }
 
+test('bt seed X.torrent on a terminal: never "fetching metadata"; SIGHUP: exit 0 and one "interrupted; resume state saved"', async () => {
+  const tt = await makeTestTorrent([300_000], { seed: 154 })
+  const term = onTerminal(80, ['seed', tt.torrentPath, '-d', tt.seedDir, '--port', '0', '--no-dht'], { XDG_DATA_HOME: tmpDir('bt-xdg-') })
+  await waitFor('the seeding line', () => /seeding .* on port \d+/.test(term.output()) && term.pid() > 0, 15_000)
+  // A few redraws of the status line (every 250 ms) before the signal.
+  await new Promise((r) => setTimeout(r, 800))
+  process.kill(term.pid(), 'SIGHUP')
+  assert.is(await within(term.exit, 10_000, 'exit after SIGHUP'), 0, term.output().slice(-1000))
+  const lines = drawn(term.output())
+  assert.not.ok(lines.some((l) => /metadata/.test(l)), JSON.stringify(lines))
+  assert.ok(lines.some((l) => /\bseeding\b.*\bpeers?\b|\bseeding \d/.test(l)), JSON.stringify(lines))
+  assert.is(lines.filter((l) => l === 'interrupted; resume state saved').length, 1, JSON.stringify(lines.slice(-5)))
+})
+
 test.run()
