@@ -90,17 +90,16 @@ export function valuesRequired<T, U>(cmd: import('yargs').CommandModule<T, U>): 
   const builder = cmd.builder
   if (typeof builder !== 'function') return cmd
   const positionals = new Set([...String(cmd.command ?? '').matchAll(/[<[]([\w-]+)/g)].map((m) => m[1]))
-  return {
-    ...cmd,
-    builder: (y) => {
-      const built = builder(y) as import('yargs').Argv<U>
-      const o = (built as unknown as { getOptions(): YargsOptions }).getOptions()
-      const flags = new Set(['help', 'version', ...positionals])
-      for (const k of [...o.boolean, ...o.count, ...positionals]) for (const a of [k, ...(o.alias[k] ?? [])]) flags.add(a)
-      const keys = Object.keys(o.key).filter((k) => !flags.has(k))
-      return keys.length ? built.requiresArg(keys) : built
-    },
-  }
+  return { ...cmd, builder: (y) => requireValues(builder(y) as import('yargs').Argv<U>, positionals) }
+}
+
+/** `valuesRequired` for a parser's options declared so far (torrentfs, which has no commands). */
+export function requireValues<T>(y: import('yargs').Argv<T>, positionals: Set<string> = new Set()): import('yargs').Argv<T> {
+  const o = (y as unknown as { getOptions(): YargsOptions }).getOptions()
+  const flags = new Set(['help', 'version', ...positionals])
+  for (const k of [...o.boolean, ...o.count, ...positionals]) for (const a of [k, ...(o.alias[k] ?? [])]) flags.add(a)
+  const keys = Object.keys(o.key).filter((k) => !flags.has(k))
+  return keys.length ? y.requiresArg(keys) : y
 }
 
 interface YargsOptions {

@@ -3,7 +3,7 @@
 // those of bt download are. The option lists come from the command modules themselves, so a new option is covered.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import yargs from 'yargs'
 import type { CommandModule } from 'yargs'
@@ -19,7 +19,7 @@ import { serveCommand } from '../../cmd/serve.js'
 import { trackerCommand } from '../../cmd/tracker.js'
 import { classifyCommand } from '../../cmd/classify.js'
 import { crawlCommand } from '../../cmd/crawl.js'
-import { ROOT, bt } from '../helpers/cli.js'
+import { ROOT, bt, run } from '../helpers/cli.js'
 import { tmpDir } from '../helpers/tmp.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -93,6 +93,22 @@ test('bt serve --port with no value, as a user runs it: one line, exit 2, nothin
   assert.is(r.code, 2, r.stderr)
   assert.is(r.stderr, 'bt: --port needs a value\n')
   assert.is(r.stdout, '')
+})
+
+test('torrentfs: an option without its value is refused, in the single-dash form too (-metainfoDir alone is not ".")', async () => {
+  const dir = tmpDir('bt-tfs-')
+  // A mount point that is not empty: should a check regress, torrentfs stops there instead of mounting.
+  const mnt = join(dir, 'mnt')
+  mkdirSync(mnt)
+  writeFileSync(join(mnt, 'keep'), 'x')
+  mkdirSync(join(dir, 't'))
+  const cases: Array<[string, string]> = [['-metainfoDir', '--metainfoDir'], ['-downloadDir', '--downloadDir'], ['-readahead', '--readahead'], ['-peer', '--peer'], ['-t', '-t'], ['--dht-bootstrap', '--dht-bootstrap']]
+  await Promise.all(cases.map(async ([flag, name]) => {
+    const args = flag === '-metainfoDir' ? ['-mountDir', mnt, flag] : ['-mountDir', mnt, '-metainfoDir', join(dir, 't'), flag]
+    const r = await run(process.execPath, [join(ROOT, 'bin/torrentfs.js'), ...args], { env: { XDG_DATA_HOME: join(dir, 'xdg') }, timeoutMs: 15_000 })
+    assert.is(r.code, 2, `${flag}: ${r.stderr}`)
+    assert.is(r.stderr, `torrentfs: ${name} needs a value\n`)
+  }))
 })
 
 test.run()
