@@ -34,7 +34,7 @@ const base = (name: string) => name.replace(/^--/, '').replace(/^no-/, '')
 /** The long options a command accepts, as yargs builds them from the command module. */
 function parserOptions(name: string): Set<string> {
   const cmd = COMMANDS[name]
-  const y = (cmd.builder as (y: unknown) => { getOptions(): { key: Record<string, boolean> } })(yargs([]))
+  const y = (cmd.builder as unknown as (y: unknown) => { getOptions(): { key: Record<string, boolean> } })(yargs([]))
   const positionals = new Set([...String(cmd.command).matchAll(/[<[]([\w-]+)/g)].map((m) => m[1]))
   return new Set(Object.keys(y.getOptions().key).filter((k) => /^[a-z][a-z0-9-]+$/.test(k) && !positionals.has(k) && !GLOBAL.has(k)).map(base))
 }
