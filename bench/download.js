@@ -4,7 +4,11 @@
 //
 //   npm run build && node bench/download.js [--size 1G] [--clients bt,bt-utp,aria2,libtorrent,libtorrent-utp,webtorrent]
 //        [--timeout 600] [--seeder default|fast] [--no-seeder-utp] [--bt-args "..."] [--dir /tmp] [--no-netns] [--keep]
+//        [--runs N] [--profile DIR]
 //
+// --runs N downloads N times per client against the same seeder (clients interleaved) and reports each client's
+// median run: on a shared machine one run's CPU figure is noise. --profile DIR runs bt under `node --cpu-prof` and
+// leaves one .cpuprofile per run in DIR (open it in Chrome devtools, or summarise it with bench/cpuprofile-top.js).
 // --bt-args appends arguments to bt's command line; {seeder} in them becomes the seeder's host:port.
 // uTP columns: bt-utp is `bt download --no-tcp`, libtorrent-utp a libtorrent leecher with TCP off both ways; the
 // plain bt and libtorrent columns are TCP (bt with --no-utp, so no dial falls back to uTP).
@@ -35,6 +39,8 @@ const size = parseSize(flags.size ?? '1G')
 const clients = String(flags.clients ?? ALL.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
 for (const c of clients) if (!ALL.includes(c)) { console.error(`unknown client ${c} (known: ${ALL.join(', ')})`); process.exit(2) }
 const timeoutMs = Number(flags.timeout ?? 600) * 1000
+const runs = Math.max(1, Number(flags.runs ?? 1) | 0)
+const nodeArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`] : []
 const skipped = new Map() // client -> reason
 
 if (!process.env.BT_BENCH_NETNS && !flags['no-netns']) {
@@ -111,8 +117,9 @@ async function main() {
 
   const btArgs = flags['bt-args'] ? String(flags['bt-args']).replaceAll('{seeder}', seederAddr).split(/\s+/).filter(Boolean) : []
   const commands = {
-    bt: (out) => [process.execPath, [BT, 'download', torrent, '-o', out, '--quiet', '--no-utp', ...btArgs]],
-    'bt-utp': (out) => [process.execPath, [BT, 'download', torrent, '-o', out, '--quiet', '--no-tcp', ...btArgs]],
+    // DHT off, as for aria2c and libtorrent: outside a namespace bt would otherwise ask the public routers.
+    bt: (out) => [process.execPath, [...nodeArgs, BT, 'download', torrent, '-o', out, '--quiet', '--no-utp', '--no-dht', ...btArgs]],
+    'bt-utp': (out) => [process.execPath, [...nodeArgs, BT, 'download', torrent, '-o', out, '--quiet', '--no-tcp', '--no-dht', ...btArgs]],
     aria2: (out) => ['aria2c', ['--no-conf', `--dir=${out}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false',
       '--enable-peer-exchange=false', '--interface=127.0.0.1', '--disable-ipv6=true', '--seed-time=0', '--bt-save-metadata=false',
       '--follow-torrent=mem', '--allow-overwrite=true', '--file-allocation=falloc', '--summary-interval=0',
@@ -124,9 +131,9 @@ async function main() {
     webtorrent: (out) => [process.execPath, [process.env.BT_BENCH_WEBTORRENT, 'download', torrent, '-o', out, '-q']],
   }
 
-  const results = []
-  for (const c of clients) {
-    if (skipped.has(c)) { console.log(`${c}: skipped: ${skipped.get(c)}`); continue }
+  const all = new Map() // client -> every successful run
+  for (let run = 0; run < runs; run++) for (const c of clients) {
+    if (skipped.has(c)) { if (run === 0) console.log(`${c}: skipped: ${skipped.get(c)}`); continue }
     const out = join(work, `out-${c}`)
     mkdirSync(out)
     const [cmd, args] = commands[c](out)
@@ -143,12 +150,20 @@ async function main() {
       continue
     }
     const res = { client: c, ...r, mibs: size / MiB / r.wall, md5ok: true }
-    results.push(res)
-    console.log(`${c}: ${r.wall.toFixed(2)} s, ${res.mibs.toFixed(0)} MiB/s, CPU ${r.cpu.toFixed(2)} s, RSS ${(r.rssKiB / 1024).toFixed(0)} MiB, md5 ok`)
+    if (!all.has(c)) all.set(c, [])
+    all.get(c).push(res)
+    console.log(`${c}${runs > 1 ? ` #${run + 1}` : ''}: ${r.wall.toFixed(2)} s, ${res.mibs.toFixed(0)} MiB/s, CPU ${r.cpu.toFixed(2)} s, RSS ${(r.rssKiB / 1024).toFixed(0)} MiB, md5 ok`)
   }
   tracker.stop()
   seeder.stop()
+  // Each client's median run by CPU (its wall and RSS are that run's).
+  const results = [...all.values()].map((rs) => [...rs].sort((a, b) => a.cpu - b.cpu)[(rs.length - 1) >> 1])
+  if (runs > 1) {
+    console.log('\nCPU s per GiB, every run:')
+    for (const [c, rs] of all) console.log(`${c.padEnd(15)} ${rs.map((r) => (r.cpu / (size / 1024 / MiB)).toFixed(2)).join(' ')}`)
+  }
 
+  if (runs > 1) console.log(`\neach client's median run of ${runs} (by CPU):`)
   console.log('\nclient       wall s   MiB/s   CPU s (user+sys)   peak RSS MiB   md5')
   for (const r of results) {
     console.log(`${r.client.padEnd(15)} ${r.wall.toFixed(2).padStart(6)}  ${r.mibs.toFixed(0).padStart(6)}   ${r.cpu.toFixed(2).padStart(6)} (${r.user.toFixed(2)}+${r.sys.toFixed(2)})`.padEnd(52) +

@@ -253,7 +253,7 @@ export function startLtPeer(cfg) {
       if (e.ev === 'progress') stats = e
       if (e.ev === 'ready') {
         clearTimeout(timer)
-        resolve({ port, stats: () => stats, stop: () => { child.stdin.end(); child.kill('SIGKILL') } })
+        resolve({ port, pid: child.pid, stats: () => stats, stop: () => { child.stdin.end(); child.kill('SIGKILL') } })
       }
     })
   })

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Magnet metadata from rtorrent alone: rtorrent seeds a torrent whose info dict is over 20 KiB (many files with long
 // names, little data), then bt and a python3-libtorrent leecher in turn get only `magnet:?xt=urn:btih:HEX&x.pe=…`
-// naming rtorrent. Prints time to metadata and to done (from the client's spawn, its startup included) and
-// bt/libtorrent. rtorrent answers one ut_metadata request at a time and drops a request that arrives while a reply is
+// naming rtorrent. Prints time to metadata and to done (from the client's spawn, its startup included), the client's
+// CPU seconds (user+sys from /proc when it reports done, startup included) and bt/libtorrent. rtorrent answers one ut_metadata request at a time and drops a request that arrives while a reply is
 // pending, which once kept bt from ever completing such a magnet.
 //
 //   npm run build && node bench/rtorrent-magnet.js [--files 300] [--runs 3] [--timeout 60] [--dir /tmp] [--keep]
@@ -46,6 +46,17 @@ function portOpen(port) {
   })
 }
 
+/** CPU seconds (user+sys) a live process has used, from /proc/PID/stat (USER_HZ 100); NaN once it is gone. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return NaN
+  }
+}
+
 /**
  * Spawn a client; resolves with ms from spawn to the first lines matching `metadata` and `done`, and from its first
  * `added` line (the torrent exists, the process has started) to `metadata`: process startup is slow on a busy machine.
@@ -58,6 +69,7 @@ function timeClient(cmd, args, { added, metadata, done }) {
     let metaMs
     let doneMs
     let addedMs
+    let cpu = NaN
     let err = ''
     child.stderr.on('data', (d) => { err = (err + d).slice(-4000) })
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
@@ -66,6 +78,7 @@ function timeClient(cmd, args, { added, metadata, done }) {
       if (metaMs === undefined && metadata.test(line)) metaMs = performance.now() - t0
       if (doneMs === undefined && done.test(line)) {
         doneMs = performance.now() - t0
+        cpu = cpuSeconds(child.pid)
         child.stdin.end() // lt_node.py exits on stdin EOF
       }
     })
@@ -73,7 +86,7 @@ function timeClient(cmd, args, { added, metadata, done }) {
       clearTimeout(timer)
       procs.delete(child.pid)
       if (metaMs === undefined || doneMs === undefined) reject(new Error(`${cmd} did not finish (code ${code}):\n${err}`))
-      else resolve({ metaMs, doneMs, sinceAddedMs: metaMs - (addedMs ?? 0) })
+      else resolve({ metaMs, doneMs, sinceAddedMs: metaMs - (addedMs ?? 0), cpuMs: cpu * 1000 })
     })
   })
 }
@@ -110,10 +123,10 @@ async function main() {
   }
   for (const [who, rs] of Object.entries(results)) {
     const f = (k) => rs.map((x) => (x[k] / 1000).toFixed(2)).join(' / ')
-    console.log(`${who.padEnd(10)} from spawn: metadata ${f('metaMs')} s, done ${f('doneMs')} s; from added to metadata ${f('sinceAddedMs')} s`)
+    console.log(`${who.padEnd(10)} from spawn: metadata ${f('metaMs')} s, done ${f('doneMs')} s; from added to metadata ${f('sinceAddedMs')} s; CPU ${f('cpuMs')} s`)
   }
   const ratio = (k) => median(results.bt.map((x) => x[k])) / median(results.libtorrent.map((x) => x[k]))
-  console.log(`bt/libtorrent (medians): metadata ${ratio('metaMs').toFixed(2)}, done ${ratio('doneMs').toFixed(2)}, added to metadata ${ratio('sinceAddedMs').toFixed(2)}`)
+  console.log(`bt/libtorrent (medians): metadata ${ratio('metaMs').toFixed(2)}, done ${ratio('doneMs').toFixed(2)}, added to metadata ${ratio('sinceAddedMs').toFixed(2)}, CPU ${ratio('cpuMs').toFixed(2)}`)
   script.kill('SIGTERM')
 }
 

@@ -22,6 +22,9 @@
 //          (what Sonarr's HTTP client sends): requests/s and latency p50/p99 (target p99 < 50 ms). The load comes
 //          from wrk (Debian) when installed: autocannon, in this process, cannot parse 400 KiB-1.7 MiB answers as
 //          fast as bt serve sends them and then measures itself (`--loader autocannon` to use it anyway).
+//          Beside each: nginx (one worker) sending the same bytes as a static file under the same load — the floor
+//          this machine allows at that moment — and, from inside bt serve (bench/loop-monitor.js), the event loop's
+//          largest delay and use, the main thread's longest stretch of CPU, and GC pauses: what the tail is made of.
 //
 // Needs: nginx, curl, python3-libtorrent, wrk (Debian), autocannon (npm dev dependency). Disk: the payload, plus one copy.
 
@@ -36,7 +39,7 @@ import { BT, MiB, ROOT, ensureBuilt, ensureWebtorrent, fmtSize, freePort, have, 
 
 const { flags } = parseArgs(process.argv.slice(2), ['keep', 'help', 'no-netns'])
 if (flags.help) {
-  console.log('node bench/serve.js [--size 1G] [--runs 3] [--jobs warm,cold,api] [--torrents 1000] [--connections 100] [--duration 10] [--loader wrk|autocannon] [--dir /tmp] [--keep] [--no-netns]')
+  console.log('node bench/serve.js [--size 1G] [--runs 3] [--jobs warm,cold,api] [--torrents 1000] [--connections 100] [--duration 10] [--loader wrk|autocannon] [--node-flags "…"] [--dir /tmp] [--keep] [--no-netns]')
   process.exit(0)
 }
 // webtorrent-cli for the cold job: installed outside (it needs the registry), run inside a lo-only namespace.
@@ -73,8 +76,8 @@ process.on('exit', () => {
 })
 
 /** bt serve on a free port with its own state; resolves { url, stop }. */
-async function serve(name, args = [], dl = join(work, `${name}-dl`)) {
-  const { url, pid, stop } = await startServe({ state: join(work, `${name}-state`), downloadDir: dl, args, children })
+async function serve(name, args = [], dl = join(work, `${name}-dl`), nodeArgs = []) {
+  const { url, pid, stop } = await startServe({ state: join(work, `${name}-state`), downloadDir: dl, args, nodeArgs, children })
   return { url, dl, stop, pid }
 }
 
@@ -82,6 +85,11 @@ async function serve(name, args = [], dl = join(work, `${name}-dl`)) {
 function cpuMsOf(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100
+}
+/** The kernel's part of it (ms): for big answers most of a request is copying bytes into a socket. */
+function sysMsOf(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(f[12]) * 1000) / 100
 }
 
 async function api(url, path, body) {
@@ -121,7 +129,7 @@ async function load(url, body, headers) {
     return { rps: res.requests.average, total: res.requests.total, p50: res.latency.p50, p99: res.latency.p99, errors: res.errors + res.non2xx + res.timeouts }
   }
   const script = join(work, 'wrk.lua')
-  writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\n${Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join('\n')}\n`)
+  writeFileSync(script, `${body === undefined ? '' : `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\n`}${Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join('\n')}\n`)
   // A long --timeout: a slow answer is latency to report, not an error to drop from the figures.
   const r = spawnSync('wrk', ['-t2', `-c${connections}`, `-d${duration}s`, '--timeout', '60s', '--latency', '-s', script, url], { encoding: 'utf8', timeout: (duration + 120) * 1000 })
   if (r.status !== 0) throw new Error(`wrk: ${r.stderr}`)
@@ -251,8 +259,27 @@ async function webtorrentCold(magnet, hash, off) {
   return { whole: { ...whole, first: waited + whole.first, curlFirst: whole.first }, wholeSecs, range }
 }
 
+/** The loop monitor's lines written between t0 and t1: largest event-loop delay, mean ELU, GC time and largest pause. */
+function loopStats(file, t0, t1) {
+  let lines = []
+  try {
+    lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.t > t0 && l.t <= t1 + 250)
+  } catch {}
+  if (lines.length === 0) return undefined
+  const max = (k) => Math.max(...lines.map((l) => l[k]))
+  const sum = (k) => lines.reduce((a, l) => a + l[k], 0)
+  const worstGc = lines.reduce((a, l) => (l.gcMaxMs > a.gcMaxMs ? l : a), lines[0])
+  return { gcMaxKind: worstGc.gcMaxKind, maxMs: max('maxMs'), elu: sum('elu') / lines.length, gcMs: sum('gcMs'), gcMaxMs: max('gcMaxMs'), busyMaxMs: max('busyMaxMs') }
+}
+
 if (jobs.includes('api')) {
-  const s = await serve('api')
+  // The event loop is watched from inside bt serve (bench/loop-monitor.js): a long tail is either the loop blocked
+  // (a large max delay), the loop saturated (ELU near 1), GC pauses, or the machine (none of these).
+  const monitorFile = join(work, 'loop-monitor.ndjson')
+  process.env.BT_LOOP_MONITOR = monitorFile
+  // --node-flags "…": V8/Node flags for bt serve (e.g. GC settings), to try one without a rebuild.
+  const nodeFlags = flags['node-flags'] ? String(flags['node-flags']).split(' ').filter(Boolean) : []
+  const s = await serve('api', [], undefined, [...nodeFlags, '--import', join(ROOT, 'bench', 'loop-monitor.js')])
   const t0 = Date.now()
   for (let i = 0; i < nTorrents; i += 50) {
     await Promise.all(Array.from({ length: Math.min(50, nTorrents - i) }, () => api(s.url, '/torrents', { uri: `magnet:?xt=urn:btih:${randomBytes(20).toString('hex')}` })))
@@ -262,6 +289,24 @@ if (jobs.includes('api')) {
   const rpcUrl = `${s.url}/transmission/rpc`
   const sid = (await fetch(rpcUrl, { method: 'POST', body: '{}' })).headers.get('x-transmission-session-id')
   // Every field (the issue's target), and the fields Sonarr/Radarr poll (what a real client asks for).
+  // The floor on this machine at this moment: nginx (one worker) sending the same bytes as a static file under the
+  // same load. When even nginx's p99 is long, the tail is the machine (cores shared with other work), not bt.
+  const answers = join(work, 'answers')
+  mkdirSync(answers)
+  chmodSync(work, 0o755)
+  let nginx
+  const nginxPort = await freePort()
+  if (have('nginx')) {
+    const conf = join(work, 'nginx-api.conf')
+    writeFileSync(conf, `daemon off; worker_processes 1; pid ${work}/nginx-api.pid; error_log ${work}/nginx-api-error.log;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${work}/nginx-tmp; proxy_temp_path ${work}/nginx-tmp;
+  fastcgi_temp_path ${work}/nginx-tmp; uwsgi_temp_path ${work}/nginx-tmp; scgi_temp_path ${work}/nginx-tmp;
+  server { listen 127.0.0.1:${nginxPort}; root ${answers}; } }\n`)
+    mkdirSync(join(work, 'nginx-tmp'), { recursive: true })
+    nginx = spawn('nginx', ['-c', conf, '-p', work], { stdio: 'ignore' })
+    children.add(nginx)
+  }
   const sonarr = ['id', 'hashString', 'name', 'downloadDir', 'totalSize', 'leftUntilDone', 'isFinished', 'eta', 'status', 'secondsDownloading', 'secondsSeeding', 'errorString', 'uploadedEver', 'downloadedEver', 'seedRatioLimit', 'seedRatioMode', 'seedIdleLimit', 'seedIdleMode', 'fileCount', 'labels']
   for (const [what, fields, gzip] of [['all fields', Object.keys(TORRENT_FIELDS), false], ['Sonarr fields', sonarr, false], ['all fields, gzip', Object.keys(TORRENT_FIELDS), true], ['Sonarr fields, gzip', sonarr, true]]) {
     const body = JSON.stringify({ method: 'torrent-get', arguments: { fields } })
@@ -272,12 +317,26 @@ if (jobs.includes('api')) {
     if ((res.headers.get('content-encoding') === 'gzip') !== gzip) throw new Error(`torrent-get: Content-Encoding ${res.headers.get('content-encoding')}`)
     const bytes = gzip ? gzipSync(JSON.stringify(check), { level: 1 }).length : Buffer.byteLength(JSON.stringify(check))
     const cpu0 = cpuMsOf(s.pid)
+    const sys0 = sysMsOf(s.pid)
+    const t0 = Date.now()
     const r = await load(rpcUrl, body, headers)
     const cpuPerReq = (cpuMsOf(s.pid) - cpu0) / Math.max(1, r.total ?? r.rps * duration)
-    rows.push([`torrent-get ${what} × ${nTorrents}: req/s`, r.rps.toFixed(0), '', `${loader}, ${connections} clients, ${duration} s, ${gzip ? '~' : ''}${(bytes / 1024).toFixed(0)} KiB each, errors ${r.errors}`])
-    rows.push(['  latency p50 / p99 ms', `${r.p50.toFixed(0)} / ${r.p99.toFixed(0)}`, '', r.p99 < 50 ? 'target p99 < 50: met' : 'target p99 < 50: NOT met'])
-    rows.push(['  bt serve CPU ms per request', cpuPerReq.toFixed(3), '', `${Math.round(1000 / Math.max(cpuPerReq, 0.001))} req/s per core at that cost`])
+    const sysShare = (sysMsOf(s.pid) - sys0) / Math.max(1, cpuMsOf(s.pid) - cpu0)
+    const loop = loopStats(monitorFile, t0, Date.now())
+    let ng
+    if (nginx && loader === 'wrk') {
+      const name = `${what.replace(/\W+/g, '-')}.bin`
+      writeFileSync(join(answers, name), gzip ? gzipSync(JSON.stringify(check), { level: 1 }) : JSON.stringify(check))
+      chmodSync(join(answers, name), 0o644)
+      await until('nginx', () => fetch(`http://127.0.0.1:${nginxPort}/${name}`, { method: 'HEAD' }).then((x) => x.ok, () => false), 10_000)
+      ng = await load(`http://127.0.0.1:${nginxPort}/${name}`, undefined, {})
+    }
+    rows.push([`torrent-get ${what} × ${nTorrents}: req/s`, r.rps.toFixed(0), ng ? ng.rps.toFixed(0) : '', `${loader}, ${connections} clients, ${duration} s, ${gzip ? '~' : ''}${(bytes / 1024).toFixed(0)} KiB each, errors ${r.errors}`])
+    rows.push(['  latency p50 / p99 ms', `${r.p50.toFixed(0)} / ${r.p99.toFixed(0)}`, ng ? `${ng.p50.toFixed(0)} / ${ng.p99.toFixed(0)}` : '', r.p99 < 50 ? 'target p99 < 50: met' : 'target p99 < 50: NOT met'])
+    rows.push(['  bt serve CPU ms per request', cpuPerReq.toFixed(3), '', `${Math.round(1000 / Math.max(cpuPerReq, 0.001))} req/s per core at that cost; ${(sysShare * 100).toFixed(0)} % in the kernel`])
+    if (loop) rows.push(['  event loop: max delay ms / use', `${loop.maxMs.toFixed(1)} / ${loop.elu.toFixed(2)}`, '', `main thread: most CPU between 2 ms ticks ${loop.busyMaxMs.toFixed(1)} ms; GC ${loop.gcMs.toFixed(0)} ms in all, longest pause ${loop.gcMaxMs.toFixed(1)} ms (${loop.gcMaxKind})`])
   }
+  nginx?.kill('SIGKILL')
   await s.stop()
 }
 

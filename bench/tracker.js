@@ -10,6 +10,8 @@
 //   node bench/tracker.js                                  # everything, default sizes
 //   node bench/tracker.js --trackers bt,opentracker --protos udp --rss-peers 0
 //   node bench/tracker.js --bt-workers 0,1,2 --rounds 3 --rss-peers 0   # bt with 0, 1, 2 UDP threads; medians
+//   node bench/tracker.js --trackers bt,opentracker --protos udp --bt-workers 0,2 --bt-io native,dgram --rounds 3 --rss-peers 0
+//                                                          # bt's batched UDP I/O (native/udp-batch) beside dgram
 //   node bench/tracker.js --help
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { spawn, spawnSync } from 'node:child_process'
@@ -400,6 +402,8 @@ function usage() {
   --rss-peers N       peers for the memory phase (default 1000000; 0 skips it)
   --rss-torrents N    swarms for the memory phase (default 100000)
   --bt-workers LIST   bt's --workers values, each measured (default 0,1)
+  --bt-io LIST        bt's UDP I/O: native (batched recvmmsg/sendmmsg, native/udp-batch) and/or dgram
+                      (BT_UDP_NATIVE=0), each measured (default native,dgram; dgram runs are named bt/wN-dgram)
   --bt-args "..."     extra arguments for bt tracker (e.g. "--memory")
   --bt-node-args "…"  node flags for bt's process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")`)
 }
@@ -409,9 +413,11 @@ async function main() {
   if (args.help) return usage()
   const ROOT = new URL('..', import.meta.url).pathname
   if (!existsSync(join(ROOT, 'dist', 'cmd', 'bt.js'))) throw new Error('dist/ is missing: run `npm run build` first')
-  // bt runs once per --bt-workers count (UDP threads), named bt/wN; HTTP does not depend on them (one run, bt/w0).
+  // bt runs once per --bt-workers count (UDP threads) and --bt-io, named bt/wN[-dgram]; HTTP and memory do not
+  // depend on them (one run, the first bt).
   const btWorkers = String(args['bt-workers'] ?? '0,1').split(',').map(Number)
-  const trackers = (args.trackers ?? 'bt,opentracker,bittorrent-tracker').split(',').flatMap((t) => (t === 'bt' ? btWorkers.map((w) => `bt/w${w}`) : [t]))
+  const btIo = String(args['bt-io'] ?? 'native,dgram').split(',')
+  const trackers = (args.trackers ?? 'bt,opentracker,bittorrent-tracker').split(',').flatMap((t) => (t === 'bt' ? btIo.flatMap((io) => btWorkers.map((w) => `bt/w${w}${io === 'dgram' ? '-dgram' : ''}`)) : [t]))
   const protos = (args.protos ?? 'udp,http').split(',')
   const T = Number(args.torrents ?? 10_000)
   const P = Number(args.peers ?? 100_000)
@@ -433,10 +439,10 @@ async function main() {
   console.log(`machine: ${spawnSync('nproc').stdout.toString().trim()} CPUs, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
 
   const start = {
-    async bt(port, nTorrents, workers = 0) {
+    async bt(port, nTorrents, workers = 0, dgram = false) {
       const extra = args['bt-args'] ? args['bt-args'].split(/\s+/).filter(Boolean) : []
       const nodeArgs = args['bt-node-args'] ? args['bt-node-args'].split(/\s+/).filter(Boolean) : []
-      const c = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'bt.js'), 'tracker', '--host', '127.0.0.1', '--http-port', String(port), '--udp-port', String(port), '--state', join(work, `bt-${port}.db`), '--rate-limit', '0', '--workers', String(workers), '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const c = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'bt.js'), 'tracker', '--host', '127.0.0.1', '--http-port', String(port), '--udp-port', String(port), '--state', join(work, `bt-${port}.db`), '--rate-limit', '0', '--workers', String(workers), '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(dgram ? { BT_UDP_NATIVE: '0' } : {}) } })
       return await readyOn(c, port, nTorrents)
     },
     async opentracker(port, nTorrents) {
@@ -487,7 +493,7 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
     throw new Error(`tracker on port ${port} did not start: ${err.trim()}`)
   }
 
-  const launch = (name, port, n) => (name.startsWith('bt/w') ? start.bt(port, n, Number(name.slice(4))) : start[name](port, n))
+  const launch = (name, port, n) => (name.startsWith('bt/w') ? start.bt(port, n, parseInt(name.slice(4), 10), name.endsWith('-dgram')) : start[name](port, n))
   const results = []
   const rounds = Number(args.rounds ?? 1)
   // Rounds interleave the trackers (A B C A B C …): on a shared machine the load drifts, and the median round of
@@ -496,7 +502,7 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
   for (const name of trackers) {
     if (name === 'opentracker' && spawnSync('sh', ['-c', 'command -v opentracker']).status !== 0) { console.log('opentracker: not installed, skipped'); continue }
     for (const proto of protos) {
-      if (proto === 'http' && name.startsWith('bt/w') && name !== `bt/w${btWorkers[0]}`) continue
+      if (proto === 'http' && name.startsWith('bt/w') && name !== trackers.find((t) => t.startsWith('bt/w'))) continue
       const port = await freeBothPort()
       const tr = await launch(name, port, T)
       try {
@@ -524,7 +530,8 @@ s.listen({ http: ${port}, udp: ${port} }, { http: '127.0.0.1', udp: '127.0.0.1',
   if (rssPeers > 0) {
     console.log(`\nmemory: ${rssPeers} peers in ${rssTorrents} torrents, announced over UDP with numwant=0`)
     for (const name of trackers) {
-      if (name.startsWith('bt/w') && name !== `bt/w${btWorkers[0]}`) continue
+      // Memory: the first --bt-workers count, once per --bt-io.
+      if (name.startsWith('bt/w') && parseInt(name.slice(4), 10) !== btWorkers[0]) continue
       const port = await freeBothPort()
       const tr = await launch(name, port, rssTorrents)
       try {

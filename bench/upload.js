@@ -8,9 +8,11 @@
 //        [--timeout 300] [--dir /tmp] [--keep]
 //
 // --bt runs another build of bt (e.g. an older checkout's bin/bt.js) to compare before and after a change.
+// Beside the rate it prints each seeder's CPU seconds per GiB sent (user+sys from /proc, from its start to
+// transmission's end, so its check of the data is in it for both seeders) and transmission's own CPU.
 // Everything runs on the host's 127.0.0.1: transmission, bt and libtorrent all have DHT, LPD, UPnP and PEX off.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BT, MiB, ensureBuilt, fmtSize, freePort, have, killAll, makePayload, md5File, parseArgs, parseSize, startLtPeer, printHelpAndExit } from './lib.js'
@@ -27,6 +29,18 @@ for (const cmd of ['transmission-cli', 'stdbuf']) if (!have(cmd)) { console.erro
 const work = mkdtempSync(join(flags.dir ?? tmpdir(), 'bt-bench-upload-'))
 process.on('exit', () => { if (!flags.keep) rmSync(work, { recursive: true, force: true }) })
 
+const TICKS = 100 // USER_HZ: /proc/PID/stat counts CPU time in these
+/** CPU seconds (user+sys) a live process has used so far, from /proc/PID/stat; NaN once it is gone. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) / TICKS // utime, stime (fields 14 and 15)
+  } catch {
+    return NaN
+  }
+}
+
 /** transmission-cli as a leecher on 127.0.0.1:port; resolves with seconds from start to "Seeding". */
 function runTransmission(torrent, dir, port) {
   const config = join(work, `tr-config-${port}`)
@@ -38,11 +52,13 @@ function runTransmission(torrent, dir, port) {
     'speed-limit-down-enabled': false, 'speed-limit-up-enabled': false, 'message-level': 1,
   }))
   const started = Date.now()
+  let cpuAtDone = NaN
   const child = spawn('stdbuf', ['-o0', 'transmission-cli', '-g', config, '-w', dir, '-p', String(port), torrent], { stdio: ['ignore', 'pipe', 'pipe'] })
   let tail = ''
   let output = ''
   return {
     child,
+    cpu: () => cpuAtDone,
     done: new Promise((resolve, reject) => {
       const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`transmission not done in ${timeoutMs / 1000} s:\n${output.slice(-1500)}`)) }, timeoutMs)
       const onData = (d) => {
@@ -51,6 +67,7 @@ function runTransmission(torrent, dir, port) {
         tail = (tail + s).slice(-400)
         if (tail.includes('Seeding')) {
           clearTimeout(timer)
+          cpuAtDone = cpuSeconds(child.pid) // stdbuf execs transmission-cli: same pid
           resolve((Date.now() - started) / 1000)
           child.kill('SIGTERM')
         }
@@ -74,18 +91,23 @@ async function main() {
     const out = join(work, `out-${who}`)
     const tr = runTransmission(torrent, out, port)
     let stop
+    let pid
     if (who === 'bt') {
       const child = spawn(process.execPath, [btBin, 'seed', torrent, '-d', seedDir, '--port', '0', '--no-dht', '--peer', `127.0.0.1:${port}`, '-q'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, XDG_DATA_HOME: join(work, `xdg-${who}`), BT_DHT_BOOTSTRAP: 'none' } })
       stop = () => child.kill('SIGKILL')
+      pid = child.pid
     } else if (who === 'libtorrent') {
       const lt = await startLtPeer({ torrent, save: seedDir, seed: true, peers: [`127.0.0.1:${port}`], interval: 1 })
       stop = lt.stop
+      pid = lt.pid
     } else throw new Error(`unknown seeder ${who}`)
     try {
       const secs = await tr.done
+      const seederCpu = cpuSeconds(pid)
       const sum = await md5File(join(out, 'payload.bin'))
       results.set(who, size / MiB / secs)
-      console.log(`${who.padEnd(10)} -> transmission: ${secs.toFixed(1)} s, ${(size / MiB / secs).toFixed(1)} MiB/s, md5 ${sum === srcMd5 ? 'ok' : 'MISMATCH'}`)
+      console.log(`${who.padEnd(10)} -> transmission: ${secs.toFixed(1)} s, ${(size / MiB / secs).toFixed(1)} MiB/s, md5 ${sum === srcMd5 ? 'ok' : 'MISMATCH'}; ` +
+        `seeder CPU ${seederCpu.toFixed(2)} s (${(seederCpu / (size / 1024 / MiB)).toFixed(2)} s/GiB), transmission CPU ${tr.cpu().toFixed(2)} s`)
     } finally {
       stop()
       tr.child.kill('SIGKILL')

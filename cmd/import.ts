@@ -24,8 +24,8 @@ export const importCommand: CommandModule<object, Args> = {
     y
       .positional('inputs', { type: 'string', array: true, default: [], describe: 'NDJSON or magnet-list file, .torrent file, directory of .torrent files, or - for stdin' })
       .option('db', dbOption)
-      .option('batch-size', { type: 'number', describe: 'records per transaction (default: batches of 2000, several to a transaction of up to 20000 records or 2 s)' })
-      .option('jobs', { alias: 'j', type: 'number', describe: 'classifier threads (0: none, classify on the main thread; default 2 with 4 cores or more, else 0)' })
+      .option('batch-size', { type: 'number', describe: 'records per transaction (default: batches of 500, several to a transaction of up to 20000 records or 2 s)' })
+      .option('jobs', { alias: 'j', type: 'number', describe: 'threads that parse, classify and encode records while the main thread writes (0: none; default cores − 1, at most 4)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, warnings or summary on stderr' })
       .example(fitExamples([

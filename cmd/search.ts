@@ -84,6 +84,7 @@ function printFacets(f: Facets, total: number | undefined): void {
   show('resolution', f.resolution)
   show('language', f.language)
   show('source', f.source)
+  show('file type', f.fileType)
 }
 
 export const searchCommand: CommandModule<object, Args> = {
@@ -108,7 +109,7 @@ export const searchCommand: CommandModule<object, Args> = {
       .option('sort', { choices: SORTS, describe: 'order (default relevance with words, else date)' })
       .option('limit', { alias: 'n', type: 'number', default: 50, describe: 'at most this many results (max 1000)' })
       .option('offset', { type: 'number', default: 0, describe: 'skip this many results' })
-      .option('facets', { type: 'boolean', default: false, describe: 'also count matches by type, year, resolution, language, source' })
+      .option('facets', { type: 'boolean', default: false, describe: 'also count matches by type, year, resolution, language, source, file type' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per result (NDJSON)' })
       .option('magnet', { type: 'boolean', default: false, describe: 'one magnet link per result' })
       .example(fitExamples([

@@ -45,7 +45,7 @@ export const trackerCommand: CommandModule<object, Args> = {
       .option('whitelist', { type: 'string', describe: 'registered torrents: a directory of .torrent files or a file of hex info hashes (re-read on change); implies --private' })
       .option('full-scrape', { type: 'boolean', describe: 'allow a scrape without info_hash (default: on unless private)' })
       .option('allow-ip-param', { type: 'boolean', default: false, describe: 'honour the ip= announce parameter (only behind a trusted proxy)' })
-      .option('workers', { type: 'number', describe: 'threads for UDP I/O beside the swarm thread (default: CPUs - 1, at most 4; 0: none)' })
+      .option('workers', { type: 'number', describe: 'threads for UDP I/O beside the swarm thread (default: one per CPU with batched UDP I/O, CPUs - 1 with dgram, at most 4; 0: none)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the listening addresses as one JSON object' })
       .example(fitExamples([
         ['$0 tracker', 'open tracker on 127.0.0.1:6969 (HTTP and UDP)'],
@@ -66,7 +66,6 @@ export const trackerCommand: CommandModule<object, Args> = {
     const { startTracker } = await import('../src/tracker/service.js')
     const { stateDir } = await import('../src/storage/resume.js')
     const { join } = await import('node:path')
-    const { availableParallelism } = await import('node:os')
     // No yargs default: an array option's default would quietly fill a --host given without a value.
     const hosts = (args.host ?? ['127.0.0.1']).flatMap((h) => String(h).split(',')).map((h) => h.trim().replace(/^\[(.*)\]$/, '$1')).filter(Boolean)
     const isPrivate = args.private || Boolean(args.whitelist)
@@ -89,8 +88,7 @@ export const trackerCommand: CommandModule<object, Args> = {
       whitelist: args.whitelist,
       fullScrape: args['full-scrape'],
       allowIpParam: args['allow-ip-param'],
-      // One thread per spare CPU for UDP I/O: node spends most of a UDP announce in its datagram calls.
-      udpWorkers: args.workers ?? Math.min(4, availableParallelism() - 1),
+      udpWorkers: args.workers ?? 'auto',
       log: info,
     })
     const url = (scheme: string, a: { address: string; port: number; family: string }) =>

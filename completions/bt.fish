@@ -65,7 +65,7 @@ complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a search -d 'search t
 complete -c bt -n '__fish_seen_subcommand_from import search' -l db -r -d 'index file or postgres:// URL'
 complete -c bt -n '__fish_seen_subcommand_from import' -F
 complete -c bt -n '__fish_seen_subcommand_from import' -l batch-size -x -d 'records per transaction'
-complete -c bt -n '__fish_seen_subcommand_from import' -s j -l jobs -x -d 'classifier threads'
+complete -c bt -n '__fish_seen_subcommand_from import' -s j -l jobs -x -d 'worker threads'
 complete -c bt -n '__fish_seen_subcommand_from import' -l json -d 'summary as JSON'
 complete -c bt -n '__fish_seen_subcommand_from import' -s q -l quiet -d 'no progress or warnings'
 complete -c bt -n '__fish_seen_subcommand_from search' -l type -x -a 'movie tv_show music ebook comic audiobook software game xxx unknown' -d 'content type'

@@ -39,6 +39,8 @@ export interface RequestOptions {
   timeoutMs?: number
   /** UDP only: how many times a packet is sent before giving up. Default 3. */
   tries?: number
+  /** UDP only: resolve a tracker's host name to all its addresses (default: the system resolver). */
+  lookupAll?: (host: string) => Promise<Array<{ address: string; family: number }>>
 }
 
 export const DEFAULT_TIMEOUT_MS = 15_000

@@ -33,8 +33,43 @@ interface Endpoint {
   urlData?: Buffer
 }
 
+/**
+ * A host name that resolves to both families is announced over both, as libtorrent does: the tracker keeps IPv4 and
+ * IPv6 swarms apart and learns our address in a family only from a packet sent in it. The answer is the first
+ * family's to succeed, with the other's peers added if they arrive within FAMILY_GRACE_MS of it; a family without a
+ * route fails fast (ENETUNREACH) and is not reported while the other answers.
+ */
 export async function udpAnnounce(url: string, req: AnnounceRequest, opts: RequestOptions = {}): Promise<AnnounceResponse> {
-  const ep = await resolveEndpoint(url, opts.signal)
+  const eps = await resolveEndpoints(url, opts)
+  if (eps.length === 1) return announceTo(eps[0], req, opts)
+  const ctl = new AbortController()
+  const onAbort = () => ctl.abort(abortReason(opts.signal!))
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  let grace: NodeJS.Timeout | undefined
+  try {
+    const tries = eps.map((ep) => announceTo(ep, req, { ...opts, signal: ctl.signal }).then((res) => {
+      grace ??= setTimeout(() => ctl.abort(new TrackerError(`${ep.label}: other family too slow`)), FAMILY_GRACE_MS)
+      return res
+    }))
+    const settled = await Promise.allSettled(tries)
+    const answers = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+    if (answers.length === 0) {
+      if (opts.signal?.aborted) throw abortReason(opts.signal)
+      throw (settled[0] as PromiseRejectedResult).reason
+    }
+    const seen = new Set<string>()
+    const peers = answers.flatMap((a) => a.peers).filter((p) => !seen.has(`${p.host}|${p.port}`) && !!seen.add(`${p.host}|${p.port}`))
+    return { ...answers[0], peers }
+  } finally {
+    clearTimeout(grace)
+    opts.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/** How long the other family's answer is awaited once one family has answered. */
+const FAMILY_GRACE_MS = 1500
+
+function announceTo(ep: Endpoint, req: AnnounceRequest, opts: RequestOptions): Promise<AnnounceResponse> {
   return withExchange(ep, opts, async (x) => {
     const connId = await x.connectionId()
     const options = urlDataOption(ep.urlData)
@@ -65,7 +100,8 @@ export async function udpAnnounce(url: string, req: AnnounceRequest, opts: Reque
 }
 
 export async function udpScrape(url: string, infoHashes: Buffer[], opts: RequestOptions = {}): Promise<Map<string, ScrapeEntry>> {
-  const ep = await resolveEndpoint(url, opts.signal)
+  // Counts from one family: the tracker's swarms per family would be counted twice if both were added.
+  const [ep] = await resolveEndpoints(url, opts)
   return withExchange(ep, opts, async (x) => {
     const out = new Map<string, ScrapeEntry>()
     for (let i = 0; i < infoHashes.length; i += SCRAPE_BATCH) {
@@ -104,7 +140,8 @@ function urlDataOption(data: Buffer | undefined): Buffer {
   return Buffer.concat(parts)
 }
 
-async function resolveEndpoint(url: string, signal?: AbortSignal): Promise<Endpoint> {
+/** The tracker's address: an IP literal, or one address per family its host name resolves to (first answer first). */
+async function resolveEndpoints(url: string, opts: RequestOptions): Promise<Endpoint[]> {
   const label = trackerLabel(url)
   let u: URL
   try {
@@ -115,23 +152,30 @@ async function resolveEndpoint(url: string, signal?: AbortSignal): Promise<Endpo
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1')
   const port = Number(u.port)
   if (!host || !(port >= 1 && port <= 65535)) throw new TrackerError(`${label}: a UDP tracker URL needs a host and a port`)
-  let address = host
-  let family = isIP(host)
-  if (family === 0) {
+  let addresses: Array<{ address: string; family: number }>
+  if (isIP(host)) {
+    addresses = [{ address: host, family: isIP(host) }]
+  } else {
     try {
-      const r = await lookup(host, { verbatim: true })
-      address = r.address
-      family = r.family
+      addresses = await (opts.lookupAll ?? lookupAll)(host)
     } catch (err) {
       throw new TrackerError(`${label}: ${networkErrorText(err)}`, { cause: err })
     }
+    if (addresses.length === 0) throw new TrackerError(`${label}: host name has no address`)
   }
-  if (signal?.aborted) throw abortReason(signal)
+  if (opts.signal?.aborted) throw abortReason(opts.signal)
   const path = u.pathname + u.search
-  return {
-    label, address, port, family: family === 6 ? 6 : 4,
-    urlData: path && path !== '/' ? Buffer.from(path.slice(0, 1024), 'latin1') : undefined,
+  const urlData = path && path !== '/' ? Buffer.from(path.slice(0, 1024), 'latin1') : undefined
+  const eps: Endpoint[] = []
+  for (const a of addresses) {
+    const family = a.family === 6 ? 6 : 4
+    if (!eps.some((e) => e.family === family)) eps.push({ label, address: a.address, port, family, urlData })
   }
+  return eps
+}
+
+function lookupAll(host: string): Promise<Array<{ address: string; family: number }>> {
+  return lookup(host, { all: true, verbatim: true })
 }
 
 interface Exchange {

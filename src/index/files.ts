@@ -7,6 +7,8 @@
 
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
 import { tokenize } from './query/text.js'
+import { EXTENSIONS } from './classify/text.js'
+import { FILE_TYPES, type FileType } from './rows.js'
 import type { IndexedFile } from './types.js'
 
 const CODED = 1
@@ -40,16 +42,32 @@ function worthIndexing(tok: string): boolean {
  * still match names, and any other word of any path still finds the torrent.
  */
 export function filesText(name: string, files: readonly IndexedFile[], maxWords = 1000): string {
-  const cut = commonPrefix(name, files).length
-  // One tokenizer pass over all paths (extensions cut), not one call per file: this is the hot part of an import.
+  return fileWords(name, files, commonPrefix(name, files).length, maxWords, false).words
+}
+
+/** What the store keeps of a file list besides the list itself: its words (filesText) and its file types (fileTypesOf). */
+export function indexFiles(name: string, files: readonly IndexedFile[]): { words: string; ftypes: number; prefix: string } {
+  const prefix = commonPrefix(name, files)
+  const { words, ftypes } = fileWords(name, files, prefix.length, 1000, true)
+  return { words, ftypes: files.length ? ftypes : typeOfPath(name), prefix }
+}
+
+// One pass over the paths for both the words and the file types: this is the hot part of an import.
+function fileWords(name: string, files: readonly IndexedFile[], cut: number, maxWords: number, types: boolean): { words: string; ftypes: number } {
+  // One tokenizer pass over all paths (extensions cut), not one call per file.
   let text = ''
+  let ftypes = 0
   for (const f of files) {
     let path = cut ? f.path.slice(cut) : f.path
     const dot = path.lastIndexOf('.')
-    if (dot > path.lastIndexOf('/') + 1 && path.length - dot <= 7 && NOISE_EXT.test(path.slice(dot + 1).toLowerCase())) path = path.slice(0, dot)
-    text += path + '\n'
+    if (dot > path.lastIndexOf('/') + 1 && path.length - dot <= 10) {
+      const ext = path.slice(dot + 1).toLowerCase()
+      if (types) ftypes |= typeOfExt(ext)
+      if (NOISE_EXT.test(ext)) path = path.slice(0, dot)
+    }
     // Bounded work for a torrent of 100 000 files: the first 64 KiB of paths are enough to find it.
-    if (text.length > 65536) break
+    if (text.length < 65536) text += path + '\n'
+    else if (!types) break
   }
   const seen = new Set(tokenize(name))
   let out = ''
@@ -61,11 +79,10 @@ export function filesText(name: string, files: readonly IndexedFile[], maxWords 
     out += words === 0 ? tok : ' ' + tok
     if (++words >= maxWords) break
   }
-  return out
+  return { words: out, ftypes }
 }
 
-export function encodeFiles(name: string, files: readonly IndexedFile[]): Buffer {
-  const prefix = commonPrefix(name, files)
+export function encodeFiles(name: string, files: readonly IndexedFile[], prefix = commonPrefix(name, files)): Buffer {
   const cut = prefix.length
   let text = prefix ? '/' : ''
   let prev = ''
@@ -107,4 +124,36 @@ export function decodeFiles(name: string, blob: Uint8Array): IndexedFile[] {
     prev = cur
   }
   return out
+}
+
+const bit = (t: FileType) => 1 << FILE_TYPES.indexOf(t)
+const SUBTITLES = new Set(['srt', 'ass', 'ssa', 'sub', 'idx', 'vtt', 'sup'])
+const SUBTITLE_BIT = bit('subtitles')
+/** The classifier's extension kinds as bitmagnet's file types. */
+const TYPE_OF_KIND: Record<string, number> = {
+  video: bit('video'), audio: bit('audio'), audiobook: bit('audio'), ebook: bit('document'), comic: bit('document'),
+  program: bit('software'), rom: bit('software'), archive: bit('archive'), image: bit('image'), extra: bit('data'),
+}
+
+function typeOfExt(ext: string): number {
+  if (SUBTITLES.has(ext)) return SUBTITLE_BIT
+  const kind = EXTENSIONS[ext]
+  return (kind && TYPE_OF_KIND[kind]) || 0
+}
+
+function typeOfPath(path: string): number {
+  const dot = path.lastIndexOf('.')
+  if (dot <= path.lastIndexOf('/') + 1 || path.length - dot > 10) return 0
+  return typeOfExt(path.slice(dot + 1).toLowerCase())
+}
+
+/**
+ * Which file types a torrent holds, as bits of FILE_TYPES: from its files, or from its name when it has no file list
+ * (a single-file torrent is named after its file). Unknown extensions say nothing.
+ */
+export function fileTypesOf(name: string, files: readonly IndexedFile[] | undefined): number {
+  if (!files || files.length === 0) return typeOfPath(name)
+  let mask = 0
+  for (const f of files) mask |= typeOfPath(f.path)
+  return mask
 }

@@ -8,14 +8,14 @@ import { BtError, ExitCode, errorMessage, systemText } from '../errors.js'
 import { tsQueryExpression } from './query/compile.js'
 import { tokenize } from './query/text.js'
 import type { Query, Range } from './query/types.js'
-import { decodeFiles, filesText } from './files.js'
+import { decodeFiles, filesText, fileTypesOf } from './files.js'
 import type { PreparedRecord } from './record.js'
 import { FLAG_PARTIAL, rowToTorrent, type Row } from './rows.js'
 import { filterConditions, Params } from './sql.js'
-import { facetsFrom, pageOf } from './search.js'
+import { FACET_COLUMNS, FACET_GROUP, facetsFrom, pageOf, type FacetRow } from './search.js'
 import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
 
-const MIGRATIONS: string[] = [
+const MIGRATIONS: (string | ((c: pg.PoolClient) => Promise<void>))[] = [
   `CREATE TABLE bt_torrents (
      id bigserial PRIMARY KEY,
      info_hash bytea NOT NULL UNIQUE,
@@ -47,7 +47,26 @@ const MIGRATIONS: string[] = [
    CREATE TABLE bt_sources (id serial PRIMARY KEY, name text NOT NULL UNIQUE);
    CREATE TABLE bt_torrent_sources (torrent bigint NOT NULL REFERENCES bt_torrents (id) ON DELETE CASCADE,
      source integer NOT NULL REFERENCES bt_sources (id), seen bigint NOT NULL, PRIMARY KEY (torrent, source));`,
+  // 2: file types per torrent (for the file-type facet), read once from the stored file lists.
+  addFileTypes,
 ]
+
+async function addFileTypes(c: pg.PoolClient): Promise<void> {
+  await c.query('ALTER TABLE bt_torrents ADD COLUMN ftypes smallint NOT NULL DEFAULT 0')
+  for (let last = 0; ;) {
+    const r = await c.query<{ id: string; name: string; list: Buffer | null }>(
+      'SELECT t.id, t.name, f.list FROM bt_torrents t LEFT JOIN bt_files f ON f.torrent = t.id WHERE t.id > $1 ORDER BY t.id LIMIT 1000', [last])
+    if (r.rows.length === 0) break
+    const ids: string[] = []
+    const masks: number[] = []
+    for (const row of r.rows) {
+      const mask = fileTypesOf(row.name, row.list ? decodeFiles(row.name, row.list) : undefined)
+      if (mask) (ids.push(row.id), masks.push(mask))
+    }
+    if (ids.length) await c.query('UPDATE bt_torrents t SET ftypes = x.m FROM unnest($1::bigint[], $2::smallint[]) AS x(i, m) WHERE t.id = x.i', [ids, masks])
+    last = Number(r.rows[r.rows.length - 1].id)
+  }
+}
 
 const MIGRATION_LOCK = 0x62746978 // "btix", for pg_advisory_xact_lock
 
@@ -175,23 +194,23 @@ export class PostgresIndex implements IndexStore {
       if (rows.length) {
         const r = await c.query<{ id: string; info_hash: Buffer; inserted: boolean }>(
           `INSERT INTO bt_torrents (info_hash, name, size, files, published, added, seeders, leechers, flags, type, year, res,
-             source, vcodec, acodec, langs, seasons, episodes, grp, meta, tsv)
-           SELECT h, n, s, fc, pub, $21::bigint, se, le, fl, ty, yr, rs, src, vc, ac, la, sea, ep, gr, me, tv::tsvector
+             source, vcodec, acodec, langs, seasons, episodes, grp, meta, tsv, ftypes)
+           SELECT h, n, s, fc, pub, $21::bigint, se, le, fl, ty, yr, rs, src, vc, ac, la, sea, ep, gr, me, tv::tsvector, ft
            FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::int[], $5::bigint[], $6::int[], $7::int[], $8::smallint[],
              $9::smallint[], $10::smallint[], $11::smallint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
-             $17::text[], $18::text[], $19::text[], $20::text[])
-             AS x(h, n, s, fc, pub, se, le, fl, ty, yr, rs, src, vc, ac, la, sea, ep, gr, me, tv)
+             $17::text[], $18::text[], $19::text[], $20::text[], $22::smallint[])
+             AS x(h, n, s, fc, pub, se, le, fl, ty, yr, rs, src, vc, ac, la, sea, ep, gr, me, tv, ft)
            ON CONFLICT (info_hash) DO UPDATE SET name = excluded.name, size = excluded.size, files = excluded.files,
              seeders = coalesce(excluded.seeders, bt_torrents.seeders), leechers = coalesce(excluded.leechers, bt_torrents.leechers),
              flags = excluded.flags, type = excluded.type, year = excluded.year, res = excluded.res, source = excluded.source,
              vcodec = excluded.vcodec, acodec = excluded.acodec, langs = excluded.langs, seasons = excluded.seasons,
-             episodes = excluded.episodes, grp = excluded.grp, meta = excluded.meta, tsv = excluded.tsv
+             episodes = excluded.episodes, grp = excluded.grp, meta = excluded.meta, tsv = excluded.tsv, ftypes = excluded.ftypes
            RETURNING id, info_hash, (xmax = 0) AS inserted`,
           [col((p) => p.hash), col((p) => p.name), col((p) => p.size), col((p) => p.fileCount), col((p) => p.published),
             col((p) => p.seeders), col((p) => p.leechers), col((p) => p.flags), col((p) => p.type), col((p) => p.year),
             col((p) => p.res), col((p) => p.source), col((p) => p.vcodec), col((p) => p.acodec), col((p) => p.langs),
             col((p) => p.seasons), col((p) => p.episodes), col((p) => p.grp), col((p) => p.meta),
-            col((p) => tsvectorLiteral(p.name, p.files ? filesText(p.name, p.files) : '')), now])
+            col((p) => tsvectorLiteral(p.name, p.filesWords)), now, col((p) => p.ftypes)])
         for (const x of r.rows) {
           ids.set(x.info_hash.toString('hex'), Number(x.id))
           if (x.inserted) result.added++
@@ -293,21 +312,24 @@ export class PostgresIndex implements IndexStore {
       seeders: 't.seeders DESC NULLS LAST, t.published DESC, t.id DESC',
       name: 'lower(t.name), t.published DESC, t.id DESC',
     }[sort]
-    const r = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM bt_torrents t WHERE ${w.where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`, w.params)
+    const r = limit === 0 ? { rows: [] } : await this.pool.query<Row>(`SELECT ${COLUMNS} FROM bt_torrents t WHERE ${w.where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`, w.params)
     const result: SearchResult = { items: r.rows.map(rowToTorrent) }
     const cap = Number.isInteger(options.countLimit) && options.countLimit! > 0 ? options.countLimit! : undefined
-    if (options.count || options.facets) {
+    if (options.facets) {
+      // One pass: the matches grouped by every facet column at once; their sum is the count. With a cap, the first
+      // `cap` matches; only when they fill it, a second walk (not grouped) says whether there are more.
+      const sql = `SELECT *, count(*) AS n FROM (SELECT ${FACET_COLUMNS('t')} FROM bt_torrents t WHERE ${w.where}${cap ? ` LIMIT ${cap}` : ''}) s GROUP BY ${FACET_GROUP}`
+      const { facets, total } = facetsFrom((await this.pool.query<FacetRow>(sql, w.params)).rows)
+      result.facets = facets
+      result.total = total
+      if (cap && total === cap && (await this.pool.query(`SELECT 1 FROM bt_torrents t WHERE ${w.where} LIMIT 1 OFFSET ${cap}`, w.params)).rows.length) {
+        result.totalIsEstimate = true
+      }
+    } else if (options.count) {
       const n = Number((await this.pool.query<{ n: string }>(
         `SELECT count(*) AS n FROM ${cap ? `(SELECT 1 FROM bt_torrents t WHERE ${w.where} LIMIT ${cap + 1}) s` : `bt_torrents t WHERE ${w.where}`}`, w.params)).rows[0].n)
       result.total = cap && n > cap ? cap : n
       if (cap && n > cap) result.totalIsEstimate = true
-    }
-    if (options.facets) {
-      // With a cap, group a bounded subquery (its first `cap` matches) instead of every match.
-      const group = async (expr: string) => (await this.pool.query<{ v: string | number | null; n: string }>(
-        `SELECT v, count(*) AS n FROM (SELECT ${expr} AS v FROM bt_torrents t WHERE ${w.where}${cap ? ` LIMIT ${cap}` : ''}) s GROUP BY 1`, w.params)).rows
-      const [type, year, res, langs, source] = await Promise.all([group('t.type'), group('t.year'), group('t.res'), group('t.langs'), group('t.source')])
-      result.facets = facetsFrom({ type, year, res, langs, source })
     }
     return result
   }
@@ -336,7 +358,9 @@ async function migrate(c: pg.PoolClient, url: string): Promise<void> {
       throw new BtError(`PostgreSQL at ${redactUrl(url)}: made by a newer bt (index schema ${version}, this bt knows ${MIGRATIONS.length})`, ExitCode.io)
     }
     for (let i = version; i < MIGRATIONS.length; i++) {
-      await c.query(MIGRATIONS[i])
+      const m = MIGRATIONS[i]
+      if (typeof m === 'string') await c.query(m)
+      else await m(c)
       await c.query('INSERT INTO bt_migrations (version) VALUES ($1)', [i + 1])
     }
     await c.query('COMMIT')

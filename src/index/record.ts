@@ -3,7 +3,7 @@
 // (type as a small integer, languages and seasons as ",a,b," strings that a bound `instr` can test).
 
 import { classify } from './classify.js'
-import { encodeFiles, filesText } from './files.js'
+import { encodeFiles, filesText, fileTypesOf, indexFiles } from './files.js'
 import { normalizeCodec, normalizeSource, resolutionNumber } from './query/values.js'
 import type { Classification, ContentType, IndexedFile, TorrentRecord, UpsertResult } from './types.js'
 import { FLAG_PARTIAL, FLAG_PRIVATE, TYPE_CODES, typeCode, type ClassColumns } from './rows.js'
@@ -25,6 +25,8 @@ export interface PreparedRecord extends ClassColumns {
   /** undefined: the record says nothing about files (keep what is stored). */
   files?: IndexedFile[]
   filesBlob?: Buffer
+  /** The words of the file paths for the full-text index (filesText); '' without files. */
+  filesWords: string
   /** Seconds. */
   published: number
   /** Which importer or crawler handed it over (TorrentRecord.source). */
@@ -70,6 +72,7 @@ export function prepareRecord(r: TorrentRecord, now = Date.now()): PreparedRecor
   const published = Math.min(MAX_SECONDS, Math.floor(publishedMs / 1000))
   const origin = typeof r.source === 'string' && r.source ? r.source.slice(0, 64) : 'import'
   const cls = classifyRecord(name, files ?? [], r)
+  const idx = files && files.length ? indexFiles(name, files) : undefined
   return {
     infoHash: r.infoHash.toLowerCase(),
     hash: Buffer.from(r.infoHash, 'hex'),
@@ -77,13 +80,15 @@ export function prepareRecord(r: TorrentRecord, now = Date.now()): PreparedRecor
     size,
     fileCount: files?.length ?? 0,
     files,
-    filesBlob: files && files.length ? encodeFiles(name, files) : undefined,
+    filesBlob: idx ? encodeFiles(name, files!, idx.prefix) : undefined,
+    filesWords: idx ? idx.words : '',
     published,
     origin,
     seeders: num(r.seeders, 'seeders', 2 ** 31 - 1) ?? null,
     leechers: num(r.leechers, 'leechers', 2 ** 31 - 1) ?? null,
     flags: (r.partial ? FLAG_PARTIAL : 0) | (r.private ? FLAG_PRIVATE : 0),
     ...cls,
+    ftypes: idx ? idx.ftypes : fileTypesOf(name, undefined),
   }
 }
 
@@ -91,6 +96,11 @@ export function prepareRecord(r: TorrentRecord, now = Date.now()): PreparedRecor
 export function prepareAll(records: readonly TorrentRecord[], result: UpsertResult, now = Date.now()): (PreparedRecord | undefined)[] {
   return records.map((r, index) => {
     try {
+      const p = r.prepared
+      if (p) {
+        p.hash = Buffer.from(p.infoHash, 'hex')
+        return p
+      }
       return prepareRecord(r, now)
     } catch (err) {
       if (!(err instanceof RecordError)) throw err
@@ -102,14 +112,18 @@ export function prepareAll(records: readonly TorrentRecord[], result: UpsertResu
 
 /** Re-classify with a file list learned elsewhere (an update that keeps the stored files). */
 export function withFiles(p: PreparedRecord, files: IndexedFile[], r: TorrentRecord): PreparedRecord {
-  return { ...p, ...classifyRecord(p.name, files, r), files, fileCount: files.length, filesBlob: files.length ? encodeFiles(p.name, files) : undefined }
+  const idx = files.length ? indexFiles(p.name, files) : undefined
+  return {
+    ...p, ...classifyRecord(p.name, files, r), files, fileCount: files.length,
+    filesBlob: idx ? encodeFiles(p.name, files, idx.prefix) : undefined, filesWords: idx ? idx.words : '', ftypes: idx ? idx.ftypes : fileTypesOf(p.name, undefined),
+  }
 }
 
-export function fullTextOf(p: Pick<PreparedRecord, 'name' | 'files'>): { name: string; files: string } {
-  return { name: p.name, files: p.files ? filesText(p.name, p.files) : '' }
+export function fullTextOf(p: Pick<PreparedRecord, 'name' | 'filesWords'>): { name: string; files: string } {
+  return { name: p.name, files: p.filesWords }
 }
 
-function classifyRecord(name: string, files: IndexedFile[], r: TorrentRecord): ClassColumns {
+function classifyRecord(name: string, files: IndexedFile[], r: TorrentRecord): Omit<ClassColumns, 'ftypes'> {
   // A classification made elsewhere (bt import's workers) is only trusted for the same name and files.
   const pre = r.classified && r.name === name && (r.files?.length ?? 0) === files.length ? r.classified : undefined
   const c: Classification & { contentSource?: string; contentId?: string } = { ...(pre ?? classify(name, files)) }

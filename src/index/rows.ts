@@ -7,6 +7,13 @@ import type { ContentType, StoredTorrent } from './types.js'
 export const TYPE_CODES: readonly ContentType[] = ['unknown', 'movie', 'tv_show', 'music', 'ebook', 'comic', 'audiobook', 'software', 'game', 'xxx']
 export const typeCode = (t: ContentType): number => Math.max(0, TYPE_CODES.indexOf(t))
 
+/**
+ * File types a torrent holds, one bit each in the `ftypes` column (bitmagnet's file types), written at import from
+ * the file extensions, so that search facets can count torrents by file type without reading any file list.
+ */
+export const FILE_TYPES = ['video', 'audio', 'document', 'image', 'archive', 'software', 'subtitles', 'data'] as const
+export type FileType = (typeof FILE_TYPES)[number]
+
 export const FLAG_PARTIAL = 1
 export const FLAG_PRIVATE = 2
 
@@ -26,10 +33,12 @@ export interface ClassColumns {
   grp: string | null
   /** JSON of the rest of the classification, the trackers and bitmagnet's content ids; null when empty. */
   meta: string | null
+  /** File types present (bits of FILE_TYPES); 0 when nothing is known. */
+  ftypes: number
 }
 
 /** The row as both stores read it back (column names shared by the two schemas). */
-export interface Row extends Omit<ClassColumns, 'meta'> {
+export interface Row extends Omit<ClassColumns, 'meta' | 'ftypes'> {
   info_hash: Uint8Array
   name: string
   size: number | string

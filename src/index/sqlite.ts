@@ -9,11 +9,11 @@ import Database from 'better-sqlite3'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { ftsExpression } from './query/compile.js'
 import type { Query, Range } from './query/types.js'
-import { decodeFiles, filesText } from './files.js'
+import { decodeFiles, filesText, fileTypesOf } from './files.js'
 import type { PreparedRecord } from './record.js'
 import { FLAG_PARTIAL, rowToTorrent, typeCode, type Row } from './rows.js'
 import { filterConditions, Params } from './sql.js'
-import { facetsFrom, pageOf, type FacetRows } from './search.js'
+import { FACET_COLUMNS, FACET_GROUP, facetsFrom, pageOf, type FacetRow } from './search.js'
 import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
 
 /** "btix": marks a database as a bt index (PRAGMA application_id), so a foreign SQLite file is refused, not altered. */
@@ -73,7 +73,25 @@ const MIGRATIONS: (string | ((db: Database.Database) => void))[] = [
   // 2: type words in the full-text rows (and file words without extensions and track numbers): rebuilt from the
   // stored names and file lists.
   rebuildFullText,
+  // 3: file types per torrent (for the file-type facet), read once from the stored file lists.
+  addFileTypes,
 ]
+
+function addFileTypes(db: Database.Database): void {
+  db.exec('ALTER TABLE torrents ADD COLUMN ftypes INTEGER NOT NULL DEFAULT 0')
+  const set = db.prepare('UPDATE torrents SET ftypes = ? WHERE id = ?')
+  const page = db.prepare<[number], { id: number; name: string; list: Buffer | null }>(
+    'SELECT t.id, t.name, f.list FROM torrents t LEFT JOIN files f ON f.id = t.id WHERE t.id > ? ORDER BY t.id LIMIT 1000')
+  for (let last = -1; ;) {
+    const rows = page.all(last)
+    if (rows.length === 0) break
+    for (const r of rows) {
+      const mask = fileTypesOf(r.name, r.list ? decodeFiles(r.name, r.list) : undefined)
+      if (mask) set.run(mask, r.id)
+    }
+    last = rows[rows.length - 1].id
+  }
+}
 
 function rebuildFullText(db: Database.Database): void {
   db.exec(`DROP TABLE fts; ${FTS_TABLE}`)
@@ -185,11 +203,15 @@ export class SqliteIndex implements IndexStore {
       existing: db.prepare<[Buffer], { id: number; flags: number }>('SELECT id, flags FROM torrents WHERE info_hash = ?'),
       has: db.prepare<[Buffer], { info_hash: Buffer }>('SELECT info_hash FROM torrents WHERE info_hash = ?'),
       maxKey: db.prepare<[number, number], { m: number | null }>('SELECT max(id) AS m FROM torrents WHERE id BETWEEN ? AND ?'),
+      // A hash already stored inserts nothing (changes = 0): one probe of the info-hash index for a new torrent
+      // instead of a lookup and then an insert.
       insert: db.prepare(`INSERT INTO torrents (id, info_hash, name, size, files, added, seeders, leechers, flags, type, year, res,
-        source, vcodec, acodec, langs, seasons, episodes, grp, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        source, vcodec, acodec, langs, seasons, episodes, grp, meta, ftypes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (info_hash) DO NOTHING`),
+      firstSeen: db.prepare('INSERT INTO torrent_sources (torrent, source, seen) VALUES (?, ?, ?)'),
       update: db.prepare(`UPDATE torrents SET name = ?, size = ?, files = ?, seeders = coalesce(?, seeders),
         leechers = coalesce(?, leechers), flags = ?, type = ?, year = ?, res = ?, source = ?, vcodec = ?, acodec = ?, langs = ?,
-        seasons = ?, episodes = ?, grp = ?, meta = ? WHERE id = ?`),
+        seasons = ?, episodes = ?, grp = ?, meta = ?, ftypes = ? WHERE id = ?`),
       swarmOnly: db.prepare('UPDATE torrents SET seeders = coalesce(?, seeders), leechers = coalesce(?, leechers) WHERE id = ?'),
       filesOf: db.prepare<[number], { list: Buffer }>('SELECT list FROM files WHERE id = ?'),
       putFiles: db.prepare('INSERT OR REPLACE INTO files (id, list) VALUES (?, ?)'),
@@ -208,19 +230,43 @@ export class SqliteIndex implements IndexStore {
     }
   }
 
-  /** A free key for a torrent published at `sec` (the next second's keys if that second is full). */
-  private allocateKey(sec: number): number {
+  /**
+   * A key for a torrent published at `sec` (the next second's keys if that second is full). A second this
+   * connection has not used yet gets its first key without asking the table (`guess`): most torrents of an import
+   * have a second of their own, and the max() query per torrent was a tenth of the writer's time. A guess that is
+   * taken fails the insert on the primary key, and insertRow() then asks (`guess` false).
+   */
+  private allocateKey(sec: number, guess = true): number {
     for (let s = sec; ; s++) {
       let next = this.keyCache.get(s)
       if (next === undefined) {
-        const m = this.st.maxKey.get(s * KEY_SPAN, (s + 1) * KEY_SPAN - 1)!.m
-        next = m === null ? s * KEY_SPAN : m + 1
+        if (guess) next = s * KEY_SPAN
+        else {
+          const m = this.st.maxKey.get(s * KEY_SPAN, (s + 1) * KEY_SPAN - 1)!.m
+          next = m === null ? s * KEY_SPAN : m + 1
+        }
       }
       if (next < (s + 1) * KEY_SPAN) {
         this.keyCache.set(s, next + 1)
         return next
       }
     }
+  }
+
+  /** Insert a new torrent's row: its key, or undefined when the info hash is stored already. */
+  private insertRow(p: PreparedRecord, now: number): number | undefined {
+    const row = (id: number) => this.st.insert.run(id, p.hash, p.name, p.size, p.fileCount, now, p.seeders, p.leechers, p.flags,
+      p.type, p.year, p.res, p.source, p.vcodec, p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta, p.ftypes).changes === 1
+    let id = this.allocateKey(p.published)
+    try {
+      return row(id) ? id : undefined
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err
+    }
+    // The guessed key was taken: forget what was guessed for that second and ask the table.
+    this.keyCache.delete(Math.floor(id / KEY_SPAN))
+    id = this.allocateKey(p.published, false)
+    return row(id) ? id : undefined
   }
 
   private sourceId(name: string): number {
@@ -235,18 +281,17 @@ export class SqliteIndex implements IndexStore {
 
   private upsertOne(rec: TorrentRecord, p: PreparedRecord, now: number, result: UpsertResult): void {
     const st = this.st
-    const old = st.existing.get(p.hash)
-    if (!old) {
-      const id = this.allocateKey(p.published)
-      st.insert.run(id, p.hash, p.name, p.size, p.fileCount, now, p.seeders, p.leechers, p.flags, p.type, p.year, p.res,
-        p.source, p.vcodec, p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta)
+    const id = this.insertRow(p, now)
+    if (id !== undefined) {
       if (p.filesBlob) st.putFiles.run(id, p.filesBlob)
       const text = this.R!.fullTextOf(p)
       st.ftsInsert.run(id, unmarked(text.name), ftsFiles(text.files, p.type))
-      st.seen.run(id, this.sourceId(p.origin), now)
+      st.firstSeen.run(id, this.sourceId(p.origin), now)
       result.added++
       return
     }
+    // Stored already (the key allocated for it stays unused: a gap in the keys of that second is harmless).
+    const old = st.existing.get(p.hash)!
     result.updated++
     st.seen.run(old.id, this.sourceId(p.origin), now)
     // A bare magnet link says less than what is stored: it only adds a sighting (and swarm counts).
@@ -259,7 +304,7 @@ export class SqliteIndex implements IndexStore {
       if (blob) p = this.R!.withFiles(p, decodeFiles(p.name, blob.list), rec)
     }
     st.update.run(p.name, p.size, p.fileCount, p.seeders, p.leechers, p.flags, p.type, p.year, p.res, p.source, p.vcodec,
-      p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta, old.id)
+      p.acodec, p.langs, p.seasons, p.episodes, p.grp, p.meta, p.ftypes, old.id)
     if (p.filesBlob) st.putFiles.run(old.id, p.filesBlob)
     else st.dropFiles.run(old.id)
     const text = this.R!.fullTextOf(p)
@@ -303,7 +348,8 @@ export class SqliteIndex implements IndexStore {
   /** Another process may have written since our last batch: then the cached free keys may be taken. */
   private checkVersion(): void {
     const version = this.db.pragma('data_version', { simple: true }) as number
-    if (version !== this.dataVersion || this.keyCache.size > 100_000) this.keyCache = new Map()
+    // Bounded: an import with dates spread over years leaves one entry per second it saw, most never used again.
+    if (version !== this.dataVersion || this.keyCache.size > 20_000) this.keyCache = new Map()
   }
 
   private begin(): void {
@@ -404,21 +450,24 @@ export class SqliteIndex implements IndexStore {
       seeders: `t.seeders DESC NULLS LAST, ${key} DESC`,
       name: `t.name COLLATE NOCASE, ${key} DESC`,
     }[sort]
-    const rows = this.db.prepare<unknown[], Row>(`SELECT ${COLUMNS}${w.score} FROM ${w.from} WHERE ${w.where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`).all(...w.params)
+    // limit 0: counts and facets only (the HTTP APIs ask for them apart from pages).
+    const rows = limit === 0 ? [] : this.db.prepare<unknown[], Row>(`SELECT ${COLUMNS}${w.score} FROM ${w.from} WHERE ${w.where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`).all(...w.params)
     const result: SearchResult = { items: rows.map(rowToTorrent) }
     const cap = Number.isInteger(options.countLimit) && options.countLimit! > 0 ? options.countLimit! : undefined
-    // With a cap, count and group a bounded subquery (its first `cap` matches) instead of every match.
-    const matches = (expr: string) => (cap ? `(SELECT ${expr} AS v FROM ${w.from} WHERE ${w.where} LIMIT ${cap})` : `(SELECT ${expr} AS v FROM ${w.from} WHERE ${w.where})`)
-    if (options.count || options.facets) {
+    if (options.facets) {
+      // One pass: the matches grouped by every facet column at once; their sum is the count. With a cap, the first
+      // `cap` matches; only when they fill it, a second walk (not grouped) says whether there are more.
+      const sql = cap
+        ? `SELECT *, count(*) AS n FROM (SELECT ${FACET_COLUMNS('t')} FROM ${w.from} WHERE ${w.where} LIMIT ${cap}) GROUP BY ${FACET_GROUP}`
+        : `SELECT ${FACET_COLUMNS('t')}, count(*) AS n FROM ${w.from} WHERE ${w.where} GROUP BY ${FACET_GROUP}`
+      const { facets, total } = facetsFrom(this.db.prepare<unknown[], FacetRow>(sql).all(...w.params))
+      result.facets = facets
+      result.total = total
+      if (cap && total === cap && this.db.prepare(`SELECT 1 FROM ${w.from} WHERE ${w.where} LIMIT 1 OFFSET ${cap}`).get(...w.params)) result.totalIsEstimate = true
+    } else if (options.count) {
       const n = this.db.prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM ${cap ? `(SELECT 1 FROM ${w.from} WHERE ${w.where} LIMIT ${cap + 1})` : `${w.from} WHERE ${w.where}`}`).get(...w.params)!.n
       result.total = cap && n > cap ? cap : n
       if (cap && n > cap) result.totalIsEstimate = true
-    }
-    if (options.facets) {
-      const group = (expr: string) => this.db.prepare<unknown[], { v: string | number | null; n: number }>(
-        `SELECT v, count(*) AS n FROM ${matches(expr)} GROUP BY v`).all(...w.params)
-      const rowsBy: FacetRows = { type: group('t.type'), year: group('t.year'), res: group('t.res'), langs: group('t.langs'), source: group('t.source') }
-      result.facets = facetsFrom(rowsBy)
     }
     return result
   }

@@ -71,6 +71,11 @@ export interface TorrentRecord {
   partial?: boolean
   /** What the classifier makes of name and files, when the caller has already run it (bt import does, in worker threads). */
   classified?: Classification
+  /**
+   * The finished row, when bt import's workers made it (internal: the stores trust it, it was validated there). Its
+   * `files` is [] when the record has a file list, and its `hash` is made from `infoHash` by the store.
+   */
+  prepared?: import('./record.js').PreparedRecord
   /** Attributes an importer already knows (bitmagnet's contentType, title, releaseYear …); they win over the classifier. */
   known?: Partial<Classification> & { contentSource?: string; contentId?: string }
 }
@@ -107,6 +112,7 @@ export interface IndexWriter {
 // ---- The search side (added with the stores; the IndexWriter above is what writers code against). ----
 
 import type { Query } from './query/types.js'
+import type { FileType } from './rows.js'
 
 export type SortKey = 'relevance' | 'size' | 'date' | 'seeders' | 'name'
 export const SORT_KEYS: readonly SortKey[] = ['relevance', 'size', 'date', 'seeders', 'name']
@@ -119,7 +125,7 @@ export interface SearchOptions {
   offset?: number
   /** Also count every match (the `total` of the result). */
   count?: boolean
-  /** Also count matches by type, year, resolution, language and source. */
+  /** Also count matches by type, year, resolution, language, source and file type (implies `count`). */
   facets?: boolean
   /**
    * Count (and facet) at most this many matches: past it `total` is this number with `totalIsEstimate`, and facets
@@ -139,6 +145,8 @@ export interface Facets {
   resolution: FacetCount<string>[]
   language: FacetCount<string>[]
   source: FacetCount<string>[]
+  /** Torrents holding each file type (bitmagnet's: video, audio, document, image, archive, software, subtitles, data). */
+  fileType: FacetCount<FileType>[]
 }
 
 /** A torrent as the store gives it back. */

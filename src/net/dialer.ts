@@ -5,6 +5,7 @@
 import net from 'node:net'
 import { DialPolicy, UTP_CONNECT_TIMEOUT_MS, type Transport } from './dial-policy.js'
 import type { PeerSocket, UtpEndpoint } from './utp.js'
+import { markShared, sharedReadOption } from './shared-read.js'
 
 export interface Transports {
   policy: DialPolicy
@@ -62,7 +63,8 @@ function connectOne(transport: Transport, host: string, port: number, t: Transpo
     let socket: PeerSocket
     if (transport === 'utp') socket = t.utp!.connect(host, port, t.utpTimeoutMs ?? UTP_CONNECT_TIMEOUT_MS)
     else {
-      const s = net.connect({ host, port })
+      const s: net.Socket = net.connect({ host, port, onread: sharedReadOption(() => s) })
+      markShared(s)
       s.setTimeout(t.tcpTimeoutMs, () => s.destroy(Object.assign(new Error(`TCP connect to ${host}:${port} timed out`), { code: 'ETIMEDOUT' })))
       socket = s
     }

@@ -50,6 +50,19 @@ export async function buildApp(daemon: Daemon, opts: AppOptions): Promise<Fastif
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`))
   const app = Fastify({ logger: false, routerOptions: { ignoreTrailingSlash: true }, bodyLimit: MAX_BODY_BYTES, forceCloseConnections: 'idle', return503OnClosing: true })
 
+  // A client that asks before sending a body (Expect: 100-continue: curl does for large ones) and announces more than
+  // any route takes is refused at once, before it sends. Told to go on instead, it would be cut off by the route's
+  // limit mid-body and often see a broken pipe rather than the 413.
+  app.server.on('checkContinue', (req, res) => {
+    if (Number(req.headers['content-length']) > MAX_BODY_BYTES) {
+      res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' })
+      res.end(JSON.stringify({ error: 'request body too large' }))
+      return
+    }
+    res.writeContinue()
+    app.server.emit('request', req, res)
+  })
+
   app.addHook('onRequest', async (req, reply) => {
     if (!req.routeOptions.config?.anyHost && !hostAllowed(req.headers.host, opts.auth.allowedHosts)) {
       throw new ApiError('forbidden', `host "${String(req.headers.host).slice(0, 100)}" is not allowed (use an IP address, localhost, or bt serve --allowed-host)`)

@@ -8,6 +8,7 @@
 // The signature is cheap (no walk over the piece map): the record minus its clock counters, the status, the
 // engine's verified-piece count, byte counters, rounded rates and peer count.
 
+import { performance } from 'node:perf_hooks'
 import type { Torrent } from '../session/torrent.js'
 import type { Daemon, Entry } from './daemon.js'
 import { FieldContext, TORRENT_FIELDS } from './transmission-fields.js'
@@ -111,11 +112,40 @@ export class TorrentGetCache {
     return `{${json}}`
   }
 
+  private planFor(fields: string[]): Plan {
+    return this.plan([...new Set(fields.filter((f) => Object.hasOwn(TORRENT_FIELDS, f)))])
+  }
+
   /** `[{…},{…}]` for these torrents and fields (unknown names and duplicates dropped). */
   objects(list: Entry[], fields: string[], now: number): string {
-    const p = this.plan([...new Set(fields.filter((f) => Object.hasOwn(TORRENT_FIELDS, f)))])
+    const p = this.planFor(fields)
     const out: string[] = new Array(list.length)
     for (let i = 0; i < list.length; i++) out[i] = this.object(list[i], p, now)
     return `[${out.join(',')}]`
+  }
+
+  /**
+   * The same JSON as objects(), as UTF-8 chunks, computed in slices of at most `sliceMs` of work with the event
+   * loop let go between them (setImmediate): a thousand torrents' fields take tens of milliseconds when many
+   * fragments are stale, and every other request would wait that long behind one synchronous build. Each slice is
+   * encoded on its own, so no string of the whole answer (megabytes for every field) is ever built.
+   */
+  async objectsInSlices(list: Entry[], fields: string[], now: number, sliceMs = 4): Promise<Buffer[]> {
+    const p = this.planFor(fields)
+    if (list.length === 0) return [Buffer.from('[]')]
+    const chunks: Buffer[] = []
+    let i = 0
+    for (;;) {
+      const t0 = performance.now()
+      let json = chunks.length === 0 ? '[' : ','
+      json += this.object(list[i++], p, now)
+      while (i < list.length && performance.now() - t0 < sliceMs) json += ',' + this.object(list[i++], p, now)
+      if (i === list.length) {
+        chunks.push(Buffer.from(json + ']'))
+        return chunks
+      }
+      chunks.push(Buffer.from(json))
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
   }
 }

@@ -14,6 +14,7 @@ import type { Daemon, Entry } from './daemon.js'
 import { ApiError } from './errors.js'
 import { MAX_BODY_BYTES, parseTorrentBytes, resolveUri, type AddSource } from './fetch-torrent.js'
 import { FieldContext, TORRENT_FIELDS } from './transmission-fields.js'
+import { RebuildCache } from './rebuild-cache.js'
 import { TorrentGetCache } from './torrent-get.js'
 
 export const RPC_VERSION = 17
@@ -24,19 +25,25 @@ class RpcError extends Error {}
 
 /** Arguments already serialized to JSON, kept as bytes: a cached answer is sent without encoding it again. */
 class RawJson {
-  readonly bytes: Buffer
+  /** The arguments' JSON in UTF-8 chunks (a big torrent-get is built in slices and never joined into one string). */
+  private readonly parts: Buffer[]
   private body?: Buffer
-  constructor(json: string) {
-    this.bytes = Buffer.from(json)
+  constructor(json: string | Buffer[]) {
+    this.parts = typeof json === 'string' ? [Buffer.from(json)] : json
   }
   /** The whole response body; the common tag-less one is built once and reused by every cache hit. */
   response(tag: number | undefined): Buffer {
-    if (tag !== undefined) return Buffer.concat([RAW_HEAD, this.bytes, Buffer.from(`,"result":"success","tag":${tag}}`)])
-    return (this.body ??= Buffer.concat([RAW_HEAD, this.bytes, RAW_TAIL]))
+    if (tag !== undefined) return Buffer.concat([RAW_HEAD, ...this.parts, Buffer.from(`,"result":"success","tag":${tag}}`)])
+    if (!this.body) {
+      this.body = Buffer.concat([RAW_HEAD, ...this.parts, RAW_TAIL])
+      this.parts.length = 0 // the body holds the bytes now
+      this.parts.push(this.body.subarray(RAW_HEAD.length, this.body.length - RAW_TAIL.length))
+    }
+    return this.body
   }
-  /** The tag-less body gzipped (as Transmission does for clients that accept it), once, off the event loop. */
+  /** The tag-less body gzipped (as Transmission does for clients that accept it), once, on the threadpool. */
   gzipped(): Promise<Buffer> {
-    return (this.gz ??= gzipAsync(this.response(undefined), { level: 1 }))
+    return (this.gz ??= gzipAsync(this.response(undefined), { level: 1, chunkSize: 64 * 1024 }))
   }
   private gz?: Promise<Buffer>
 }
@@ -58,9 +65,18 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
   })
 }
 const RAW_HEAD = Buffer.from('{"arguments":')
+const TORRENTS_HEAD = Buffer.from('{"torrents":')
 const RAW_TAIL = Buffer.from(',"result":"success"}')
 
 type Args = Record<string, unknown>
+
+/** A torrent-get's answer cache key, computed once per arguments object (a remembered poll reuses its object). */
+const requestKeys = new WeakMap<Args, string>()
+function requestKey(a: Args): string {
+  let k = requestKeys.get(a)
+  if (k === undefined) requestKeys.set(a, (k = JSON.stringify([a.ids, a.fields, a.format])))
+  return k
+}
 
 function ids(d: Daemon, v: unknown): Entry[] {
   if (v === undefined) return d.list()
@@ -163,41 +179,51 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
   })
 
   // torrent-get answers are reused for a moment: a dashboard or Sonarr polling a big list many times a second
-  // then costs one computation per CACHE_MS, and any change to the list (add, remove, start, stop, settings)
-  // clears it so a client sees its own changes at once.
+  // then costs one computation per CACHE_MS. Past CACHE_MS and up to STALE_MS an answer is still sent while one
+  // fresh answer (its gzip included) is built behind it, so a poller never waits for a rebuild. Any change to the
+  // list (add, remove, start, stop, settings) clears it, so a client sees its own changes at once; the requests
+  // that arrive while the new answer is built all wait for that one build (src/server/rebuild-cache.ts).
   const CACHE_MS = 500
-  // Past CACHE_MS and up to STALE_MS an answer is still sent while one fresh answer (gzip included) is built right
-  // after: a poller never waits for a rebuild, and the answer it gets is at most a rebuild's time older than
-  // CACHE_MS. A change clears the cache, so a client still sees its own changes at once.
   const STALE_MS = 5_000
-  const cache = new Map<string, { at: number; value: RawJson; refreshing?: boolean }>()
+  // A rebuilt answer is gzipped before it is swapped in only while gzip clients are about: compressing a megabyte
+  // every CACHE_MS for plain clients alone would be wasted work.
+  let gzipSeenAt = -Infinity
+  const cache = new RebuildCache<RawJson>({
+    freshMs: CACHE_MS, staleMs: STALE_MS,
+    prepare: async (v) => {
+      if (Date.now() - gzipSeenAt < 60_000) await v.gzipped()
+    },
+  })
   // Below that, each torrent's fields are kept serialized until something they depend on changes (torrent-get.ts),
-  // so even a fresh answer is mostly a concatenation.
+  // so even a fresh answer is mostly a concatenation — done in slices of a few ms so that other requests (a cache
+  // hit, a stream) are answered between them.
   const fragments = new TorrentGetCache(d)
   for (const ev of ['added', 'changed', 'removed', 'done', 'torrent-error', 'settings']) d.on(ev, () => cache.clear())
   d.on('settings', () => fragments.clear())
-  /** The arguments of a torrent-get answer, as JSON. */
-  const torrentGet = (a: Args & { fields: unknown[] }): string => {
-    const fields = a.fields.filter((f): f is string => typeof f === 'string' && Object.hasOwn(TORRENT_FIELDS, f))
-    const list = ids(d, a.ids)
-    const now = Math.floor(Date.now() / 1000)
-    let torrents: string
-    if (a.format === 'table') {
-      // The table form is rare (Transmission's own web UI): computed directly.
-      const getters = fields.map((f) => TORRENT_FIELDS[f])
-      torrents = JSON.stringify([fields, ...list.map((e) => {
-        const c = new FieldContext(d, e, now)
-        return getters.map((g) => g(c))
-      })])
-    } else {
-      torrents = fragments.objects(list, fields, now)
+  /** A torrent-get answer's arguments (a bad id rejects it: every request sharing the build names the same ids). */
+  const torrentGet = (a: Args & { fields: unknown[] }): (() => Promise<RawJson>) => {
+    return async () => {
+      // Resolved in the build, not per request: a cache hit must not walk (or sort) the torrent list.
+      const fields = a.fields.filter((f): f is string => typeof f === 'string' && Object.hasOwn(TORRENT_FIELDS, f))
+      const list = ids(d, a.ids)
+      const now = Math.floor(Date.now() / 1000)
+      let removed = ''
+      if (a.ids === 'recently-active' || a.ids === 'recently_active') {
+        const since = Date.now() - 60_000
+        removed = `,"removed":${JSON.stringify(d.recentlyRemoved.filter((r) => r.at > since).map((r) => r.id))}`
+      }
+      if (a.format === 'table') {
+        // The table form is rare (Transmission's own web UI): computed directly.
+        const getters = fields.map((f) => TORRENT_FIELDS[f])
+        const torrents = JSON.stringify([fields, ...list.map((e) => {
+          const c = new FieldContext(d, e, now)
+          return getters.map((g) => g(c))
+        })])
+        return new RawJson(`{"torrents":${torrents}${removed}}`)
+      }
+      const chunks = await fragments.objectsInSlices(list, fields, now)
+      return new RawJson([TORRENTS_HEAD, ...chunks, Buffer.from(`${removed}}`)])
     }
-    let removed = ''
-    if (a.ids === 'recently-active' || a.ids === 'recently_active') {
-      const since = Date.now() - 60_000
-      removed = `,"removed":${JSON.stringify(d.recentlyRemoved.filter((r) => r.at > since).map((r) => r.id))}`
-    }
-    return `{"torrents":${torrents}${removed}}`
   }
 
   const methods: Record<string, (a: Args) => Promise<Args | RawJson | void> | Args | RawJson | void> = {
@@ -250,38 +276,10 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
     },
     'torrent-get': (a) => {
       if (!Array.isArray(a.fields)) throw new RpcError('no fields specified')
-      const key = a.ids === 'recently-active' || a.ids === 'recently_active' ? undefined : JSON.stringify([a.ids, a.fields, a.format])
-      const hit = key !== undefined ? cache.get(key) : undefined
-      const age = hit ? Date.now() - hit.at : Infinity
-      if (hit && age < CACHE_MS) return hit.value
-      if (hit && age < STALE_MS) {
-        if (!hit.refreshing) {
-          hit.refreshing = true
-          setImmediate(() => {
-            if (cache.get(key!) !== hit) return // cleared meanwhile: the next request computes
-            let value: RawJson
-            try {
-              value = new RawJson(torrentGet(a as Args & { fields: unknown[] }))
-            } catch {
-              cache.delete(key!) // the next request computes, and reports what went wrong
-              return
-            }
-            const at = Date.now()
-            // Swapped in once its gzip is ready, so gzip clients never wait on the compressor either.
-            void value.gzipped().then(() => {
-              if (cache.get(key!) === hit) cache.set(key!, { at, value })
-            })
-          })
-        }
-        return hit.value
-      }
-      // Serialized once, here, so a cache hit costs no JSON work at all.
-      const value = new RawJson(torrentGet(a as Args & { fields: unknown[] }))
-      if (key !== undefined) {
-        if (cache.size >= 32) cache.clear()
-        cache.set(key, { at: Date.now(), value })
-      }
-      return value
+      const build = torrentGet(a as Args & { fields: unknown[] })
+      // recently-active is a different answer each time (it is relative to now): never kept.
+      if (a.ids === 'recently-active' || a.ids === 'recently_active') return build()
+      return cache.get(requestKey(a), build)
     },
     'torrent-add': async (a) => {
       let src: AddSource
@@ -420,10 +418,18 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
     'group-get': () => ({ group: [] }),
   }
 
+  // A poller sends the very same torrent-get body every time: its parsed form (and its cache key) is remembered by
+  // the body's text, so a cache hit does no JSON work at all. Only torrent-get bodies, which nothing mutates.
+  const parsedPolls = new Map<string, { method?: unknown; arguments?: unknown; tag?: unknown }>()
   const handle = async (raw: unknown, statusOut: { code: number }) => {
     let req: { method?: unknown; arguments?: unknown; tag?: unknown }
     try {
-      req = typeof raw === 'string' ? JSON.parse(raw) : (raw as typeof req)
+      const known = typeof raw === 'string' ? parsedPolls.get(raw) : undefined
+      req = known ?? (typeof raw === 'string' ? JSON.parse(raw) : (raw as typeof req))
+      if (!known && typeof raw === 'string' && raw.length <= 16 * 1024 && req?.method === 'torrent-get') {
+        if (parsedPolls.size >= 64) parsedPolls.clear()
+        parsedPolls.set(raw, req)
+      }
     } catch {
       statusOut.code = 400
       return { result: 'invalid JSON request' }
@@ -461,6 +467,7 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
     // A cached torrent-get answer: compressed only when the client asks (Sonarr's and Radarr's HTTP clients do), and
     // then once per cached answer, so a hit costs neither CPU nor most of the bytes.
     if (out.tag === undefined && acceptsGzip(req.headers['accept-encoding'])) {
+      gzipSeenAt = Date.now()
       return reply.header('Content-Encoding', 'gzip').header('Vary', 'Accept-Encoding').send(await out.raw.gzipped())
     }
     return reply.send(out.raw.response(out.tag))

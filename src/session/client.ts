@@ -12,7 +12,7 @@ import { DhtNode, type DhtStats } from '../discovery/dht.js'
 import { join } from 'node:path'
 import { networkInterfaces } from 'node:os'
 import { announceIPv6 } from '../discovery/own-address.js'
-import { PeerWire } from '../wire/peer-wire.js'
+import { PeerWire, connectWire } from '../wire/peer-wire.js'
 import { acceptable, peLevel, SkeyIndex, type EncryptionMode } from '../wire/encryption.js'
 import { TokenBucket, retuneBucket } from './rate.js'
 import { Torrent, type TorrentOptions } from './torrent.js'
@@ -312,7 +312,7 @@ export class Client extends EventEmitter implements ClientContext {
       if (ih) (wire as any).setInfoHash(ih)
       else socket.destroy()
     })
-    socket.pipe(wire).pipe(socket)
+    connectWire(socket, wire)
     const timer = setTimeout(() => socket.destroy(), 10_000)
     socket.once('close', () => clearTimeout(timer))
     wire.once('handshake', (infoHash: string) => {

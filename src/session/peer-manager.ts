@@ -6,7 +6,7 @@ import { dialPeer, TCP_ONLY } from '../net/dialer.js'
 import type { Transport } from '../net/dial-policy.js'
 import type { PeerSocket as Socket } from '../net/utp.js'
 import { isLoopbackHost, normalizeHost, peerKey, type PeerAddress } from '../discovery/peer-address.js'
-import { PeerWire } from '../wire/peer-wire.js'
+import { PeerWire, connectWire } from '../wire/peer-wire.js'
 import { acceptable, failedInCrypto, peLevel, startOutgoing } from '../wire/encryption.js'
 import type { ClientContext } from './context.js'
 import type { Peer } from './peer.js'
@@ -196,7 +196,7 @@ export class PeerManager {
   /** Our side of an outgoing connection's handshake: extensions, a time limit, the policy checks, then admission. */
   private handshake(wire: PeerWire, socket: Socket, address: PeerAddress, done: (ok: boolean, why?: DialEnd) => void): void {
     this.host.prepareWire(wire)
-    socket.pipe(wire).pipe(socket)
+    connectWire(socket, wire)
     const timer = setTimeout(() => {
       done(false, 'timeout')
       socket.destroy()
@@ -247,6 +247,20 @@ export class PeerManager {
       return
     }
     const self = peerId === this.ctx.peerId.toString('hex')
+    const stale = this.host.peers.get(key)
+    if (!self && incoming && stale?.incoming) {
+      // The peer dials us again from the very address of a connection it opened before: it has given that one up,
+      // whatever we think. This happens over uTP, where a peer dials from its listen port: libtorrent (qBittorrent,
+      // Deluge) ends a connection with a FIN carrying its close-reason extension, which utp-native's libutp ignores,
+      // so the old connection lingers on our side until our next keep-alive draws a reset; qBittorrent does exactly
+      // this after fetching a magnet's metadata. Drop the old one (its 'close' detaches it), then admit the new one.
+      stale.wire.once('close', () => {
+        if (!wire.destroyed && !this.closed) this.admit(wire, socket, address, incoming, peerId)
+        else socket.destroy()
+      })
+      stale.wire.destroy()
+      return
+    }
     if (self || this.host.peers.has(key)) {
       if (self) this.candidates.delete(key)
       socket.destroy()

@@ -29,6 +29,8 @@ export class PieceProgress {
   readonly received: Uint8Array
   /** Outstanding requests per block. */
   readonly requested: Uint8Array
+  /** Outstanding requests over all blocks (the sum of `requested`, kept so no pick has to add it up). */
+  pending = 0
   /** When the first outstanding request of each block was sent (ms), for time-critical re-requests. */
   readonly requestedAt: Float64Array
   receivedCount = 0
@@ -245,7 +247,7 @@ export class PiecePicker {
   }
 
   /** Take up to `max` unrequested blocks of `p` (or, with `dupBefore`, blocks first requested before that time). */
-  private takeBlocks(p: PieceProgress, peer: PickPeer, max: number, out: BlockRequest[], dupBefore = 0, dupLimit = 1): number {
+  private takeBlocks(p: PieceProgress, peer: PickPeer, max: number, out: BlockRequest[], now: number, dupBefore = 0, dupLimit = 1): number {
     let taken = 0
     const stride = this.blockStride
     const start = dupBefore ? 0 : p.cursor
@@ -259,9 +261,9 @@ export class PiecePicker {
         // (Also across a piece's restart after a failed hash: the old request may still be in flight.)
         if (peer.outstanding.has(id)) continue
         // Recorded here, not by the caller, so a later pass of this same pick sees it as requested.
-        const now = Date.now()
         if (r === 0) p.requestedAt[b] = now
         p.requested[b]++
+        p.pending++
         peer.outstanding.set(id, now)
         out.push({ piece: p.index, offset: b * BLOCK_SIZE, length: p.blockLength(b), progress: p })
         taken++
@@ -288,19 +290,19 @@ export class PiecePicker {
       let p = this.inProgress.get(i)
       if (p?.complete) continue
       if (!p) p = this.startPiece(i)
-      left -= this.takeBlocks(p, peer, left, out)
-      if (left > 0 && this.priority[i] === Priority.now) left -= this.takeBlocks(p, peer, left, out, now - 1000, 1)
+      left -= this.takeBlocks(p, peer, left, out, now)
+      if (left > 0 && this.priority[i] === Priority.now) left -= this.takeBlocks(p, peer, left, out, now, now - 1000, 1)
     }
     // 2. Partial pieces first, so pieces complete (and free their memory) before new ones start.
     for (const p of this.inProgress.values()) {
       if (left === 0) return max
       if (p.complete || p.cursor >= p.blocks || !peer.has(p.index) || this.priority[p.index] === Priority.none) continue
-      left -= this.takeBlocks(p, peer, left, out)
+      left -= this.takeBlocks(p, peer, left, out, now)
     }
     // 3. New pieces, rarest first. The memory cap counts pieces being worked on; idle partial pieces (their peers
     //    left) get a second allowance, so pieces only a departed peer had cannot block the download.
     let active = 0
-    for (const p of this.inProgress.values()) if (p.complete || p.requested.some((r) => r > 0)) active++
+    for (const p of this.inProgress.values()) if (p.complete || p.pending > 0) active++
     const capReached = () => active >= this.maxInProgress || this.inProgress.size >= 2 * this.maxInProgress
     if (left > 0) {
       if (this.orderDirty && (now - this.orderBuiltAt > 500 || this.orderStart >= this.order.length)) this.rebuildOrder()
@@ -313,7 +315,7 @@ export class PiecePicker {
         if (capReached()) break
         const i = order[k]
         if (this.have[i] || this.inProgress.has(i) || this.priority[i] !== Priority.normal || !peer.has(i)) continue
-        left -= this.takeBlocks(this.startPiece(i), peer, left, out)
+        left -= this.takeBlocks(this.startPiece(i), peer, left, out, now)
         active++
       }
     }
@@ -323,7 +325,7 @@ export class PiecePicker {
       for (const p of this.inProgress.values()) {
         if (left === 0) break
         if (p.complete || !peer.has(p.index) || this.priority[p.index] === Priority.none) continue
-        left -= this.takeBlocks(p, peer, left, out, now + 1, 1)
+        left -= this.takeBlocks(p, peer, left, out, now, now + 1, 1)
       }
     }
     return max - left
@@ -350,12 +352,15 @@ export class PiecePicker {
     const p = req.progress
     const b = req.offset / BLOCK_SIZE
     peer.outstanding.delete(p.index * this.blockStride + b)
-    if (p.requested[b] > 0) p.requested[b]--
+    if (p.requested[b] > 0) {
+      p.requested[b]--
+      p.pending--
+    }
     if (!block) {
       if (!p.received[b] && p.requested[b] === 0 && b < p.cursor) p.cursor = b
       // Nothing received and nothing asked any more (its peer left or choked us): forget it, so it costs no memory
       // and does not count against the cap; it is picked again like any other piece.
-      if (p.receivedCount === 0 && !p.complete && this.inProgress.get(p.index) === p && p.requested.every((r) => r === 0)) {
+      if (p.receivedCount === 0 && !p.complete && this.inProgress.get(p.index) === p && p.pending === 0) {
         this.inProgress.delete(p.index)
         if (p.buf) this.releaseBuffer(p.buf)
         p.buf = null
@@ -434,7 +439,7 @@ export class PiecePicker {
   /** Drop in-progress pieces nobody wants any more (priority fell to none); frees their memory. */
   dropUnwanted(): void {
     for (const [i, p] of this.inProgress) {
-      if (!p.complete && this.priority[i] === Priority.none && p.requested.every((r) => r === 0)) {
+      if (!p.complete && this.priority[i] === Priority.none && p.pending === 0) {
         this.inProgress.delete(i)
         if (p.buf) this.releaseBuffer(p.buf)
         p.buf = null

@@ -1,12 +1,6 @@
 // Compact peer addresses (BEP 23 / BEP 7) as latin1 strings: 4-byte IPv4 or 16-byte IPv6, then a 2-byte port.
 // Parsed by hand so that nothing is allocated beyond the result string.
 
-/** addr is ip (compact) followed by port. */
-export function sameAddress(addr: string, ip: string, port: number): boolean {
-  const n = ip.length
-  return addr.length === n + 2 && addr.charCodeAt(n) === port >>> 8 && addr.charCodeAt(n + 1) === (port & 0xff) && addr.startsWith(ip)
-}
-
 /**
  * The compact form of ip:port as a latin1 string: 6 chars for IPv4 (and IPv4-mapped IPv6), 18 for IPv6;
  * undefined for anything that is not an IP address.

@@ -14,6 +14,7 @@ import { MAGIC, RecordWriter, readLog, type LogSink } from './store-log.js'
 import { loadState, openDb } from './store-db.js'
 import { startThread } from './thread.js'
 import type { Peer, Registration, Swarm, Tracker, TrackerJournal } from './swarm.js'
+import { peerAddr } from './swarm.js'
 
 export interface StoreOptions {
   /** Milliseconds between flushes (default 1000). */
@@ -146,7 +147,7 @@ export class TrackerStore implements TrackerJournal {
     for (const p of this.dirtyPeers) {
       // A peer removed since it was marked is not in its swarm any more: its removal is already recorded.
       if (p.swarm.peers.get(p.id) !== p) continue
-      this.rec.peer(p.swarm.ih, p.id, p.seeder, t.toUnix(p.last), p.addr)
+      this.rec.peer(p.swarm.ih, p.id, p.seeder, t.toUnix(p.last), peerAddr(p))
     }
     for (const s of this.dirtySwarms) this.rec.completed(s.ih, s.completed)
     this.dirtyPeers = new Set()
@@ -206,7 +207,7 @@ export class TrackerStore implements TrackerJournal {
       if (r.done) return false
       const s = r.value
       if (s.completed > 0) w.completed(s.ih, s.completed)
-      for (const p of s.peers.values()) w.peer(s.ih, p.id, p.seeder, t.toUnix(p.last), p.addr)
+      for (const p of s.peers.values()) w.peer(s.ih, p.id, p.seeder, t.toUnix(p.last), peerAddr(p))
     }
     return true
   }

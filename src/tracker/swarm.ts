@@ -2,16 +2,18 @@
 // Both front ends (HTTP and UDP) and the persistence unit talk to this class only.
 //
 // Memory layout, chosen for ~1 M peers in well under 500 MiB: a peer is one small object keyed by its peer id (a
-// 20-char latin1 string) in its swarm's Map, with its compact address as a 6- or 18-char latin1 string (copied
-// straight into replies), and times in whole seconds since the tracker started (small integers, no heap
-// numbers). A swarm's Map is kept in order of last announce (a re-announce moves the peer to the end), so the
+// 20-char latin1 string) in its swarm's Map, its compact address only in its swarm's slot array (slots.ts: copied
+// straight into replies; a string per peer cost ~28 MiB at 1 M peers), and times in whole seconds since the
+// tracker started (small integers, no heap numbers). A swarm's Map is kept in order of last announce (a re-announce moves the peer to the end), so the
 // oldest peer is always the first entry: expiry pops from the front and a full swarm drops its first entry. A
 // parallel array gives O(1) random sampling for the peer list.
 
 import { RateLimiter, RateMeter } from './rate-limit.js'
-import { compactAddress, sameAddress } from './address.js'
+import { compactAddress } from './address.js'
+import { F_SEEDER, F_V6, SLOT, allocSlots, peerAddr, releaseSlots, resizeSlots, slotIs, slotV6, writeSlot } from './slots.js'
 
 export { compactAddress, decodeCompactAddress } from './address.js'
+export { peerAddr } from './slots.js'
 
 export const EVENT_NONE = 0
 export const EVENT_COMPLETED = 1
@@ -20,8 +22,6 @@ export const EVENT_STOPPED = 3
 export type AnnounceEvent = 0 | 1 | 2 | 3
 
 export interface Peer {
-  /** Compact address: 4-byte IPv4 or 16-byte IPv6, then the 2-byte port, as a latin1 string. */
-  addr: string
   seeder: boolean
   /** Seconds since the tracker's epoch (Tracker.now()). */
   last: number
@@ -80,14 +80,14 @@ export class AnnounceResult {
   /** Concatenated 6-byte IPv4 compact peers (latin1). */
   get peers4(): string {
     let s = ''
-    for (const p of this.picked) if (p.addr.length === 6) s += p.addr
+    for (const p of this.picked) if (!slotV6(p)) s += peerAddr(p)
     return s
   }
 
   /** Concatenated 18-byte IPv6 compact peers (latin1). */
   get peers6(): string {
     let s = ''
-    for (const p of this.picked) if (p.addr.length === 18) s += p.addr
+    for (const p of this.picked) if (slotV6(p)) s += peerAddr(p)
     return s
   }
 
@@ -170,25 +170,9 @@ export interface Registration {
 }
 
 const EPOCH_MS = Date.now()
-const SLOT = 19
-const F_SEEDER = 1
-const F_V6 = 2
 
 function newSwarm(ih: string): Swarm {
-  return { ih, peers: new Map(), list: [], slots: new Uint8Array(4 * SLOT), seeders: 0, leechers: 0, completed: 0 }
-}
-
-/** Writes peer p's flags and address into its slot, growing the array when p is a new last slot. */
-function writeSlot(s: Swarm, p: Peer): void {
-  const o = p.idx * SLOT
-  if (o + SLOT > s.slots.length) {
-    const grown = new Uint8Array(Math.max(s.slots.length * 2, o + SLOT))
-    grown.set(s.slots)
-    s.slots = grown
-  }
-  const a = p.addr
-  s.slots[o] = (p.seeder ? F_SEEDER : 0) | (a.length === 18 ? F_V6 : 0)
-  for (let i = 0; i < a.length; i++) s.slots[o + 1 + i] = a.charCodeAt(i)
+  return { ih, peers: new Map(), list: [], slots: allocSlots(4), seeders: 0, leechers: 0, completed: 0 }
 }
 
 /** Slots picked by the last announce; copied out into its AnnounceResult. */
@@ -307,12 +291,10 @@ export class Tracker {
     if (peer) {
       // Move to the end: the Map stays ordered by last announce.
       swarm.peers.delete(p.peerId)
-      if (!sameAddress(peer.addr, ipc, p.port)) {
-        const addr = ipc + String.fromCharCode(p.port >>> 8, p.port & 0xff)
-        this.countFamily(peer.addr, -1)
-        this.countFamily(addr, 1)
-        peer.addr = addr
-        writeSlot(swarm, peer)
+      if (!slotIs(peer, ipc, p.port)) {
+        this.countFamily(slotV6(peer), -1)
+        this.countFamily(ipc.length === 16, 1)
+        writeSlot(swarm, peer, ipc + String.fromCharCode(p.port >>> 8, p.port & 0xff))
       }
       if (seeder && !peer.seeder) {
         swarm.completed++ // a leecher we knew that now has everything: one completed download
@@ -327,13 +309,12 @@ export class Tracker {
         this.removePeer(oldest)
         this.journal?.peerRemoved(swarm.ih, oldest.id)
       }
-      const addr = ipc + String.fromCharCode(p.port >>> 8, p.port & 0xff)
-      peer = { addr, seeder, last: now, idx: swarm.list.length, swarm, id: p.peerId }
+      peer = { seeder, last: now, idx: swarm.list.length, swarm, id: p.peerId }
       swarm.list.push(peer)
-      writeSlot(swarm, peer)
+      writeSlot(swarm, peer, ipc + String.fromCharCode(p.port >>> 8, p.port & 0xff))
       swarm.peers.set(p.peerId, peer)
       if (seeder) { swarm.seeders++; this.seeders++ } else { swarm.leechers++; this.leechers++ }
-      this.countFamily(addr, 1)
+      this.countFamily(ipc.length === 16, 1)
       if (p.event === EVENT_COMPLETED) {
         swarm.completed++
         this.journal?.swarmChanged(swarm)
@@ -418,7 +399,10 @@ export class Tracker {
         this.removePeer(peer)
         dropped++
       }
-      if (s.list.length === 0 && s.completed === 0 && !this.registered.has(s.ih)) this.swarms.delete(s.ih)
+      if (s.list.length === 0 && s.completed === 0 && !this.registered.has(s.ih)) {
+        this.swarms.delete(s.ih)
+        releaseSlots(s)
+      }
     }
     return dropped
   }
@@ -442,21 +426,20 @@ export class Tracker {
     }
     const known = swarm.peers.get(id)
     if (known) {
-      this.countFamily(known.addr, -1)
-      this.countFamily(addr, 1)
-      known.addr = addr
+      this.countFamily(slotV6(known), -1)
+      this.countFamily(addr.length === 18, 1)
       known.last = last
       this.setSeeder(swarm, known, seeder)
-      writeSlot(swarm, known)
+      writeSlot(swarm, known, addr)
       return
     }
     if (swarm.list.length >= this.maxSwarmPeers) return
-    const peer: Peer = { addr, seeder, last, idx: swarm.list.length, swarm, id }
+    const peer: Peer = { seeder, last, idx: swarm.list.length, swarm, id }
     swarm.list.push(peer)
-    writeSlot(swarm, peer)
+    writeSlot(swarm, peer, addr)
     swarm.peers.set(id, peer)
     if (seeder) { swarm.seeders++; this.seeders++ } else { swarm.leechers++; this.leechers++ }
-    this.countFamily(addr, 1)
+    this.countFamily(addr.length === 18, 1)
   }
 
   restoreRemoved(ih: string, id: string): void {
@@ -529,7 +512,7 @@ export class Tracker {
     if (!s && !reg) return undefined
     let v4 = 0
     let v6 = 0
-    for (const p of s?.list ?? []) if (p.addr.length === 6) v4++; else v6++
+    for (const p of s?.list ?? []) if (slotV6(p)) v6++; else v4++
     return {
       infoHash: Buffer.from(ih, 'latin1').toString('hex'),
       name: reg?.name,
@@ -555,6 +538,7 @@ export class Tracker {
 
   private removePeer(peer: Peer): void {
     const swarm = peer.swarm
+    this.countFamily(slotV6(peer), -1) // before its slot is reused below
     swarm.peers.delete(peer.id)
     const last = swarm.list.pop()!
     if (last !== peer) {
@@ -564,13 +548,12 @@ export class Tracker {
       last.idx = peer.idx
     }
     if (peer.seeder) { swarm.seeders--; this.seeders-- } else { swarm.leechers--; this.leechers-- }
-    this.countFamily(peer.addr, -1)
     // A swarm that shrank to a quarter of its slots gives the memory back (memory stays flat under churn).
-    if (swarm.slots.length > 64 * SLOT && swarm.list.length * SLOT * 4 < swarm.slots.length) swarm.slots = swarm.slots.slice(0, swarm.slots.length / 2)
+    if (swarm.slots.length > 64 * SLOT && swarm.list.length * SLOT * 4 < swarm.slots.length) resizeSlots(swarm, swarm.slots.length / SLOT / 2, swarm.list.length)
   }
 
-  private countFamily(addr: string, d: number): void {
-    if (addr.length === 6) this.v4 += d
-    else this.v6 += d
+  private countFamily(v6: boolean, d: number): void {
+    if (v6) this.v6 += d
+    else this.v4 += d
   }
 }

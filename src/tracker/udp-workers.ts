@@ -6,6 +6,7 @@ import { isIPv6 } from 'node:net'
 import { answerUdp, type UdpServer } from './udp.js'
 import type { Tracker } from './swarm.js'
 import { startThread } from './thread.js'
+import type { UdpBatchBinding } from './udp-batch.js'
 
 type FromWorker =
   | { seq: number; buf: ArrayBuffer; ips: string[] }
@@ -13,12 +14,15 @@ type FromWorker =
   | { error: string }
   | { closed: true }
 
-export async function listenUdpWorkers(tracker: Tracker, secret: Buffer, host: string, port: number, workers: number): Promise<UdpServer> {
+export async function listenUdpWorkers(tracker: Tracker, secret: Buffer, host: string, port: number, workers: number, native?: UdpBatchBinding): Promise<UdpServer> {
   const started: Worker[] = []
   const ipv6 = isIPv6(host)
+  // With batched I/O this thread owns the socket (the workers only poll it), so it closes it after they stopped.
+  let owned: number | undefined
+  if (native) [owned, port] = native.open(host, port, 4 * 1024 * 1024)
   const start = (fd: number | undefined): Promise<{ w: Worker; address: { address: string; port: number; family: string }; fd?: number }> =>
     new Promise((resolve, reject) => {
-      const w = startThread('udp-worker', { host, port, fd, ipv6, secret: new Uint8Array(secret) })
+      const w = startThread('udp-worker', { host, port, fd, ipv6, native: owned !== undefined, secret: new Uint8Array(secret) })
       started.push(w)
       w.on('message', (m: FromWorker) => {
         if ('seq' in m) w.postMessage(...answerBatch(tracker, m))
@@ -29,19 +33,22 @@ export async function listenUdpWorkers(tracker: Tracker, secret: Buffer, host: s
       w.once('exit', (code) => reject(new Error(`UDP worker exited (code ${code})`)))
     })
   try {
-    const first = await start(undefined)
+    const first = await start(owned)
     if (workers > 1 && first.fd === undefined) throw new Error('cannot share the UDP socket between threads')
     for (let k = 1; k < workers; k++) await start(first.fd)
     return {
       address: first.address,
+      batched: owned !== undefined,
       close: async () => {
         // All threads hold the same descriptor: the first to close it closes it for all, the others' closes are
         // no-ops. Closing them together, before anything else shuts down, leaves no time for the number to be reused.
         await Promise.all(started.map((w) => closeWorker(w)))
+        if (owned !== undefined) native!.close(owned)
       },
     }
   } catch (err) {
     await Promise.all(started.map((w) => w.terminate()))
+    if (owned !== undefined) native!.close(owned)
     throw err
   }
 }

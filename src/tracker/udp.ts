@@ -188,6 +188,8 @@ export function errorPacket(tid: number, message: string): Buffer {
 /** A bound UDP tracker socket; `close()` stops it. */
 export interface UdpServer {
   address: { address: string; port: number; family: string }
+  /** Batched native I/O (udp-batch.ts) rather than dgram. */
+  batched: boolean
   close(): Promise<void>
 }
 
@@ -211,6 +213,7 @@ export function listenUdp(tracker: Tracker, ids: ConnectionIds, host: string, po
       const a = sock.address()
       resolve({
         address: { address: a.address, port: a.port, family: a.family },
+        batched: false,
         close: () => new Promise((res) => sock.close(() => res())),
       })
     })

@@ -3,14 +3,14 @@
 // beside the bootstrap node and then forgotten, and stats() says what the node is doing.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createSocket, type Socket } from 'node:dgram'
+import { createSocket, Socket } from 'node:dgram'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DhtNode } from '../../src/discovery/dht.js'
 import { formatState, parseState, STALE_AFTER } from '../../src/discovery/dht-state.js'
 import type { PeerAddress } from '../../src/discovery/peer-address.js'
-import { startDhtSwarm, type DhtSwarm } from '../helpers/dht-swarm.js'
+import { addLatency, setDhtLatency, startDhtSwarm, type DhtSwarm } from '../helpers/dht-swarm.js'
 import { waitFor, within } from '../helpers/wait.js'
 import { tmpDir } from '../helpers/tmp.js'
 
@@ -161,6 +161,41 @@ test('an explicit bootstrap node is asked even when the saved table is good', as
   await again.ready()
   assert.ok(asked.length >= 1, 'the bootstrap node was asked')
   assert.ok(again.nodeCount >= 10)
+})
+
+test('on start the saved nodes and the bootstrap node are asked together, before any answer arrives', async () => {
+  const statePath = join(tmpDir(), 'dht.json')
+  const first = node({ statePath })
+  await first.listen()
+  await first.ready()
+  await first.destroy()
+  const savedPorts = new Set<number>(JSON.parse(readFileSync(statePath, 'utf8')).nodes.map((n: { port: number }) => n.port))
+  assert.ok(savedPorts.size >= 8, `saved ${savedPorts.size}`)
+  const router = node({ bootstrap: false })
+  const routerPort = await router.listen()
+  addLatency(router)
+  // Every answer (swarm nodes and router) leaves 100 ms late: what the node sends before then, it sent without
+  // waiting for anyone. Destination ports of the datagrams our node sends, in order, up to its first answer.
+  setDhtLatency(100)
+  const sent: Array<{ from: number; to: number }> = []
+  const send = Socket.prototype.send
+  Socket.prototype.send = function (this: Socket, ...args: any[]) {
+    try { sent.push({ from: this.address().port, to: Number(args.length >= 5 ? args[3] : args[1]) }) } catch {}
+    return (send as any).apply(this, args)
+  } as typeof send
+  let before: number[] = []
+  try {
+    const d = node({ statePath, bootstrap: [`127.0.0.1:${routerPort}`] })
+    const port = await d.listen()
+    await within(new Promise<void>((resolve) => d.krpc!.socket.socket.once('message', () => resolve())), 3000, 'no answer')
+    before = sent.filter((x) => x.from === port).map((x) => x.to)
+  } finally {
+    Socket.prototype.send = send
+    setDhtLatency(0)
+  }
+  assert.ok(before.includes(routerPort), `the bootstrap node was not asked first: ${before}`)
+  const saved = before.filter((p) => savedPorts.has(p))
+  assert.ok(saved.length >= 2, `saved nodes asked beside it: ${saved.length} of ${before.length}`)
 })
 
 test('state file: freshest first, one entry per address, version 1 files read, silent and stale nodes not written', () => {

@@ -4,7 +4,10 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { announce, type AnnounceRequest } from '../../src/discovery/tracker.js'
 import { announceIPv6 } from '../../src/discovery/own-address.js'
-import { startFakeHttpTracker, sendBencoded, param, type FakeHttpTracker } from '../helpers/fake-tracker.js'
+import {
+  startFakeHttpTracker, sendBencoded, param, startFakeUdpTracker, udpConnectReply, udpAnnounceReply,
+  type FakeHttpTracker, type FakeUdpTracker, type FakeUdpHandler,
+} from '../helpers/fake-tracker.js'
 import { makeTestTorrent, startClient, stopAll } from '../helpers/swarm.js'
 import { tmpDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
@@ -53,6 +56,73 @@ test('a client bound to 127.0.0.1 and ::1 tells an IPv4 tracker its IPv6 address
   await waitFor('an announce', () => tracker.requests.length > 0, 5000)
   assert.is(param(tracker.requests[0], 'ipv6')?.toString(), '::1')
   assert.is(Number(param(tracker.requests[0], 'port')?.toString()), c.port())
+})
+
+/** A UDP tracker answering with `peers` (compact, in its own family). */
+function udpAnswering(peers: Buffer): FakeUdpHandler {
+  const conn = Buffer.alloc(8, 7)
+  return (pkt, reply) => {
+    if (pkt.action === 0) reply(udpConnectReply(pkt.transactionId, conn))
+    else if (pkt.action === 1) reply(udpAnnounceReply(pkt.transactionId, { interval: 900, leechers: 1, seeders: 1, peers }))
+  }
+}
+
+/** Fake UDP trackers on 127.0.0.1 and ::1 at one port number, as one host name with both families would be. */
+async function udpTrackerPair(h4: FakeUdpHandler, h6: FakeUdpHandler | undefined): Promise<FakeUdpTracker[]> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const t4 = await startFakeUdpTracker(h4, '127.0.0.1')
+    if (!h6) return [t4]
+    try {
+      return [t4, await startFakeUdpTrackerAt(h6, '::1', t4.port)]
+    } catch {
+      await t4.close() // the port number was taken on ::1: try another
+    }
+  }
+  throw new Error('no port free on both 127.0.0.1 and ::1 after 10 tries')
+}
+
+async function startFakeUdpTrackerAt(h: FakeUdpHandler, host: string, port: number): Promise<FakeUdpTracker> {
+  const t6 = await startFakeUdpTracker(h, host, port)
+  if (t6.port !== port) throw new Error('port differs')
+  return t6
+}
+
+const dualName = (port: number) => `udp://dual.test:${port}/announce`
+const dualLookup = async () => [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]
+const peer4 = Buffer.from([127, 0, 0, 9, 0x1a, 0xe1])
+const peer6 = Buffer.concat([Buffer.from('00000000000000000000000000000001', 'hex'), Buffer.from([0x1a, 0xe2])])
+
+test('a UDP tracker whose name resolves to both families is announced over both, peers merged', async () => {
+  const pair = await udpTrackerPair(udpAnswering(peer4), udpAnswering(peer6))
+  try {
+    const res = await announce(dualName(pair[0].port), req, { lookupAll: dualLookup })
+    assert.equal(res.peers, [{ host: '127.0.0.9', port: 6881 }, { host: '::1', port: 6882 }])
+    assert.equal(pair.map((t) => t.packets.map((p) => p.action)), [[0, 1], [0, 1]], 'each family heard connect and announce')
+  } finally {
+    for (const t of pair) await t.close()
+  }
+})
+
+test('both families: a silent IPv6 side costs at most the grace period, and a dead one nothing', async () => {
+  // IPv6 tracker that never answers: the IPv4 answer comes back after about 1.5 s, not the 15 s timeout.
+  const pair = await udpTrackerPair(udpAnswering(peer4), () => {})
+  try {
+    const t0 = Date.now()
+    const res = await announce(dualName(pair[0].port), req, { lookupAll: dualLookup })
+    const took = Date.now() - t0
+    assert.equal(res.peers, [{ host: '127.0.0.9', port: 6881 }])
+    assert.ok(took >= 1000 && took < 5000, `took ${took} ms`)
+  } finally {
+    for (const t of pair) await t.close()
+  }
+  // Nothing listening on ::1 at that port: the IPv4 answer alone, and no error.
+  const [t4] = await udpTrackerPair(udpAnswering(peer4), undefined)
+  try {
+    const res = await announce(dualName(t4.port), req, { lookupAll: dualLookup, timeoutMs: 4000 })
+    assert.equal(res.peers, [{ host: '127.0.0.9', port: 6881 }])
+  } finally {
+    await t4.close()
+  }
 })
 
 test.run()

@@ -1,6 +1,6 @@
 // bt and qBittorrent-nox (Debian) on 127.0.0.1, both directions, with .torrent files and with magnet links: bt
 // through its CLI, qBittorrent through its Web API v2. One qBittorrent runs for the whole file (its settings and
-// loopback pitfalls are in test/helpers/qbittorrent.ts).
+// loopback pitfalls are in test/helpers/qbittorrent.ts). It keeps its default transports: it dials bt over uTP.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readFileSync } from 'node:fs'

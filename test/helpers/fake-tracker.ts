@@ -100,7 +100,7 @@ export interface FakeUdpTracker {
   close(): Promise<void>
 }
 
-export async function startFakeUdpTracker(handler: FakeUdpHandler, host = '127.0.0.1'): Promise<FakeUdpTracker> {
+export async function startFakeUdpTracker(handler: FakeUdpHandler, host = '127.0.0.1', port = 0): Promise<FakeUdpTracker> {
   const family = host.includes(':') ? 'udp6' : 'udp4'
   const sock = dgram.createSocket(family)
   const packets: UdpPacket[] = []
@@ -111,11 +111,14 @@ export async function startFakeUdpTracker(handler: FakeUdpHandler, host = '127.0
     packets.push(pkt)
     tracker.handler(pkt, (buf) => sock.send(buf, rinfo.port, rinfo.address))
   })
-  await new Promise<void>((resolve) => sock.bind(0, host, resolve))
-  const port = sock.address().port
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject)
+    sock.bind(port, host, () => { sock.off('error', reject); resolve() })
+  })
+  const bound = sock.address().port
   return Object.assign(tracker, {
-    port, host, packets,
-    url: `udp://${family === 'udp6' ? `[${host}]` : host}:${port}/announce`,
+    port: bound, host, packets,
+    url: `udp://${family === 'udp6' ? `[${host}]` : host}:${bound}/announce`,
     close: () => new Promise<void>((resolve) => sock.close(() => resolve())),
   })
 }

@@ -7,13 +7,15 @@
 //   Session\Interface / Session\InterfaceAddress say otherwise.
 // - libtorrent refuses a second connection from an IP it already has a peer on; on loopback every peer is 127.0.0.1:
 //   Session\MultiConnectionsPerIp=true.
-// - It dials over uTP first (bt speaks TCP only, and the fallback costs seconds): Session\BTProtocol=TCP.
+// - Its transports stay at their default (TCP and uTP; it dials over uTP first), as a user's would. Over uTP it ends
+//   a connection with a FIN carrying libtorrent's close-reason extension, which bt's libutp (utp-native) ignores; after
+//   fetching a magnet's metadata it reconnects from the same address, which bt must accept (peer-manager.ts admit()).
 // - The first start waits for the legal notice to be accepted on a terminal: [LegalNotice] Accepted=true.
 // - The Web API wants a login (admin/adminadmin by default in 4.5) unless WebUI\LocalHostAuth=false, which lets
 //   requests from 127.0.0.1 through. Its torrent queue (5 active downloads) is off: Session\QueueingSystemEnabled.
-// - Encryption stays at its default ("allow"): it accepts plain connections, but its own outgoing ones open with an
-//   encrypted (MSE) handshake, which bt closes; libtorrent retries in plain TCP on a later attempt, seconds on. So a
-//   test where qBittorrent dials bt (magnet x.pe) takes a few seconds more than one where bt dials it.
+// - Encryption stays at its default ("allow"): it accepts plain and encrypted (MSE) connections, and dials in plain
+//   text (seen on the wire), which bt's default --encryption prefer accepts. Against bt --encryption require it does
+//   not get through within 10 s: a test of that pairing must turn qBittorrent's own encryption up.
 // - `--webui-port` sets the API port; the peer port is Session\Port. Torrents are added with torrents/add
 //   (multipart: `torrents` file parts or `urls`), watched with torrents/info?hashes=.
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -64,7 +66,6 @@ export async function startQbittorrent(): Promise<QbtHandle> {
   writeFileSync(join(config, 'qBittorrent.conf'), [
     '[LegalNotice]', 'Accepted=true', '',
     '[BitTorrent]',
-    'Session\\BTProtocol=TCP',
     'Session\\DHTEnabled=false',
     'Session\\LSDEnabled=false',
     'Session\\PeXEnabled=false',

@@ -51,11 +51,14 @@ test('an index of schema 1 is migrated: its full text is rebuilt with type words
     assert.equal(await names(store, 'sunset'), ['Old Album'])
     assert.equal(await names(store, 'old -type:movie'), ['Old Album'])
     assert.equal((await store.get(h(1)))!.files, files)
+    // Schema 3: file types read from the stored file lists (the movie has none: nothing is known of it).
+    const f = (await store.search(parseQuery(''), { facets: true })).facets!
+    assert.equal(f.fileType, [{ value: 'audio', count: 1 }])
   } finally {
     await store.close()
   }
   const check = new Database(path, { readonly: true })
-  assert.is(check.pragma('user_version', { simple: true }), 2)
+  assert.is(check.pragma('user_version', { simple: true }), 3)
   check.close()
 })
 
@@ -100,6 +103,30 @@ test('bulk mode: upserts share a transaction that others see once flushed; close
   } finally {
     await store.close()
     await other.close()
+  }
+})
+
+test('keys: a second another connection (or an update) used already is found taken, and nothing is overwritten', async () => {
+  const path = join(dir, 'keys.db')
+  const T = Date.UTC(2024, 0, 1)
+  const a = SqliteIndex.open(path)
+  const b = SqliteIndex.open(path)
+  try {
+    // An update allocates a key it then leaves unused: the second's first key stays free, its second is taken.
+    await a.upsert([{ infoHash: h(1), name: 'One', source: 'test', publishedAt: T }])
+    await a.upsert([{ infoHash: h(1), name: 'One again', source: 'test', publishedAt: T }])
+    await a.upsert([{ infoHash: h(2), name: 'Two', source: 'test', publishedAt: T }])
+    // b has guessed nothing yet for that second: its guesses collide with a's rows and are corrected.
+    await b.upsert([{ infoHash: h(3), name: 'Three', source: 'test', publishedAt: T }, { infoHash: h(4), name: 'Four', source: 'test', publishedAt: T + 500 }])
+    await a.upsert([{ infoHash: h(5), name: 'Five', source: 'test', publishedAt: T }])
+    assert.is(await a.count(), 5)
+    const all = (await a.search(parseQuery(''), { sort: 'date', limit: 10 })).items
+    assert.equal(all.map((t) => t.name).sort(), ['Five', 'Four', 'One again', 'Three', 'Two'])
+    assert.ok(all.every((t) => t.publishedAt === T))
+    for (let i = 1; i <= 5; i++) assert.ok(await a.get(h(i)), `torrent ${i} stored`)
+  } finally {
+    await a.close()
+    await b.close()
   }
 })
 

@@ -193,6 +193,21 @@ function backendSuite(name: string, open: () => Promise<IndexStore>) {
     assert.equal(r.facets!.language, [{ value: 'en', count: 2 }, { value: 'fr', count: 1 }])
     assert.equal(r.facets!.year.map((x) => x.value).sort(), [1979, 1999, 2016])
     assert.equal(r.facets!.source, [{ value: 'bluray', count: 1 }, { value: 'hdtv', count: 1 }, { value: 'web-dl', count: 1 }])
+    // File types from the file lists (the Wall's .flac, the season's .mkv); the torrents without a file list and
+    // without an extension in their name say nothing.
+    assert.equal(r.facets!.fileType, [{ value: 'audio', count: 1 }, { value: 'video', count: 1 }])
+    const every = await store.search(parseQuery(""), { facets: true, limit: 0 })
+    assert.is(every.items.length, 0)
+    assert.is(every.total, 6)
+    assert.equal(every.facets!.fileType, [{ value: 'audio', count: 1 }, { value: 'software', count: 1 }, { value: 'video', count: 1 }])
+    // A capped count: the facets describe the first `cap` matches, and the total says it is a lower bound.
+    const capped = await store.search(parseQuery(''), { facets: true, countLimit: 3, limit: 1 })
+    assert.is(capped.total, 3)
+    assert.is(capped.totalIsEstimate, true)
+    assert.is(capped.facets!.type.reduce((a, x) => a + x.count, 0), 3)
+    const exact = await store.search(parseQuery(''), { facets: true, countLimit: 6, limit: 1 })
+    assert.is(exact.total, 6)
+    assert.is(exact.totalIsEstimate, undefined)
     assert.is((await store.search(parseQuery('show'), { count: true })).total, 2)
   })
 

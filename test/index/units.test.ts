@@ -2,7 +2,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Readable } from 'node:stream'
-import { encodeFiles, decodeFiles, filesText } from '../../src/index/files.js'
+import { encodeFiles, decodeFiles, filesText, fileTypesOf } from '../../src/index/files.js'
+import { FILE_TYPES } from '../../src/index/rows.js'
 import { readLines } from '../../src/index/import/lines.js'
 import { prepareRecord, RecordError } from '../../src/index/record.js'
 import { recordFromJson } from '../../src/index/import/records.js'
@@ -40,6 +41,15 @@ async function collect(chunks: (string | Buffer)[], max?: number) {
   for await (const l of readLines(Readable.from(chunks.map((c) => Buffer.from(c))), max)) out.push(l)
   return out
 }
+
+test('file types: bits of FILE_TYPES from the file extensions, or the name when there is no file list', () => {
+  const names = (mask: number) => FILE_TYPES.filter((_, i) => mask & (1 << i))
+  const files = ['a/Movie.mkv', 'a/Movie.EN.srt', 'a/Movie.nfo', 'a/cover.JPG', 'a/setup.exe', 'a/book.epub', 'a/x.rar', 'a/song.flac', 'a/README', 'a/weird.xyz']
+  assert.equal(names(fileTypesOf('a', files.map((path) => ({ path, size: 1 })))), FILE_TYPES.slice())
+  assert.equal(names(fileTypesOf('Some.Movie.2020.1080p.mkv', undefined)), ['video'])
+  assert.equal(names(fileTypesOf('Some.Movie.2020.1080p', [])), [])
+  assert.equal(names(fileTypesOf('x', [{ path: 'dir.v2/file', size: 1 }, { path: '__proto__.__proto__', size: 1 }])), [])
+})
 
 test('line reader: chunk boundaries, CRLF, no final newline, over-long lines skipped with their numbers', async () => {
   assert.equal(await collect(['ab', 'c\nde', 'f\r\n', '\nlast']), [

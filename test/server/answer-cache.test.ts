@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import Fastify from 'fastify'
 import { AnswerCache, sqliteVersion } from '../../src/server/search/answer-cache.js'
 import { jsonSearchPlugin } from '../../src/server/search/json-search.js'
+import { runGraphql, stableJson } from '../../src/server/search/graphql.js'
 import type { IndexStore, SearchOptions } from '../../src/index/types.js'
 import { bt } from '../helpers/cli.js'
 import { tmpDir } from '../helpers/tmp.js'
@@ -87,6 +88,58 @@ test('JSON search: the next page and a re-sort reuse the total and facets (one c
   await app.close()
 })
 
+test('GraphQL: answers kept by canonical document + variables + operation, until the index changes; errors not kept', async () => {
+  let searches = 0
+  let failNext = false
+  const store = {
+    async search(_q: unknown, o: SearchOptions) {
+      searches++
+      if (failNext) {
+        failNext = false
+        throw new Error('store down')
+      }
+      return { items: [], total: 7 + (o.offset ?? 0) }
+    },
+  } as unknown as IndexStore
+  let version = 'v1'
+  const cache = new AnswerCache(() => version, 60_000)
+  const handle = { get: async () => store, close: async () => {} }
+  const q = 'query Q($input: TorrentContentSearchQueryInput!) { torrentContent { search(input: $input) { totalCount } } }'
+  const run = async (query: string, variables: unknown, operationName?: string) => {
+    const r = await runGraphql(handle, { query, variables, operationName }, cache)
+    return { status: r.status, json: JSON.parse(Buffer.isBuffer(r.body) ? r.body.toString() : JSON.stringify(r.body)) }
+  }
+  const a = await run(q, { input: { queryString: 'x', offset: 0 } })
+  assert.is(a.json.data.torrentContent.search.totalCount, 7)
+  assert.is(searches, 1)
+  // Another spelling of the same document (spacing, a comment) and the variables' keys in another order: a hit.
+  await run(`# the same\n${q.replace(/ /g, '   ')}`, { input: { offset: 0, queryString: 'x' } })
+  await run(q, { input: { queryString: 'x', offset: 0 } }, 'Q')
+  assert.is(searches, 2, 'operationName is part of the key')
+  await run(`# the same\n${q.replace(/ /g, '   ')}`, { input: { offset: 0, queryString: 'x' } })
+  assert.is(searches, 2)
+  // Other variables: another search.
+  assert.is((await run(q, { input: { queryString: 'x', offset: 3 } })).json.data.torrentContent.search.totalCount, 10)
+  assert.is(searches, 3)
+  // The index changed: computed again.
+  version = 'v2'
+  await run(q, { input: { queryString: 'x', offset: 0 } })
+  assert.is(searches, 4)
+  // A store failure is answered as a GraphQL error and not kept: the next identical request searches again.
+  failNext = true
+  const failed = await run(q, { input: { queryString: 'y' } })
+  assert.match(JSON.stringify(failed.json.errors), /store down/)
+  const again = await run(q, { input: { queryString: 'y' } })
+  assert.is(again.json.data.torrentContent.search.totalCount, 7)
+  assert.is(searches, 6)
+  // Validation errors are still 400 with their message (remembered with the document, no search).
+  const bad = await run('{ torrentContent { nope } }', undefined)
+  assert.is(bad.status, 400)
+  assert.match(bad.json.errors[0].message, /nope/)
+  assert.is(searches, 6)
+  assert.is(stableJson({ b: [1, { d: 1, c: 2 }], a: null }), '{"a":null,"b":[1,{"c":2,"d":1}]}')
+})
+
 let s: Serve | undefined
 test.after(async () => {
   await s?.stop()
@@ -108,6 +161,11 @@ test('bt serve: an import by another process shows in the next RSS sync and JSON
   s = await startServe({ args: ['--db', db] })
   const rss = `${s.url}/torznab/api?t=tvsearch&cat=5000&limit=5`
   const json = `${s.url}/api/v1/search?q=show&limit=5&sort=date`
+  const gql = () => http(`${s!.url}/graphql`, { body: { query: '{ torrentContent { search(input: { queryString: "show", orderBy: [{ field: published_at, descending: true }], limit: 1 }) { totalCount items { title torrent { name } } } } }' } })
+  const g1 = await gql()
+  assert.is(g1.status, 200, g1.text)
+  assert.is(g1.json.data.torrentContent.search.totalCount, 50)
+  assert.is((await gql()).text, g1.text, 'the same GraphQL answer again')
   const first = await http(rss)
   assert.match(first.text, /Old\.Show\.S01E50/)
   assert.is((await http(rss)).text, first.text, 'the same answer again')
@@ -119,6 +177,9 @@ test('bt serve: an import by another process shows in the next RSS sync and JSON
   assert.match(after.text, /New\.Show\.S02E01/)
   assert.is((await http(json)).json.items[0].name, 'New.Show.S02E01.1080p.WEB-DL.x264-GRP')
   assert.is((await http(`${json}&offset=5`)).json.total, 51, 'the counts follow the index too')
+  const g2 = (await gql()).json.data.torrentContent.search
+  assert.is(g2.totalCount, 51, 'GraphQL follows the index')
+  assert.is(g2.items[0].torrent.name, 'New.Show.S02E01.1080p.WEB-DL.x264-GRP')
   // A bad request is a 400 each time, never a cached success.
   assert.is((await http(`${s.url}/api/v1/search?q=show&limit=x`)).status, 400)
   assert.is((await http(`${s.url}/api/v1/search?q=show&limit=x`)).status, 400)

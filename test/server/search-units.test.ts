@@ -6,9 +6,11 @@ import { XMLValidator } from 'fast-xml-parser'
 import { join } from 'node:path'
 import { tmpDir } from '../helpers/tmp.js'
 import { categoriesOf, typesForCategories, CATEGORIES, MAX_CATEGORIES } from '../../src/server/search/categories.js'
-import { torznabQuery, TorznabError, xmlEscape, itemXml, capsXml, errorXml } from '../../src/server/search/torznab.js'
+import { torznabQuery, TorznabError, xmlEscape, itemXml, capsXml, errorXml, rfc822 } from '../../src/server/search/torznab.js'
+import { formatMagnet } from '../../src/metainfo/magnet.js'
 import { wordsQuery, magnetOf } from '../../src/server/search/common.js'
 import { searchRequest } from '../../src/server/search/json-search.js'
+import { runGraphql } from '../../src/server/search/graphql.js'
 import type { StoredTorrent } from '../../src/index/types.js'
 
 const torrent = (name: string, c: Partial<StoredTorrent['classification']>): StoredTorrent => ({
@@ -93,6 +95,42 @@ test('plain words and magnets', () => {
   assert.is(p.get('xt'), `urn:btih:${'a'.repeat(40)}`)
   assert.is(p.get('dn'), 'A & B')
   assert.equal(p.getAll('tr'), ['udp://t.example:1337/announce?x=1&y=2'])
+})
+
+test("feeds' fast paths give the same text as the general ones: magnet links and RFC 822 dates", () => {
+  const names = ['A & B', "Rock 'n' Roll: Live/2024", 'Café Ñandú 東京', '100% <pure>', 'x'.repeat(300), '', 'a%3Ab', 'plain.name.S01E02']
+  const trackers = [[], ['udp://t.example:1337/announce?x=1&y=2'], ['http://a/ann', 'https://b:443/x?k=v&w=%2F'], Array.from({ length: 30 }, (_, i) => `udp://t${i}.example:80`)]
+  for (const name of names) {
+    for (const tr of trackers) {
+      const t = { ...torrent(name, {}), trackers: tr }
+      assert.is(magnetOf(t), formatMagnet({ infoHash: t.infoHash, name, trackers: tr.slice(0, 20), webSeeds: [], peers: [] }), `${name} / ${tr.length}`)
+    }
+  }
+  // The magnet inside the XML is escaped like any other text ("'" included: percent-encoding leaves it as is).
+  const xml = itemXml(torrent("Rock 'n' Roll", {}))
+  assert.match(xml, /<link>magnet:\?xt=urn:btih:a{40}&amp;dn=Rock%20&apos;n&apos;%20Roll&amp;tr=udp:\/\/t\.example:1337\/announce%3Fx%3D1%26y%3D2<\/link>/)
+  assert.is(XMLValidator.validate(`<rss xmlns:torznab="x">${xml}</rss>`), true)
+  for (const ms of [0, 1, Date.UTC(2024, 1, 29, 23, 59, 59), Date.UTC(1999, 11, 31, 0, 0, 0), 1.6e12 + 123_456_789, -1, Date.UTC(20000, 0, 1), Date.UTC(999, 0, 1)]) {
+    assert.is(rfc822(ms), new Date(ms).toUTCString(), String(ms))
+  }
+})
+
+test('GraphQL: torrentFileType aggregation from the store\'s file-type facet (absent from older indexes: empty)', async () => {
+  let facets: Record<string, unknown> = { type: [{ value: 'movie', count: 3 }], year: [], resolution: [], language: [], source: [], fileType: [{ value: 'video', count: 3 }, { value: 'subtitles', count: 1 }] }
+  const store = { search: async () => ({ items: [], total: 3, facets }) }
+  const handle = { get: async () => store as never, close: async () => {} }
+  const query = '{ torrentContent { search(input: { queryString: "x", facets: { torrentFileType: { aggregate: true } } }) { aggregations { torrentFileType { value label count } contentType { value count } } } } }'
+  const r = await runGraphql(handle, { query })
+  assert.is(r.status, 200, JSON.stringify(r.body))
+  const aggs = (JSON.parse(JSON.stringify(r.body)) as { data: { torrentContent: { search: { aggregations: Record<string, unknown> } } } }).data.torrentContent.search.aggregations
+  assert.equal(aggs.torrentFileType, [{ value: 'video', label: 'video', count: 3 }, { value: 'subtitles', label: 'subtitles', count: 1 }])
+  assert.equal(aggs.contentType, [{ value: 'movie', count: 3 }])
+  facets = { type: [], year: [], resolution: [], language: [], source: [] }
+  const old = await runGraphql(handle, { query })
+  assert.is(JSON.stringify((old.body as { data: { torrentContent: { search: { aggregations: Record<string, unknown> } } } }).data.torrentContent.search.aggregations.torrentFileType), '[]')
+  // No filter by file type is offered (the index cannot apply one): asking for it is a validation error, not ignored.
+  const filter = await runGraphql(handle, { query: '{ torrentContent { search(input: { facets: { torrentFileType: { filter: ["video"] } } }) { totalCount } } }' })
+  assert.is(filter.status, 400)
 })
 
 test('JSON parameters: grammar plus options, repeated values, limits', () => {

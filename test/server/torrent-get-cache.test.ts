@@ -79,6 +79,24 @@ test('fragments: a record change shows at once; clock fields are live; settings 
   assert.is(get().maxConnectedPeers, 80)
 })
 
+test('fragments in slices: the same bytes as objects(), and the event loop runs between slices', async () => {
+  const d = daemon()
+  const list = Array.from({ length: 300 }, (_, i) => new Entry(record(i + 10, { labels: [`l${i}`] })))
+  const cache = new TorrentGetCache(d)
+  const now = 1_800_000_000
+  const whole = cache.objects(list, ALL, now)
+  let ranBetween = false
+  setImmediate(() => { ranBetween = true })
+  // A zero budget: one torrent per slice, so other work must get in before the last slice.
+  const chunks = await cache.objectsInSlices(list, ALL, now, 0)
+  assert.ok(ranBetween, 'a callback queued before the build ran during it')
+  assert.ok(chunks.length > 1, `${chunks.length} slices`)
+  assert.is(Buffer.concat(chunks).toString(), whole)
+  assert.is(Buffer.concat(await cache.objectsInSlices(list, ALL, now)).toString(), whole)
+  assert.is(Buffer.concat(await cache.objectsInSlices([], ALL, now)).toString(), '[]')
+  assert.is(Buffer.concat(await cache.objectsInSlices(list.slice(0, 1), ['id'], now, 0)).toString(), '[{"id":10}]')
+})
+
 test('acceptsGzip: names and q values', () => {
   assert.ok(acceptsGzip('gzip'))
   assert.ok(acceptsGzip('deflate, gzip;q=0.5'))

@@ -214,4 +214,28 @@ test('new pieces stop at the memory budget; urgent pieces may exceed it', () => 
   assert.equal([...new Set(pieces(urgent))], [30, 31])
 })
 
+test('a piece counts its outstanding requests: duplicates in endgame, answers and failures; none left frees it', () => {
+  const picker = new PiecePicker(2, 4 * BLOCK_SIZE, 4 * BLOCK_SIZE, { memoryBudget: 8 * BLOCK_SIZE })
+  const a = peer((i) => i === 0)
+  const b = peer((i) => i === 0)
+  const first = pick(picker, a, 3)
+  const prog = first[0].progress
+  assert.is(prog.pending, 3)
+  const rest = pick(picker, b, 10) // the last block, then endgame duplicates of a's three
+  assert.is(prog.pending, 3 + rest.length)
+  assert.is(prog.pending, [...prog.requested].reduce((x, y) => x + y, 0))
+  for (const r of rest) picker.requestDone(r, b, 'b', undefined) // b chokes: its requests fail
+  assert.is(prog.pending, 3)
+  answer(picker, a, 'a', first[0])
+  assert.is(prog.pending, 2)
+  assert.ok(picker.inProgress.has(0), 'a piece with data stays')
+  // Piece 1 started and given up before any data: with nothing outstanding it is forgotten.
+  const c = peer((i) => i === 1)
+  const other = pick(picker, c, 2)
+  assert.is(other[0].piece, 1)
+  for (const r of other) picker.requestDone(r, c, 'c', undefined)
+  assert.is(other[0].progress.pending, 0)
+  assert.not.ok(picker.inProgress.has(1))
+})
+
 test.run()

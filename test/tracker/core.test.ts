@@ -204,4 +204,31 @@ test('the per-swarm slot array follows every change: UDP-style compact replies e
   assert.is(s.seeders + s.leechers, s.list.length)
 })
 
+
+test('slot arrays (shared arena): a swarm that grows, shrinks, or is swept and its memory reused still answers its own peers', () => {
+  const t = make({ peerTimeout: 60, numwantMax: 500 })
+  const compact = (r: ReturnType<typeof ann>) => {
+    const out = Buffer.alloc(r.count(6) * 6)
+    r.writeCompact(out, 0, 6)
+    return peersOf(out.toString('latin1')).sort()
+  }
+  const ports = (ns: number[]) => ns.map((n) => `127.0.0.1:${10000 + n}`).sort()
+  for (let n = 0; n < 300; n++) ann(t, n, { event: EVENT_STARTED })
+  for (let n = 0; n < 280; n++) ann(t, n, { event: EVENT_STOPPED })
+  const live = Array.from({ length: 20 }, (_, k) => 280 + k)
+  assert.equal(compact(ann(t, 299, { numwant: 500 })), ports(live.filter((n) => n !== 299)), 'after growing to 300 and shrinking to 20')
+  // Another swarm, swept away; a newer one takes over its freed slots.
+  const other = 'B'.repeat(20)
+  for (let n = 1000; n < 1010; n++) ann(t, n, { infoHash: other })
+  clockMs += 61_000
+  ann(t, 299) // keeps the first swarm alive
+  for (const n of live) if (n !== 299) ann(t, n)
+  t.sweep()
+  assert.is(t.swarms.has(other), false, 'swept')
+  const third = 'C'.repeat(20)
+  for (let n = 2000; n < 2010; n++) ann(t, n, { infoHash: third })
+  assert.equal(compact(ann(t, 2009, { infoHash: third, numwant: 500 })), ports(Array.from({ length: 9 }, (_, k) => 2000 + k)))
+  assert.equal(compact(ann(t, 299, { numwant: 500 })), ports(live.filter((n) => n !== 299)), 'the first swarm untouched')
+})
+
 test.run()

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert'
 import { tmpDir } from '../helpers/tmp.js'
 import { waitFor, within } from '../helpers/wait.js'
 import { makeTestTorrent } from '../helpers/swarm.js'
+import { peerAddr } from '../../src/tracker/swarm.js'
 import { assertSameMd5, startTransmission, type TransmissionHandle } from '../helpers/clients.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { startTracker, type TrackerService } from '../../src/tracker/service.js'
@@ -31,8 +32,8 @@ async function viaTracker(kind: 'http' | 'udp', seed: number) {
   const out = tmpDir('tr-out-')
   const t = (tr = await startTransmission({ torrentPath: tt.torrentPath, dir: out, timeoutMs: 55_000 }))
   await waitFor('transmission in the swarm', () => svc!.tracker.swarms.get(ih)?.leechers === 1, 15_000)
-  const trPeer = [...svc.tracker.swarms.get(ih)!.peers.values()][0]
-  assert.is((trPeer.addr.charCodeAt(4) << 8) | trPeer.addr.charCodeAt(5), t.port, 'the tracker has transmission at its peer port')
+  const trAddr = peerAddr([...svc.tracker.swarms.get(ih)!.peers.values()][0])
+  assert.is((trAddr.charCodeAt(4) << 8) | trAddr.charCodeAt(5), t.port, 'the tracker has transmission at its peer port')
   lt = await startLibtorrent({ torrentPath: tt.torrentPath, saveDir: tt.seedDir, seed: true })
   const { ms } = await within(t.done, 40_000, () => `${t.output().slice(-600)}\n${lt!.log().slice(-1000)}`)
   console.error(`  transmission via ${kind} tracker: ${ms} ms`)

@@ -129,17 +129,22 @@ function exchange(sock: dgram.Socket, pkt: Buffer, port: number, host: string): 
   })
 }
 
-for (const udpWorkers of [0, 2]) {
-  const where = udpWorkers ? `on ${udpWorkers} worker threads sharing the socket` : 'on the swarm thread'
-  test(`real sockets ${where}: IPv4 and IPv6 listeners, IPv6 peers are 18 bytes, junk ignored, truncated packets and bad ids refused`, async () => {
-    svc = await startTracker({ hosts: ['127.0.0.1', '::1'], httpPort: -1, udpPort: 0, rateLimit: 0, udpWorkers })
+for (const udpBatch of [true, false]) for (const udpWorkers of [0, 2]) {
+  const where = `${udpBatch ? 'batched native I/O' : 'dgram'} ${udpWorkers ? `on ${udpWorkers} worker threads sharing the socket` : 'on the swarm thread'}`
+  test(`real sockets, ${where}: IPv4 and IPv6 listeners, IPv6 peers are 18 bytes, junk ignored, truncated packets and bad ids refused`, async () => {
+    const logs: string[] = []
+    svc = await startTracker({ hosts: ['127.0.0.1', '::1'], httpPort: -1, udpPort: 0, rateLimit: 0, udpWorkers, udpBatch, log: (m) => logs.push(m) })
     const port = svc.udp[0].address.port
     assert.is(svc.udp[1].address.port, port)
+    // The native module is part of the build (npm run build / npm ci): its absence must fail here, not hide.
+    assert.equal(svc.udp.map((u) => u.batched), [udpBatch, udpBatch], 'the I/O path asked for')
+    assert.equal(logs, [], 'no warning')
     for (const [type, host] of [['udp4', '127.0.0.1'], ['udp6', '::1']] as const) {
       const sock = dgram.createSocket(type)
       await new Promise<void>((r) => sock.bind(0, host, () => r()))
       try {
         sock.send(Buffer.from('junk'), port, host) // ignored: no answer, and the next exchange still works
+        sock.send(Buffer.alloc(3000), port, host) // over MAX_DATAGRAM: ignored too
         const c = await exchange(sock, connectPkt(5), port, host)
         const cid = c.subarray(8, 16)
         const base = type === 'udp6' ? 10 : 0
@@ -185,6 +190,22 @@ for (const udpWorkers of [0, 2]) {
     again.close()
   })
 }
+
+test('without the native module: one warning, and UDP still answers over dgram', async () => {
+  const logs: string[] = []
+  svc = await startTracker({ hosts: ['127.0.0.1', '::1'], httpPort: -1, udpPort: 0, rateLimit: 0, udpBatchModule: '/nonexistent/udp_batch.node', log: (m) => logs.push(m) })
+  assert.equal(svc.udp.map((u) => u.batched), [false, false])
+  assert.is(logs.length, 1, 'one warning for all listeners')
+  assert.match(logs[0], /warning: no batched UDP I\/O, using node's dgram .*: .*nonexistent/)
+  const sock = dgram.createSocket('udp6')
+  await new Promise<void>((r) => sock.bind(0, '::1', () => r()))
+  try {
+    const c = await exchange(sock, connectPkt(9), svc.udp[1].address.port, '::1')
+    assert.is(c.readUInt32BE(0), 0, 'connect answered')
+  } finally {
+    sock.close()
+  }
+})
 
 test("bt's own UDP tracker client announces and scrapes", async () => {
   svc = await startTracker({ httpPort: -1, udpPort: 0, rateLimit: 0 })

@@ -88,6 +88,24 @@ export function recordFromJson(o: unknown, defaultSource: string): TorrentRecord
   return rec
 }
 
+/** One line of a text input: a JSON record, a magnet link, or a bare info hash; undefined for blanks and comments. */
+export function recordOfLine(text: string): TorrentRecord | undefined {
+  const line = text.trim()
+  if (line === '' || line.startsWith('#')) return undefined
+  if (line.startsWith('{')) {
+    let o: unknown
+    try {
+      o = JSON.parse(line)
+    } catch {
+      throw new RecordError('not valid JSON')
+    }
+    return recordFromJson(o, 'import')
+  }
+  if (line.startsWith('magnet:')) return recordFromMagnet(line)
+  if (/^[0-9a-fA-F]{40}$/.test(line)) return { infoHash: line, name: line.toLowerCase(), source: 'magnet', partial: true }
+  throw new RecordError('neither a JSON record nor a magnet link')
+}
+
 export function recordFromMagnet(line: string): TorrentRecord {
   let m
   try {

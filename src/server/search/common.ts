@@ -9,9 +9,24 @@ import type { IndexStore, StoredTorrent } from '../../index/types.js'
 /** At most this many trackers go into a magnet link (a hostile record must not make a megabyte URL). */
 const MAX_MAGNET_TRACKERS = 20
 
+/**
+ * The same link as formatMagnet (test/server/search-units pins that), built for feeds: a 100-item Torznab answer makes
+ * 100 of them, and formatMagnet's two regular-expression passes per component were a third of building the feed.
+ */
 export function magnetOf(t: Pick<StoredTorrent, 'infoHash' | 'name' | 'trackers'>): string {
-  return formatMagnet({ infoHash: t.infoHash, name: t.name, trackers: t.trackers.slice(0, MAX_MAGNET_TRACKERS), webSeeds: [], peers: [] })
+  let link = `magnet:?xt=urn:btih:${t.infoHash}`
+  if (t.name) link += `&dn=${component(t.name)}`
+  const n = Math.min(t.trackers.length, MAX_MAGNET_TRACKERS)
+  for (let i = 0; i < n; i++) link += `&tr=${component(t.trackers[i])}`
+  return link
 }
+
+/** formatMagnet's encoding: encodeURIComponent with ':' and '/' left readable (only searched for when present). */
+function component(s: string): string {
+  const e = encodeURIComponent(s)
+  return e.includes('%') && (e.includes('%3A') || e.includes('%2F') || e.includes('%3a') || e.includes('%2f')) ? e.replace(/%3A/gi, ':').replace(/%2F/gi, '/') : e
+}
+
 
 /**
  * Plain words → a query that needs all of them: each whitespace-separated word becomes a term of its tokens

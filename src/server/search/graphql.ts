@@ -4,15 +4,16 @@
 // Abuse limits: a document size cap, a depth and a field-count limit checked before execution, and a cap on the
 // store calls one request may make (each `search` alias and each item's file list costs one).
 
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import {
-  buildSchema, GraphQLError, Kind, parse, specifiedRules, validate, execute,
-  type ASTVisitor, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext,
+  buildSchema, GraphQLError, Kind, parse, print, specifiedRules, validate, execute,
+  type ASTVisitor, type DocumentNode, type GraphQLFormattedError, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext,
 } from 'graphql'
 import { applyFilter, parseQuery, QuerySyntaxError, type Query } from '../../index/query/index.js'
 import { MAX_LIMIT, MAX_OFFSET } from '../../index/search.js'
 import type { Facets, SortKey, StoredTorrent } from '../../index/types.js'
 import { ApiError } from '../errors.js'
+import type { AnswerCache, CachedAnswer } from './answer-cache.js'
 import { categoriesOf } from './categories.js'
 import { magnetOf, type IndexHandle } from './common.js'
 import { COUNT_LIMIT } from './json-search.js'
@@ -57,7 +58,10 @@ input TorrentContentFacetsInput {
   videoResolution: StringFacetInput
   videoSource: StringFacetInput
   language: StringFacetInput
+  "counts only: the index can count torrents by the file types they hold, not yet filter by them"
+  torrentFileType: AggregateFacetInput
 }
+input AggregateFacetInput { aggregate: Boolean }
 input ContentTypeFacetInput { aggregate: Boolean, filter: [ContentType!] }
 input IntFacetInput { aggregate: Boolean, filter: [Int!] }
 input StringFacetInput { aggregate: Boolean, filter: [String!] }
@@ -75,6 +79,8 @@ type TorrentContentAggregations {
   videoResolution: [StringAgg!]!
   videoSource: [StringAgg!]!
   language: [StringAgg!]!
+  "torrents holding each file type (video, audio, document, image, archive, software, subtitles, data)"
+  torrentFileType: [StringAgg!]!
 }
 type ContentTypeAgg { value: ContentType!, label: String!, count: Int! }
 type IntAgg { value: Int!, label: String!, count: Int! }
@@ -215,6 +221,8 @@ function aggregations(f: Facets | undefined) {
     videoResolution: str(f?.resolution),
     videoSource: str(f?.source),
     language: (f?.language ?? []).map((x) => ({ value: x.value, label: langName(x.value), count: x.count })),
+    // From indexes whose store counts file types (schema 3 on); older ones have no such facet.
+    torrentFileType: str((f as (Facets & { fileType?: { value: string; count: number }[] }) | undefined)?.fileType),
   }
 }
 
@@ -311,7 +319,56 @@ function limitsRule(ctx: ValidationContext): ASTVisitor {
   }
 }
 
-export async function runGraphql(index: IndexHandle, body: { query?: unknown; variables?: unknown; operationName?: unknown }): Promise<{ status: number; body: unknown }> {
+/** JSON with object keys sorted: `{a,b}` and `{b,a}` are one cache key. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`
+  }
+  return JSON.stringify(v) ?? 'null'
+}
+
+/**
+ * A parsed and validated document, remembered by its text: a client sends the same few documents over and over,
+ * and parsing plus validation is most of what a cached answer would otherwise cost. `key` is the document printed
+ * back in canonical form (no comments, one spacing), so two spellings of one query share answers.
+ */
+interface Prepared {
+  doc?: DocumentNode
+  errors?: GraphQLFormattedError[]
+  status?: number
+  key?: string
+}
+const MAX_PREPARED = 200
+const prepared = new Map<string, Prepared>()
+
+function prepare(text: string): Prepared {
+  let p = prepared.get(text)
+  if (p) return p
+  try {
+    const doc = parse(text, { maxTokens: 5000 })
+    const errors = validate(schema, doc, [...specifiedRules, limitsRule])
+    p = errors.length ? { errors: errors.slice(0, 20).map((e) => ({ message: e.message, locations: e.locations })), status: 400 } : { doc, key: print(doc) }
+  } catch (err) {
+    p = { errors: [{ message: (err as Error).message }], status: 400 }
+  }
+  if (prepared.size >= MAX_PREPARED) prepared.clear()
+  prepared.set(text, p)
+  return p
+}
+
+/** An answer that must not be kept (it holds errors: a store failure may not happen next time). */
+class Uncacheable extends Error {
+  constructor(readonly status: number, readonly body: unknown) {
+    super('uncacheable')
+  }
+}
+
+export async function runGraphql(
+  index: IndexHandle,
+  body: { query?: unknown; variables?: unknown; operationName?: unknown },
+  cache?: AnswerCache,
+): Promise<{ status: number; body: unknown | Buffer }> {
   const fail = (status: number, message: string) => ({ status, body: { errors: [{ message }] } })
   if (typeof body.query !== 'string' || body.query.trim() === '') return fail(400, 'query: a GraphQL document is required')
   if (Buffer.byteLength(body.query) > MAX_DOCUMENT_BYTES) return fail(400, `query: longer than ${MAX_DOCUMENT_BYTES} bytes`)
@@ -324,33 +381,45 @@ export async function runGraphql(index: IndexHandle, body: { query?: unknown; va
     }
   }
   if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return fail(400, 'variables: a JSON object')
-  let doc
-  try {
-    doc = parse(body.query, { maxTokens: 5000 })
-  } catch (err) {
-    return fail(400, (err as Error).message)
+  const prep = prepare(body.query)
+  if (!prep.doc) return { status: prep.status ?? 400, body: { errors: prep.errors } }
+  const doc = prep.doc
+  const operationName = typeof body.operationName === 'string' ? body.operationName : undefined
+  const run = async () => {
+    const ctx: Ctx = { index, calls: 0 }
+    const result = await execute({
+      schema, document: doc, rootValue: root, contextValue: ctx,
+      variableValues: (variables ?? undefined) as Record<string, unknown> | undefined,
+      operationName,
+    })
+    // No `data` at all (bad variables, unknown operation): a request error, 400 as GraphQL over HTTP says.
+    return { status: 'data' in result ? 200 : 400, body: result }
   }
-  const errors = validate(schema, doc, [...specifiedRules, limitsRule])
-  if (errors.length) return { status: 400, body: { errors: errors.slice(0, 20).map((e) => ({ message: e.message, locations: e.locations })) } }
-  const ctx: Ctx = { index, calls: 0 }
-  const result = await execute({
-    schema, document: doc, rootValue: root, contextValue: ctx,
-    variableValues: (variables ?? undefined) as Record<string, unknown> | undefined,
-    operationName: typeof body.operationName === 'string' ? body.operationName : undefined,
-  })
-  // No `data` at all (bad variables, unknown operation): a request error, 400 as GraphQL over HTTP says.
-  return { status: 'data' in result ? 200 : 400, body: result }
+  if (!cache) return run()
+  // Kept like Torznab and JSON answers (until the index changes, or the TTL), by the canonical document, the
+  // variables and the operation; answers with errors are not kept.
+  const key = `graphql ${prep.key} ${stableJson(variables ?? null)} ${operationName ?? ''}`
+  try {
+    const answer: CachedAnswer = await cache.get(key, async () => {
+      const r = await run()
+      if (r.status !== 200 || (r.body as { errors?: unknown }).errors) throw new Uncacheable(r.status, r.body)
+      return { body: Buffer.from(JSON.stringify(r.body)), type: 'application/json; charset=utf-8' }
+    })
+    return { status: 200, body: answer.body }
+  } catch (err) {
+    if (err instanceof Uncacheable) return { status: err.status, body: err.body }
+    throw err
+  }
 }
 
-export function graphqlPlugin(index: IndexHandle) {
+export function graphqlPlugin(index: IndexHandle, cache?: AnswerCache) {
+  const send = (reply: FastifyReply, r: { status: number; body: unknown }) => {
+    reply.status(r.status).header('Cache-Control', 'no-store')
+    if (Buffer.isBuffer(r.body)) reply.type('application/json; charset=utf-8')
+    return reply.send(r.body)
+  }
   return async (app: FastifyInstance): Promise<void> => {
-    app.post('/graphql', async (req, reply) => {
-      const r = await runGraphql(index, (req.body ?? {}) as Record<string, unknown>)
-      return reply.status(r.status).header('Cache-Control', 'no-store').send(r.body)
-    })
-    app.get('/graphql', async (req, reply) => {
-      const r = await runGraphql(index, (req.query ?? {}) as Record<string, unknown>)
-      return reply.status(r.status).header('Cache-Control', 'no-store').send(r.body)
-    })
+    app.post('/graphql', async (req, reply) => send(reply, await runGraphql(index, (req.body ?? {}) as Record<string, unknown>, cache)))
+    app.get('/graphql', async (req, reply) => send(reply, await runGraphql(index, (req.query ?? {}) as Record<string, unknown>, cache)))
   }
 }

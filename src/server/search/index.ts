@@ -32,5 +32,5 @@ export function searchPlugins(db?: string, handle: IndexHandle = lazyIndex(() =>
   const where = whereOf(db)
   const version: IndexVersion = isPostgresUrl(where) ? () => '' : sqliteVersion(sqlitePath(where))
   const cache = new AnswerCache(version, isPostgresUrl(where) ? 5_000 : 30_000)
-  return [closer, torznabPlugin(handle, cache), jsonSearchPlugin(handle, cache), graphqlPlugin(handle)]
+  return [closer, torznabPlugin(handle, cache), jsonSearchPlugin(handle, cache), graphqlPlugin(handle, cache)]
 }

@@ -109,6 +109,18 @@ function renderChips(facets) {
   }
 }
 
+/** File types held by the matches: counts only (the index cannot filter by them yet), so plain text, not chips. */
+function renderFileTypes(facets) {
+  const box = $('filetypes')
+  if (!box) return
+  const values = (facets && facets.fileType) || []
+  box.replaceChildren()
+  box.hidden = values.length === 0
+  if (!values.length) return
+  box.append(el('span', { class: 'group' }, 'Files'))
+  for (const v of values.slice(0, 8)) box.append(el('span', { class: 'filetype' }, String(v.value), el('span', { class: 'count' }, String(v.count))))
+}
+
 function tagsOf(t) {
   const c = t.classification
   const pad = (n) => String(n).padStart(2, '0')
@@ -167,6 +179,7 @@ function render(r) {
     : 'No matches'
   for (const b of document.querySelectorAll('button.sort')) b.setAttribute('aria-pressed', String(b.dataset.sort === state.sort))
   renderChips(r.facets)
+  renderFileTypes(r.facets)
   $('prev').hidden = state.offset === 0
   $('next').hidden = !r.hasMore
 }
