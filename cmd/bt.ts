@@ -1,9 +1,9 @@
 // `bt`: the root command: global flags, help, version, and the command modules.
-// Each command is registered with one `.command(x)` line. A command module stays light: it imports its engine
+// Each command is registered with one `.command(valuesRequired(x))` line. A command module stays light: it imports its engine
 // modules inside its handler with `await import(...)`, so `bt --help` loads yargs and these modules only.
 
 import yargs, { hideBin } from './yargs.js'
-import { die, helpWidth, packageVersion, setVerbose, yargsFail } from './cli.js'
+import { die, helpWidth, packageVersion, setVerbose, valuesRequired, yargsFail } from './cli.js'
 import { metainfoCommand } from './metainfo.js'
 import { createCommand } from './create.js'
 import { downloadCommand } from './download.js'
@@ -20,16 +20,16 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName('bt')
     .usage('$0 <command> [options]\n\nA BitTorrent toolkit: download and seed torrents, inspect and create them.')
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'more logging; stack traces on errors', global: true })
-    .command(metainfoCommand)
-    .command(createCommand)
-    .command(downloadCommand)
-    .command(seedCommand)
-    .command(importCommand)
-    .command(searchCommand)
-    .command(serveCommand)
-    .command(trackerCommand)
-    .command((await import('./classify.js')).classifyCommand)
-    .command(crawlCommand)
+    .command(valuesRequired(metainfoCommand))
+    .command(valuesRequired(createCommand))
+    .command(valuesRequired(downloadCommand))
+    .command(valuesRequired(seedCommand))
+    .command(valuesRequired(importCommand))
+    .command(valuesRequired(searchCommand))
+    .command(valuesRequired(serveCommand))
+    .command(valuesRequired(trackerCommand))
+    .command(valuesRequired((await import('./classify.js')).classifyCommand))
+    .command(valuesRequired(crawlCommand))
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
     .strict()

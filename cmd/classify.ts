@@ -1,10 +1,9 @@
 // `bt classify NAME… [--files LIST] [--json]`: what the content classifier makes of torrent names (and a file list).
 
 import { readFileSync, statSync } from 'node:fs'
-import { createInterface } from 'node:readline'
 import type { Argv, CommandModule } from 'yargs'
-import chalk from 'chalk'
-import { BtError, ExitCode, errorMessage } from '../src/errors.js'
+import { fitExamples } from './cli.js'
+import { BtError, ExitCode, fromSystemError } from '../src/errors.js'
 import type { Classification, IndexedFile } from '../src/index/types.js'
 
 interface Args {
@@ -61,13 +60,17 @@ function ranges(ns: number[]): string {
   return parts.join(', ')
 }
 
+// Two SGR codes, written here: importing chalk at the top of a command module costs every `bt --help` its load.
+const bold = (s: string) => `\x1b[1m${s}\x1b[22m`
+const cyan = (s: string) => `\x1b[36m${s}\x1b[39m`
+
 function toText(name: string, c: Classification, colour: boolean): string {
-  const lines = [colour ? chalk.bold(name) : name]
+  const lines = [colour ? bold(name) : name]
   for (const [k, label] of LABELS) {
     const v = c[k]
     if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) continue
     const text = v === true ? 'yes' : Array.isArray(v) ? (typeof v[0] === 'number' ? ranges(v as number[]) : v.join(', ')) : String(v)
-    lines.push(`  ${(label + ':').padEnd(13)}${colour && k === 'contentType' ? chalk.cyan(text) : text}`)
+    lines.push(`  ${(label + ':').padEnd(13)}${colour && k === 'contentType' ? cyan(text) : text}`)
   }
   return lines.join('\n')
 }
@@ -82,6 +85,7 @@ function fileOf(line: string): IndexedFile | undefined {
 }
 
 async function readLines(onLine: (line: string, n: number) => void | Promise<void>): Promise<void> {
+  const { createInterface } = await import('node:readline')
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
   let n = 0
   for await (const line of rl) await onLine(line, ++n)
@@ -108,7 +112,7 @@ async function loadFiles(spec: string): Promise<IndexedFile[]> {
     try {
       text = readFileSync(spec, 'utf8')
     } catch (err) {
-      throw new BtError(`${spec}: ${errorMessage(err)}`, ExitCode.io)
+      throw fromSystemError(err, spec, ExitCode.io)
     }
     for (const line of text.split('\n')) push(fileOf(line))
     return files
@@ -154,10 +158,12 @@ export const classifyCommand: CommandModule<object, Args> = {
       .positional('name', { type: 'string', array: true, describe: 'torrent name(s); - for one name a line from stdin', demandOption: true })
       .option('files', { type: 'string', describe: 'file list: comma-separated paths, a file with one path (or path<TAB>size) a line, or - for stdin' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object a name, in input order' })
-      .example("$0 classify 'The.Bear.S02E07.1080p.WEB.H264-NTb'", 'type, title, season/episode, quality, group')
-      .example("$0 classify 'Some Album' --files '01.flac,02.flac,03.flac'", 'the file list decides the type')
-      .example('$0 metainfo x.torrent files | $0 classify NAME --files - --json', 'with a torrent\'s files and sizes')
-      .example('$0 classify - --json < names.txt', 'many names') as unknown as Argv<Args>,
+      .example(fitExamples([
+        ["$0 classify 'The.Bear.S02E07.1080p.WEB-NTb'", 'type, title, season/episode, quality, group'],
+        ["$0 classify 'An Album' --files 01.flac,02.flac", 'the file list decides the type'],
+        ['$0 classify NAME --files - < files.txt', 'files and sizes from bt metainfo X files'],
+        ['$0 classify - --json < names.txt', 'many names'],
+      ])) as unknown as Argv<Args>,
   handler: async (args) => {
     const { classify } = await import('../src/index/classify.js')
     const names = withStdinMarkers(args.name.map((n) => String(n)), process.argv.slice(2))

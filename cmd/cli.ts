@@ -81,6 +81,34 @@ export function usageMessage(msg: string): string {
   return msg.split('\n').map((l) => l.trim()).filter(Boolean).join(' ').replace(/:\s*$/, '')
 }
 
+/**
+ * Every option of `cmd` that takes a value refuses to be given none (`bt serve --port` alone is "--port needs a
+ * value", not the default port). yargs asks this per option (`requiresArg`); one place does it for all, so an option
+ * added later cannot forget. Booleans, counts and positionals are left alone.
+ */
+export function valuesRequired<T, U>(cmd: import('yargs').CommandModule<T, U>): import('yargs').CommandModule<T, U> {
+  const builder = cmd.builder
+  if (typeof builder !== 'function') return cmd
+  const positionals = new Set([...String(cmd.command ?? '').matchAll(/[<[]([\w-]+)/g)].map((m) => m[1]))
+  return { ...cmd, builder: (y) => requireValues(builder(y) as import('yargs').Argv<U>, positionals) }
+}
+
+/** `valuesRequired` for a parser's options declared so far (torrentfs, which has no commands). */
+export function requireValues<T>(y: import('yargs').Argv<T>, positionals: Set<string> = new Set()): import('yargs').Argv<T> {
+  const o = (y as unknown as { getOptions(): YargsOptions }).getOptions()
+  const flags = new Set(['help', 'version', ...positionals])
+  for (const k of [...o.boolean, ...o.count, ...positionals]) for (const a of [k, ...(o.alias[k] ?? [])]) flags.add(a)
+  const keys = Object.keys(o.key).filter((k) => !flags.has(k))
+  return keys.length ? y.requiresArg(keys) : y
+}
+
+interface YargsOptions {
+  key: Record<string, boolean>
+  boolean: string[]
+  count: string[]
+  alias: Record<string, string[]>
+}
+
 /** The yargs `.fail()` handler of our programs: a usage error in one line. */
 export function yargsFail(msg: string | null, err: Error | undefined): never {
   // Our own errors (from a coerce or a handler) pass through; yargs' own (YError) are usage errors.
@@ -141,15 +169,19 @@ export function helpWidth(): number {
  * when it fits beside the command, and an example that does not fit the width at all is left out.
  */
 export function examples<T>(y: import('yargs').Argv<T>, list: Array<[string, string]>): import('yargs').Argv<T> {
-  const width = helpWidth()
-  const len = (cmd: string) => cmd.replace('$0', 'bt').length
+  return y.example(fitExamples(list))
+}
+
+/** The examples of `list` that fit the help width, laid out as `examples` says: for `.example(fitExamples([…]))`. */
+export function fitExamples(list: Array<[string, string]>, width = helpWidth()): Array<[string, string]> {
+  const len = (cmd: string) => cmd.replace(/\$0/g, 'bt').length
   // Commands wider than the terminal (2 columns of indent each side) would break: leave them out.
   const fitting = list.filter(([cmd]) => len(cmd) + 4 <= width)
   // yargs gives the command column the widest example, capped at half the width, for every example at once: a
-  // description goes beside the commands only when the widest of them fits that half.
+  // description goes beside the commands only when the widest of them fits that half (a long description wraps
+  // within its own column, which reads fine; a command wider than its column would break in the middle).
   const withDescriptions = fitting.every(([cmd]) => len(cmd) <= Math.floor(width / 2))
-  for (const [cmd, desc] of fitting) y = y.example(cmd, withDescriptions ? desc : '')
-  return y
+  return fitting.map(([cmd, desc]) => [cmd, withDescriptions ? desc : ''])
 }
 
 /**

@@ -4,9 +4,9 @@
 import { join } from 'node:path'
 import { homedir } from 'node:os'
 import type { Argv, CommandModule } from 'yargs'
-import { BtError, ExitCode, errorMessage } from '../src/errors.js'
+import { BtError, ExitCode, systemText } from '../src/errors.js'
 import type { IndexWriter } from '../src/index/types.js'
-import { info, out, stderrIsTTY } from './cli.js'
+import { fitExamples, info, out, stderrIsTTY } from './cli.js'
 
 interface Args {
   db?: string
@@ -38,8 +38,11 @@ export const crawlCommand: CommandModule<object, Args> = {
       .option('state-dir', { type: 'string', describe: 'where node ids, routing table and seen-filter are kept (default $XDG_DATA_HOME/bt/crawl)' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON stats object every 10 s on stdout' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing but errors' })
-      .example('$0 crawl', 'crawl into the default index with a live dashboard')
-      .example('$0 crawl --db postgres://crawler@db/bt --nodes 4 --duration 2h --json', 'one of several crawlers sharing a PostgreSQL index') as unknown as Argv<Args>,
+      .example(fitExamples([
+        ['$0 crawl', 'crawl into the default index with a live dashboard'],
+        ['$0 crawl --db postgres://db/bt --nodes 4', 'one of several crawlers sharing a PostgreSQL index'],
+        ['$0 crawl --duration 2h --json', 'two hours, with JSON progress events'],
+      ])) as unknown as Argv<Args>,
   handler: async (args) => {
     const { Crawler } = await import('../src/crawl/crawler.js')
     const { parseDuration, resolveBootstrap } = await import('../src/crawl/options.js')
@@ -73,7 +76,7 @@ export const crawlCommand: CommandModule<object, Args> = {
       index = await openIndex(args.db)
     } catch (err) {
       if (err instanceof BtError) throw err
-      throw new BtError(`cannot open the index${args.db ? ` ${args.db}` : ''}: ${errorMessage(err)}`, ExitCode.io)
+      throw new BtError(`cannot open the index${args.db ? ` ${args.db}` : ''}: ${systemText(err)}`, ExitCode.io)
     }
 
     const { CrawlerPool } = await import('../src/crawl/crawler-pool.js')
@@ -93,7 +96,7 @@ export const crawlCommand: CommandModule<object, Args> = {
     } catch (err) {
       await index.close().catch(() => {})
       const code = (err as NodeJS.ErrnoException).code
-      if (code === 'EADDRINUSE' || code === 'EACCES') throw new BtError(`cannot bind UDP port ${args.port}: ${errorMessage(err)}`, ExitCode.network)
+      if (code === 'EADDRINUSE' || code === 'EACCES') throw new BtError(`cannot bind UDP port ${args.port}: ${systemText(err)}`, ExitCode.network)
       throw err
     }
 

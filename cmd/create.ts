@@ -70,7 +70,8 @@ export const createCommand: CommandModule<object, Args> = {
         .option('date', { type: 'boolean', default: true, describe: 'include the creation date (--no-date for reproducible output)' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress' }),
       [
-        ['$0 create ./album -t udp://tr.example:1337', 'writes album.torrent'],
+        ['$0 create ./album', 'writes album.torrent'],
+        ['$0 create ./album -t udp://tr.example:1337', 'with a tracker'],
         ['$0 create big.iso -l 1M -o big.torrent --force', ''],
       ],
     ) as unknown as Argv<Args>,

@@ -52,10 +52,11 @@ export async function runDownload(args: DownloadArgs): Promise<void> {
     throw err
   }
 
-  const dir = resolve(args.output)
-  await makeDirectory(dir, args.output)
+  // Listen before making the output directory: a port in use must not leave an empty -o directory behind.
   const client = makeClient(args)
   await client.listen()
+  const dir = resolve(args.output)
+  await makeDirectory(dir, args.output)
   const view = new ProgressView(mode, { verbose: args.verbose })
   exitOnSignal(client, { beforeStop: () => view.stop({ clear: true }), quiet: args.quiet || args.json })
   for (const w of warnings) view.warn(w)

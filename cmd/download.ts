@@ -29,6 +29,7 @@ export const downloadCommand: CommandModule<object, Args> = {
           .option('verify', { type: 'boolean', default: false, describe: 'hash-check all existing data instead of trusting resume state' }),
       ),
       [
+        ['$0 download ubuntu.torrent', 'into the current directory'],
         ['$0 download ubuntu.torrent -o ~/Downloads', ''],
         ["$0 download 'magnet:?xt=urn:btih:…' -s 0,2-4", 'files 0, 2, 3, 4'],
         ['$0 download HASH --peer 10.0.0.2:6881 --no-dht', 'a 40-hex info hash'],

@@ -1,7 +1,7 @@
 // `bt import FILE|DIR|-…`: add torrents to the search index from bitmagnet NDJSON, magnet links and .torrent files.
 
 import type { Argv, CommandModule } from 'yargs'
-import { info, out, stderrIsTTY } from './cli.js'
+import { fitExamples, info, out, stderrIsTTY } from './cli.js'
 
 interface Args {
   inputs: string[]
@@ -28,9 +28,11 @@ export const importCommand: CommandModule<object, Args> = {
       .option('jobs', { alias: 'j', type: 'number', describe: 'threads that parse, classify and encode records while the main thread writes (0: none; default cores − 1, at most 4)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, warnings or summary on stderr' })
-      .example('$0 import bitmagnet-export.ndjson', 'import a bitmagnet export')
-      .example('$0 import ~/torrents/', 'import every .torrent under a directory')
-      .example("zcat dump.ndjson.gz | $0 import -", 'import from stdin') as unknown as Argv<Args>,
+      .example(fitExamples([
+        ['$0 import bitmagnet-export.ndjson', 'import a bitmagnet export'],
+        ['$0 import ~/torrents/', 'import every .torrent under a directory'],
+        ['zcat dump.ndjson.gz | $0 import -', 'import from stdin'],
+      ])) as unknown as Argv<Args>,
   handler: async (args) => {
     const { BtError, ExitCode } = await import('../src/errors.js')
     const { openIndex } = await import('../src/index/open.js')

@@ -25,6 +25,8 @@ export interface StatusContext {
   checking?: [number, number]
   /** -v: more fields (what the DHT is doing while metadata is awaited). */
   verbose?: boolean
+  /** The torrent came with its metainfo (a .torrent, bt seed): before it starts it is not fetching metadata. */
+  hasMetadata?: boolean
 }
 
 /**
@@ -65,6 +67,8 @@ export function endsText(s: TorrentStats): string {
 function baseFields(s: TorrentStats, ctx: StatusContext, peers: StatusField, dht: StatusField[], list: (f: StatusField) => StatusField): StatusField[] {
   switch (s.state) {
     case 'metadata':
+      // A torrent's state is 'metadata' until it starts, even when it was added with its metainfo.
+      if (ctx.hasMetadata) return [{ text: 'starting', priority: 0 }]
       return [
         { text: 'fetching metadata:', short: 'metadata:', priority: 0 },
         { ...peers, priority: 1, sep: ' ' },
@@ -151,8 +155,8 @@ export class ProgressView {
     }
   }
 
-  private context(entry: StatusContext): StatusContext {
-    return { ...entry, verbose: this.opts.verbose }
+  private context(entry: StatusContext, t: Torrent): StatusContext {
+    return { ...entry, verbose: this.opts.verbose, hasMetadata: Boolean(t.metainfo) }
   }
 
   private lines(width: number): string[] {
@@ -160,7 +164,7 @@ export class ProgressView {
     for (const [t, entry] of this.entries) {
       const s = t.stats()
       const fraction = s.state === 'metadata' ? undefined : s.state === 'checking' ? (entry.checking ? entry.checking[0] / Math.max(1, entry.checking[1]) : 0) : s.wanted > 0 ? s.have / s.wanted : 1
-      out.push(progressLine(t.name, fraction, statusFields(s, this.context(entry)), width))
+      out.push(progressLine(t.name, fraction, statusFields(s, this.context(entry, t)), width))
     }
     return out
   }
@@ -211,7 +215,7 @@ export class ProgressView {
           jsonEvent('progress', { ...s })
         }
       } else if (this.mode === 'lines') {
-        if (s.state !== 'done') this.log(`${t.name}: ${statusText(s, this.context(entry))}`)
+        if (s.state !== 'done') this.log(`${t.name}: ${statusText(s, this.context(entry, t))}`)
       }
     }
   }

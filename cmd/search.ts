@@ -2,7 +2,7 @@
 
 import type { Argv, CommandModule } from 'yargs'
 import type { Facets, StoredTorrent } from '../src/index/types.js'
-import { out } from './cli.js'
+import { fitExamples, out } from './cli.js'
 import { dbOption } from './import.js'
 
 interface Args {
@@ -112,10 +112,12 @@ export const searchCommand: CommandModule<object, Args> = {
       .option('facets', { type: 'boolean', default: false, describe: 'also count matches by type, year, resolution, language, source, file type' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per result (NDJSON)' })
       .option('magnet', { type: 'boolean', default: false, describe: 'one magnet link per result' })
-      .example("$0 search 'ubuntu desktop' --type software", 'search with a filter')
-      .example("$0 search 'matrix year:1999 res:>=1080p -cam' --sort seeders", 'inline filters')
-      .example("$0 search 'debian netinst' --magnet --limit 1 | xargs bt download", 'download the best match')
-      .example('$0 search --limit 5 -- -cam matrix', 'a query that starts with an exclusion') as unknown as Argv<Args>,
+      .example(fitExamples([
+        ["$0 search 'ubuntu desktop' --type software", 'search with a filter'],
+        ["$0 search 'matrix res:>=1080p -cam'", 'inline filters'],
+        ['$0 search debian --magnet --limit 1', "the best match's magnet link"],
+        ['$0 search --limit 5 -- -cam matrix', 'a query that starts with an exclusion'],
+      ])) as unknown as Argv<Args>,
   handler: async (args) => {
     const { BtError, ExitCode } = await import('../src/errors.js')
     const { parseQuery, applyFilter } = await import('../src/index/query/index.js')

@@ -25,8 +25,9 @@ export const seedCommand: CommandModule<object, Args> = {
           .option('save-torrent', { type: 'string', requiresArg: true, describe: 'when sharing a file or directory, also write its .torrent here' }),
       ),
       [
+        ['$0 seed ./album', 'share a directory; prints its magnet link'],
         ['$0 seed ubuntu.torrent -d ~/Downloads', 'seed data downloaded earlier'],
-        ['$0 seed ./album -t udp://tracker.example:1337', 'share a directory; prints its magnet link'],
+        ['$0 seed ./album -t udp://tracker.example:1337', 'with a tracker'],
       ],
     ) as unknown as Argv<Args>,
   handler: async (args) => {

@@ -3,6 +3,8 @@
 import type { Argv, CommandModule } from 'yargs'
 import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
 import { TCP_OPTION, UTP_OPTION, transportOptions } from './transport-option.js'
+import { intArg, portArg } from './options.js'
+import { fitExamples } from './cli.js'
 
 interface Args {
   host: string
@@ -38,33 +40,35 @@ export const serveCommand: CommandModule<object, Args> = {
   builder: (y: Argv) =>
     y
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (other than loopback needs credentials)' })
-      .option('port', { type: 'number', default: 9091, describe: 'HTTP port (0: any free port)' })
+      .option('port', { default: 9091, coerce: portArg('port'), describe: 'HTTP port (0: any free port)' })
       .option('download-dir', { type: 'string', describe: 'default download directory (default: the saved one, else ~/Downloads)' })
       .option('api-key', { type: 'string', describe: 'API key (X-Api-Key header, ?apikey=, or Basic password)' })
       .option('api-key-file', { type: 'string', describe: 'read the API key from this file' })
       .option('user', { type: 'string', describe: 'user name for HTTP Basic auth (with --password-file)' })
       .option('password-file', { type: 'string', describe: 'read the Basic auth password from this file' })
       .option('allowed-host', { type: 'string', array: true, default: [], describe: 'accept this Host name (IPs and localhost always); repeatable' })
-      .option('peer-port', { type: 'number', describe: 'BitTorrent listen port (default 6881, next free up to 6889, else any)' })
+      .option('peer-port', { coerce: portArg('peer-port'), describe: 'BitTorrent listen port (default 6881, next free up to 6889, else any)' })
       .option('peer-bind', { type: 'string', array: true, requiresArg: true, describe: 'BitTorrent listen addresses (IPv4/IPv6, comma-separated; default: all interfaces, IPv4 and IPv6)' })
       .option('peer', { type: 'string', array: true, default: [], describe: 'every torrent also connects to this peer (host:port); repeatable' })
       .option('download-limit', { alias: 'D', type: 'string', describe: 'global download limit, e.g. 10M (bytes/s; saved, changeable over the API)' })
       .option('upload-limit', { alias: 'U', type: 'string', describe: 'global upload limit, e.g. 1M' })
-      .option('max-peers', { type: 'number', default: 80, describe: 'connections per torrent' })
+      .option('max-peers', { default: 80, coerce: intArg('max-peers', 1, 10_000, 'a number of connections from 1 to 10000'), describe: 'connections per torrent' })
       .option('encryption', ENCRYPTION_OPTION)
       .option('utp', UTP_OPTION)
       .option('tcp', TCP_OPTION)
       .option('dht', { type: 'boolean', default: true, describe: 'use the DHT (--no-dht: trackers and given peers only)' })
-      .option('dht-port', { type: 'number', describe: 'UDP port of the DHT (default: the peer port)' })
+      .option('dht-port', { coerce: intArg('dht-port', 1, 65535, 'a port number (1-65535)'), describe: 'UDP port of the DHT (default: the peer port)' })
       .option('dht-bootstrap', { type: 'string', describe: 'DHT bootstrap nodes host:port,… ("none" for none; default $BT_DHT_BOOTSTRAP or the public routers)' })
       .option('db', { type: 'string', describe: 'search index for /torznab/api, /api/v1/search, /graphql: SQLite file or postgres:// URL (default $BT_DB, else $XDG_DATA_HOME/bt/index.db)' })
       .option('tracker', { type: 'boolean', default: false, describe: 'also be a BitTorrent tracker: /announce, /scrape, /stats (state in $XDG_DATA_HOME/bt/tracker.db)' })
       .option('tracker-private', { type: 'boolean', default: false, describe: 'the tracker serves only registered torrents (POST /api/v1/tracker/torrents)' })
       .option('tracker-whitelist', { type: 'string', describe: 'the tracker serves only these: a directory of .torrent files or a file of hex info hashes' })
-      .option('metadata-wait', { type: 'number', default: 60, describe: 'seconds a stream request waits for a magnet\'s metadata' })
-      .example('$0 serve', 'http://127.0.0.1:9091, downloads to ~/Downloads')
-      .example('$0 serve --host 0.0.0.0 --api-key-file ~/.config/bt/key --allowed-host nas.local', 'on the LAN, with a key')
-      .example("transmission-remote 127.0.0.1:9091 -a 'magnet:?xt=urn:btih:…'", 'drive it as a Transmission daemon') as unknown as Argv<Args>,
+      .option('metadata-wait', { default: 60, coerce: intArg('metadata-wait', 0, 24 * 3600, 'a number of seconds (0: do not wait)'), describe: 'seconds a stream request waits for a magnet\'s metadata' })
+      .example(fitExamples([
+        ['$0 serve', 'http://127.0.0.1:9091, downloads to ~/Downloads'],
+        ['$0 serve --host 0.0.0.0 --api-key-file KEYFILE', 'on the LAN, with a key'],
+        ['transmission-remote 127.0.0.1:9091 -a URL', 'drive it as a Transmission daemon'],
+      ])) as unknown as Argv<Args>,
   handler: async (raw) => {
     // A single-valued option given twice arrives as an array: the last one wins, as in most Unix tools.
     const args = Object.fromEntries(
@@ -73,7 +77,7 @@ export const serveCommand: CommandModule<object, Args> = {
     const { readFile } = await import('node:fs/promises')
     const { homedir } = await import('node:os')
     const { join, resolve } = await import('node:path')
-    const { BtError, ExitCode, errorMessage } = await import('../src/errors.js')
+    const { BtError, ExitCode, fromSystemError } = await import('../src/errors.js')
     const { startServe } = await import('../src/server/serve.js')
     const { bootstrapOption, peersOption } = await import('./session.js')
     const { bindArg, rateArg } = await import('./options.js')
@@ -84,7 +88,7 @@ export const serveCommand: CommandModule<object, Args> = {
       try {
         text = await readFile(path, 'utf8')
       } catch (err) {
-        throw new BtError(`${what} ${path}: ${errorMessage(err)}`, ExitCode.usage)
+        throw fromSystemError(err, `${what} ${path}`, ExitCode.usage)
       }
       const s = text.replace(/\r?\n$/, '')
       if (!s) throw new BtError(`${what} ${path} is empty`, ExitCode.usage)
@@ -95,10 +99,6 @@ export const serveCommand: CommandModule<object, Args> = {
     const apiKey = args['api-key-file'] !== undefined ? await secret(args['api-key-file'], '--api-key-file') : args['api-key']
     if ((args.user === undefined) !== (args['password-file'] === undefined)) throw new BtError('--user and --password-file go together', ExitCode.usage)
     const password = args['password-file'] !== undefined ? await secret(args['password-file'], '--password-file') : undefined
-    if (args['peer-port'] !== undefined && (!Number.isInteger(args['peer-port']) || args['peer-port'] < 0 || args['peer-port'] > 65535)) {
-      throw new BtError(`--peer-port: ${args['peer-port']} is not a port number`, ExitCode.usage)
-    }
-    if (!(args['metadata-wait'] >= 0)) throw new BtError('--metadata-wait: seconds ≥ 0', ExitCode.usage)
     const log = (l: string) => process.stderr.write(`bt serve: ${l}\n`)
     if (!args.tracker && (args['tracker-private'] || args['tracker-whitelist'] !== undefined)) {
       throw new BtError('--tracker-private and --tracker-whitelist go with --tracker', ExitCode.usage)

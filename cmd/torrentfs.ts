@@ -8,7 +8,7 @@ import { BtError, ExitCode, errorMessage } from '../src/errors.js'
 import { parseSize } from '../src/format.js'
 import type { PeerAddress } from '../src/discovery/peer-address.js'
 import type { TorrentProvider } from '../src/fs/provider.js'
-import { die, helpWidth, makeDirectory, info, packageVersion, setVerbose, verbose, warnLine, yargsFail } from './cli.js'
+import { die, helpWidth, makeDirectory, info, packageVersion, requireValues, setVerbose, verbose, warnLine, yargsFail } from './cli.js'
 import { intArg, portArg } from './options.js'
 import { longFlags } from './torrentfs-args.js'
 import { ENCRYPTION_OPTION, encryptionOption } from './encryption-option.js'
@@ -65,7 +65,8 @@ export async function createProvider(args: TorrentfsArgs): Promise<TorrentProvid
 }
 
 async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
-  const parser = yargs(longFlags(argv))
+  // Every option that takes a value refuses to be given none (`-metainfoDir` alone must not mean the current directory).
+  const parser = requireValues(yargs(longFlags(argv))
     .scriptName(PROG)
     // anacrolix spells its flags -mountDir; without this yargs would read that as -m -o -u -n …
     .parserConfiguration({ 'short-option-groups': false })
@@ -85,7 +86,7 @@ async function parseArgs(argv: string[]): Promise<TorrentfsArgs> {
     .option('utp', UTP_OPTION)
     .option('tcp', TCP_OPTION)
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log torrents and failed reads; stack traces on errors' })
-    .option('fuse-debug', { type: 'boolean', default: false, hidden: true })
+    .option('fuse-debug', { type: 'boolean', default: false, hidden: true }))
     .strict()
     .version(packageVersion())
     .help()

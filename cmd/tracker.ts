@@ -2,11 +2,11 @@
 // Prints its announce URLs on stdout (one a line, or one JSON object), logs on stderr, saves and exits on a signal.
 
 import type { Argv, CommandModule } from 'yargs'
-import { BtError, ExitCode } from '../src/errors.js'
-import { info, out } from './cli.js'
+import { BtError, ExitCode, systemText } from '../src/errors.js'
+import { fitExamples, info, out } from './cli.js'
 
 interface Args {
-  host: string[]
+  host?: string[]
   'http-port': number
   'udp-port': number
   state?: string
@@ -31,7 +31,7 @@ export const trackerCommand: CommandModule<object, Args> = {
   describe: 'Run a BitTorrent tracker (HTTP and UDP) with saved state, /stats and a private mode',
   builder: (y: Argv) =>
     y
-      .option('host', { type: 'string', array: true, default: ['127.0.0.1'], describe: 'address to listen on (repeat for several, e.g. --host 127.0.0.1 --host ::1)' })
+      .option('host', { type: 'string', array: true, defaultDescription: '127.0.0.1', describe: 'address to listen on (repeat for several, e.g. --host 127.0.0.1 --host ::1)' })
       .option('http-port', { type: 'number', default: 6969, describe: 'HTTP port (0: any free port, -1: no HTTP)' })
       .option('udp-port', { type: 'number', default: 6969, describe: 'UDP port (0: any free port, -1: no UDP)' })
       .option('state', { type: 'string', describe: 'SQLite file for swarms, completed counts and registrations (default $XDG_DATA_HOME/bt/tracker.db)' })
@@ -47,8 +47,10 @@ export const trackerCommand: CommandModule<object, Args> = {
       .option('allow-ip-param', { type: 'boolean', default: false, describe: 'honour the ip= announce parameter (only behind a trusted proxy)' })
       .option('workers', { type: 'number', describe: 'threads for UDP I/O beside the swarm thread (default: one per CPU with batched UDP I/O, CPUs - 1 with dgram, at most 4; 0: none)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the listening addresses as one JSON object' })
-      .example('$0 tracker', 'open tracker on 127.0.0.1:6969 (HTTP and UDP)')
-      .example('$0 tracker --host 0.0.0.0 --whitelist ~/torrents', 'private tracker for the .torrent files in a directory')
+      .example(fitExamples([
+        ['$0 tracker', 'open tracker on 127.0.0.1:6969 (HTTP and UDP)'],
+        ['$0 tracker --host 0.0.0.0 --whitelist DIR', 'private tracker for the .torrent files in DIR'],
+      ]))
       .check((a) => {
         for (const [k, min] of [['interval', 1], ['peer-timeout', 1], ['numwant-max', 0], ['max-swarm-peers', 1], ['rate-limit', 0]] as const) {
           if (!Number.isInteger(a[k]) || a[k] < min) throw new BtError(`--${k} must be an integer >= ${min}`, ExitCode.usage)
@@ -64,7 +66,8 @@ export const trackerCommand: CommandModule<object, Args> = {
     const { startTracker } = await import('../src/tracker/service.js')
     const { stateDir } = await import('../src/storage/resume.js')
     const { join } = await import('node:path')
-    const hosts = args.host.flatMap((h) => String(h).split(',')).map((h) => h.trim().replace(/^\[(.*)\]$/, '$1')).filter(Boolean)
+    // No yargs default: an array option's default would quietly fill a --host given without a value.
+    const hosts = (args.host ?? ['127.0.0.1']).flatMap((h) => String(h).split(',')).map((h) => h.trim().replace(/^\[(.*)\]$/, '$1')).filter(Boolean)
     const isPrivate = args.private || Boolean(args.whitelist)
     for (const h of hosts) {
       // An open tracker on a public address is a legitimate service, but it should be a decision: say so.
@@ -106,7 +109,7 @@ export const trackerCommand: CommandModule<object, Args> = {
       const hard = setTimeout(() => process.exit(ExitCode.io), 15_000)
       svc.close().then(
         () => { clearTimeout(hard); process.exit(signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.ok) },
-        (err) => { clearTimeout(hard); info(`bt tracker: ${err instanceof Error ? err.message : String(err)}`); process.exit(ExitCode.io) },
+        (err) => { clearTimeout(hard); info(`bt tracker: ${systemText(err)}`); process.exit(ExitCode.io) },
       )
     }
     process.on('SIGINT', stop)

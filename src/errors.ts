@@ -72,6 +72,11 @@ export function systemReason(code: string | undefined): string | undefined {
   return code ? REASONS[code] : undefined
 }
 
+/** Why `err` happened, in one line: an errno code in words (`address in use`), else the first line of its message. */
+export function systemText(err: unknown): string {
+  return systemReason((err as NodeJS.ErrnoException | undefined)?.code) ?? errorMessage(err).split('\n')[0]
+}
+
 /**
  * Any error as a one-line BtError naming `path`: a Node system error gets its reason in words and exit code 4
  * (3 for socket errors), unless `exitCode` says otherwise; a BtError passes through unchanged.

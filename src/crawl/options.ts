@@ -3,7 +3,7 @@
 
 import { lookup } from 'node:dns/promises'
 import { isIPv4 } from 'node:net'
-import { BtError, ExitCode } from '../errors.js'
+import { BtError, ExitCode, systemText } from '../errors.js'
 import { parsePeerAddress } from '../discovery/peer-address.js'
 import type { Endpoint } from './address.js'
 
@@ -35,7 +35,7 @@ export async function resolveBootstrap(list: readonly string[], warn: (msg: stri
       ])
       return { host: res.address, port: p.port }
     } catch (err) {
-      warn(`bootstrap node ${s}: ${(err as Error).message}`)
+      warn(`bootstrap node ${s}: ${systemText(err)}`)
       return undefined
     } finally {
       clearTimeout(timer)

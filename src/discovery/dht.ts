@@ -8,7 +8,7 @@ import { lookup as dnsLookup } from 'node:dns/promises'
 import dgram from 'node:dgram'
 import DHT from 'bittorrent-dht'
 import krpcFactory, { type KRPC, type KrpcMessage } from 'k-rpc'
-import { errorMessage } from '../errors.js'
+import { systemText } from '../errors.js'
 import { hostFamily, parsePeerAddress, peerKey, type PeerAddress } from './peer-address.js'
 import { guardSocket, wellFormedKrpc } from './dht-guard.js'
 import { nodesKey, parseNodes, patchFamily, type Family } from './dht-family.js'
@@ -277,7 +277,7 @@ export class DhtNode extends EventEmitter {
     try {
       await this.save()
     } catch (err) {
-      this.warn(`dht: cannot save ${this.opts.statePath}: ${errorMessage(err)}`)
+      this.warn(`dht: cannot save ${this.opts.statePath}: ${systemText(err)}`)
     }
     const dht = this.dhtInstance
     if (dht) await new Promise<void>((resolve) => dht.destroy(() => resolve()))
@@ -343,7 +343,7 @@ export class DhtNode extends EventEmitter {
 
     if (this.opts.statePath) {
       this.saveTimer = setInterval(() => {
-        this.save().catch((err) => this.warn(`dht: cannot save ${this.opts.statePath}: ${errorMessage(err)}`))
+        this.save().catch((err) => this.warn(`dht: cannot save ${this.opts.statePath}: ${systemText(err)}`))
       }, SAVE_INTERVAL)
       this.saveTimer.unref()
     }
@@ -386,7 +386,7 @@ export class DhtNode extends EventEmitter {
       let delay: number
       if (err) {
         job.misses++
-        this.warn(`dht: announce ${job.hash.toString('hex')}: ${errorMessage(err)}`)
+        this.warn(`dht: announce ${job.hash.toString('hex')}: ${systemText(err)}`)
         delay = backoff(job.misses, ANNOUNCE_INTERVAL)
       } else {
         job.misses = 0
@@ -423,7 +423,7 @@ export class DhtNode extends EventEmitter {
       return readState(path, this.family)
     } catch (err) {
       const corrupt = err instanceof SyntaxError
-      this.warn(corrupt ? `dht: ignoring corrupt state file ${path}: ${errorMessage(err)}` : `dht: cannot read ${path}: ${errorMessage(err)}`)
+      this.warn(corrupt ? `dht: ignoring corrupt state file ${path}: ${systemText(err)}` : `dht: cannot read ${path}: ${systemText(err)}`)
       return undefined
     }
   }
@@ -556,7 +556,7 @@ export class DhtNode extends EventEmitter {
         ])
         return { host: res.address, port: p.port }
       } catch (err) {
-        this.warn(`dht: bootstrap node ${s}: ${errorMessage(err)}`)
+        this.warn(`dht: bootstrap node ${s}: ${systemText(err)}`)
         return undefined
       } finally {
         clearTimeout(timer)

@@ -1,6 +1,6 @@
 // What the HTTP and UDP tracker clients share: request and reply shapes, the error they throw, and how a tracker
 // is named in messages. Re-exported by tracker.ts, which is the module to import.
-import { BtError, ExitCode, systemReason } from '../errors.js'
+import { BtError, ExitCode, systemText } from '../errors.js'
 import type { PeerAddress } from './peer-address.js'
 
 export interface AnnounceRequest {
@@ -65,7 +65,7 @@ export function trackerLabel(url: string): string {
 /** Readable text for the socket errors a tracker request meets, instead of `connect ECONNREFUSED 127.0.0.1:1`. */
 export function networkErrorText(err: unknown): string {
   // The words come from the one errno table (src/errors.ts).
-  return systemReason((err as NodeJS.ErrnoException | undefined)?.code) ?? (err instanceof Error ? err.message.split('\n')[0] : String(err))
+  return systemText(err)
 }
 
 /** The error an aborted request rejects with: the signal's reason, like fetch does. */

@@ -3,7 +3,7 @@
 
 import http from 'node:http'
 import https from 'node:https'
-import { BtError, ExitCode } from '../errors.js'
+import { BtError, ExitCode, systemText } from '../errors.js'
 import type { Metainfo } from '../metainfo/metainfo.js'
 
 const MAX_REDIRECTS = 3
@@ -104,10 +104,10 @@ export class WebSeed {
         res.on('end', () => {
           if (got < want) reject(new BtError(`web seed ${this.url}: short reply (${got} of ${want} bytes)`, ExitCode.network))
         })
-        res.on('error', (err) => got < want && reject(new BtError(`web seed ${this.url}: ${err.message}`, ExitCode.network)))
+        res.on('error', (err) => got < want && reject(new BtError(`web seed ${this.url}: ${systemText(err)}`, ExitCode.network)))
       })
       req.on('timeout', () => req.destroy(new Error('timed out')))
-      req.on('error', (err) => reject(err instanceof BtError ? err : new BtError(`web seed ${this.url}: ${err.message}`, ExitCode.network)))
+      req.on('error', (err) => reject(err instanceof BtError ? err : new BtError(`web seed ${this.url}: ${systemText(err)}`, ExitCode.network)))
     })
   }
 }

@@ -4,7 +4,7 @@
 // Tables are prefixed bt_ so the index can live in a database that holds other things (bitmagnet's, say).
 
 import pg from 'pg'
-import { BtError, ExitCode, errorMessage } from '../errors.js'
+import { BtError, ExitCode, errorMessage, systemText } from '../errors.js'
 import { tsQueryExpression } from './query/compile.js'
 import { tokenize } from './query/text.js'
 import type { Query, Range } from './query/types.js'
@@ -105,9 +105,7 @@ export function tsvectorLiteral(name: string, files: string): string {
 }
 
 function connectError(url: string, err: unknown): BtError {
-  const e = err as { code?: string; message?: string }
-  const why = e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'ENOTFOUND' ? 'host not found' : errorMessage(err)
-  return new BtError(`cannot use PostgreSQL at ${redactUrl(url)}: ${why}`, ExitCode.network)
+  return new BtError(`cannot use PostgreSQL at ${redactUrl(url)}: ${systemText(err)}`, ExitCode.network)
 }
 
 export class PostgresIndex implements IndexStore {

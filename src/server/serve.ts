@@ -3,7 +3,7 @@
 
 import { isIP } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { BtError, ExitCode, errorMessage } from '../errors.js'
+import { BtError, ExitCode, errorMessage, systemText } from '../errors.js'
 import { isLoopbackHost, type PeerAddress } from '../discovery/peer-address.js'
 import { Client, type ClientOptions } from '../session/client.js'
 import { stateDir } from '../storage/resume.js'
@@ -69,8 +69,7 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
     await app.listen({ host: o.host, port: o.port })
   } catch (err) {
     await daemon.close()
-    const code = (err as NodeJS.ErrnoException).code
-    throw new BtError(`cannot listen on ${o.host}:${o.port}: ${code === 'EADDRINUSE' ? 'address in use' : errorMessage(err)}`, ExitCode.network)
+    throw new BtError(`cannot listen on ${o.host}:${o.port}: ${systemText(err)}`, ExitCode.network)
   }
   const addr = app.server.address()
   const port = typeof addr === 'object' && addr ? addr.port : o.port

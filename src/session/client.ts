@@ -3,7 +3,7 @@
 // and removed.
 
 import { EventEmitter } from 'node:events'
-import { BtError, ExitCode, systemReason } from '../errors.js'
+import { BtError, ExitCode, systemReason, systemText } from '../errors.js'
 import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
 import { hostFamily, isLoopbackHost, normalizeHost, parsePeerAddress, type PeerAddress } from '../discovery/peer-address.js'
@@ -149,7 +149,7 @@ export class Client extends EventEmitter implements ClientContext {
     })
     this.listenPort = l.port
     this.servers.push(...l.servers)
-    for (const s of l.servers) s.on('error', (err) => this.emit('warning', `listen socket: ${err.message}`))
+    for (const s of l.servers) s.on('error', (err) => this.emit('warning', `listen socket: ${systemText(err)}`))
     this.utp = l.utp
     this.utp?.on('warning', (m: string) => this.emit('warning', m))
     this.transports = { policy: new DialPolicy({ utp: !!l.utp, tcp }), utp: l.utp }

@@ -49,7 +49,7 @@ export function resolveSelection(m: Metainfo, opts: { indices?: number[]; fileIn
   })
   const chosen = new Set<number>()
   for (const i of opts.indices ?? []) {
-    if (i >= listed.length) throw new BtError(`--select: ${m.name} has ${listed.length} files (0-${listed.length - 1}); there is no file ${i}`, ExitCode.usage)
+    if (i >= listed.length) throw new BtError(`--select: ${m.name} has ${listed.length === 1 ? '1 file (0)' : `${listed.length} files (0-${listed.length - 1})`}; there is no file ${i}`, ExitCode.usage)
     chosen.add(listed[i])
   }
   // BEP 53: an index past the end or naming a pad file is ignored (a magnet is not the user's typing).

@@ -2,7 +2,7 @@
 // `bt tracker` is a thin shell around startTracker(); tests start it in-process the same way.
 
 import { availableParallelism } from 'node:os'
-import { BtError, ExitCode, errorMessage } from '../errors.js'
+import { BtError, ExitCode, systemText } from '../errors.js'
 import { listenHttp, type HttpServer } from './http-server.js'
 import { TrackerStore } from './store.js'
 import { Tracker, type TrackerOptions } from './swarm.js'
@@ -101,7 +101,5 @@ export function autoUdpWorkers(batched: boolean): number {
 }
 
 function listenError(kind: string, host: string, port: number, err: unknown): BtError {
-  const code = (err as NodeJS.ErrnoException).code
-  const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such local address' : errorMessage(err)
-  return new BtError(`cannot listen for ${kind} on ${host}:${port}: ${why}`, ExitCode.network)
+  return new BtError(`cannot listen for ${kind} on ${host}:${port}: ${systemText(err)}`, ExitCode.network)
 }

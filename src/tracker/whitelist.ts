@@ -4,7 +4,7 @@
 import { watch, type FSWatcher } from 'node:fs'
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { BtError, ExitCode, errorMessage } from '../errors.js'
+import { BtError, ExitCode, errorMessage, fromSystemError } from '../errors.js'
 import { parseTorrent } from '../metainfo/metainfo.js'
 import type { Tracker } from './swarm.js'
 
@@ -19,7 +19,7 @@ export async function readWhitelist(path: string): Promise<{ entries: WhitelistE
   try {
     st = await stat(path)
   } catch (err) {
-    throw new BtError(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : errorMessage(err)}`, ExitCode.usage)
+    throw fromSystemError(err, path, ExitCode.usage)
   }
   const entries: WhitelistEntry[] = []
   const problems: string[] = []

@@ -5,6 +5,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import dgram from 'node:dgram'
 import { join } from 'node:path'
 import { bt } from '../helpers/cli.js'
 import { tmpDir, writeRandomFile } from '../helpers/tmp.js'
@@ -58,7 +60,7 @@ test('numbers are checked up front with the value and what was wanted; nothing i
     [['--dht-port', '99999'], /--dht-port: "99999" is not a port number/],
     [['-D', 'fast'], /--download-limit: "fast" is not a rate such as 500k or 10M/],
     [['-U', '-5'], /--upload-limit: "-5" is not a rate/],
-    [['--select', '5'], /--select: f\.bin has 1 files \(0-0\); there is no file 5/],
+    [['--select', '5'], /--select: f\.bin has 1 file \(0\); there is no file 5/],
     [['--select-glob', '*.mkv'], /--select-glob: no file of f\.bin matches/],
     [['--peer', 'nonsense'], /--peer: "nonsense" is not host:port/],
     [['--dht-bootstrap', 'x'], /--dht-bootstrap: "x" is not host:port/],
@@ -132,6 +134,32 @@ test('system errors in words: a file as the output directory, a read-only file s
     if (mounted) execFileSync('umount', [ro])
   }
   assert.is(readdirSync(ro).length, 0)
+})
+
+test('a port in use, for every command that listens: "address in use" in one line, exit 3, no -o directory left', async () => {
+  // One port held for TCP and UDP on 127.0.0.1.
+  const tcp = net.createServer()
+  await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve))
+  const port = (tcp.address() as net.AddressInfo).port
+  const udp = dgram.createSocket('udp4')
+  try {
+    await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(port, '127.0.0.1', resolve) })
+    const out = join(dir, 'never-made')
+    await oneLine(['download', torrent, '-p', String(port), '--peer', '127.0.0.1:9', '-o', out], 3, /cannot listen on port \d+: address in use$/m)
+    assert.not.ok(existsSync(out), 'the -o directory was made before listening failed')
+    await oneLine(['serve', '--port', String(port), '--peer-port', '0', '--no-dht', '--download-dir', join(dir, 'dl')], 3, /cannot listen on 127\.0\.0\.1:\d+: address in use$/m)
+    await oneLine(['tracker', '--udp-port', String(port), '--http-port', '-1', '--memory'], 3, /cannot listen for UDP on 127\.0\.0\.1:\d+: address in use$/m)
+    await oneLine(['crawl', '--port', String(port), '--db', join(dir, 'crawl.db')], 3, /cannot bind UDP port \d+: address in use$/m)
+  } finally {
+    udp.close()
+    tcp.close()
+  }
+})
+
+test('files named by options: the reason in words, not ENOENT/ENOTDIR and a syscall', async () => {
+  await oneLine(['serve', '--api-key-file', join(dir, 'no-such-key'), '--port', '0'], 2, /--api-key-file \S+no-such-key: no such file or directory$/m)
+  await oneLine(['serve', '--tracker', '--tracker-whitelist', join(file, 'x'), '--port', '0', '--peer-port', '0', '--no-dht', '--download-dir', join(dir, 'dl')], 2, /f\.bin\/x: a parent of this path is not a directory$/m)
+  await oneLine(['import', join(dir, 'no-such-dump.jsonl'), '--db', join(dir, 'i.db')], 2, /no-such-dump\.jsonl: no such file or directory$/m)
 })
 
 test.run()

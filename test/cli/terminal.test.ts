@@ -69,11 +69,11 @@ test('NO_COLOR: no colour on a terminal; colour by default there; FORCE_COLOR in
   assert.not.ok(pipedPlain.stderr.includes(ESC))
 })
 
-test('the progress line fits 80 columns, is redrawn within 50 after a resize, and the rate is right from the start', async () => {
+test('the progress line fits 80 columns, is redrawn within 40 after a resize, and the rate and ETA are right from the start', async () => {
   const tt = await makeTestTorrent([5 * MiB], { pieceLength: 65536, seed: 151, name: 'a-rather-long-torrent-name-for-the-line.bin' })
   const seed = await seedWith(tt)
   const out = tmpDir('bt-out-')
-  const term = onTerminal(80, ['download', tt.torrentPath, '-o', out, '--port', '0', '--peer', seed.addr, '-D', '1M'], { XDG_DATA_HOME: tmpDir('bt-xdg-'), RESIZE_COLS: '50' })
+  const term = onTerminal(80, ['download', tt.torrentPath, '-o', out, '--port', '0', '--peer', seed.addr, '-D', '1M'], { XDG_DATA_HOME: tmpDir('bt-xdg-'), RESIZE_COLS: '40' })
   await waitFor('bt on the terminal', () => term.pid() > 0, 10_000)
   // Resize half-way through the 5 s download.
   await waitFor('progress past 40%', () => drawn(term.output()).some((l) => /\b([4-9]\d)\.\d%/.test(l)), 15_000)
@@ -93,7 +93,7 @@ test('the progress line fits 80 columns, is redrawn within 50 after a resize, an
   // After the resize: redrawn narrower, still with the percentage and the rate.
   const after = lines.slice(beforeResize.length).filter((x) => /\d%/.test(x) && !/done/.test(x))
   assert.ok(after.length >= 1, 'redrawn after the resize')
-  for (const l of after) assert.ok(l.length <= 49, `wider than 49 after the resize: ${JSON.stringify(l)}`)
+  for (const l of after) assert.ok([...l].length <= 39, `wider than 39 after the resize: ${JSON.stringify(l)}`)
   assert.match(after[after.length - 1], /\d+(\.\d)?%.*(↓|down )[\d.]+/)
   // The rate shown while downloading at -D 1M: a sliding average over a 5 s window started empty would show
   // 200–800 KiB/s for most of the download.
@@ -103,22 +103,34 @@ test('the progress line fits 80 columns, is redrawn within 50 after a resize, an
   const median = [...shown].sort((a, b) => a - b)[Math.floor(shown.length / 2)]
   // The limiter's quarter-second burst makes the first second a little faster than 1 MiB/s.
   assert.ok(median >= 850 && median <= 1800, `median rate shown ${median} KiB/s (all: ${shown.map((r) => r.toFixed(0))})`)
+  // The ETA from the second second on: what is left at 1 MiB/s, within 2 s (it was 30 s for a 5 s download).
+  const etas = beforeResize.map((l) => /(\d+\.\d)%.* ETA (\d+)s/.exec(l)).filter(Boolean).map((m) => ({ left: (1 - Number(m![1]) / 100) * 5, eta: Number(m![2]) }))
+  assert.ok(etas.length >= 3, `ETAs shown: ${etas.length}`)
+  for (const e of etas.filter((x) => x.left < 4)) assert.ok(Math.abs(e.eta - e.left) <= 2, `ETA ${e.eta}s with ${e.left.toFixed(1)} s of data left: ${JSON.stringify(etas)}`)
 })
 
-test('help fits the terminal: no example breaks in the middle of a command, at 50 or 80 columns', async () => {
-  for (const cols of [50, 80]) {
-    for (const cmd of ['download', 'seed', 'metainfo', 'create']) {
-      const term = onTerminal(cols, [cmd, '--help'])
-      assert.is(await within(term.exit, 10_000, `bt ${cmd} --help`), 0)
-      const lines = term.output().split('\r\n')
-      for (const l of lines) assert.ok(l.length <= cols, `bt ${cmd} --help at ${cols}: ${JSON.stringify(l)}`)
-      const at = lines.indexOf('Examples:')
-      assert.ok(at > 0, `bt ${cmd} --help has examples at ${cols} columns`)
-      const end = lines.indexOf('', at + 1)
-      const examples = lines.slice(at + 1, end === -1 ? undefined : end)
-      assert.ok(examples.length >= 2, examples.join('\n'))
-      // Every line of the section is a whole example: none is the continuation of a wrapped command.
-      for (const l of examples) assert.match(l, /^ {2}bt \S/, `bt ${cmd} --help at ${cols}: ${JSON.stringify(l)}`)
+test('help fits the terminal: no line wider, no example broken in the middle of a command, every command, 40 to 80 columns', async () => {
+  const commands = ['metainfo', 'create', 'download', 'seed', 'import', 'search', 'serve', 'tracker', 'classify', 'crawl']
+  for (const cols of [40, 50, 80]) {
+    // Two at a time: the machine is shared.
+    for (let i = 0; i < commands.length; i += 2) {
+      await Promise.all(commands.slice(i, i + 2).map(async (cmd) => {
+        const term = onTerminal(cols, [cmd, '--help'])
+        assert.is(await within(term.exit, 15_000, `bt ${cmd} --help`), 0)
+        const lines = term.output().split('\r\n')
+        for (const l of lines) assert.ok([...l].length <= cols, `bt ${cmd} --help at ${cols}: ${JSON.stringify(l)}`)
+        const at = lines.indexOf('Examples:')
+        assert.ok(at > 0, `bt ${cmd} --help has examples at ${cols} columns`)
+        const end = lines.indexOf('', at + 1)
+        const examples = lines.slice(at + 1, end === -1 ? undefined : end)
+        assert.ok(examples.length >= (cols >= 50 ? 2 : 1), examples.join('\n'))
+        // A line that starts in the command column starts a whole example; the others are a description wrapped
+        // within its own column, never the rest of a command.
+        for (const l of examples) {
+          if (/^ {2}\S/.test(l)) assert.match(l, /^ {2}(bt|zcat|transmission-remote) \S/, `bt ${cmd} --help at ${cols}: ${JSON.stringify(l)}`)
+          else assert.match(l, /^ {6,}\S/, `bt ${cmd} --help at ${cols}: ${JSON.stringify(l)}`)
+        }
+      }))
     }
   }
 })
@@ -139,5 +151,19 @@ for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
     assert.ok(existsSync(resume) && readdirSync(resume).some((f) => f.endsWith('.resume')), 'resume state saved')
   })
 }
+
+test('bt seed X.torrent on a terminal: never "fetching metadata"; SIGHUP: exit 0 and one "interrupted; resume state saved"', async () => {
+  const tt = await makeTestTorrent([300_000], { seed: 154 })
+  const term = onTerminal(80, ['seed', tt.torrentPath, '-d', tt.seedDir, '--port', '0', '--no-dht'], { XDG_DATA_HOME: tmpDir('bt-xdg-') })
+  await waitFor('the seeding line', () => /seeding .* on port \d+/.test(term.output()) && term.pid() > 0, 15_000)
+  // A few redraws of the status line (every 250 ms) before the signal.
+  await new Promise((r) => setTimeout(r, 800))
+  process.kill(term.pid(), 'SIGHUP')
+  assert.is(await within(term.exit, 10_000, 'exit after SIGHUP'), 0, term.output().slice(-1000))
+  const lines = drawn(term.output())
+  assert.not.ok(lines.some((l) => /metadata/.test(l)), JSON.stringify(lines))
+  assert.ok(lines.some((l) => /\bseeding\b.*\bpeers?\b|\bseeding \d/.test(l)), JSON.stringify(lines))
+  assert.is(lines.filter((l) => l === 'interrupted; resume state saved').length, 1, JSON.stringify(lines.slice(-5)))
+})
 
 test.run()

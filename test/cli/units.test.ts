@@ -9,7 +9,10 @@ import { progressLine, statusFields } from '../../cmd/progress.js'
 import { colorLevel, usageMessage } from '../../cmd/cli.js'
 import { longFlags } from '../../cmd/torrentfs-args.js'
 import { trackerUrlProblem } from '../../src/discovery/tracker-url.js'
-import { BtError, ExitCode, fromSystemError } from '../../src/errors.js'
+import { BtError, ExitCode, fromSystemError, systemText } from '../../src/errors.js'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { TorrentStats } from '../../src/session/torrent.js'
 
 const MiB = 1024 * 1024
@@ -78,6 +81,8 @@ test('the metadata status line shows the DHT node count (-v: what it is doing); 
   assert.is(fitFields(statusFields(stats({ state: 'metadata', peers: 0, knownPeers: 0 })), Infinity), 'fetching metadata: 0 peers, 0 known')
   const more = [...statusFields(s), { text: '2 refused', priority: 3, sep: ', ' }]
   assert.match(fitFields(more, Infinity), /DHT 12 nodes, 2 refused$/)
+  // A torrent added with its metainfo (bt seed X.torrent) is 'metadata' until it starts: it is not fetching any.
+  assert.is(fitFields(statusFields(s, { hasMetadata: true }), Infinity), 'starting')
 })
 
 test("RateMeter: a torrent's shown rate follows a change of speed within two seconds", () => {
@@ -188,6 +193,40 @@ test('fromSystemError: the errno in words, the path once, exit 4 (3 for sockets)
   assert.is(fromSystemError(Object.assign(new Error('odd: thing\nmore'), { code: 'EWHATEVER' }), '/p').message, '/p: odd: thing')
   const mine = new BtError('mine', 2)
   assert.is(fromSystemError(mine), mine)
+})
+
+test('systemText: an errno in words, else the first line of the message', () => {
+  assert.is(systemText(Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:80'), { code: 'EADDRINUSE' })), 'address in use')
+  assert.is(systemText(new Error('odd\nmore')), 'odd')
+  assert.is(systemText('text'), 'text')
+})
+
+test('errno codes become words in src/errors.ts only: no other module maps a code to its own text', () => {
+  const root = fileURLToPath(new URL('../..', import.meta.url))
+  const files: string[] = []
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n)
+      if (statSync(p).isDirectory()) walk(p)
+      else if (/\.tsx?$/.test(n)) files.push(p)
+    }
+  }
+  walk(join(root, 'src'))
+  walk(join(root, 'cmd'))
+  // A code compared and then answered with a phrase (`code === 'EADDRINUSE' ? 'address in use' : …`), or one of
+  // the table's phrases written out as a message of its own.
+  const mapping = /=== '(E[A-Z]+)' \? '[a-z]/
+  const phrases = /['`:] ?(no such file or directory|address (already )?in use|permission denied|connection refused|host not found|read-only file system|no space left on device)['`]/
+  const found: string[] = []
+  for (const f of files) {
+    const rel = relative(root, f)
+    if (rel === join('src', 'errors.ts')) continue
+    readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+      if (mapping.test(line) || phrases.test(line)) found.push(`${rel}:${i + 1}: ${line.trim()}`)
+    })
+  }
+  assert.equal(found, [], found.join('\n'))
+  assert.ok(files.length > 50, `${files.length} files scanned`)
 })
 
 test.run()

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs'
 import { open, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { BtError, ExitCode, errorMessage } from '../../errors.js'
+import { BtError, ExitCode, errorMessage, fromSystemError } from '../../errors.js'
 import type { IndexWriter, TorrentRecord } from '../types.js'
 import { readLines } from './lines.js'
 import { recordFromTorrent, recordOfLine } from './records.js'
@@ -305,8 +305,7 @@ async function importWith(b: Batcher, inputs: readonly string[], opts: ImportOpt
     try {
       st = await stat(input)
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      throw new BtError(code === 'ENOENT' ? `${input}: no such file or directory` : `${input}: ${errorMessage(err)}`, code === 'ENOENT' ? ExitCode.usage : ExitCode.io)
+      throw fromSystemError(err, input, (err as NodeJS.ErrnoException).code === 'ENOENT' ? ExitCode.usage : ExitCode.io)
     }
     if (st.isDirectory()) {
       b.progress = { ...b.progress, input, bytesRead: 0, bytesTotal: undefined }
