@@ -52,7 +52,7 @@ if (String(flags.jobs ?? 'warm,cold,api').split(',').includes('cold') && !proces
     webtorrentSkip = `not installed (${e.message})`
   }
   if (bin && !flags['no-netns']) {
-    const r = await reexecInNetns('h-serve-bench', import.meta.url, { env: { BT_BENCH_WEBTORRENT: bin } })
+    const r = await reexecInNetns(process.env.BT_BENCH_NETNS_NAME ?? 'h-serve-bench', import.meta.url, { env: { BT_BENCH_WEBTORRENT: bin } })
     if (r.code !== undefined) process.exit(r.code)
     webtorrentSkip = `${r.unavailable}; webtorrent-cli cannot switch off DHT and public trackers`
   } else if (bin) webtorrentSkip = '--no-netns: webtorrent-cli cannot switch off DHT and public trackers'
