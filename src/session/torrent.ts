@@ -256,6 +256,7 @@ export class Torrent extends EventEmitter {
     if (m.infoHash !== this.infoHash) throw new BtError('metadata does not match the info hash', ExitCode.network)
     this.metainfo = m
     if (m.private) this.ctx.undiscover?.(this)
+    trace('metadata known')
     this.emit('metadata', m)
     if (this.opts.metadataOnly) return
     this.selected = this.opts.select
@@ -279,6 +280,7 @@ export class Torrent extends EventEmitter {
       return this.fail(err)
     }
     if (this.destroyed) return
+    trace('existing data checked')
     picker.setHave(have)
     this.picker = picker
     this.requests.picker = picker

@@ -34,7 +34,7 @@ test('a read of a missing piece ends once the piece verifies, before its slow wr
   const storage = t.storage!
   const write = storage.writePiece.bind(storage)
   let writes = 0
-  storage.writePiece = (i: number, buf: Uint8Array) => {
+  storage.writePiece = (i: number, buf: Buffer) => {
     writes++
     return new Promise((r) => setTimeout(r, WRITE_DELAY_MS)).then(() => write(i, buf))
   }
