@@ -298,6 +298,8 @@ export async function startServe({ state, downloadDir, args = [], nodeArgs = [],
   child.on('close', () => children?.delete(child))
   let err = ''
   child.stderr.on('data', (d) => { err = (err + d).slice(-4000) })
+  // BT_TRACE_STREAM=1: bt's streaming timeline (src/session/stream-trace.ts) goes to the bench's stderr.
+  if (process.env.BT_TRACE_STREAM) child.stderr.on('data', (d) => process.stderr.write(d))
   const url = await new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', (l) => resolve(l.trim()))
     child.once('close', (code) => reject(new Error(`bt serve exited ${code}: ${err}`)))

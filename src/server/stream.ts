@@ -10,6 +10,7 @@ import type { Daemon, Entry } from './daemon.js'
 import { ApiError, invalid, notFound } from './errors.js'
 import { pumpFile } from './file-pump.js'
 import { contentDisposition, contentType, isMedia, parseRange } from './range.js'
+import { trace, traceStart } from '../session/stream-trace.js'
 
 // Large chunks: per-chunk overhead (a read, a write to the socket) dominates a fast stream at 64 KiB.
 const CHUNK = 1024 * 1024
@@ -81,6 +82,7 @@ export async function streamPlugin(app: FastifyInstance, opts: { daemon: Daemon;
     url: '/stream/:hash/*',
     exposeHeadRoute: false,
     handler: async (req, reply) => {
+      traceStart(`${req.method} ${req.url} range ${req.headers.range}`)
       const { e, t } = await openEntry(d, req, req.params.hash, opts.metadataWaitMs)
       const index = findFile(e, req.params['*'] ?? '')
       const m = t.metainfo!
@@ -119,6 +121,14 @@ export async function streamPlugin(app: FastifyInstance, opts: { daemon: Daemon;
       const stream = createReadStream(readable(t), { start: f.offset + start, end: f.offset + end, chunkSize: CHUNK })
       // Whatever ends the response (done, client gone, error) closes the Reader and drops its priorities.
       reply.raw.once('close', () => stream.destroy())
+      if (process.env.BT_TRACE_STREAM) {
+        const raw = reply.raw as any
+        const w = raw.write
+        raw.write = function (...a: any[]) {
+          trace('first byte written to response', -1, `${a[0]?.length} bytes`)
+          return w.apply(this, a)
+        }
+      }
       stream.on('error', () => reply.raw.destroy())
       return reply.send(stream)
     },

@@ -9,6 +9,7 @@
 import { BLOCK_SIZE, type PiecePicker } from './picker.js'
 import { Priority } from './priority.js'
 import type { Peer } from './peer.js'
+import { trace } from './stream-trace.js'
 
 /** Fewer lower-class blocks than this ahead of a reader's are not worth a round of cancels (128 KiB). */
 export const MIN_AHEAD = 8
@@ -49,6 +50,7 @@ export function preemptForNow(host: PreemptHost): number {
         peer.wire.cancel(piece, offset, Math.min(BLOCK_SIZE, p.pieceSize(piece) - offset))
       }
       cancelled += ahead.length
+      trace('cancels sent', -1, `${ahead.length} to ${peer.key} (outstanding after ${peer.outstanding.size})`)
     }
     if (takesStarved) {
       host.fill(peer)

@@ -7,6 +7,8 @@ import type { Peer } from './peer.js'
 import { BLOCK_SIZE, type BlockRequest, type PiecePicker, type PieceProgress } from './picker.js'
 import type { RateMeter } from './rate.js'
 import { REQUEST_TIMEOUT_MS } from './peer-connection.js'
+import { trace, tracing } from './stream-trace.js'
+import { Priority } from './priority.js'
 
 export interface RequestHost {
   /** The connected peers (for endgame cancels and handing out a snubbed peer's work). */
@@ -83,6 +85,7 @@ export class Requester {
     for (let k = 0; k < n; k++) {
       const req = out[k]
       if (limited) this.bandwidth.consume(req.length)
+      if (tracing && p.priority[req.piece] === Priority.now) trace('request written', req.piece, `peer ${peer.key} outstanding ${peer.outstanding.size} depth ${depth}`)
       wire.request(req.piece, req.offset, req.length, (err, buf) => this.onBlock(peer, req, err, buf))
     }
     out.length = 0
@@ -117,7 +120,9 @@ export class Requester {
       this.meter.add(block.length)
       peer.snubbed = false
     }
+    if (tracing && block && p.priority[req.piece] === Priority.now) trace('first block arrived', req.piece)
     const completed = p.requestDone(req, peer, peer.key, block)
+    if (tracing && completed) trace('all blocks in', req.piece)
     const prog = req.progress
     // Endgame: someone else still has this block outstanding; cancel theirs.
     const b = req.offset / BLOCK_SIZE

@@ -7,6 +7,7 @@ import { BtError, ExitCode } from '../errors.js'
 import { Priority, type PriorityHandle } from '../session/priority.js'
 import type { Metainfo } from '../metainfo/metainfo.js'
 import type { ReaderSource } from './source.js'
+import { trace } from '../session/stream-trace.js'
 
 /** The source's metainfo: a torrent still fetching its metadata cannot be read yet. */
 function metainfoOf(torrent: ReaderSource): Metainfo {
@@ -124,6 +125,7 @@ export class Reader {
       return this.readFully(buf, n, abs)
     }
 
+    trace('reader marks now', first)
     const span = { first, last }
     this.waiting.add(span)
     this.updatePriorities()

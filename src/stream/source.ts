@@ -8,7 +8,7 @@ import type { PriorityHandle } from '../session/priority.js'
 export interface ReadableTorrent {
   readonly metainfo: Metainfo              // files, pieceLength, pieceCount, length
   hasPiece(index: number): boolean         // verified and on disk
-  /** Resolves when piece `index` is verified and on disk; rejects (BtError) if the torrent is removed/destroyed or signal aborts. */
+  /** Resolves when piece `index` is verified (readAt can serve it, from memory while its write is pending); rejects (BtError) if the torrent is removed/destroyed or signal aborts. */
   waitPiece(index: number, signal?: AbortSignal): Promise<void>
   /** Read verified bytes at absolute torrent offset `position` into buf; returns bytes read. */
   readAt(buf: Buffer, position: number): Promise<number>
