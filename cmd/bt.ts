@@ -13,6 +13,7 @@ import { searchCommand } from './search.js'
 import { serveCommand } from './serve.js'
 import { trackerCommand } from './tracker.js'
 import { crawlCommand } from './crawl.js'
+import { classifyCommand } from './classify.js'
 
 export async function main(argv: string[]): Promise<void> {
   setVerbose(argv.includes('--verbose') || argv.includes('-v'))
@@ -28,7 +29,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(valuesRequired(searchCommand))
     .command(valuesRequired(serveCommand))
     .command(valuesRequired(trackerCommand))
-    .command(valuesRequired((await import('./classify.js')).classifyCommand))
+    .command(valuesRequired(classifyCommand))
     .command(valuesRequired(crawlCommand))
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
