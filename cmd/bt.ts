@@ -3,7 +3,7 @@
 // modules inside its handler with `await import(...)`, so `bt --help` loads yargs and these modules only.
 
 import yargs, { hideBin } from './yargs.js'
-import { die, helpWidth, packageVersion, setVerbose, valuesRequired, yargsFail } from './cli.js'
+import { die, helpWidth, packageVersion, setVerbose, skipHelpCache, valuesRequired, yargsFail } from './cli.js'
 import { metainfoCommand } from './metainfo.js'
 import { createCommand } from './create.js'
 import { downloadCommand } from './download.js'
@@ -40,7 +40,7 @@ export async function main(argv: string[]): Promise<void> {
     .wrap(helpWidth())
     .epilogue('Exit codes: 0 ok, 1 internal error, 2 bad usage or input, 3 network, 4 file system, 130 interrupted.\nSee man bt.')
     .fail(yargsFail)
-  await parser.parseAsync()
+  await skipHelpCache(parser).parseAsync()
 }
 
 main(hideBin(process.argv)).catch((err) => die('bt', err))
