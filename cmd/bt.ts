@@ -3,7 +3,7 @@
 // modules inside its handler with `await import(...)`, so `bt --help` loads yargs and these modules only.
 
 import yargs, { hideBin } from './yargs.js'
-import { die, helpWidth, packageVersion, setVerbose, valuesRequired, yargsFail } from './cli.js'
+import { die, helpWidth, packageVersion, setVerbose, skipHelpCache, valuesRequired, yargsFail } from './cli.js'
 import { metainfoCommand } from './metainfo.js'
 import { createCommand } from './create.js'
 import { downloadCommand } from './download.js'
@@ -13,6 +13,7 @@ import { searchCommand } from './search.js'
 import { serveCommand } from './serve.js'
 import { trackerCommand } from './tracker.js'
 import { crawlCommand } from './crawl.js'
+import { classifyCommand } from './classify.js'
 
 export async function main(argv: string[]): Promise<void> {
   setVerbose(argv.includes('--verbose') || argv.includes('-v'))
@@ -28,7 +29,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(valuesRequired(searchCommand))
     .command(valuesRequired(serveCommand))
     .command(valuesRequired(trackerCommand))
-    .command(valuesRequired((await import('./classify.js')).classifyCommand))
+    .command(valuesRequired(classifyCommand))
     .command(valuesRequired(crawlCommand))
     .demandCommand(1, 'give a command (bt --help lists them)')
     .recommendCommands()
@@ -39,7 +40,7 @@ export async function main(argv: string[]): Promise<void> {
     .wrap(helpWidth())
     .epilogue('Exit codes: 0 ok, 1 internal error, 2 bad usage or input, 3 network, 4 file system, 130 interrupted.\nSee man bt.')
     .fail(yargsFail)
-  await parser.parseAsync()
+  await skipHelpCache(parser).parseAsync()
 }
 
 main(hideBin(process.argv)).catch((err) => die('bt', err))

@@ -151,7 +151,7 @@ export const metainfoCommand: CommandModule<object, Args> = {
     const source = stdin ? 'stdin' : args.torrent
     const remote = !stdin && (args.torrent.startsWith('magnet:') || /^infohash:/i.test(args.torrent) || /^[0-9a-fA-F]{40}$/.test(args.torrent))
     const { parseTorrent, pieceHash } = await import('../src/metainfo/metainfo.js')
-    const { magnetOf } = await import('../src/metainfo/magnet.js')
+    const { magnetOf } = await import('../src/metainfo/magnet-link.js')
     const bytes = stdin ? await readStdin() : remote ? await fetchTorrent(args) : await (await import('../src/metainfo/load.js')).readTorrentBytes(args.torrent)
     const m = parseTorrent(bytes, source)
     switch (args.verb) {
