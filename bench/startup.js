@@ -20,7 +20,7 @@ const made = spawnSync(process.execPath, [join(root, 'bin/bt.js'), 'create', joi
 if (made.status !== 0) throw new Error(`bt create failed: ${made.stderr}`)
 
 // Run the launchers as a shell does, with the node flags of their `#!/usr/bin/env -S node …` line: the flags are
-// part of what a user's `bt` costs (--max-semi-space-size alone adds ~10 ms of CPU to every start).
+// part of what a user's `bt` costs (a V8 flag such as --max-semi-space-size adds 25–35 ms of CPU to every start).
 const shebangFlags = (file) => readFileSync(file, 'utf8').split('\n', 1)[0].split(/\s+/).slice(3)
 const bt = [...shebangFlags(join(root, 'bin/bt.js')), join(root, 'bin/bt.js')]
 const torrentfs = [...shebangFlags(join(root, 'bin/torrentfs.js')), join(root, 'bin/torrentfs.js')]
