@@ -32,8 +32,10 @@ function header(len: number, id: number, ...nums: number[]): Buffer {
 const tcp = () => ({ ...TCP_ONLY, tcpTimeoutMs: 5000 })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Dial the peer at `port` over TCP, handshake as PEER_A and wait to be unchoked. */
-async function dialUnchoked(port: number): Promise<{ wire: PeerWire; socket: net.Socket }> {
+/** Start `server` on loopback, dial it over TCP, handshake as PEER_A and wait to be unchoked. */
+async function dialUnchoked(server: net.Server): Promise<{ wire: PeerWire; socket: net.Socket }> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as net.AddressInfo).port
   const wire = new PeerWire('tcpOutgoing')
   const socket = (await dialPeer('127.0.0.1', port, tcp())).socket as net.Socket
   connectWire(socket, wire)
@@ -90,11 +92,9 @@ test('outgoing TCP: blocks split across reads arrive intact, the bitfield surviv
     })
     s.on('error', () => {})
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as net.AddressInfo).port
   let conn: { wire: PeerWire; socket: net.Socket } | undefined
   try {
-    conn = await dialUnchoked(port)
+    conn = await dialUnchoked(server)
     const { wire } = conn
     const want: Array<[number, number, number]> = []
     for (const piece of [0, 2, 8]) for (let b = 0; b < 4; b++) want.push([piece, b * BLOCK, b === 3 ? 1000 : BLOCK])
@@ -139,11 +139,9 @@ test('two PeerWires (incoming side fed by data events): many blocks both ways ma
     })
     s.on('error', () => {})
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as net.AddressInfo).port
   let conn: { wire: PeerWire; socket: net.Socket } | undefined
   try {
-    conn = await dialUnchoked(port)
+    conn = await dialUnchoked(server)
     const { wire } = conn
     // 64 pieces of 16 blocks, 1024 requests in flight at once.
     let ok = 0
