@@ -1,6 +1,7 @@
 // An idle bt serve daemon with many seeding torrents writes nothing to its state files: the seconds counters run from
 // a start time instead of changing every record every second, and the periodic save writes only what moved. The
-// counters still add up across a graceful restart. In process (Daemon + Client), real files, 300 tiny torrents.
+// counters still add up across a graceful restart, and a seed limit set on an idle torrent still applies.
+// In process (Daemon + Client), real files, 300 tiny torrents.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
@@ -100,6 +101,12 @@ test(`${N} seeding torrents: idle seconds write nothing to state.json or state.l
   await waitFor('seeding again', () => d.list().every((e) => e.status === 'seeding'), 30_000)
   await delay(1200)
   assert.ok(d.list()[0].seconds('secondsSeeding') > reopened.record.secondsSeeding, 'the counter runs again after the restart')
+
+  // An idle torrent is still looked at when its limits change: a ratio of 0 is reached at once and stops it.
+  const limited = d.list()[3]
+  d.setSeedLimits(limited, { ratioMode: 1, ratioLimit: 0 })
+  await waitFor('the seed ratio limit applied to an idle torrent', () => limited.record.finished && limited.status === 'stopped', 5000)
+  assert.ok(d.list().filter((e) => e.status === 'seeding').length === N - 1, 'only the limited torrent stopped')
 })
 
 test.run()
