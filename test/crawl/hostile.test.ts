@@ -122,13 +122,17 @@ test('garbage datagrams and a query flood: no crash, answers capped per IP, queu
     sock.send(typeof b === 'string' ? Buffer.from(b) : b, port, '127.0.0.1')
   }
   // A flood of well-formed get_peers for random hashes, far above the per-IP answer cap.
+  const floodStart = Date.now()
   for (let i = 0; i < 3000; i++) {
     sock.send(bencode.encode({ t: Buffer.from([i >> 8, i & 255]), y: 'q', q: 'get_peers', a: { id, info_hash: randomBytes(20) } }), port, '127.0.0.1')
     if (i % 500 === 499) await delay(5)
   }
   await delay(1500)
   const s = c.stats()
-  assert.ok(answers.length <= 150, `answered ${answers.length} of 3000 flood queries (cap 50/s)`)
+  // The cap is 50 answers per 1 s window; a loaded machine spreads the flood over more windows than the 2 s it takes
+  // when idle, so the bound counts the windows it could have touched.
+  const windows = Math.ceil((Date.now() - floodStart) / 1000) + 1
+  assert.ok(answers.length <= 50 * windows, `answered ${answers.length} of 3000 flood queries (cap 50/s, ${windows} windows)`)
   assert.ok(s.infoHashes.discovered - 20 * 10 <= 200, 'flood hashes beyond the cap were not taken in')
   assert.ok(s.lookups.queued + s.lookups.active <= 20_512)
   // Still alive and polite: a ping a second later is answered.
