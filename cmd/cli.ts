@@ -1,10 +1,13 @@
 // What every command shares: one-line errors with exit codes, yargs failures in one line, TTY and colour decisions,
 // help width. Kept light (no engine imports): `bt --help` loads this and yargs, nothing more.
 
-import { readFileSync } from 'node:fs'
-import { mkdir, stat, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { BtError, ExitCode, errorMessage, fromSystemError, isSystemError } from '../src/errors.js'
+
+// node:fs by require, not import: an ESM import of node:fs builds its facade, which reads every export and so loads
+// fs/promises, readline and the streams stack at every start (~10 ms, issue 15); require reads what is used.
+const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs')
 
 export let verbose = false
 export function setVerbose(v: boolean): void {
@@ -164,7 +167,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 export function packageVersion(): string {
   for (const rel of ['../../package.json', '../package.json']) {
     try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version
+      return (JSON.parse(fs.readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version
     } catch {}
   }
   return 'unknown'
@@ -205,7 +208,7 @@ export async function writeOutput(path: string, bytes: Buffer, opts: { announce?
     return
   }
   try {
-    await writeFile(path, bytes, { flag: opts.exclusive ? 'wx' : 'w' })
+    await fs.promises.writeFile(path, bytes, { flag: opts.exclusive ? 'wx' : 'w' })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EEXIST') throw new BtError(`${path}: already exists (--force to overwrite)`, ExitCode.usage)
@@ -224,7 +227,7 @@ export async function makeDirectory(dir: string, label = dir): Promise<void> {
   const target = resolve(dir)
   const missing: string[] = []
   for (let p = target; ; p = dirname(p)) {
-    const st = await stat(p).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(fromSystemError(err, label, ExitCode.io))))
+    const st = await fs.promises.stat(p).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(fromSystemError(err, label, ExitCode.io))))
     if (st) {
       if (!st.isDirectory()) throw new BtError(`${label}: ${p === target ? 'not a directory' : `${p} is not a directory`}`, ExitCode.io)
       break
@@ -234,7 +237,7 @@ export async function makeDirectory(dir: string, label = dir): Promise<void> {
   }
   for (const p of missing) {
     try {
-      await mkdir(p)
+      await fs.promises.mkdir(p)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue // made meanwhile by someone else
       const e = fromSystemError(err, undefined, ExitCode.io)

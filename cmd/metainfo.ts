@@ -150,9 +150,13 @@ export const metainfoCommand: CommandModule<object, Args> = {
     const stdin = args.torrent === '-' || args.torrent === ''
     const source = stdin ? 'stdin' : args.torrent
     const remote = !stdin && (args.torrent.startsWith('magnet:') || /^infohash:/i.test(args.torrent) || /^[0-9a-fA-F]{40}$/.test(args.torrent))
-    const { parseTorrent, pieceHash } = await import('../src/metainfo/metainfo.js')
-    const { magnetOf } = await import('../src/metainfo/magnet-link.js')
-    const bytes = stdin ? await readStdin() : remote ? await fetchTorrent(args) : await (await import('../src/metainfo/load.js')).readTorrentBytes(args.torrent)
+    // Loaded side by side: one module graph each, in sequence, costs a file-system round trip apiece.
+    const [{ parseTorrent, pieceHash }, { magnetOf }, load] = await Promise.all([
+      import('../src/metainfo/metainfo.js'),
+      import('../src/metainfo/magnet-link.js'),
+      stdin || remote ? undefined : import('../src/metainfo/load.js'),
+    ])
+    const bytes = stdin ? await readStdin() : remote ? await fetchTorrent(args) : await load!.readTorrentBytes(args.torrent)
     const m = parseTorrent(bytes, source)
     switch (args.verb) {
       case 'magnet':

@@ -6,7 +6,7 @@ import { TCP_OPTION, UTP_OPTION, transportOptions } from './transport-option.js'
 import type { Argv } from 'yargs'
 import { BtError, ExitCode } from '../src/errors.js'
 import { parseSize } from '../src/format.js'
-import { isIP } from 'node:net'
+import { createRequire } from 'node:module'
 
 function last(v: unknown): unknown {
   return Array.isArray(v) ? v[v.length - 1] : v
@@ -54,6 +54,11 @@ export interface SessionArgs {
   quiet: boolean
   json: boolean
   verbose: boolean
+}
+
+/** net.isIP, loaded when an address is checked: node:net (and its streams) costs every start ~2 ms otherwise. */
+function isIP(s: string): number {
+  return (createRequire(import.meta.url)('node:net') as typeof import('node:net')).isIP(s)
 }
 
 /**

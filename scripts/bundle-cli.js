@@ -33,7 +33,18 @@ await esbuild.build({
   target: 'node20',
   minify: true,
   legalComments: 'eof',
+  // Node's built-in modules are taken with require, not import: an ESM import of a built-in builds its ESM facade,
+  // which reads every export, getters included, so `import { readFileSync } from 'node:fs'` also loads fs/promises,
+  // readline and the whole streams stack (~10 ms of every start, issue 15). A require'd module is read only where
+  // used (esbuild's CommonJS interop reads `fs.readFileSync` at the call).
+  banner: { js: 'import{createRequire as __btCreateRequire}from"node:module";const __btRequire=__btCreateRequire(import.meta.url);' },
   plugins: [{
+    name: 'builtins-by-require',
+    setup(build) {
+      build.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin' } : undefined))
+      build.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = __btRequire(${JSON.stringify(args.path)})`, loader: 'js' }))
+    },
+  }, {
     name: 'lazy-and-shared-stay-external',
     setup(build) {
       build.onResolve({ filter: /^\./ }, (args) => {

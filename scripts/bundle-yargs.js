@@ -31,12 +31,15 @@ await esbuild.build({
   target: 'node20',
   minify: true,
   legalComments: 'eof',
-  // Every copy of string-width (cliui, wrap-ansi and yargs each pull in their own) becomes our small one.
+  // Every copy of string-width (cliui, wrap-ansi and yargs each pull in their own) becomes our small one, and
+  // node:assert the two checks yargs takes from it (scripts/assert.js).
   plugins: [{
     name: 'string-width',
     setup(build) {
       const stub = new URL('./string-width.js', import.meta.url).pathname
       build.onResolve({ filter: /^string-width$/ }, () => ({ path: stub }))
+      const assert = new URL('./assert.js', import.meta.url).pathname
+      build.onResolve({ filter: /^(node:)?assert$/ }, () => ({ path: assert }))
     },
   }],
   logLevel: 'warning',
