@@ -283,7 +283,6 @@ test('byte totals (progress, bytes left) stay equal to a walk of every piece thr
   assert.equal(picker.progress(true), { have: 3 * len + last, wanted: 6 * len + last })
 })
 
-test.run()
 
 test('piece buffers: every released buffer is reused while pieces are wanted, and only a few stay idle at the end', () => {
   // 8 pieces in flight at most (the memory budget); 40 pieces fetched in rounds of 8 that finish together, as when
@@ -307,3 +306,5 @@ test('piece buffers: every released buffer is reused while pieces are wanted, an
   assert.is(picker.wantedLeft, 0)
   assert.ok(picker.idleBuffers <= 4, `done: at most 4 idle buffers stay (${picker.idleBuffers})`)
 })
+
+test.run()
