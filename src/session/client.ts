@@ -19,6 +19,7 @@ import { Torrent, type TorrentOptions } from './torrent.js'
 import type { ClientContext } from './context.js'
 import { makePeerId } from './identity.js'
 import { Ticker } from './ticker.js'
+import { capYoungGeneration } from './young-gen.js'
 import { listenTransports } from '../net/listen.js'
 import { DialPolicy } from '../net/dial-policy.js'
 import type { DialTransports } from '../net/dialer.js'
@@ -100,6 +101,7 @@ export class Client extends EventEmitter implements ClientContext {
 
   constructor(readonly opts: ClientOptions = {}) {
     super()
+    capYoungGeneration()
     // Azureus-style peer id with our own client code (see identity.ts).
     this.peerId = makePeerId()
     this.resume = new ResumeStore(opts.resumeDir)

@@ -7,7 +7,8 @@ import { createHash, randomBytes, type Hash } from 'node:crypto'
 import { Priority, type PriorityHandle } from './priority.js'
 
 export const BLOCK_SIZE = 16 * 1024
-// Idle piece buffers kept for reuse: enough to cover pieces finishing together; each one is a piece length of RSS.
+// Idle piece buffers kept for reuse once the download no longer needs them (seeding, paused): a few, for the next
+// burst. While pieces are still wanted every released buffer is kept (see releaseBuffer).
 const FREE_PIECE_BUFFERS = 4
 
 export interface BlockRequest {
@@ -443,6 +444,11 @@ export class PiecePicker {
 
   private readonly freeBuffers: Buffer[] = []
 
+  /** Piece buffers held idle for reuse (each one a piece length of memory). */
+  get idleBuffers(): number {
+    return this.freeBuffers.length
+  }
+
   // Piece buffers are reused: at hundreds of MiB/s, allocating a fresh MiB per piece keeps the GC busy.
   private takeBuffer(len: number): Buffer {
     if (len === this.pieceLength) {
@@ -452,9 +458,15 @@ export class PiecePicker {
     return Buffer.allocUnsafe(len)
   }
 
-  /** Return a piece buffer for reuse once its data is written. */
+  /**
+   * Return a piece buffer for reuse once its data is written. While pieces are wanted, every one is kept: the pool
+   * never grows past the most pieces held at once (bounded by the cap in pick), whereas a dropped buffer is a MiB of
+   * external memory that V8 frees only at its next full collection, so dropped buffers piled up to ~50 MiB of
+   * garbage between collections when disk writes finished in bursts (1 GiB download, process.memoryUsage).
+   */
   releaseBuffer(buf: Buffer): void {
-    if (buf.length === this.pieceLength && this.freeBuffers.length < FREE_PIECE_BUFFERS) this.freeBuffers.push(buf)
+    if (buf.length !== this.pieceLength) return
+    if (this.freeBuffers.length < (this.wantedLeftPieces > 0 ? 2 * this.maxInProgress : FREE_PIECE_BUFFERS)) this.freeBuffers.push(buf)
   }
 
   /** The completed piece was verified and written. */
@@ -468,6 +480,8 @@ export class PiecePicker {
       if (this.basePriority[i] !== Priority.none) this.selectedHaveBytes += size
       if (this.priority[i] !== Priority.none) {
         this.wantedLeftPieces--
+        // Nothing left to fetch: keep only a few idle buffers.
+        if (this.wantedLeftPieces === 0 && this.freeBuffers.length > FREE_PIECE_BUFFERS) this.freeBuffers.length = FREE_PIECE_BUFFERS
         this.wantedLeftBytes -= size
       }
       if (this.urgent.length && this.urgent.includes(i)) this.urgent = this.urgent.filter((x) => x !== i)

@@ -283,4 +283,28 @@ test('byte totals (progress, bytes left) stay equal to a walk of every piece thr
   assert.equal(picker.progress(true), { have: 3 * len + last, wanted: 6 * len + last })
 })
 
+
+test('piece buffers: every released buffer is reused while pieces are wanted, and only a few stay idle at the end', () => {
+  // 8 pieces in flight at most (the memory budget); 40 pieces fetched in rounds of 8 that finish together, as when
+  // disk writes land in a burst. Dropping buffers instead would leave megabytes of garbage for the GC per round.
+  const picker = new PiecePicker(40, BLOCK_SIZE, BLOCK_SIZE, { memoryBudget: 8 * BLOCK_SIZE })
+  const p = peer()
+  let firstRound: Set<Buffer> | undefined
+  for (let round = 0; round < 5; round++) {
+    const reqs = pick(picker, p, 100)
+    assert.is(reqs.length, 8, `round ${round}: the budget caps pieces in flight`)
+    const bufs = reqs.map((r) => { assert.ok(answer(picker, p, 'a', r)); return r.progress.buf! })
+    if (firstRound) assert.ok(bufs.every((b) => firstRound!.has(b)), `round ${round}: every buffer is one of the first round's`)
+    else firstRound = new Set(bufs)
+    for (const r of reqs) {
+      picker.releaseBuffer(r.progress.buf!)
+      r.progress.buf = null
+      picker.pieceDone(r.piece)
+    }
+    if (round < 4) assert.is(picker.idleBuffers, 8, 'all eight kept for the next round')
+  }
+  assert.is(picker.wantedLeft, 0)
+  assert.ok(picker.idleBuffers <= 4, `done: at most 4 idle buffers stay (${picker.idleBuffers})`)
+})
+
 test.run()
