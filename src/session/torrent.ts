@@ -627,6 +627,11 @@ export class Torrent extends EventEmitter {
         const take = Math.min(buf.length, piece.length - from)
         if (take > 0) return Promise.resolve(piece.copy(buf, 0, from, from + take))
       }
+      // A later piece of the range still being written is not on disk yet: read only up to it.
+      const last = Math.floor((position + buf.length - 1) / pl)
+      for (let j = i + 1; j <= last; j++) {
+        if (this.writing.has(j)) return this.storage.readAt(buf.subarray(0, j * pl - position), position)
+      }
     }
     return this.storage.readAt(buf, position)
   }

@@ -67,4 +67,32 @@ test('a read of a missing piece ends once the piece verifies, before its slow wr
   assert.ok(t.hasPiece(target), 'the piece was written')
 })
 
+test('a read from a piece on disk into one still being written takes the second from memory, not from the disk', async () => {
+  const seeder = await seedWith(tt, {})
+  const leecher = await startClient()
+  const t = leecher.add(tt.metainfo, { dir: tmpDir('bt-verified-read-'), peers: [parsePeerAddress(seeder.addr)!] })
+  await whenReady(t)
+  const pl = tt.metainfo.pieceLength
+  const first = 5
+  // Every piece but 5 is slow to reach the disk: piece 6 verifies long before it is written.
+  const storage = t.storage!
+  const write = storage.writePiece.bind(storage)
+  storage.writePiece = (i: number, buf: Buffer) =>
+    i === first ? write(i, buf) : new Promise((res) => setTimeout(res, 2 * WRITE_DELAY_MS)).then(() => write(i, buf))
+  const r = new Reader(t, { readahead: 0 })
+  try {
+    await within(r.read(Buffer.alloc(KiB), first * pl), 10_000, 'piece 5')
+    const done = Date.now() + 10_000
+    while (!t.hasPiece(first) && Date.now() < done) await new Promise((res) => setTimeout(res, 20))
+    assert.ok(t.hasPiece(first), 'piece 5 is on disk')
+    const across = Buffer.alloc(64 * KiB)
+    const pos = (first + 1) * pl - 16 * KiB
+    await within(r.read(across, pos), 10_000, 'the read across pieces 5 and 6')
+    assert.not.ok(t.hasPiece(first + 1), 'piece 6 was still being written during the read')
+    assert.ok(across.equals(data.subarray(pos, pos + across.length)), 'bytes across the boundary equal the file')
+  } finally {
+    r.close()
+  }
+})
+
 test.run()
