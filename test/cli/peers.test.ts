@@ -106,7 +106,7 @@ test('resume state that cannot be saved: said once', async () => {
   assertSameFiles(tt, out)
   const lines = r.stderr.split('\n').filter((l) => /could not save resume state/.test(l))
   assert.is(lines.length, 1, r.stderr)
-  assert.not.match(lines[0], /\bE[A-Z]{3,}\b/)
+  assert.not.match(lines[0], /(?<![\w/.-])E[A-Z]{3,}\b/)
 })
 
 test('bt seed X.torrent: no "got metadata", one magnet with the addresses other hosts can reach, the same in --json', async () => {
