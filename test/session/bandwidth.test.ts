@@ -30,9 +30,14 @@ test('the tighter of the Client bucket and the own rate is what is available; by
   assert.ok(before >= 1024 * 1024 - 1 && before <= 1024 * 1024)
   b.setRate(256 * 1024) // burst 64 KiB
   assert.ok(b.available() <= 64 * 1024)
+  const t0 = performance.now()
   b.consume(60 * 1024)
-  assert.ok(b.available() < 8 * 1024, `own bucket drained: ${b.available()}`)
-  assert.ok(shared.available() <= 1024 * 1024 - 60 * 1024 + 1024, 'the Client bucket was charged too')
+  const own = b.available()
+  const sharedLeft = shared.available()
+  // Both buckets refill while this runs (a loaded machine can stall it for milliseconds): allow what time gave back.
+  const ms = performance.now() - t0 + 1
+  assert.ok(own < 4 * 1024 + (256 * 1024 * ms) / 1000, `own bucket drained: ${own} after ${ms.toFixed(1)} ms`)
+  assert.ok(sharedLeft <= 1024 * 1024 - 60 * 1024 + (4 * 1024 * 1024 * ms) / 1000, `the Client bucket was charged too: ${sharedLeft} after ${ms.toFixed(1)} ms`)
   b.setRate(0) // own limit removed
   assert.ok(b.available() > 900 * 1024)
   shared.destroy()
