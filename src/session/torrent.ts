@@ -618,19 +618,19 @@ export class Torrent extends EventEmitter {
     const n = this.recentPieces ? this.recentPieces.read(buf, position) : -1
     if (n >= 0) return Promise.resolve(n)
     if (this.writing.size > 0) {
-      // A piece still being written: its part of the read comes from memory (the caller reads the rest again).
+      // Pieces still being written are not on disk yet: the first one in the range is read from memory if the read
+      // starts in it, otherwise the disk is read only up to it (the caller reads the rest again).
       const pl = this.metainfo!.pieceLength
-      const i = Math.floor(position / pl)
-      const piece = this.writing.get(i)
-      if (piece) {
-        const from = position - i * pl
+      const first = Math.floor(position / pl)
+      const last = Math.floor((position + buf.length - 1) / pl)
+      for (let j = first; j <= last; j++) {
+        const piece = this.writing.get(j)
+        if (!piece) continue
+        if (j > first) return this.storage.readAt(buf.subarray(0, j * pl - position), position)
+        const from = position - j * pl
         const take = Math.min(buf.length, piece.length - from)
         if (take > 0) return Promise.resolve(piece.copy(buf, 0, from, from + take))
-      }
-      // A later piece of the range still being written is not on disk yet: read only up to it.
-      const last = Math.floor((position + buf.length - 1) / pl)
-      for (let j = i + 1; j <= last; j++) {
-        if (this.writing.has(j)) return this.storage.readAt(buf.subarray(0, j * pl - position), position)
+        break
       }
     }
     return this.storage.readAt(buf, position)
