@@ -9,16 +9,22 @@ import { fileURLToPath } from 'node:url'
 import { Worker, type WorkerOptions } from 'node:worker_threads'
 import { BtError } from '../errors.js'
 import type { Query } from './query/types.js'
-import type { SearchJob, SearchReply } from './search-worker.js'
+import type { RenderSpec, SearchJob, SearchReply } from './search-worker.js'
 import { SqliteIndex } from './sqlite.js'
 import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRecord, UpsertResult } from './types.js'
 
 /** Searches queued on one worker before the pool prefers another (and the bound on what waits in memory). */
 const MAX_QUEUED = 1000
 
+/** A rendered page of results: its text, and how many results it holds. */
+export interface RenderedPage {
+  text: string
+  count: number
+}
+
 interface Slot {
   worker: Worker
-  pending: Map<number, { resolve: (r: SearchResult) => void; reject: (e: Error) => void }>
+  pending: Map<number, { resolve: (r: any) => void; reject: (e: Error) => void }>
   dead: boolean
 }
 
@@ -74,9 +80,9 @@ export class SearchPool implements IndexStore {
       const p = slot.pending.get(r.id)
       if (!p) return
       slot.pending.delete(r.id)
-      if ('result' in r) {
+      if ('result' in r || 'page' in r) {
         this.workerSearches++
-        p.resolve(r.result)
+        p.resolve('result' in r ? r.result : r.page)
       }
       else p.reject(rebuild(r.error))
     })
@@ -94,17 +100,37 @@ export class SearchPool implements IndexStore {
     return slot
   }
 
-  async search(query: Query, options: SearchOptions = {}): Promise<SearchResult> {
-    // The least busy worker; with none (or all of them full), this thread.
+  /** The least busy worker; none when there are none (or all of them are full). */
+  private slot(): Slot | undefined {
     let best: Slot | undefined
     for (const s of this.slots) if (!s.dead && (!best || s.pending.size < best.pending.size)) best = s
-    if (!best || best.pending.size >= MAX_QUEUED || this.closed) return this.main.search(query, options)
+    return !best || best.pending.size >= MAX_QUEUED || this.closed ? undefined : best
+  }
+
+  private send<T>(slot: Slot, job: Omit<SearchJob, 'id'>): Promise<T> {
     const id = this.nextId++
-    const slot = best
-    return new Promise<SearchResult>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject })
-      slot.worker.postMessage({ id, query, options } satisfies SearchJob)
+      slot.worker.postMessage({ id, ...job } satisfies SearchJob)
     })
+  }
+
+  async search(query: Query, options: SearchOptions = {}): Promise<SearchResult> {
+    const slot = this.slot()
+    return slot ? this.send<SearchResult>(slot, { query, options }) : this.main.search(query, options)
+  }
+
+  /**
+   * Search and render the page in the worker: `render` names a function of the `renderers` object exported by a
+   * module (a URL the worker imports), called as fn(items, ...args). Only the text crosses back: copying 100 result
+   * objects between threads cost more than rendering them.
+   */
+  async searchRendered(query: Query, options: SearchOptions, render: RenderSpec): Promise<RenderedPage> {
+    const slot = this.slot()
+    if (slot) return this.send<RenderedPage>(slot, { query, options, render })
+    const items = (await this.main.search(query, options)).items
+    const mod = (await import(render.module)) as { renderers: Record<string, (items: StoredTorrent[], ...a: unknown[]) => string> }
+    return { text: mod.renderers[render.name](items, ...render.args), count: items.length }
   }
 
   get(infoHash: string): Promise<StoredTorrent | undefined> {

@@ -54,6 +54,29 @@ test('the pool answers as the store does, from worker threads', async () => {
   }
 })
 
+test('a page rendered in the worker is the text the main thread would render (Torznab RSS, JSON items)', async () => {
+  const { renderers, renderedSearch } = await import('../../src/server/search/renderers.js')
+  const plain = SqliteIndex.open(path)
+  const pool = SearchPool.open(path, { threads: 2 })
+  try {
+    const q = parseQuery('kari type:tv')
+    const o: SearchOptions = { limit: 30, offset: 2, sort: 'date' }
+    const items = (await plain.search(q, o)).items
+    assert.is(items.length, 30)
+    const before = pool.workerSearches
+    const rss = await renderedSearch(pool, q, o, 'torznab', 'http://127.0.0.1/torznab/api?t=search', 2)
+    assert.equal(rss, { text: renderers.torznab(items, 'http://127.0.0.1/torznab/api?t=search', 2), count: 30 })
+    const json = await renderedSearch(pool, q, o, 'jsonItems')
+    assert.equal(JSON.parse(json.text), JSON.parse(renderers.jsonItems(items)))
+    assert.is(pool.workerSearches, before + 2)
+    // The same through a store without workers.
+    assert.equal(await renderedSearch(plain, q, o, 'jsonItems'), json)
+  } finally {
+    await plain.close()
+    await pool.close()
+  }
+})
+
 test('a commit by another connection is seen by the next search', async () => {
   const pool = SearchPool.open(path, { threads: 2 })
   const writer = SqliteIndex.open(path)
