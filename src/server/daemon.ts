@@ -228,9 +228,11 @@ export class Daemon extends EventEmitter {
     }
     this.entries.set(infoHash, e)
     this.cumulative.filesAdded += e.metainfo?.files.length ?? 0
-    // Saved before answering, so a torrent the client was told about survives a kill -9 right after.
-    await this.save()
+    // Launched first: the peers are dialled while the state is written (a client that adds a magnet and streams it
+    // at once waits for the metadata, not for our disk). Still saved before answering, so a torrent the client was
+    // told about survives a kill -9 right after.
     if (!rec.paused) this.launch(e)
+    await this.save()
     this.emit('added', e)
     return { entry: e, duplicate: false }
   }
