@@ -60,7 +60,7 @@ export function findFile(e: Entry, ref: string): number {
  * handler's continuation, fastify's send, the stream's first read), asks. The Reader's own wishes take over when it
  * reads; this handle is then released (a duplicate `now` on the same piece until then changes nothing).
  */
-function markFirstPiece(e: Entry, t: Torrent, ref: string, rangeHeader: string | undefined): () => void {
+export function markFirstPiece(e: Entry, t: Torrent, ref: string, rangeHeader: string | undefined): () => void {
   let handle: PriorityHandle | undefined
   let released = false
   const mark = () => {
