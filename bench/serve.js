@@ -330,6 +330,24 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${work}
     nginx = spawn('nginx', ['-c', conf, '-p', work], { stdio: 'ignore' })
     children.add(nginx)
   }
+  // The second floor: Node's own http module answering the same bytes from memory (no fastify, no bt): what one
+  // Node process can do under this load at this moment. bt serve cannot beat it on one thread; the distance to it is
+  // what bt's own code costs.
+  const nodeFloorPort = await freePort()
+  const nodeFloor = spawn(process.execPath, ['-e', `
+    const http = require('node:http'), fs = require('node:fs'), path = require('node:path')
+    const cache = new Map()
+    http.createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        const name = path.basename(req.url)
+        let b = cache.get(name)
+        if (!b) cache.set(name, (b = fs.readFileSync(path.join(${JSON.stringify(answers)}, name))))
+        res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' })
+        res.end(b)
+      })
+    }).listen(${nodeFloorPort}, '127.0.0.1')`], { stdio: 'ignore' })
+  children.add(nodeFloor)
   const sonarr = ['id', 'hashString', 'name', 'downloadDir', 'totalSize', 'leftUntilDone', 'isFinished', 'eta', 'status', 'secondsDownloading', 'secondsSeeding', 'errorString', 'uploadedEver', 'downloadedEver', 'seedRatioLimit', 'seedRatioMode', 'seedIdleLimit', 'seedIdleMode', 'fileCount', 'labels']
   // --cases all,sonarr,all-gzip,sonarr-gzip: a subset, to iterate on one.
   const cases = [['all', 'all fields', Object.keys(TORRENT_FIELDS), false], ['sonarr', 'Sonarr fields', sonarr, false], ['all-gzip', 'all fields, gzip', Object.keys(TORRENT_FIELDS), true], ['sonarr-gzip', 'Sonarr fields, gzip', sonarr, true]]
@@ -351,6 +369,7 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${work}
     const sysShare = (sysMsOf(s.pid) - sys0) / Math.max(1, cpuMsOf(s.pid) - cpu0)
     const loop = loopStats(monitorFile, t0, Date.now())
     let ng
+    let nf
     if (nginx && loader === 'wrk') {
       const name = `${what.replace(/\W+/g, '-')}.bin`
       writeFileSync(join(answers, name), gzip ? gzipSync(JSON.stringify(check), { level: 1 }) : JSON.stringify(check))
@@ -358,13 +377,18 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${work}
       await until('nginx', () => fetch(`http://127.0.0.1:${nginxPort}/${name}`, { method: 'HEAD' }).then((x) => x.ok, () => false), 10_000)
       if (warmup > 0) await load(`http://127.0.0.1:${nginxPort}/${name}`, undefined, {}, warmup)
       ng = await load(`http://127.0.0.1:${nginxPort}/${name}`, undefined, {})
+      await until('node floor', () => fetch(`http://127.0.0.1:${nodeFloorPort}/${name}`, { method: 'POST', body: '{}' }).then((x) => x.ok, () => false), 10_000)
+      if (warmup > 0) await load(`http://127.0.0.1:${nodeFloorPort}/${name}`, body, {}, warmup)
+      nf = await load(`http://127.0.0.1:${nodeFloorPort}/${name}`, body, {})
     }
     rows.push([`torrent-get ${what} × ${nTorrents}: req/s`, r.rps.toFixed(0), ng ? ng.rps.toFixed(0) : '', `${loader}, ${connections} clients, ${duration} s after ${warmup} s warm-up, ${gzip ? '~' : ''}${(bytes / 1024).toFixed(0)} KiB each, errors ${r.errors}`])
     rows.push(['  latency p50 / p99 ms', `${r.p50.toFixed(0)} / ${r.p99.toFixed(0)}`, ng ? `${ng.p50.toFixed(0)} / ${ng.p99.toFixed(0)}` : '', r.p99 < 50 ? 'target p99 < 50: met' : 'target p99 < 50: NOT met'])
+    if (nf) rows.push(['  Node http, same bytes: req/s, p50 / p99', '', `${nf.rps.toFixed(0)}, ${nf.p50.toFixed(0)} / ${nf.p99.toFixed(0)}`, 'a bare node:http server answering from memory: one Node thread\'s floor at this moment'])
     rows.push(['  bt serve CPU ms per request', cpuPerReq.toFixed(3), '', `${Math.round(1000 / Math.max(cpuPerReq, 0.001))} req/s per core at that cost; ${(sysShare * 100).toFixed(0)} % in the kernel`])
     if (loop) rows.push(['  event loop: max delay ms / use', `${loop.maxMs.toFixed(1)} / ${loop.elu.toFixed(2)}`, '', `main thread: most CPU between 2 ms ticks ${loop.busyMaxMs.toFixed(1)} ms; GC ${loop.gcMs.toFixed(0)} ms in all, longest pause ${loop.gcMaxMs.toFixed(1)} ms (${loop.gcMaxKind})`])
   }
   nginx?.kill('SIGKILL')
+  nodeFloor.kill('SIGKILL')
   await s.stop()
 }
 
