@@ -337,8 +337,11 @@ export class Daemon extends EventEmitter {
   private applyPriorities(e: Entry): void {
     const t = e.torrent
     if (!t?.picker || !e.metainfo) return
-    if (e.priorityHandle?.torrent !== t) e.priorityHandle = { torrent: t, handle: t.createPriorityHandle() }
     const ranges = highPriorityRanges(e.metainfo, e.record.priorities, (i) => e.selected(i))
+    // No high-priority file and no wish to undo: no handle (a handle's change refills every peer's pipeline, and in
+    // the ready event that would come before a waiting stream has marked its piece).
+    if (ranges.length === 0 && e.priorityHandle?.torrent !== t) return
+    if (e.priorityHandle?.torrent !== t) e.priorityHandle = { torrent: t, handle: t.createPriorityHandle() }
     e.priorityHandle.handle.set(ranges.map((r) => ({ ...r, priority: Priority.high })))
   }
 
