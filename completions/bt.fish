@@ -112,7 +112,7 @@ complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker -d 'also be a t
 complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker-private -d 'tracker serves registered torrents only'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker-whitelist -r -d 'torrents the tracker serves (dir or hash file)'
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a tracker -d 'run an HTTP and UDP tracker'
-complete -c bt -n '__fish_seen_subcommand_from tracker' -l host -x -d 'listen address (repeatable)'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l host -x -d 'listen address or host name (repeatable)'
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l http-port -x -d 'HTTP port (0 any, -1 off)'
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l udp-port -x -d 'UDP port (0 any, -1 off)'
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l state -r -d 'state file'

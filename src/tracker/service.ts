@@ -10,8 +10,10 @@ import { ConnectionIds, listenUdp, type UdpServer } from './udp.js'
 import { listenUdpWorkers } from './udp-workers.js'
 import { listenUdpNative, loadUdpBatch, nativeUdpMissing } from './udp-batch.js'
 import { Whitelist } from './whitelist.js'
+import { resolveListenHosts } from './hosts.js'
 
 export interface TrackerServiceOptions extends TrackerOptions {
+  /** IP literals or host names (resolved to all their addresses: hosts.ts); default 127.0.0.1. */
   hosts?: string[]
   /** 0 picks a free port; -1 turns the front end off. */
   httpPort?: number
@@ -69,7 +71,7 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
     const wantBatch = (opts.udpPort ?? 0) >= 0 && opts.udpBatch !== false
     const native = wantBatch ? loadUdpBatch(opts.udpBatchModule) : undefined
     if (wantBatch && !native && process.env.BT_UDP_NATIVE !== '0') log(`warning: no batched UDP I/O, using node's dgram (more CPU per announce): ${nativeUdpMissing()}`)
-    for (const host of opts.hosts ?? ['127.0.0.1']) {
+    for (const host of await resolveListenHosts(opts.hosts ?? ['127.0.0.1'])) {
       // The first listener of each kind may pick a port (0); the others of that kind reuse it.
       if ((opts.httpPort ?? 0) >= 0) {
         const port = http[0]?.address.port ?? opts.httpPort ?? 0
