@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isIPv6 } from 'node:net'
-import { MAX_DATAGRAM, handleUdp, type ConnectionIds, type UdpServer } from './udp.js'
+import { CHECKED, MAX_DATAGRAM, answerUdpInto, checkUdp, maxUdpReply, type ConnectionIds, type UdpServer } from './udp.js'
 import type { Tracker } from './swarm.js'
 
 export interface UdpBatchBinding {
@@ -143,6 +143,29 @@ export class BatchSocket {
     this.outCount++
   }
 
+  /**
+   * Room for a reply of up to `max` bytes written straight into the send batch: returns its offset in `outData`
+   * (sending the batch first when it is full); commit() then queues what was written there.
+   */
+  reserve(max: number): number {
+    if (this.outCount === BATCH || this.outUsed + max > this.outData.length) this.flush()
+    return this.outUsed
+  }
+
+  get outBuffer(): Buffer {
+    return this.outData
+  }
+
+  /** Queues the `len` bytes written at reserve()'s offset as the reply to record `rec` of the current batch. */
+  commit(rec: number, len: number): void {
+    const o = this.outCount * META
+    this.outMeta.writeUInt32LE(this.outUsed, o)
+    this.outMeta.writeUInt32LE(len, o + 4)
+    this.inMeta.copy(this.outMeta, o + 8, rec * META + 8, rec * META + 28)
+    this.outUsed += len
+    this.outCount++
+  }
+
   flush(): void {
     if (this.outCount > 0) this.b.send(this.fd, this.outData, this.outMeta, this.outCount)
     this.outCount = 0
@@ -154,17 +177,24 @@ export class BatchSocket {
 export function listenUdpNative(b: UdpBatchBinding, tracker: Tracker, ids: ConnectionIds, host: string, port: number): UdpServer {
   const [fd, bound] = b.open(host, port, 4 * 1024 * 1024)
   const s = new BatchSocket(b, fd)
+  const max = maxUdpReply(tracker)
   s.start((n) => {
     for (let k = 0; k < n; k++) {
       const msg = s.message(k)
       if (!msg) continue
-      let reply: Buffer | undefined
+      const ip = s.ip(k)
       try {
-        reply = handleUdp(tracker, ids, msg, s.ip(k), 0)
+        const pre = checkUdp(ids, msg, ip)
+        if (pre !== CHECKED) {
+          if (pre) s.reply(k, pre)
+          continue
+        }
+        // Announces and scrapes are answered in place, in the send batch.
+        const off = s.reserve(max)
+        s.commit(k, answerUdpInto(tracker, msg, ip, s.outBuffer, off))
       } catch {
-        reply = undefined // a bug must not take the tracker down; the client retries
+        // a bug must not take the tracker down; the client retries
       }
-      if (reply) s.reply(k, reply)
     }
     s.flush()
   })
