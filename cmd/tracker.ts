@@ -22,6 +22,7 @@ interface Args {
   'allow-ip-param': boolean
   json: boolean
   workers?: number
+  'send-thread'?: boolean
 }
 
 export const trackerCommand: CommandModule<object, Args> = {
@@ -44,6 +45,7 @@ export const trackerCommand: CommandModule<object, Args> = {
       .option('full-scrape', { type: 'boolean', describe: 'allow a scrape without info_hash (default: on unless private)' })
       .option('allow-ip-param', { type: 'boolean', default: false, describe: 'honour the ip= announce parameter (only behind a trusted proxy)' })
       .option('workers', { type: 'number', describe: 'threads for UDP I/O beside the swarm thread (default: one per CPU with batched UDP I/O, CPUs - 1 with dgram, at most 4; 0: none)' })
+      .option('send-thread', { type: 'boolean', describe: 'with --workers 0: send UDP replies from a native thread of their own (default: on with more than one CPU; --no-send-thread: off)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the listening addresses as one JSON object' })
       .example(fitExamples([
         ['$0 tracker', 'open tracker on 127.0.0.1:6969 (HTTP and UDP)'],
@@ -90,6 +92,7 @@ export const trackerCommand: CommandModule<object, Args> = {
       fullScrape: args['full-scrape'],
       allowIpParam: args['allow-ip-param'],
       udpWorkers: args.workers ?? 'auto',
+      udpSendThread: args['send-thread'],
       log: info,
     })
     const url = (scheme: string, a: { address: string; port: number; family: string }) =>

@@ -26,6 +26,11 @@ export interface TrackerServiceOptions extends TrackerOptions {
   udpWorkers?: number | 'auto'
   /** Batched native UDP I/O when the module is built (default); false: node's dgram. */
   udpBatch?: boolean
+  /**
+   * With batched I/O and no UDP workers: replies are sent by a native thread of their own (sendmmsg, the largest
+   * single cost of an announce, on the other core). Default: when there is more than one CPU.
+   */
+  udpSendThread?: boolean
   /** Loads the native module from this file instead (tests: a missing module). */
   udpBatchModule?: string
   log?: (msg: string) => void
@@ -82,7 +87,7 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
         const workers = opts.udpWorkers === 'auto' ? autoUdpWorkers(Boolean(native)) : opts.udpWorkers ?? 0
         const listen = workers > 0
           ? listenUdpWorkers(tracker, ids.secret, host, port, workers, native)
-          : native ? Promise.resolve().then(() => listenUdpNative(native, tracker, ids, host, port)) : listenUdp(tracker, ids, host, port)
+          : native ? Promise.resolve().then(() => listenUdpNative(native, tracker, ids, host, port, opts.udpSendThread ?? availableParallelism() > 1)) : listenUdp(tracker, ids, host, port)
         udp.push(await listen.catch((err) => { throw listenError('UDP', host, port, err) }))
       }
     }

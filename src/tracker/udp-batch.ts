@@ -19,6 +19,12 @@ export interface UdpBatchBinding {
   poll(fd: number, data: Buffer, meta: Buffer, slot: number, onBatch: (n: number) => void): unknown
   unpoll(handle: unknown): void
   send(fd: number, data: Buffer, meta: Buffer, n: number): number
+  /** Starts a thread that makes this socket's sendmmsg calls (sendQueued() hands it batches). */
+  sender(fd: number): unknown
+  /** Copies n replies (data[0, used), meta) to the sender thread's queue; 0 when the queue was full (dropped). */
+  sendQueued(sender: unknown, data: Buffer, used: number, meta: Buffer, n: number): number
+  /** Sends what is queued and ends the thread; call before closing the socket. */
+  senderStop(sender: unknown): void
   ntop(meta: Buffer, record: number): string
 }
 
@@ -82,15 +88,24 @@ export class BatchSocket {
   private v4 = new Map<number, string>()
   private v6 = new Map<string, string>()
 
-  constructor(private readonly b: UdpBatchBinding, readonly fd: number) {}
+  private sender: unknown
+
+  /** `sendThread`: replies go out from a native thread of their own (sendmmsg off this thread: udp_batch.c). */
+  constructor(private readonly b: UdpBatchBinding, readonly fd: number, sendThread = false) {
+    if (sendThread) this.sender = b.sender(fd)
+  }
 
   start(onBatch: (n: number) => void): void {
     this.handle = this.b.poll(this.fd, this.inData, this.inMeta, MAX_DATAGRAM, onBatch)
   }
 
+  /** Stops reading, and sends what is queued; the descriptor stays open. */
   stop(): void {
     if (this.handle !== undefined) this.b.unpoll(this.handle)
     this.handle = undefined
+    this.flush()
+    if (this.sender !== undefined) this.b.senderStop(this.sender)
+    this.sender = undefined
   }
 
   /** Datagram k of the current batch, or undefined when it was longer than MAX_DATAGRAM. */
@@ -167,16 +182,19 @@ export class BatchSocket {
   }
 
   flush(): void {
-    if (this.outCount > 0) this.b.send(this.fd, this.outData, this.outMeta, this.outCount)
+    if (this.outCount > 0) {
+      if (this.sender !== undefined) this.b.sendQueued(this.sender, this.outData, this.outUsed, this.outMeta, this.outCount)
+      else this.b.send(this.fd, this.outData, this.outMeta, this.outCount)
+    }
     this.outCount = 0
     this.outUsed = 0
   }
 }
 
 /** The single-thread UDP front end over a batch socket: each datagram answered in place, replies sent per batch. */
-export function listenUdpNative(b: UdpBatchBinding, tracker: Tracker, ids: ConnectionIds, host: string, port: number): UdpServer {
+export function listenUdpNative(b: UdpBatchBinding, tracker: Tracker, ids: ConnectionIds, host: string, port: number, sendThread = false): UdpServer {
   const [fd, bound] = b.open(host, port, 4 * 1024 * 1024)
-  const s = new BatchSocket(b, fd)
+  const s = new BatchSocket(b, fd, sendThread)
   const max = maxUdpReply(tracker)
   s.start((n) => {
     for (let k = 0; k < n; k++) {
