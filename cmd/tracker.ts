@@ -44,7 +44,7 @@ export const trackerCommand: CommandModule<object, Args> = {
       .option('whitelist', { type: 'string', describe: 'registered torrents: a directory of .torrent files or a file of hex info hashes (re-read on change); implies --private' })
       .option('full-scrape', { type: 'boolean', describe: 'allow a scrape without info_hash (default: on unless private)' })
       .option('allow-ip-param', { type: 'boolean', default: false, describe: 'honour the ip= announce parameter (only behind a trusted proxy)' })
-      .option('workers', { type: 'number', describe: 'threads for UDP I/O beside the swarm thread (default: one per CPU with batched UDP I/O, CPUs - 1 with dgram, at most 4; 0: none)' })
+      .option('workers', { type: 'number', describe: 'threads for UDP I/O beside the swarm thread (default: none with batched UDP I/O, CPUs - 1 with dgram, at most 4)' })
       .option('send-thread', { type: 'boolean', describe: 'with --workers 0: send UDP replies from a native thread of their own (default: on with more than one CPU; --no-send-thread: off)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the listening addresses as one JSON object' })
       .example(fitExamples([

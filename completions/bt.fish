@@ -127,6 +127,7 @@ complete -c bt -n '__fish_seen_subcommand_from tracker' -l whitelist -r -d '.tor
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l full-scrape -d 'allow full scrape'
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l allow-ip-param -d 'honour ip='
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l workers -x -d 'threads for UDP I/O'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l no-send-thread -d 'send UDP replies from the swarm thread'
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l json -d 'listening URLs as JSON'
 # crawl (the DHT crawler)
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a crawl -d 'crawl the DHT into the search index'

@@ -99,12 +99,13 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
 }
 
 /**
- * UDP threads when not told: with batched I/O one per CPU (at most 4): on 2 CPUs, 2 workers gave ~1.5x the
- * announces/s of none and 1 worker the fewest (bench/tracker.js, loaded machine: the swarm thread waits on a single
- * worker's hand-offs). With dgram one per spare CPU, as measured before batching.
+ * UDP threads when not told. With batched I/O none: the swarm thread reads and answers each batch itself and a native
+ * thread sends the replies (udpSendThread), which on 2 CPUs gave ~2x the announces/s of 2 workers at ~0.7x their CPU
+ * per announce (bench/tracker.js, loaded machine: a worker's hand-off costs more than the syscalls it moves). With
+ * dgram one per spare CPU, as measured before batching.
  */
 export function autoUdpWorkers(batched: boolean): number {
-  return Math.min(4, batched ? availableParallelism() : availableParallelism() - 1)
+  return batched ? 0 : Math.min(4, availableParallelism() - 1)
 }
 
 function listenError(kind: string, host: string, port: number, err: unknown): BtError {

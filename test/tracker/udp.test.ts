@@ -129,11 +129,18 @@ function exchange(sock: dgram.Socket, pkt: Buffer, port: number, host: string): 
   })
 }
 
-for (const udpBatch of [true, false]) for (const udpWorkers of [0, 2]) {
-  const where = `${udpBatch ? 'batched native I/O' : 'dgram'} ${udpWorkers ? `on ${udpWorkers} worker threads sharing the socket` : 'on the swarm thread'}`
+const modes = [
+  { udpBatch: true, udpWorkers: 0, udpSendThread: true },
+  { udpBatch: true, udpWorkers: 0, udpSendThread: false },
+  { udpBatch: true, udpWorkers: 2 },
+  { udpBatch: false, udpWorkers: 0 },
+  { udpBatch: false, udpWorkers: 2 },
+]
+for (const { udpBatch, udpWorkers, udpSendThread } of modes) {
+  const where = `${udpBatch ? 'batched native I/O' : 'dgram'} ${udpWorkers ? `on ${udpWorkers} worker threads sharing the socket` : `on the swarm thread${udpSendThread ? ', replies from the native send thread' : udpBatch ? ', no send thread' : ''}`}`
   test(`real sockets, ${where}: IPv4 and IPv6 listeners, IPv6 peers are 18 bytes, junk ignored, truncated packets and bad ids refused`, async () => {
     const logs: string[] = []
-    svc = await startTracker({ hosts: ['127.0.0.1', '::1'], httpPort: -1, udpPort: 0, rateLimit: 0, udpWorkers, udpBatch, log: (m) => logs.push(m) })
+    svc = await startTracker({ hosts: ['127.0.0.1', '::1'], httpPort: -1, udpPort: 0, rateLimit: 0, udpWorkers, udpBatch, udpSendThread, log: (m) => logs.push(m) })
     const port = svc.udp[0].address.port
     assert.is(svc.udp[1].address.port, port)
     // The native module is part of the build (npm run build / npm ci): its absence must fail here, not hide.
@@ -161,8 +168,8 @@ for (const udpBatch of [true, false]) for (const udpWorkers of [0, 2]) {
       }
     }
     assert.equal(svc.tracker.stats().peersByFamily, { ipv4: 2, ipv6: 2 })
-    if (udpWorkers) {
-      // Many requests at once from several sockets: every one answered, whichever thread took it.
+    {
+      // Many requests at once from several sockets: every one answered, whichever thread took or sent it.
       const socks = await Promise.all(Array.from({ length: 4 }, async () => {
         const s = dgram.createSocket('udp4')
         await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()))
