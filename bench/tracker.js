@@ -12,6 +12,8 @@
 //   node bench/tracker.js --bt-workers 0,1,2 --rounds 3 --rss-peers 0   # bt with 0, 1, 2 UDP threads; medians
 //   node bench/tracker.js --trackers bt,opentracker --protos udp --bt-workers 0,2 --bt-io native,dgram --rounds 3 --rss-peers 0
 //                                                          # bt's batched UDP I/O (native/udp-batch) beside dgram
+//   node bench/tracker.js --trackers bt,opentracker --protos udp --bt-workers 0 --bt-io native,nosend --rounds 3 --rss-peers 0
+//                                                          # bt's native send thread (the default) beside none
 //   node bench/tracker.js --help
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { spawn, spawnSync } from 'node:child_process'
