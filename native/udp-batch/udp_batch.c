@@ -439,6 +439,7 @@ static napi_value js_sender(napi_env env, napi_callback_info info) {
     free(s);
     return throw_errno(env, r, "pthread_create");
   }
+  pthread_setname_np(s->th, "bt-udp-send"); // for top -H and /proc/PID/task/*/comm
   napi_add_env_cleanup_hook(env, sender_cleanup_hook, s);
   napi_value ext;
   CHECK(napi_create_external(env, s, sender_finalize, NULL, &ext));
