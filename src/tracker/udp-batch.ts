@@ -33,6 +33,8 @@ export const META = 32
 /** Datagrams per receive batch. */
 export const BATCH = 512
 const TRUNCATED = 0xffffffff
+/** Replies in a batch from which the send thread (when there is one) sends it. */
+export const SEND_THREAD_MIN = 16
 
 let loaded: UdpBatchBinding | null | undefined
 let loadError = ''
@@ -183,7 +185,9 @@ export class BatchSocket {
 
   flush(): void {
     if (this.outCount > 0) {
-      if (this.sender !== undefined) this.b.sendQueued(this.sender, this.outData, this.outUsed, this.outMeta, this.outCount)
+      // Small batches (a lightly loaded tracker, where this thread has time to spare) go out at once: the hop to the
+      // send thread would only add its wake-up to each reply's latency. Big ones (under load) go to the send thread.
+      if (this.sender !== undefined && this.outCount >= SEND_THREAD_MIN) this.b.sendQueued(this.sender, this.outData, this.outUsed, this.outMeta, this.outCount)
       else this.b.send(this.fd, this.outData, this.outMeta, this.outCount)
     }
     this.outCount = 0
