@@ -22,16 +22,15 @@ interface Args {
   'allow-ip-param': boolean
   json: boolean
   workers?: number
+  'send-thread'?: boolean
 }
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
 
 export const trackerCommand: CommandModule<object, Args> = {
   command: 'tracker',
   describe: 'Run a BitTorrent tracker (HTTP and UDP) with saved state, /stats and a private mode',
   builder: (y: Argv) =>
     y
-      .option('host', { type: 'string', array: true, defaultDescription: '127.0.0.1', describe: 'address to listen on (repeat for several, e.g. --host 127.0.0.1 --host ::1)' })
+      .option('host', { type: 'string', array: true, defaultDescription: '127.0.0.1', describe: 'address or host name to listen on (a name: all its addresses; repeat for several, e.g. --host 127.0.0.1 --host ::1)' })
       .option('http-port', { type: 'number', default: 6969, describe: 'HTTP port (0: any free port, -1: no HTTP)' })
       .option('udp-port', { type: 'number', default: 6969, describe: 'UDP port (0: any free port, -1: no UDP)' })
       .option('state', { type: 'string', describe: 'SQLite file for swarms, completed counts and registrations (default $XDG_DATA_HOME/bt/tracker.db)' })
@@ -45,7 +44,8 @@ export const trackerCommand: CommandModule<object, Args> = {
       .option('whitelist', { type: 'string', describe: 'registered torrents: a directory of .torrent files or a file of hex info hashes (re-read on change); implies --private' })
       .option('full-scrape', { type: 'boolean', describe: 'allow a scrape without info_hash (default: on unless private)' })
       .option('allow-ip-param', { type: 'boolean', default: false, describe: 'honour the ip= announce parameter (only behind a trusted proxy)' })
-      .option('workers', { type: 'number', describe: 'threads for UDP I/O beside the swarm thread (default: one per CPU with batched UDP I/O, CPUs - 1 with dgram, at most 4; 0: none)' })
+      .option('workers', { type: 'number', describe: 'threads for UDP I/O beside the swarm thread (default: none with batched UDP I/O, CPUs - 1 with dgram, at most 4)' })
+      .option('send-thread', { type: 'boolean', describe: 'with --workers 0: send UDP replies from a native thread of their own (default: on with more than one CPU; --no-send-thread: off)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the listening addresses as one JSON object' })
       .example(fitExamples([
         ['$0 tracker', 'open tracker on 127.0.0.1:6969 (HTTP and UDP)'],
@@ -64,14 +64,17 @@ export const trackerCommand: CommandModule<object, Args> = {
       }) as unknown as Argv<Args>,
   handler: async (args) => {
     const { startTracker } = await import('../src/tracker/service.js')
+    const { resolveListenHosts } = await import('../src/tracker/hosts.js')
+    const { isLoopbackHost } = await import('../src/discovery/peer-address.js')
     const { stateDir } = await import('../src/storage/resume.js')
     const { join } = await import('node:path')
     // No yargs default: an array option's default would quietly fill a --host given without a value.
-    const hosts = (args.host ?? ['127.0.0.1']).flatMap((h) => String(h).split(',')).map((h) => h.trim().replace(/^\[(.*)\]$/, '$1')).filter(Boolean)
+    // Host names become their addresses here (UDP binds addresses), so the check below sees where it really listens.
+    const hosts = await resolveListenHosts((args.host ?? ['127.0.0.1']).flatMap((h) => String(h).split(',')))
     const isPrivate = args.private || Boolean(args.whitelist)
     for (const h of hosts) {
       // An open tracker on a public address is a legitimate service, but it should be a decision: say so.
-      if (!LOOPBACK.test(h)) info(`bt tracker: listening on ${h}, reachable from other machines${isPrivate ? '' : ', as an OPEN tracker (any info hash; use --private/--whitelist to restrict it)'}`)
+      if (!isLoopbackHost(h)) info(`bt tracker: listening on ${h}, reachable from other machines${isPrivate ? '' : ', as an OPEN tracker (any info hash; use --private/--whitelist to restrict it)'}`)
     }
     const statePath = args.memory ? undefined : (args.state ?? join(stateDir(), 'tracker.db'))
     const svc = await startTracker({
@@ -89,6 +92,7 @@ export const trackerCommand: CommandModule<object, Args> = {
       fullScrape: args['full-scrape'],
       allowIpParam: args['allow-ip-param'],
       udpWorkers: args.workers ?? 'auto',
+      udpSendThread: args['send-thread'],
       log: info,
     })
     const url = (scheme: string, a: { address: string; port: number; family: string }) =>

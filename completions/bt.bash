@@ -72,7 +72,7 @@ _bt() {
     serve)
       COMPREPLY=($(compgen -W "--host --port --download-dir --api-key --api-key-file --user --password-file --allowed-host --peer-port --peer-bind --peer --download-limit -D --upload-limit -U --max-peers --dht --no-dht --dht-port --dht-bootstrap --encryption --no-utp --no-tcp --metadata-wait --tracker --tracker-private --tracker-whitelist --db $global" -- "$cur")) ;;
     tracker)
-      COMPREPLY=($(compgen -W "--host --http-port --udp-port --state --memory --interval --peer-timeout --numwant-max --max-swarm-peers --rate-limit --private --whitelist --full-scrape --allow-ip-param --workers --json $global" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--host --http-port --udp-port --state --memory --interval --peer-timeout --numwant-max --max-swarm-peers --rate-limit --private --whitelist --full-scrape --allow-ip-param --workers --send-thread --no-send-thread --json $global" -- "$cur")) ;;
   esac
 }
 complete -F _bt bt

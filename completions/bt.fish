@@ -112,7 +112,7 @@ complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker -d 'also be a t
 complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker-private -d 'tracker serves registered torrents only'
 complete -c bt -n '__fish_seen_subcommand_from serve' -l tracker-whitelist -r -d 'torrents the tracker serves (dir or hash file)'
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a tracker -d 'run an HTTP and UDP tracker'
-complete -c bt -n '__fish_seen_subcommand_from tracker' -l host -x -d 'listen address (repeatable)'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l host -x -d 'listen address or host name (repeatable)'
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l http-port -x -d 'HTTP port (0 any, -1 off)'
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l udp-port -x -d 'UDP port (0 any, -1 off)'
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l state -r -d 'state file'
@@ -127,6 +127,7 @@ complete -c bt -n '__fish_seen_subcommand_from tracker' -l whitelist -r -d '.tor
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l full-scrape -d 'allow full scrape'
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l allow-ip-param -d 'honour ip='
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l workers -x -d 'threads for UDP I/O'
+complete -c bt -n '__fish_seen_subcommand_from tracker' -l no-send-thread -d 'send UDP replies from the swarm thread'
 complete -c bt -n '__fish_seen_subcommand_from tracker' -l json -d 'listening URLs as JSON'
 # crawl (the DHT crawler)
 complete -c bt -n "not __fish_seen_subcommand_from $cmds" -a crawl -d 'crawl the DHT into the search index'

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,22 +275,9 @@ static napi_value js_unpoll(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// send(fd, data, meta, n) -> datagrams handed to the kernel. A full socket buffer drops the rest, as a lost datagram
-// would be: UDP tracker clients retry.
-static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  int32_t fd;
-  uint32_t n;
-  uint8_t *data, *meta;
-  size_t data_len, meta_len;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
-  if (!get_buffer(env, argv[1], &data, &data_len) || !get_buffer(env, argv[2], &meta, &meta_len) ||
-      napi_get_value_uint32(env, argv[3], &n) != napi_ok || (size_t)n * META > meta_len) {
-    napi_throw_type_error(env, NULL, "send(fd, data, meta, n)");
-    return NULL;
-  }
+// Sends n datagrams described by meta (offsets into data) with sendmmsg, SEND_CHUNK at a time. A full socket buffer
+// drops the rest, as a lost datagram would be: UDP tracker clients retry. Returns the datagrams handed to the kernel.
+static uint32_t send_batch(int fd, uint8_t *data, size_t data_len, const uint8_t *meta, uint32_t n) {
   struct mmsghdr msgs[SEND_CHUNK];
   struct iovec iov[SEND_CHUNK];
   struct sockaddr_in6 addrs[SEND_CHUNK];
@@ -335,9 +323,189 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     sent += (uint32_t)r;
     base += (uint32_t)r;
   }
+  return sent;
+}
+
+// send(fd, data, meta, n) -> datagrams handed to the kernel, on the calling thread.
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t fd;
+  uint32_t n;
+  uint8_t *data, *meta;
+  size_t data_len, meta_len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  if (!get_buffer(env, argv[1], &data, &data_len) || !get_buffer(env, argv[2], &meta, &meta_len) ||
+      napi_get_value_uint32(env, argv[3], &n) != napi_ok || (size_t)n * META > meta_len) {
+    napi_throw_type_error(env, NULL, "send(fd, data, meta, n)");
+    return NULL;
+  }
   napi_value out;
-  CHECK(napi_create_uint32(env, sent, &out));
+  CHECK(napi_create_uint32(env, send_batch(fd, data, data_len, meta, n), &out));
   return out;
+}
+
+// A sender thread per socket: sendmmsg is the largest single cost of a UDP announce here (the kernel delivers each
+// datagram on the way out), so the JavaScript thread only copies a batch of replies into a queue and wakes this
+// thread, which makes the system calls on the other core. Replies stay in order; a queue over SENDER_MAX_BYTES
+// drops the batch, as a full socket buffer would.
+#define SENDER_MAX_BYTES (16u << 20)
+
+typedef struct chunk {
+  struct chunk *next;
+  uint32_t n;
+  size_t data_len;
+  uint8_t *meta; // n * META bytes, then data_len bytes of data, in this allocation
+} chunk_t;
+
+typedef struct {
+  int fd;
+  int stop;
+  int joined;
+  napi_env env;
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  chunk_t *head, *tail;
+  size_t queued;
+} sender_t;
+
+static void *sender_main(void *arg) {
+  sender_t *s = arg;
+  pthread_mutex_lock(&s->mu);
+  for (;;) {
+    while (!s->head && !s->stop) pthread_cond_wait(&s->cv, &s->mu);
+    if (!s->head) break; // stopped, and everything queued was sent
+    chunk_t *c = s->head;
+    s->head = s->tail = NULL;
+    s->queued = 0;
+    pthread_mutex_unlock(&s->mu);
+    while (c) {
+      chunk_t *next = c->next;
+      send_batch(s->fd, c->meta + (size_t)c->n * META, c->data_len, c->meta, c->n);
+      free(c);
+      c = next;
+    }
+    pthread_mutex_lock(&s->mu);
+  }
+  pthread_mutex_unlock(&s->mu);
+  return NULL;
+}
+
+// Sends what is queued, ends the thread and frees the sender (its handle must not be used afterwards).
+static void sender_stop(sender_t *s) {
+  if (s->joined) return;
+  pthread_mutex_lock(&s->mu);
+  s->stop = 1;
+  pthread_cond_signal(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  pthread_join(s->th, NULL);
+  s->joined = 1;
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv);
+}
+
+static void sender_cleanup_hook(void *arg) {
+  sender_stop(arg);
+}
+
+static void sender_finalize(napi_env env, void *data, void *hint) {
+  sender_t *s = data;
+  if (!s->joined) {
+    napi_remove_env_cleanup_hook(env, sender_cleanup_hook, s);
+    sender_stop(s);
+  }
+  free(s);
+}
+
+// sender(fd) -> handle: starts the sender thread for this socket.
+static napi_value js_sender(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  sender_t *s = calloc(1, sizeof *s);
+  if (!s) return throw_errno(env, ENOMEM, "sender");
+  s->fd = fd;
+  s->env = env;
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  int r = pthread_create(&s->th, NULL, sender_main, s);
+  if (r != 0) {
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+    return throw_errno(env, r, "pthread_create");
+  }
+  pthread_setname_np(s->th, "bt-udp-send"); // for top -H and /proc/PID/task/*/comm
+  napi_add_env_cleanup_hook(env, sender_cleanup_hook, s);
+  napi_value ext;
+  CHECK(napi_create_external(env, s, sender_finalize, NULL, &ext));
+  return ext;
+}
+
+// sendQueued(handle, data, used, meta, n) -> n, or 0 when the queue was full and the batch dropped.
+static napi_value js_send_queued(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  void *h;
+  uint8_t *data, *meta;
+  size_t data_len, meta_len;
+  uint32_t used, n;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5 || napi_get_value_external(env, argv[0], &h) != napi_ok || !get_buffer(env, argv[1], &data, &data_len) ||
+      napi_get_value_uint32(env, argv[2], &used) != napi_ok || used > data_len ||
+      !get_buffer(env, argv[3], &meta, &meta_len) || napi_get_value_uint32(env, argv[4], &n) != napi_ok ||
+      (size_t)n * META > meta_len) {
+    napi_throw_type_error(env, NULL, "sendQueued(handle, data, used, meta, n)");
+    return NULL;
+  }
+  sender_t *s = h;
+  uint32_t queued = 0;
+  if (n > 0 && !s->joined) {
+    size_t mlen = (size_t)n * META;
+    chunk_t *c = malloc(sizeof *c + mlen + used);
+    if (c) {
+      c->next = NULL;
+      c->n = n;
+      c->data_len = used;
+      c->meta = (uint8_t *)(c + 1);
+      memcpy(c->meta, meta, mlen);
+      memcpy(c->meta + mlen, data, used);
+      pthread_mutex_lock(&s->mu);
+      if (s->queued + mlen + used > SENDER_MAX_BYTES) {
+        free(c);
+      } else {
+        if (s->tail) s->tail->next = c;
+        else s->head = c;
+        s->tail = c;
+        s->queued += mlen + used;
+        queued = n;
+        pthread_cond_signal(&s->cv);
+      }
+      pthread_mutex_unlock(&s->mu);
+    }
+  }
+  napi_value out;
+  CHECK(napi_create_uint32(env, queued, &out));
+  return out;
+}
+
+// senderStop(handle): sends what is queued and ends the thread (before the socket is closed).
+static napi_value js_sender_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *h;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_external(env, argv[0], &h));
+  sender_t *s = h;
+  if (!s->joined) {
+    napi_remove_env_cleanup_hook(env, sender_cleanup_hook, s);
+    sender_stop(s);
+  }
+  return NULL;
 }
 
 // ntop(meta, record) -> the source address of one record as text (for addresses not yet in the caller's cache).
@@ -369,6 +537,9 @@ NAPI_MODULE_INIT() {
       {"unpoll", NULL, js_unpoll, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
       {"ntop", NULL, js_ntop, NULL, NULL, NULL, napi_default, NULL},
+      {"sender", NULL, js_sender, NULL, NULL, NULL, napi_default, NULL},
+      {"sendQueued", NULL, js_send_queued, NULL, NULL, NULL, napi_default, NULL},
+      {"senderStop", NULL, js_sender_stop, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -10,8 +10,10 @@ import { ConnectionIds, listenUdp, type UdpServer } from './udp.js'
 import { listenUdpWorkers } from './udp-workers.js'
 import { listenUdpNative, loadUdpBatch, nativeUdpMissing } from './udp-batch.js'
 import { Whitelist } from './whitelist.js'
+import { resolveListenHosts } from './hosts.js'
 
 export interface TrackerServiceOptions extends TrackerOptions {
+  /** IP literals or host names (resolved to all their addresses: hosts.ts); default 127.0.0.1. */
   hosts?: string[]
   /** 0 picks a free port; -1 turns the front end off. */
   httpPort?: number
@@ -24,6 +26,11 @@ export interface TrackerServiceOptions extends TrackerOptions {
   udpWorkers?: number | 'auto'
   /** Batched native UDP I/O when the module is built (default); false: node's dgram. */
   udpBatch?: boolean
+  /**
+   * With batched I/O and no UDP workers: replies are sent by a native thread of their own (sendmmsg, the largest
+   * single cost of an announce, on the other core). Default: when there is more than one CPU.
+   */
+  udpSendThread?: boolean
   /** Loads the native module from this file instead (tests: a missing module). */
   udpBatchModule?: string
   log?: (msg: string) => void
@@ -69,7 +76,7 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
     const wantBatch = (opts.udpPort ?? 0) >= 0 && opts.udpBatch !== false
     const native = wantBatch ? loadUdpBatch(opts.udpBatchModule) : undefined
     if (wantBatch && !native && process.env.BT_UDP_NATIVE !== '0') log(`warning: no batched UDP I/O, using node's dgram (more CPU per announce): ${nativeUdpMissing()}`)
-    for (const host of opts.hosts ?? ['127.0.0.1']) {
+    for (const host of await resolveListenHosts(opts.hosts ?? ['127.0.0.1'])) {
       // The first listener of each kind may pick a port (0); the others of that kind reuse it.
       if ((opts.httpPort ?? 0) >= 0) {
         const port = http[0]?.address.port ?? opts.httpPort ?? 0
@@ -80,7 +87,7 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
         const workers = opts.udpWorkers === 'auto' ? autoUdpWorkers(Boolean(native)) : opts.udpWorkers ?? 0
         const listen = workers > 0
           ? listenUdpWorkers(tracker, ids.secret, host, port, workers, native)
-          : native ? Promise.resolve().then(() => listenUdpNative(native, tracker, ids, host, port)) : listenUdp(tracker, ids, host, port)
+          : native ? Promise.resolve().then(() => listenUdpNative(native, tracker, ids, host, port, opts.udpSendThread ?? availableParallelism() > 1)) : listenUdp(tracker, ids, host, port)
         udp.push(await listen.catch((err) => { throw listenError('UDP', host, port, err) }))
       }
     }
@@ -92,12 +99,13 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
 }
 
 /**
- * UDP threads when not told: with batched I/O one per CPU (at most 4): on 2 CPUs, 2 workers gave ~1.5x the
- * announces/s of none and 1 worker the fewest (bench/tracker.js, loaded machine: the swarm thread waits on a single
- * worker's hand-offs). With dgram one per spare CPU, as measured before batching.
+ * UDP threads when not told. With batched I/O none: the swarm thread reads and answers each batch itself and a native
+ * thread sends the replies (udpSendThread), which on 2 CPUs gave ~2x the announces/s of 2 workers at ~0.7x their CPU
+ * per announce (bench/tracker.js, loaded machine: a worker's hand-off costs more than the syscalls it moves). With
+ * dgram one per spare CPU, as measured before batching.
  */
 export function autoUdpWorkers(batched: boolean): number {
-  return Math.min(4, batched ? availableParallelism() : availableParallelism() - 1)
+  return batched ? 0 : Math.min(4, availableParallelism() - 1)
 }
 
 function listenError(kind: string, host: string, port: number, err: unknown): BtError {

@@ -54,6 +54,25 @@ export class RecordWriter {
     this.o += 47 + addr.length
   }
 
+  /**
+   * The same record for a live peer, its address read from its swarm's slot array at `at` (the flags byte: slots.ts)
+   * rather than from a string made for it: a flush writes one record per peer that announced, so this is per announce.
+   */
+  peerFromSlot(ih: string, id: string, seeder: boolean, lastUnix: number, slots: Uint8Array, at: number): void {
+    const alen = slots[at] & 2 ? 18 : 6 // F_V6
+    this.room(47 + alen)
+    const b = this.buf
+    const o = this.o
+    b[o] = REC_PEER
+    for (let i = 0; i < 20; i++) b[o + 1 + i] = ih.charCodeAt(i)
+    for (let i = 0; i < 20; i++) b[o + 21 + i] = id.charCodeAt(i)
+    b[o + 41] = seeder ? 1 : 0
+    b.writeUInt32BE(lastUnix >>> 0, o + 42)
+    b[o + 46] = alen
+    for (let i = 0; i < alen; i++) b[o + 47 + i] = slots[at + 1 + i]
+    this.o = o + 47 + alen
+  }
+
   removed(ih: string, id: string): void {
     this.room(41)
     this.buf[this.o] = REC_REMOVED

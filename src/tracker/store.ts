@@ -14,7 +14,7 @@ import { MAGIC, RecordWriter, readLog, type LogSink } from './store-log.js'
 import { loadState, openDb } from './store-db.js'
 import { startThread } from './thread.js'
 import type { Peer, Registration, Swarm, Tracker, TrackerJournal } from './swarm.js'
-import { peerAddr } from './swarm.js'
+import { SLOT } from './slots.js'
 
 export interface StoreOptions {
   /** Milliseconds between flushes (default 1000). */
@@ -146,12 +146,13 @@ export class TrackerStore implements TrackerJournal {
     const t = this.tracker
     for (const p of this.dirtyPeers) {
       // A peer removed since it was marked is not in its swarm any more: its removal is already recorded.
-      if (p.swarm.peers.get(p.id) !== p) continue
-      this.rec.peer(p.swarm.ih, p.id, p.seeder, t.toUnix(p.last), peerAddr(p))
+      if (p.idx < 0) continue
+      this.rec.peerFromSlot(p.swarm.ih, p.id, p.seeder, t.toUnix(p.last), p.swarm.slots, p.idx * SLOT)
     }
     for (const s of this.dirtySwarms) this.rec.completed(s.ih, s.completed)
-    this.dirtyPeers = new Set()
-    this.dirtySwarms = new Set()
+    // Cleared, not replaced: a new Set would grow (and rehash) its way back to a second's worth of peers.
+    this.dirtyPeers.clear()
+    this.dirtySwarms.clear()
     const p = this.rec.length > 0 ? this.post('append', this.rec.take(), close) : Promise.resolve()
     // Messages reach the writer in order: the close comes after the last batch.
     if (close) return Promise.all([p, this.post('close', undefined, true)]).then(() => {})
@@ -207,7 +208,7 @@ export class TrackerStore implements TrackerJournal {
       if (r.done) return false
       const s = r.value
       if (s.completed > 0) w.completed(s.ih, s.completed)
-      for (const p of s.peers.values()) w.peer(s.ih, p.id, p.seeder, t.toUnix(p.last), peerAddr(p))
+      for (const p of s.peers.values()) w.peerFromSlot(s.ih, p.id, p.seeder, t.toUnix(p.last), s.slots, p.idx * SLOT)
     }
     return true
   }

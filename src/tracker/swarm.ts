@@ -25,7 +25,7 @@ export interface Peer {
   seeder: boolean
   /** Seconds since the tracker's epoch (Tracker.now()). */
   last: number
-  /** Index in swarm.list. */
+  /** Index in swarm.list; -1 once removed. */
   idx: number
   swarm: Swarm
   id: string
@@ -547,6 +547,7 @@ export class Tracker {
       swarm.list[peer.idx] = last
       last.idx = peer.idx
     }
+    peer.idx = -1 // gone: the store skips it without a lookup (store.ts flush)
     if (peer.seeder) { swarm.seeders--; this.seeders-- } else { swarm.leechers--; this.leechers-- }
     // A swarm that shrank to a quarter of its slots gives the memory back (memory stays flat under churn).
     if (swarm.slots.length > 64 * SLOT && swarm.list.length * SLOT * 4 < swarm.slots.length) resizeSlots(swarm, swarm.slots.length / SLOT / 2, swarm.list.length)

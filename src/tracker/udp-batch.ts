@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isIPv6 } from 'node:net'
-import { MAX_DATAGRAM, handleUdp, type ConnectionIds, type UdpServer } from './udp.js'
+import { CHECKED, MAX_DATAGRAM, answerUdpInto, checkUdp, maxUdpReply, type ConnectionIds, type UdpServer } from './udp.js'
 import type { Tracker } from './swarm.js'
 
 export interface UdpBatchBinding {
@@ -19,6 +19,12 @@ export interface UdpBatchBinding {
   poll(fd: number, data: Buffer, meta: Buffer, slot: number, onBatch: (n: number) => void): unknown
   unpoll(handle: unknown): void
   send(fd: number, data: Buffer, meta: Buffer, n: number): number
+  /** Starts a thread that makes this socket's sendmmsg calls (sendQueued() hands it batches). */
+  sender(fd: number): unknown
+  /** Copies n replies (data[0, used), meta) to the sender thread's queue; 0 when the queue was full (dropped). */
+  sendQueued(sender: unknown, data: Buffer, used: number, meta: Buffer, n: number): number
+  /** Sends what is queued and ends the thread; call before closing the socket. */
+  senderStop(sender: unknown): void
   ntop(meta: Buffer, record: number): string
 }
 
@@ -27,6 +33,8 @@ export const META = 32
 /** Datagrams per receive batch. */
 export const BATCH = 512
 const TRUNCATED = 0xffffffff
+/** Replies in a batch from which the send thread (when there is one) sends it. */
+export const SEND_THREAD_MIN = 16
 
 let loaded: UdpBatchBinding | null | undefined
 let loadError = ''
@@ -82,15 +90,24 @@ export class BatchSocket {
   private v4 = new Map<number, string>()
   private v6 = new Map<string, string>()
 
-  constructor(private readonly b: UdpBatchBinding, readonly fd: number) {}
+  private sender: unknown
+
+  /** `sendThread`: replies go out from a native thread of their own (sendmmsg off this thread: udp_batch.c). */
+  constructor(private readonly b: UdpBatchBinding, readonly fd: number, sendThread = false) {
+    if (sendThread) this.sender = b.sender(fd)
+  }
 
   start(onBatch: (n: number) => void): void {
     this.handle = this.b.poll(this.fd, this.inData, this.inMeta, MAX_DATAGRAM, onBatch)
   }
 
+  /** Stops reading, and sends what is queued; the descriptor stays open. */
   stop(): void {
     if (this.handle !== undefined) this.b.unpoll(this.handle)
     this.handle = undefined
+    this.flush()
+    if (this.sender !== undefined) this.b.senderStop(this.sender)
+    this.sender = undefined
   }
 
   /** Datagram k of the current batch, or undefined when it was longer than MAX_DATAGRAM. */
@@ -143,28 +160,63 @@ export class BatchSocket {
     this.outCount++
   }
 
+  /**
+   * Room for a reply of up to `max` bytes written straight into the send batch: returns its offset in `outData`
+   * (sending the batch first when it is full); commit() then queues what was written there.
+   */
+  reserve(max: number): number {
+    if (this.outCount === BATCH || this.outUsed + max > this.outData.length) this.flush()
+    return this.outUsed
+  }
+
+  get outBuffer(): Buffer {
+    return this.outData
+  }
+
+  /** Queues the `len` bytes written at reserve()'s offset as the reply to record `rec` of the current batch. */
+  commit(rec: number, len: number): void {
+    const o = this.outCount * META
+    this.outMeta.writeUInt32LE(this.outUsed, o)
+    this.outMeta.writeUInt32LE(len, o + 4)
+    this.inMeta.copy(this.outMeta, o + 8, rec * META + 8, rec * META + 28)
+    this.outUsed += len
+    this.outCount++
+  }
+
   flush(): void {
-    if (this.outCount > 0) this.b.send(this.fd, this.outData, this.outMeta, this.outCount)
+    if (this.outCount > 0) {
+      // Small batches (a lightly loaded tracker, where this thread has time to spare) go out at once: the hop to the
+      // send thread would only add its wake-up to each reply's latency. Big ones (under load) go to the send thread.
+      if (this.sender !== undefined && this.outCount >= SEND_THREAD_MIN) this.b.sendQueued(this.sender, this.outData, this.outUsed, this.outMeta, this.outCount)
+      else this.b.send(this.fd, this.outData, this.outMeta, this.outCount)
+    }
     this.outCount = 0
     this.outUsed = 0
   }
 }
 
 /** The single-thread UDP front end over a batch socket: each datagram answered in place, replies sent per batch. */
-export function listenUdpNative(b: UdpBatchBinding, tracker: Tracker, ids: ConnectionIds, host: string, port: number): UdpServer {
+export function listenUdpNative(b: UdpBatchBinding, tracker: Tracker, ids: ConnectionIds, host: string, port: number, sendThread = false): UdpServer {
   const [fd, bound] = b.open(host, port, 4 * 1024 * 1024)
-  const s = new BatchSocket(b, fd)
+  const s = new BatchSocket(b, fd, sendThread)
+  const max = maxUdpReply(tracker)
   s.start((n) => {
     for (let k = 0; k < n; k++) {
       const msg = s.message(k)
       if (!msg) continue
-      let reply: Buffer | undefined
+      const ip = s.ip(k)
       try {
-        reply = handleUdp(tracker, ids, msg, s.ip(k), 0)
+        const pre = checkUdp(ids, msg, ip)
+        if (pre !== CHECKED) {
+          if (pre) s.reply(k, pre)
+          continue
+        }
+        // Announces and scrapes are answered in place, in the send batch.
+        const off = s.reserve(max)
+        s.commit(k, answerUdpInto(tracker, msg, ip, s.outBuffer, off))
       } catch {
-        reply = undefined // a bug must not take the tracker down; the client retries
+        // a bug must not take the tracker down; the client retries
       }
-      if (reply) s.reply(k, reply)
     }
     s.flush()
   })

@@ -3,7 +3,7 @@
 
 import type { Worker } from 'node:worker_threads'
 import { isIPv6 } from 'node:net'
-import { answerUdp, type UdpServer } from './udp.js'
+import { answerUdpInto, maxUdpReply, type UdpServer } from './udp.js'
 import type { Tracker } from './swarm.js'
 import { startThread } from './thread.js'
 import type { UdpBatchBinding } from './udp-batch.js'
@@ -63,31 +63,30 @@ function closeWorker(w: Worker): Promise<void> {
   })
 }
 
+/** Where the replies of a batch are built before they are copied, once, into the buffer sent back. */
+let outScratch = Buffer.allocUnsafe(1 << 20)
+
 /** The replies to one batch: each prefixed by its length (0: no reply), in the order of the requests. */
 function answerBatch(tracker: Tracker, m: { seq: number; buf: ArrayBuffer; ips: string[] }): [unknown, ArrayBuffer[]] {
   const inb = Buffer.from(m.buf)
-  const replies: Array<Buffer | undefined> = new Array(m.ips.length)
-  let total = 0
-  for (let k = 0, o = 0; k < m.ips.length; k++) {
-    const len = inb.readUInt16BE(o)
-    let r: Buffer | undefined
-    try {
-      r = answerUdp(tracker, inb.subarray(o + 2, o + 2 + len), m.ips[k])
-    } catch {
-      r = undefined // a bug must not take the tracker down; the client retries
-    }
-    replies[k] = r
-    total += 2 + (r ? r.length : 0)
-    o += 2 + len
-  }
-  const ab = new ArrayBuffer(total)
-  const out = Buffer.from(ab)
+  const max = maxUdpReply(tracker)
+  const need = m.ips.length * (2 + max)
+  if (outScratch.length < need) outScratch = Buffer.allocUnsafe(need)
+  const out = outScratch
   let o = 0
-  for (const r of replies) {
-    const n = r ? r.length : 0
+  for (let k = 0, i = 0; k < m.ips.length; k++) {
+    const len = inb.readUInt16BE(i)
+    let n = 0
+    try {
+      n = answerUdpInto(tracker, inb.subarray(i + 2, i + 2 + len), m.ips[k], out, o + 2)
+    } catch {
+      n = 0 // a bug must not take the tracker down; the client retries
+    }
     out.writeUInt16BE(n, o)
-    if (r) r.copy(out, o + 2)
     o += 2 + n
+    i += 2 + len
   }
+  const ab = new ArrayBuffer(o)
+  out.copy(Buffer.from(ab), 0, 0, o)
   return [{ seq: m.seq, buf: ab }, [ab]]
 }

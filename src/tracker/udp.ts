@@ -118,71 +118,95 @@ export function checkUdp(ids: ConnectionIds, msg: Buffer, ip: string): Buffer | 
   return CHECKED
 }
 
+/**
+ * Bytes an answer from answerUdpInto() may take: an announce with numwant-max IPv6 peers, a full scrape, or an
+ * error packet (whose reasons are short).
+ */
+export function maxUdpReply(tracker: Tracker): number {
+  return Math.max(20 + tracker.numwantMax * 18, 8 + 12 * MAX_UDP_SCRAPE, 512)
+}
+
+/** Scratch for answerUdp(): answers are written here, then copied out at their size. */
+let scratch = Buffer.allocUnsafe(4096)
+
 /** Answers an announce or scrape whose connection id checkUdp accepted. */
 export function answerUdp(tracker: Tracker, msg: Buffer, ip: string): Buffer {
+  const max = maxUdpReply(tracker)
+  if (scratch.length < max) scratch = Buffer.allocUnsafe(max)
+  const n = answerUdpInto(tracker, msg, ip, scratch, 0)
+  return Buffer.from(scratch.subarray(0, n))
+}
+
+/**
+ * Writes the answer to an announce or scrape whose connection id checkUdp accepted at out[off] and returns its
+ * length. `out` must have maxUdpReply() bytes there. The hot path of the UDP front ends: the reply is built in
+ * place, in the send batch or the batch going back to a UDP thread, so an announce allocates no reply buffer.
+ */
+export function answerUdpInto(tracker: Tracker, msg: Buffer, ip: string, out: Buffer, off: number): number {
   const tid = msg.readUInt32BE(12)
   try {
-    if (msg.readUInt32BE(8) === ACTION_ANNOUNCE) return announce(tracker, msg, tid, ip)
-    return scrape(tracker, msg, tid, ip)
+    if (msg.readUInt32BE(8) === ACTION_ANNOUNCE) return announce(tracker, msg, tid, ip, out, off)
+    return scrape(tracker, msg, tid, ip, out, off)
   } catch (err) {
-    if (err instanceof TrackerRefusal) return errorPacket(tid, err.message)
+    if (err instanceof TrackerRefusal) return errorInto(out, off, tid, err.message)
     throw err
   }
 }
 
-function announce(tracker: Tracker, msg: Buffer, tid: number, ip: string): Buffer {
-  if (msg.length < 98) return errorPacket(tid, 'announce packet too short')
+function announce(tracker: Tracker, msg: Buffer, tid: number, ip: string, out: Buffer, off: number): number {
+  if (msg.length < 98) return errorInto(out, off, tid, 'announce packet too short')
   const infoHash = msg.toString('latin1', 16, 36)
   const peerId = msg.toString('latin1', 36, 56)
   // 64-bit `left`: only zero or not matters, so no BigInt.
   const left = msg.readUInt32BE(64) * 4294967296 + msg.readUInt32BE(68)
   const ev = msg.readUInt32BE(80)
-  if (ev > 3) return errorPacket(tid, 'invalid event')
+  if (ev > 3) return errorInto(out, off, tid, 'invalid event')
   const ipParam = msg.readUInt32BE(84)
   const numwant = msg.readInt32BE(92)
   const port = msg.readUInt16BE(96)
+  const colon = ip.includes(':')
   let peerIp = ip
-  if (tracker.allowIpParam && ipParam !== 0 && !ip.includes(':')) peerIp = `${ipParam >>> 24}.${(ipParam >>> 16) & 255}.${(ipParam >>> 8) & 255}.${ipParam & 255}`
+  if (tracker.allowIpParam && ipParam !== 0 && !colon) peerIp = `${ipParam >>> 24}.${(ipParam >>> 16) & 255}.${(ipParam >>> 8) & 255}.${ipParam & 255}`
   // BEP 15: the reply's peers are of the family the request came over.
-  const v6 = ip.includes(':') && !ip.startsWith('::ffff:')
+  const v6 = colon && !ip.startsWith('::ffff:')
   const r = tracker.announce({ infoHash, peerId, ip: peerIp, port, left, event: ev as AnnounceEvent, numwant, family: v6 ? 6 : 4, source: ip })
-  const size = v6 ? 18 : 6
-  const out = Buffer.allocUnsafe(20 + r.count(size) * size)
-  out.writeUInt32BE(ACTION_ANNOUNCE, 0)
-  out.writeUInt32BE(tid, 4)
-  out.writeUInt32BE(tracker.interval, 8)
-  out.writeUInt32BE(r.incomplete, 12)
-  out.writeUInt32BE(r.complete, 16)
-  r.writeCompact(out, 20, size)
-  return out
+  out.writeUInt32BE(ACTION_ANNOUNCE, off)
+  out.writeUInt32BE(tid, off + 4)
+  out.writeUInt32BE(tracker.interval, off + 8)
+  out.writeUInt32BE(r.incomplete, off + 12)
+  out.writeUInt32BE(r.complete, off + 16)
+  return 20 + r.writeCompact(out, off + 20, v6 ? 18 : 6)
 }
 
-function scrape(tracker: Tracker, msg: Buffer, tid: number, ip: string): Buffer {
+function scrape(tracker: Tracker, msg: Buffer, tid: number, ip: string, out: Buffer, off: number): number {
   const n = Math.floor((msg.length - 16) / 20)
-  if (n < 1) return errorPacket(tid, 'scrape without info hash')
-  if (n > MAX_UDP_SCRAPE) return errorPacket(tid, `at most ${MAX_UDP_SCRAPE} info hashes per scrape`)
+  if (n < 1) return errorInto(out, off, tid, 'scrape without info hash')
+  if (n > MAX_UDP_SCRAPE) return errorInto(out, off, tid, `at most ${MAX_UDP_SCRAPE} info hashes per scrape`)
   tracker.checkRate(ip)
   const hashes: string[] = []
   for (let i = 0; i < n; i++) hashes.push(msg.toString('latin1', 16 + i * 20, 36 + i * 20))
   const res = tracker.scrape(hashes)
-  const out = Buffer.allocUnsafe(8 + 12 * n)
-  out.writeUInt32BE(ACTION_SCRAPE, 0)
-  out.writeUInt32BE(tid, 4)
+  out.writeUInt32BE(ACTION_SCRAPE, off)
+  out.writeUInt32BE(tid, off + 4)
   hashes.forEach((h, i) => {
     const e = res.get(h)!
-    out.writeUInt32BE(e.complete, 8 + i * 12)
-    out.writeUInt32BE(e.downloaded, 12 + i * 12)
-    out.writeUInt32BE(e.incomplete, 16 + i * 12)
+    out.writeUInt32BE(e.complete, off + 8 + i * 12)
+    out.writeUInt32BE(e.downloaded, off + 12 + i * 12)
+    out.writeUInt32BE(e.incomplete, off + 16 + i * 12)
   })
-  return out
+  return 8 + 12 * n
 }
 
 export function errorPacket(tid: number, message: string): Buffer {
   const out = Buffer.alloc(8 + Buffer.byteLength(message))
-  out.writeUInt32BE(ACTION_ERROR, 0)
-  out.writeUInt32BE(tid, 4)
-  out.write(message, 8)
+  errorInto(out, 0, tid, message)
   return out
+}
+
+function errorInto(out: Buffer, off: number, tid: number, message: string): number {
+  out.writeUInt32BE(ACTION_ERROR, off)
+  out.writeUInt32BE(tid, off + 4)
+  return 8 + out.write(message, off + 8, 'utf8')
 }
 
 /** A bound UDP tracker socket; `close()` stops it. */

@@ -56,7 +56,14 @@ test('state round trip: peers, completed, registrations, removals; expired peers
   await s1.close()
   t1.stop()
 
-  assert.equal([...replay(path).keys()].map((k) => k.slice(20)).sort(), [1, 2, 4, 5, 6, 7].map(id), 'peer 3 left; 1,2,4,5,6,7 stored')
+  const saved = replay(path)
+  assert.equal([...saved.keys()].map((k) => k.slice(20)).sort(), [1, 2, 4, 5, 6, 7].map(id), 'peer 3 left; 1,2,4,5,6,7 stored')
+  // Each record's address is its own peer's (records read addresses from the slot array, where peer 3's removal
+  // moved the last peer into its slot): 4-byte IPv4 or 16-byte IPv6, then the port.
+  for (const n of [1, 2, 4, 5, 6, 7]) {
+    const ip = n % 2 ? Buffer.from([127, 0, 0, 1]) : Buffer.concat([Buffer.alloc(15), Buffer.from([1])])
+    assert.is(Buffer.from(saved.get(IH + id(n))!, 'latin1').toString('hex'), Buffer.concat([ip, Buffer.from([(9000 + n) >> 8, (9000 + n) & 255])]).toString('hex'), `peer ${n}`)
+  }
 
   const t2 = new Tracker({ rateLimit: 0, peerTimeout: 100, clock: () => clock })
   const s2 = storeFor(t2, path)

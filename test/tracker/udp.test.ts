@@ -6,7 +6,9 @@ import dgram from 'node:dgram'
 import { Tracker } from '../../src/tracker/swarm.js'
 import { ACTION_ANNOUNCE, ACTION_CONNECT, ACTION_ERROR, ACTION_SCRAPE, ConnectionIds, PROTOCOL_ID, handleUdp } from '../../src/tracker/udp.js'
 import { startTracker, type TrackerService } from '../../src/tracker/service.js'
+import { within } from '../helpers/wait.js'
 import { udpAnnounce, udpScrape } from '../../src/discovery/tracker-udp.js'
+import { BatchSocket, SEND_THREAD_MIN, loadUdpBatch } from '../../src/tracker/udp-batch.js'
 
 const IH = Buffer.alloc(20, 0xab)
 const trackers: Tracker[] = []
@@ -129,11 +131,18 @@ function exchange(sock: dgram.Socket, pkt: Buffer, port: number, host: string): 
   })
 }
 
-for (const udpBatch of [true, false]) for (const udpWorkers of [0, 2]) {
-  const where = `${udpBatch ? 'batched native I/O' : 'dgram'} ${udpWorkers ? `on ${udpWorkers} worker threads sharing the socket` : 'on the swarm thread'}`
+const modes = [
+  { udpBatch: true, udpWorkers: 0, udpSendThread: true },
+  { udpBatch: true, udpWorkers: 0, udpSendThread: false },
+  { udpBatch: true, udpWorkers: 2 },
+  { udpBatch: false, udpWorkers: 0 },
+  { udpBatch: false, udpWorkers: 2 },
+]
+for (const { udpBatch, udpWorkers, udpSendThread } of modes) {
+  const where = `${udpBatch ? 'batched native I/O' : 'dgram'} ${udpWorkers ? `on ${udpWorkers} worker threads sharing the socket` : `on the swarm thread${udpSendThread ? ', replies from the native send thread' : udpBatch ? ', no send thread' : ''}`}`
   test(`real sockets, ${where}: IPv4 and IPv6 listeners, IPv6 peers are 18 bytes, junk ignored, truncated packets and bad ids refused`, async () => {
     const logs: string[] = []
-    svc = await startTracker({ hosts: ['127.0.0.1', '::1'], httpPort: -1, udpPort: 0, rateLimit: 0, udpWorkers, udpBatch, log: (m) => logs.push(m) })
+    svc = await startTracker({ hosts: ['127.0.0.1', '::1'], httpPort: -1, udpPort: 0, rateLimit: 0, udpWorkers, udpBatch, udpSendThread, log: (m) => logs.push(m) })
     const port = svc.udp[0].address.port
     assert.is(svc.udp[1].address.port, port)
     // The native module is part of the build (npm run build / npm ci): its absence must fail here, not hide.
@@ -161,8 +170,8 @@ for (const udpBatch of [true, false]) for (const udpWorkers of [0, 2]) {
       }
     }
     assert.equal(svc.tracker.stats().peersByFamily, { ipv4: 2, ipv6: 2 })
-    if (udpWorkers) {
-      // Many requests at once from several sockets: every one answered, whichever thread took it.
+    {
+      // Many requests at once from several sockets: every one answered, whichever thread took or sent it.
       const socks = await Promise.all(Array.from({ length: 4 }, async () => {
         const s = dgram.createSocket('udp4')
         await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()))
@@ -190,6 +199,48 @@ for (const udpBatch of [true, false]) for (const udpWorkers of [0, 2]) {
     again.close()
   })
 }
+
+test('native send thread: a big batch of replies goes out from it, each to its own sender, and stop() sends what is queued', async () => {
+  const b = loadUdpBatch()
+  assert.ok(b, 'the native module is built')
+  const [fd, port] = b!.open('127.0.0.1', 0, 1 << 20)
+  const s = new BatchSocket(b!, fd, true)
+  const socks: dgram.Socket[] = []
+  const batches: number[] = []
+  try {
+    s.start((n) => {
+      batches.push(n)
+      // Echo each datagram, reversed, through the batch (replies to this batch's records).
+      for (let k = 0; k < n; k++) s.reply(k, Buffer.from(s.message(k)!).reverse())
+      s.flush()
+    })
+    const N = 4 * SEND_THREAD_MIN
+    for (let i = 0; i < 4; i++) {
+      const c = dgram.createSocket('udp4')
+      await new Promise<void>((r) => c.bind(0, '127.0.0.1', () => r()))
+      socks.push(c)
+    }
+    const got = socks.map(() => [] as string[])
+    const all = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${got.flat().length} of ${N} replies`)), 5000)
+      socks.forEach((c, j) => c.on('message', (m) => { got[j].push(m.toString()); if (got.flat().length === N) { clearTimeout(timer); resolve() } }))
+    })
+    // All sent in one turn of the loop: the tracker side reads them as one batch, over SEND_THREAD_MIN.
+    for (let i = 0; i < N; i++) socks[i % 4].send(`req-${String(i).padStart(3, '0')}`, port, '127.0.0.1')
+    await all
+    assert.ok(batches.some((n) => n >= SEND_THREAD_MIN), `a batch of ${SEND_THREAD_MIN}+ (got ${batches})`)
+    got.forEach((g, j) => assert.equal(g.sort(), Array.from({ length: N / 4 }, (_, i) => [...`req-${String(i * 4 + j).padStart(3, '0')}`].reverse().join('')).sort(), `socket ${j}`))
+    // Queued right before stop(): still sent (to the sender of the last batch's first datagram, whichever it was).
+    const last = new Promise<Buffer>((resolve) => socks.forEach((c) => c.on('message', (m) => { if (m.toString().startsWith('bye-')) resolve(m) })))
+    for (let k = 0; k < SEND_THREAD_MIN; k++) s.reply(0, Buffer.from(`bye-${k}`), Buffer.from(s.saveRecords(1)))
+    s.stop()
+    assert.match((await within(last, 2000, 'a reply queued before stop')).toString(), /^bye-/)
+  } finally {
+    s.stop()
+    b!.close(fd)
+    for (const c of socks) c.close()
+  }
+})
 
 test('without the native module: one warning, and UDP still answers over dgram', async () => {
   const logs: string[] = []
