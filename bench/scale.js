@@ -14,7 +14,8 @@
 //   lt   a python3-libtorrent session (settings as test/helpers/lt_node.py: loopback only, no dht/lsd/upnp/natpmp;
 //        active_limit/active_seeds raised so all N torrents are active, not queued) given the same .torrent files;
 //        time to all is_seeding;
-// then both sit idle side by side for --idle seconds: CPU seconds (user+sys from /proc/PID/stat) over that span,
+// then, once both processes' CPU rate is flat (settle(): after the adds bt still collects the checks' garbage and runs
+// its first ticks), both sit idle side by side for --idle seconds: CPU seconds (user+sys from /proc/PID/stat) over that span,
 // RSS (VmRSS) at its end, per torrent = (RSS − RSS of the same process with no torrents) / N. bt is then stopped
 // (SIGTERM) and started again on its saved state: time until all N are seeding again (a daemon restart).
 // Last, at the largest level, --connections raw TCP peers (this process, source addresses 127.0.0.2–127.0.0.9, a
@@ -80,6 +81,30 @@ function median(xs) {
 function rssBytes(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m ? Number(m[1]) * 1024 : 0
+}
+
+/**
+ * Wait until every process's CPU rate (CPU s per s, over SETTLE_STEP_S windows) stops changing: two windows in a row
+ * within 25 % of each other, or both under 2 ticks of /proc's 10 ms clock. Gives up after maxS (flat: false).
+ */
+const SETTLE_STEP_S = 2
+async function settle(pids, maxS = 90) {
+  const t0 = now()
+  let prev = pids.map(cpuS)
+  let prevRate
+  let rate = pids.map(() => NaN)
+  while (now() - t0 < maxS) {
+    await sleep(SETTLE_STEP_S * 1000)
+    const cur = pids.map(cpuS)
+    rate = cur.map((c, i) => (c - prev[i]) / SETTLE_STEP_S)
+    prev = cur
+    const tick = 0.02 / SETTLE_STEP_S
+    if (prevRate && rate.every((r, i) => (r <= tick && prevRate[i] <= tick) || Math.abs(r - prevRate[i]) <= 0.25 * Math.max(r, prevRate[i]))) {
+      return { s: now() - t0, flat: true, rate }
+    }
+    prevRate = rate
+  }
+  return { s: now() - t0, flat: false, rate }
 }
 
 // ---- the torrents: one random file, N hard links, N .torrent files (only the name differs) ----
@@ -250,7 +275,12 @@ for (const n of levels) {
     lt = await startLt(n)
     log(`libtorrent: up ${f2(lt.upS)} s, all seeding ${f2(lt.readyS)} s after the first add`)
   }
-  await sleep(2000) // let the last checks' garbage and timers settle before the idle window
+  // The idle window starts once both processes' CPU is flat: right after the adds, bt still runs the first tracker-less
+  // ticks, resume saves and collections of the checks' garbage (a fixed 2 s wait caught that settling and counted it
+  // as idle CPU).
+  const settled = await settle(lt ? [bt.pid, lt.pid] : [bt.pid])
+  log(`settled after ${f1(settled.s)} s${settled.flat ? '' : ' (NOT flat: the idle figures include settling)'}: ` +
+    `bt ${f1(settled.rate[0] * 1000)} CPU ms/s` + (lt ? `, libtorrent ${f1(settled.rate[1] * 1000)} CPU ms/s` : ''))
   const c0 = cpuS(bt.pid)
   const l0 = lt ? cpuS(lt.pid) : 0
   // RSS sampled every second over the idle window, median: V8's heap breathes by a few MiB between collections.
@@ -266,7 +296,7 @@ for (const n of levels) {
   const btRss = median(btSamples)
   const ltRss = lt ? median(ltSamples) : NaN
   const row = {
-    n, btStartS, btSeedS, btIdle, btRss, btRss0,
+    n, btStartS, btSeedS, btIdle, btRss, btRss0, settleS: settled.s, settled: settled.flat,
     ltSeedS: lt?.readyS ?? NaN, ltIdle, ltRss, ltRss0: lt?.rss0 ?? NaN,
   }
   log(`idle ${idleS} s: bt ${f2(btIdle)} CPU s, RSS ${f1(mib(btRss))} MiB (${f1(mib(btRss0))} with none)` +
@@ -313,13 +343,13 @@ if (biggest) {
 // ---- report ----
 const ratio = (a, b) => (Number.isFinite(a / b) && b > 0 ? `${f2(a / b)}×` : '-')
 console.log(`\nTorrents seeding in one process (${fmtSize(size)} each, idle ${idleS} s; per torrent = (RSS − RSS with none) / N)`)
-console.log('N      | start s (bt: spawn→all seeding / restart; lt: add→all seeding) | RSS MiB bt / lt | KiB per torrent bt / lt (ratio) | idle CPU s bt / lt | idle CPU ms per torrent per 30 s bt / lt (ratio)')
+console.log('N      | start s (bt: spawn→all seeding / restart; lt: add→all seeding) | RSS MiB bt / lt | KiB per torrent bt / lt (ratio) | idle CPU s bt / lt | idle CPU ms per torrent per 30 s bt / lt (ratio) | settled after s')
 for (const r of rows) {
   const perBt = (r.btRss - r.btRss0) / r.n / 1024
   const perLt = (r.ltRss - r.ltRss0) / r.n / 1024
   const cBt = (r.btIdle / r.n) * 1000 * (30 / idleS)
   const cLt = (r.ltIdle / r.n) * 1000 * (30 / idleS)
-  console.log(`${String(r.n).padEnd(6)} | bt ${f2(r.btStartS)} / ${f2(r.btRestartS)}  lt ${f2(r.ltSeedS)} | ${f1(mib(r.btRss))} / ${f1(mib(r.ltRss))} | ${f1(perBt)} / ${f1(perLt)} (${ratio(perBt, perLt)}) | ${f2(r.btIdle)} / ${f2(r.ltIdle)} | ${f3(cBt)} / ${f3(cLt)} (${ratio(cBt, cLt)})`)
+  console.log(`${String(r.n).padEnd(6)} | bt ${f2(r.btStartS)} / ${f2(r.btRestartS)}  lt ${f2(r.ltSeedS)} | ${f1(mib(r.btRss))} / ${f1(mib(r.ltRss))} | ${f1(perBt)} / ${f1(perLt)} (${ratio(perBt, perLt)}) | ${f2(r.btIdle)} / ${f2(r.ltIdle)} | ${f3(cBt)} / ${f3(cLt)} (${ratio(cBt, cLt)}) | ${f1(r.settleS)}${r.settled ? '' : ' (not flat)'}`)
 }
 if (rows.length > 1) {
   const a = rows[0]

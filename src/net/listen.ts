@@ -4,6 +4,7 @@
 import net from 'node:net'
 import { BtError, ExitCode, systemReason } from '../errors.js'
 import { UtpEndpoint, type PeerSocket } from './utp.js'
+import { shareAcceptedReads } from './shared-read.js'
 
 export interface ListenOptions {
   /** Ports to try in order; 0 = any free port. */
@@ -80,7 +81,11 @@ function utpHost(hosts: Array<string | undefined>): string | undefined | null {
 
 function tcpServer(port: number, host: string | undefined, onSocket: (s: net.Socket) => void): Promise<net.Server> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer(onSocket)
+    // Accepted peers read into the process's shared buffer, as dialled ones do (see shared-read.ts).
+    const server = net.createServer((s) => {
+      shareAcceptedReads(s)
+      onSocket(s)
+    })
     server.once('error', reject)
     server.listen({ port, host }, () => {
       server.removeListener('error', reject)

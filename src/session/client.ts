@@ -8,7 +8,8 @@ import type { Metainfo } from '../metainfo/metainfo.js'
 import type { MagnetLink } from '../metainfo/magnet.js'
 import { hostFamily, isLoopbackHost, normalizeHost, parsePeerAddress, type PeerAddress } from '../discovery/peer-address.js'
 import { ResumeStore, stateDir } from '../storage/resume.js'
-import { DhtNode, type DhtStats } from '../discovery/dht.js'
+// Type only: the DHT (bittorrent-dht, k-rpc: ~20 ms of start-up) is imported when a Client enables it.
+import type { DhtNode, DhtStats } from '../discovery/dht.js'
 import { join } from 'node:path'
 import { networkInterfaces } from 'node:os'
 import { announceIPv6 } from '../discovery/own-address.js'
@@ -186,6 +187,7 @@ export class Client extends EventEmitter implements ClientContext {
   private async startDht(): Promise<void> {
     const o = this.opts.dht
     if (!o) return
+    const { DhtNode } = await import('../discovery/dht.js')
     const statePath = o.statePath ?? join(stateDir(), 'dht.json')
     const explicit = this.listenHosts().filter((h): h is string => h !== undefined)
     const hostOf = (f: 4 | 6) => (explicit.length ? explicit.find((h) => hostFamily(h) === f) : f === 4 ? '0.0.0.0' : '::')

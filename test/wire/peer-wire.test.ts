@@ -8,6 +8,8 @@ import net from 'node:net'
 import { dialPeer, TCP_ONLY } from '../../src/net/dialer.js'
 import { PeerWire, connectWire } from '../../src/wire/peer-wire.js'
 import { within } from '../helpers/wait.js'
+import { listenTransports } from '../../src/net/listen.js'
+import { inSharedBuffer } from '../../src/net/shared-read.js'
 
 const INFO_HASH = Buffer.alloc(20, 0x5a)
 const PEER_A = Buffer.alloc(20, 0x41)
@@ -175,6 +177,91 @@ test('two PeerWires (incoming side fed by data events): many blocks both ways ma
     conn?.socket.destroy()
     inSocket?.destroy()
     await new Promise((r) => server.close(r))
+  }
+})
+
+test('accepted TCP (listenTransports): reads go to the shared buffer too; split and whole blocks arrive intact, the bitfield survives', async () => {
+  let incoming: PeerWire | undefined
+  let inSocket: net.Socket | undefined
+  let acceptedResolve!: (w: PeerWire) => void
+  const accepted = new Promise<PeerWire>((resolve) => (acceptedResolve = resolve))
+  const listening = listenTransports({
+    candidates: [0],
+    hosts: ['127.0.0.1'],
+    tcp: true,
+    utp: false,
+    onTcp: (s) => {
+      inSocket = s
+      s.on('error', () => {})
+      const w = (incoming = new PeerWire('tcpIncoming'))
+      w.on('error', () => {})
+      connectWire(s, w)
+      w.once('handshake', () => w.handshake(INFO_HASH, PEER_B))
+      acceptedResolve(w)
+    },
+    onUtp: () => {},
+    warn: () => {},
+  })
+  const l = await listening
+  // The dialling peer, by hand: handshake, bitfield of pieces 1 and 3 of 4, unchoke; answers piece 1's requests in
+  // three writes with pauses (messages straddle reads) and piece 3's in one write each.
+  const raw = net.connect(l.port, '127.0.0.1')
+  raw.on('error', () => {})
+  try {
+    await new Promise((r) => raw.once('connect', r))
+    raw.write(Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.alloc(8), INFO_HASH, PEER_A]))
+    let buf = Buffer.alloc(0)
+    let greeted = false
+    let sending = Promise.resolve()
+    raw.on('data', (d) => {
+      buf = Buffer.concat([buf, d])
+      if (!greeted) {
+        if (buf.length < 68) return
+        buf = buf.subarray(68)
+        greeted = true
+        raw.write(Buffer.concat([header(2, 5), Buffer.from([0b01010000])]))
+        raw.write(header(1, 1))
+      }
+      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+        const len = buf.readUInt32BE(0)
+        const msg = buf.subarray(4, 4 + len)
+        buf = buf.subarray(4 + len)
+        if (len !== 13 || msg[0] !== 6) continue
+        const r: [number, number, number] = [msg.readUInt32BE(1), msg.readUInt32BE(5), msg.readUInt32BE(9)]
+        sending = sending.then(async () => {
+          const whole = Buffer.concat([header(9 + r[2], 7, r[0], r[1]), blockBytes(...r)])
+          const cuts = r[0] === 1 ? [[0, 3], [3, 9001], [9001, whole.length]] : [[0, whole.length]]
+          for (const [a, b] of cuts) {
+            if (raw.destroyed) return
+            raw.write(whole.subarray(a, b))
+            await sleep(3)
+          }
+        })
+      }
+    })
+    const wire = await within(accepted, 5000, 'the connection to be accepted')
+    await within(new Promise((r) => (wire.peerChoking ? wire.once('unchoke', r) : r(null))), 5000, 'the peer to unchoke us')
+    const got = new Map<string, Buffer>()
+    let shared = 0
+    for (const piece of [1, 3]) {
+      await within(Promise.all([0, 1, 2, 3].map((b) => new Promise<void>((resolve, reject) => {
+        wire.request(piece, b * BLOCK, BLOCK, (err, data) => {
+          if (err || !data) return reject(err ?? new Error('no data'))
+          if (inSharedBuffer(data)) shared++
+          got.set(`${piece}:${b}`, Buffer.from(data))
+          resolve()
+        })
+      }))), 10_000, () => `piece ${piece}'s blocks (have ${got.size})`)
+    }
+    for (const piece of [1, 3]) for (let b = 0; b < 4; b++) assert.ok(got.get(`${piece}:${b}`)!.equals(blockBytes(piece, b * BLOCK, BLOCK)), `block ${piece}:${b} intact`)
+    // Whole blocks were handed over as views of the shared read buffer: the accepted socket reads into it.
+    assert.ok(shared >= 1, `blocks read in place: ${shared}`)
+    assert.equal([0, 1, 2, 3].filter((i) => wire.peerPieces.get(i)), [1, 3])
+  } finally {
+    raw.destroy()
+    incoming?.destroy()
+    inSocket?.destroy()
+    for (const s of l.servers) await new Promise((r) => s.close(r))
   }
 })
 
