@@ -69,6 +69,16 @@ export interface DatagramFacade extends EventEmitter {
 }
 
 let warned = false
+/** Endpoints open now that can dial IPv6 (the own binding on '::' or an IPv6 address). */
+let ipv6Endpoints = 0
+
+/**
+ * Whether uTP can reach this peer address from this process: IPv4 always, IPv6 while an IPv6-capable endpoint is open
+ * (the dial policy asks; an endpoint that cannot dial a family refuses in connect() and the dialer moves on to TCP).
+ */
+export function utpReaches(host: string): boolean {
+  return isIPv4(host) || (ipv6Endpoints > 0 && isIPv6(host))
+}
 
 type Opener = (host: string | undefined, port: number, recvBuffer: number) => Promise<Backend>
 
@@ -133,6 +143,7 @@ export class UtpEndpoint extends EventEmitter {
 
   private constructor(private readonly backend: Backend, readonly binding: string) {
     super()
+    if (backend.family === 6) ipv6Endpoints++
     backend.on('connection', (c: PeerSocket) => {
       if (this.closed) return void c.destroy()
       c.on('error', () => {}) // the owner adds its own; an unowned error must not crash the process
@@ -245,6 +256,7 @@ export class UtpEndpoint extends EventEmitter {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve()
     this.closed = true
+    if (this.backend.family === 6) ipv6Endpoints--
     return this.backend.close(CLOSE_GRACE_MS)
   }
 }
