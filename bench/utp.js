@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-// uTP transport bench: bt's uTP (utp-native/libutp through src/net/utp.ts) beside libtorrent's own uTP, the same
-// python3-libtorrent seeder, the same run; and bt's TCP from that seeder for the CPU ratio.
+// uTP transport bench: bt's uTP (libutp through src/net/utp.ts: our binding native/utp, and the utp-native npm
+// binding it replaces) beside libtorrent's own uTP, the same python3-libtorrent seeder, the same run; and bt's TCP
+// from that seeder for the CPU ratio.
 //
-//   npm run build && node bench/utp.js [--size 256M] [--runs libtorrent-utp,bt-utp,bt-tcp] [--timeout 600] [--dir /tmp] [--keep]
+//   npm run build && node bench/utp.js [--size 256M] [--runs libtorrent-utp,bt-utp,bt-utp-native,bt-tcp] [--timeout 600] [--dir /tmp] [--keep]
 //
-// BT_UTP_BATCH=0 in the environment turns off bt's receive batching (src/net/utp.ts), for comparison.
+// BT_UTP_BATCH=0 in the environment turns off utp-native's receive batching (src/net/utp-native.ts), for comparison.
 //
 // The seeder accepts uTP and TCP. Clients, each timed as a whole process (/usr/bin/time: wall, user+sys CPU, RSS):
 //   libtorrent utp  a python3-libtorrent leecher with outgoing TCP off (so it dials uTP), exits when complete
-//   bt utp          bench/utp-fetch.js over bt's uTP transport: PeerWire, 128 requests in flight, md5, no disk
+//   bt utp          bench/utp-fetch.js over bt's uTP transport (own binding): PeerWire, 128 requests in flight, md5,
+//                   no disk
+//   bt utp-native   the same over the utp-native binding (BT_UTP_BINDING=utp-native)
 //   bt tcp          the same fetcher over TCP
 // The bt fetcher measures the transport and the wire only (no session, no disk writes);
 // libtorrent's figure includes its disk writes. bench/download.js has the whole-client uTP columns.
@@ -38,16 +41,17 @@ console.log(`payload ${fmtSize(size)}, 1 MiB pieces, libtorrent seeder on ${seed
 const fetcher = join(ROOT, 'bench', 'utp-fetch.js')
 const runs = [
   ['libtorrent utp', LT_PYTHON, (out) => [LT_SCRIPT, JSON.stringify({ torrent, save: out, peers: [seederAddr], exit_on_finish: true, interval: 5, utp: true, settings: { enable_outgoing_tcp: false, enable_incoming_tcp: false } })]],
-  ['bt utp', process.execPath, () => [fetcher, torrent, seederAddr, 'utp']],
+  ['bt utp', process.execPath, () => [fetcher, torrent, seederAddr, 'utp'], { BT_UTP_BINDING: 'own' }],
+  ['bt utp-native', process.execPath, () => [fetcher, torrent, seederAddr, 'utp'], { BT_UTP_BINDING: 'utp-native' }],
   ['bt tcp', process.execPath, () => [fetcher, torrent, seederAddr, 'tcp']],
 ]
 const only = flags.runs ? String(flags.runs).split(',').map((s) => s.trim().replace('-', ' ')) : undefined
 const selected = runs.filter(([name]) => !only || only.includes(name))
 const results = []
-for (const [name, cmd, args] of selected) {
+for (const [name, cmd, args, env] of selected) {
   const out = join(work, `out-${name.replace(' ', '-')}`)
   mkdirSync(out)
-  const r = await timed(cmd, args(out), { timeoutMs, stdin: name.startsWith('libtorrent') ? 'pipe' : 'ignore' })
+  const r = await timed(cmd, args(out), { timeoutMs, env, stdin: name.startsWith('libtorrent') ? 'pipe' : 'ignore' })
   let md5 = 'missing'
   if (name.startsWith('libtorrent')) {
     try { md5 = statSync(join(out, 'payload.bin')).size === size ? await md5File(join(out, 'payload.bin')) : 'short' } catch {}
@@ -69,8 +73,10 @@ for (const [name, cmd, args] of selected) {
 }
 seeder.stop()
 const by = (n) => results.find((r) => r.name === n)
-const [lt, bu, bt] = [by('libtorrent utp'), by('bt utp'), by('bt tcp')]
+const [lt, bu, bn, bt] = [by('libtorrent utp'), by('bt utp'), by('bt utp-native'), by('bt tcp')]
 console.log('')
 if (bu && lt) console.log(`bt utp / libtorrent utp: speed ${(bu.mibs / lt.mibs).toFixed(2)} (>1: bt faster), CPU ${(bu.cpu / lt.cpu).toFixed(2)}`)
 if (bu && bt) console.log(`bt utp / bt tcp: speed ${(bu.mibs / bt.mibs).toFixed(2)}, CPU ${(bu.cpu / bt.cpu).toFixed(2)} (target <= 1.5)`)
+if (bn && bt) console.log(`bt utp-native / bt tcp: speed ${(bn.mibs / bt.mibs).toFixed(2)}, CPU ${(bn.cpu / bt.cpu).toFixed(2)}`)
+if (bu && bn) console.log(`bt utp / bt utp-native: speed ${(bu.mibs / bn.mibs).toFixed(2)}, CPU ${(bu.cpu / bn.cpu).toFixed(2)}`)
 process.exitCode = results.length === selected.length ? 0 : 1
