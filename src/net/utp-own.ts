@@ -358,6 +358,8 @@ export class OwnConnection extends Duplex implements PeerSocket {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    // libutp sends no FIN before the connection is up: wait for it (a failed dial destroys the stream instead).
+    if (!this.connected) return void this.once('connect', () => this._final(cb))
     this.ep.end(this.id)
     cb()
   }
