@@ -226,16 +226,22 @@ export class UtpEndpoint extends EventEmitter {
     this.backend.send(buf, 0, buf.length, port, host, cb)
   }
 
+  /** Whether one socket serves both families (the own binding on '::'): the IPv6 DHT can share it too. */
+  get dualStack(): boolean {
+    return this.backend.dualStack
+  }
+
   /**
-   * A dgram.Socket look-alike over this port for k-rpc (the IPv4 DHT): uTP packets go to libutp, every other IPv4
-   * datagram comes out here, as libtorrent shares its one UDP port. bind() only reports the endpoint's port; close()
-   * detaches the facade and leaves the endpoint to its owner.
+   * A dgram.Socket look-alike over this port for k-rpc (the DHT of `family`): uTP packets go to libutp, every other
+   * datagram from a sender of that family comes out here, as libtorrent shares its one UDP port. bind() only reports
+   * the endpoint's port; close() detaches the facade and leaves the endpoint to its owner.
    */
-  datagramSocket(): DatagramFacade {
+  datagramSocket(family: 4 | 6 = 4): DatagramFacade {
     const facade = new EventEmitter() as DatagramFacade
-    // A dual-stack socket also hears IPv6 senders; the IPv4 DHT must not see them.
+    const want = family === 4 ? 'IPv4' : 'IPv6'
+    // A dual-stack socket hears senders of both families; each DHT node must see only its own.
     const onMessage = (buf: Buffer, rinfo: { family?: string }) => {
-      if (rinfo.family !== 'IPv6') facade.emit('message', buf, rinfo)
+      if ((rinfo.family ?? 'IPv4') === want) facade.emit('message', buf, rinfo)
     }
     this.on('message', onMessage)
     facade.send = (buf, offset, length, port, host, cb) => {
@@ -243,7 +249,8 @@ export class UtpEndpoint extends EventEmitter {
       this.backend.send(buf, offset, length, port, host, cb)
     }
     facade.bind = () => void process.nextTick(() => facade.emit('listening'))
-    facade.address = () => ({ address: this.backend.family === 6 ? '0.0.0.0' : this.backend.address(), family: 'IPv4', port: this.port })
+    const address = family === 6 ? '::' : this.backend.family === 6 ? '0.0.0.0' : this.backend.address()
+    facade.address = () => ({ address, family: want, port: this.port })
     facade.close = () => {
       this.off('message', onMessage)
       process.nextTick(() => facade.emit('close'))

@@ -10,6 +10,9 @@ import { PeerWire } from '../../src/wire/peer-wire.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { makeTestTorrent } from '../helpers/swarm.js'
 import { within } from '../helpers/wait.js'
+import { tmpDir } from '../helpers/tmp.js'
+import { join } from 'node:path'
+import { Client } from '../../src/session/client.js'
 
 const endpoints: UtpEndpoint[] = []
 const peers: LtHandle[] = []
@@ -97,6 +100,31 @@ test('a non-uTP datagram on the port reaches the IPv4 facade with its source; IP
   await within((async () => { while (raw.length < 2) await new Promise((r) => setTimeout(r, 20)) })(), 3000, 'both datagrams')
   assert.equal(raw.map((x) => x.family).sort(), ['IPv4', 'IPv6'])
   assert.equal(got, [{ msg: 'd1:ad2:id20:udp4e', address: '127.0.0.1' }])
+})
+
+test('a default client: uTP dual stack on its port, and both DHT nodes share that UDP port and answer on it', async () => {
+  const c = new Client({ port: 0, resumeDir: join(tmpDir('bt-resume-'), 'r'), dht: { bootstrap: false, statePath: join(tmpDir('bt-dht-'), 'dht.json') } })
+  try {
+    const port = await c.listen()
+    assert.ok(c.dht && c.dht6, 'both DHT nodes run')
+    assert.is(c.dht!.port, port)
+    assert.is(c.dht6!.port, port, 'the IPv6 node on the listen port too (it shares the dual-stack socket)')
+    const dgram = await import('node:dgram')
+    const { default: bencode } = await import('bencode')
+    for (const [type, host] of [['udp4', '127.0.0.1'], ['udp6', '::1']] as const) {
+      const s = dgram.createSocket(type)
+      try {
+        const answer = new Promise<Buffer>((r) => s.once('message', r))
+        s.send(bencode.encode({ t: 'p1', y: 'q', q: 'ping', a: { id: randomBytes(20) } }), port, host)
+        const res = bencode.decode(await within(answer, 3000, `DHT ping over ${type}`)) as { y: Uint8Array }
+        assert.is(Buffer.from(res.y).toString(), 'r')
+      } finally {
+        s.close()
+      }
+    }
+  } finally {
+    await c.destroy()
+  }
 })
 
 // libtorrent with TCP off: only uTP reaches it. A seed meeting a seed is pointless, so libtorrent closes the
