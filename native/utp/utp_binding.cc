@@ -7,7 +7,8 @@
 //    of datagrams we call it here (libutp skips it when less than 500 ms passed);
 //  - datagrams are read in batches (recvmmsg, until EAGAIN or a few rounds), and everything libutp reports (data,
 //    state changes, non-uTP datagrams) is appended to one event table plus one data buffer that JavaScript owns and
-//    reuses, then JavaScript is called once per batch. Consecutive reads of one connection merge into one chunk.
+//    reuses, then JavaScript is called once per batch. Consecutive reads of one connection merge into one chunk;
+//  - the packets libutp sends during one read batch or one call from JavaScript leave with one sendmmsg.
 //
 // Event table (Int32 view in JavaScript; header then RECORD u32 per record):
 //   [0] records  [1] data bytes used  [2..3] reserved
@@ -78,6 +79,12 @@ typedef struct {
   struct iovec iov[BATCH];
   struct sockaddr_storage addrs[BATCH];
   uint8_t bufs[BATCH][SLOT];
+  // Packets libutp sent during one call from JavaScript or one read batch, handed to the kernel with one sendmmsg.
+  uint32_t nout;
+  struct mmsghdr out_msgs[BATCH];
+  struct iovec out_iov[BATCH];
+  struct sockaddr_in6 out_addrs[BATCH];
+  uint8_t out_bufs[BATCH][SLOT];
 } endpoint_t;
 
 #define CHECK(call)                                               \
@@ -193,26 +200,55 @@ static void announce(endpoint_t *ep, conn_t *c) {
 
 // ---- libutp callbacks ----
 
+// Sends the queued packets. A full socket buffer drops the rest, as lost packets: libutp retransmits.
+static void flush_out(endpoint_t *ep) {
+  uint32_t done = 0;
+  while (done < ep->nout) {
+    int r = sendmmsg(ep->fd, ep->out_msgs + done, ep->nout - done, MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      done++;  // this packet's address is unreachable: skip it
+      continue;
+    }
+    done += (uint32_t)r;
+  }
+  ep->nout = 0;
+}
+
 static uint64 on_sendto(utp_callback_arguments *a) {
   endpoint_t *ep = (endpoint_t *)utp_context_get_userdata(a->context);
   const struct sockaddr *to = a->address;
+  if (ep->closing || a->len > SLOT) {
+    if (!ep->closing) sendto(ep->fd, a->buf, a->len, MSG_DONTWAIT, to, a->address_len);
+    return 0;
+  }
+  if (ep->nout == BATCH) flush_out(ep);
+  uint32_t i = ep->nout++;
+  memcpy(ep->out_bufs[i], a->buf, a->len);
+  ep->out_iov[i].iov_base = ep->out_bufs[i];
+  ep->out_iov[i].iov_len = a->len;
+  struct sockaddr_in6 *dst = &ep->out_addrs[i];
   socklen_t len = a->address_len;
-  struct sockaddr_in6 mapped;
-  // libutp hands IPv4 peers back as sockaddr_in; a dual-stack socket needs them as ::ffff:a.b.c.d.
   if (ep->family == AF_INET6 && to->sa_family == AF_INET) {
+    // libutp hands IPv4 peers back as sockaddr_in; a dual-stack socket needs them as ::ffff:a.b.c.d.
     const struct sockaddr_in *s4 = (const struct sockaddr_in *)to;
-    memset(&mapped, 0, sizeof mapped);
-    mapped.sin6_family = AF_INET6;
-    mapped.sin6_port = s4->sin_port;
-    mapped.sin6_addr.s6_addr[10] = 0xff;
-    mapped.sin6_addr.s6_addr[11] = 0xff;
-    memcpy(&mapped.sin6_addr.s6_addr[12], &s4->sin_addr, 4);
-    to = (const struct sockaddr *)&mapped;
-    len = sizeof mapped;
+    memset(dst, 0, sizeof *dst);
+    dst->sin6_family = AF_INET6;
+    dst->sin6_port = s4->sin_port;
+    dst->sin6_addr.s6_addr[10] = 0xff;
+    dst->sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&dst->sin6_addr.s6_addr[12], &s4->sin_addr, 4);
+    len = sizeof *dst;
+  } else {
+    if (len > sizeof *dst) len = sizeof *dst;
+    memcpy(dst, to, len);
   }
-  // A full socket buffer drops the packet, as a lost one: libutp retransmits.
-  while (sendto(ep->fd, a->buf, a->len, MSG_DONTWAIT, to, len) < 0 && errno == EINTR) {
-  }
+  memset(&ep->out_msgs[i].msg_hdr, 0, sizeof ep->out_msgs[i].msg_hdr);
+  ep->out_msgs[i].msg_hdr.msg_name = dst;
+  ep->out_msgs[i].msg_hdr.msg_namelen = len;
+  ep->out_msgs[i].msg_hdr.msg_iov = &ep->out_iov[i];
+  ep->out_msgs[i].msg_hdr.msg_iovlen = 1;
   return 0;
 }
 
@@ -381,6 +417,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   if (!ep->active) return;
   utp_issue_deferred_acks(ep->ctx);
   utp_check_timeouts(ep->ctx);
+  flush_out(ep);
   deliver(ep);
 }
 
@@ -444,6 +481,7 @@ static void ep_free(uv_handle_t *h) {
 // Stops polling, frees libutp's context (and every connection still in it), closes the socket.
 static void ep_release(endpoint_t *ep) {
   if (!ep->active) return;
+  flush_out(ep);  // FINs queued by the last calls
   ep->closing = 1;
   ep->active = 0;
   uv_poll_stop(&ep->poll);
@@ -618,6 +656,7 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
   }
   c->announced = 1;
   utp_connect(s, (struct sockaddr *)&ss, sl);
+  flush_out(ep);
   napi_value out;
   CHECK(napi_create_uint32(env, c->id, &out));
   return out;
@@ -640,6 +679,7 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   if (argc >= 4) napi_get_value_uint32(env, argv[3], &off);
   ssize_t n = -1;
   if (c) n = off < len ? utp_write(c->sock, (uint8_t *)buf + off, len - off) : 0;
+  if (ep->active) flush_out(ep);
   napi_value out;
   CHECK(napi_create_int32(env, (int32_t)n, &out));
   return out;
@@ -654,6 +694,7 @@ static napi_value js_shut(napi_env env, napi_callback_info info) {
   if (c) {
     c->detached = 1;
     utp_close(c->sock);
+    flush_out(ep);
   }
   return NULL;
 }
@@ -667,6 +708,7 @@ static napi_value js_end(napi_env env, napi_callback_info info) {
   if (c && !c->ended) {
     c->ended = 1;
     utp_shutdown(c->sock, SHUT_WR);
+    flush_out(ep);
   }
   return NULL;
 }
@@ -681,6 +723,7 @@ static napi_value js_pause(napi_env env, napi_callback_info info) {
   if (c && c->paused != (int)paused) {
     c->paused = paused ? 1 : 0;
     if (!paused) utp_read_drained(c->sock);  // sends a window update
+    flush_out(ep);
   }
   return NULL;
 }
@@ -725,6 +768,7 @@ static napi_value js_check(napi_env env, napi_callback_info info) {
   if (ep && ep->active) {
     utp_issue_deferred_acks(ep->ctx);
     utp_check_timeouts(ep->ctx);
+    flush_out(ep);
     live = ep->live;
   }
   napi_value out;

@@ -357,6 +357,11 @@ export class OwnConnection extends Duplex implements PeerSocket {
     this.onWritable()
   }
 
+  // Several small writes queued behind a full window (the wire's requests and haves) go to libutp as one.
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    this._write(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'binary', cb)
+  }
+
   override _final(cb: (err?: Error | null) => void): void {
     // libutp sends no FIN before the connection is up: wait for it (a failed dial destroys the stream instead).
     if (!this.connected) return void this.once('connect', () => this._final(cb))
