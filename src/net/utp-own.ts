@@ -113,6 +113,11 @@ export class OwnSocket extends EventEmitter {
     return this.host === '::'
   }
 
+  /** Whether the utp_check_timeouts timer runs (only while libutp holds connections). */
+  get ticking(): boolean {
+    return this.timer !== undefined
+  }
+
   /** Connections open for JavaScript now. */
   get connections(): number {
     return this.conns.size

@@ -194,6 +194,12 @@ export class UtpEndpoint extends EventEmitter {
     return this.backend.recvBufferSize()
   }
 
+  /** Whether a periodic timer runs for libutp now (the own binding: only while connections exist; utp-native's
+   * fixed 20 ms timer is not visible here). */
+  get timerRunning(): boolean {
+    return (this.backend as { ticking?: boolean }).ticking ?? false
+  }
+
   /** Connections open now, incoming and outgoing. */
   get connections(): number {
     return this.backend.connections

@@ -69,6 +69,17 @@ test('uTP on ::1: echo both ways, remote address and port, end closes both sides
   assert.throws(() => a.connect('127.0.0.1', b.port), /IPv6 addresses only/)
 })
 
+test('no timer while idle: it starts with a connection and stops once libutp let go of it', async () => {
+  const a = await open('127.0.0.1')
+  const b = await open('127.0.0.1')
+  assert.ok(!a.timerRunning && !b.timerRunning, 'idle endpoints run no timer')
+  const [c] = await pair(a, b, '127.0.0.1')
+  assert.ok(a.timerRunning && b.timerRunning)
+  c.destroy()
+  await within((async () => { while (a.timerRunning || b.timerRunning) await new Promise((r) => setTimeout(r, 50)) })(), 8000, 'timers to stop')
+  assert.is(a.connections + b.connections, 0)
+})
+
 test("a dual-stack endpoint ('::') accepts IPv4 and IPv6 peers on one port and dials both", async () => {
   const a = await open('::')
   const v4 = await open('127.0.0.1')
