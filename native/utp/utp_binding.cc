@@ -40,7 +40,8 @@
 #define RECORD 4
 #define HEADER 4
 #define BATCH 64
-#define SLOT 2048
+#define SLOT 2048   // bytes per outgoing packet (libutp's packets stay below 1500)
+#define RSLOT 4096  // bytes per incoming datagram (uTP packets, and DHT messages sharing the port); larger: dropped
 #define ROUNDS 16
 #define MAX_CONNS 65536
 
@@ -78,7 +79,7 @@ typedef struct {
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   struct sockaddr_storage addrs[BATCH];
-  uint8_t bufs[BATCH][SLOT];
+  uint8_t bufs[BATCH][RSLOT];
   // Packets libutp sent during one call from JavaScript or one read batch, handed to the kernel with one sendmmsg.
   uint32_t nout;
   struct mmsghdr out_msgs[BATCH];
@@ -552,7 +553,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   ep->meta[0] = ep->meta[1] = 0;
   for (int i = 0; i < BATCH; i++) {
     ep->iov[i].iov_base = ep->bufs[i];
-    ep->iov[i].iov_len = SLOT;
+    ep->iov[i].iov_len = RSLOT;
     ep->msgs[i].msg_hdr.msg_iov = &ep->iov[i];
     ep->msgs[i].msg_hdr.msg_iovlen = 1;
     ep->msgs[i].msg_hdr.msg_name = &ep->addrs[i];

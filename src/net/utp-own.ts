@@ -167,6 +167,8 @@ export class OwnSocket extends EventEmitter {
   /** Destroys every connection, lets libutp send their FINs for up to `graceMs`, then closes the socket. */
   async close(graceMs: number): Promise<void> {
     if (this.closed) return
+    // Never free libutp from inside one of its callbacks (a handler of this socket's events calling close()).
+    await new Promise((r) => setImmediate(r))
     for (const c of [...this.conns.values()]) c.destroy()
     const until = Date.now() + graceMs
     while (this.n.checkTimeouts(this.handle) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
