@@ -6,7 +6,7 @@
 // NDJSON. PostgreSQL is the peer: the same import and queries, figures side by side with ratios.
 //   node bench/index.js [--count 1000000] [--queries 300] [--no-postgres] [--keep]
 import { spawnSync } from 'node:child_process'
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, chownSync } from 'node:fs'
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, chownSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BT, ROOT, ensureBuilt, parseArgs, timed, freePort, seededRandom } from './lib.js'
@@ -164,11 +164,50 @@ async function startPostgres() {
 const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]
 const ms = (x) => `${x.toFixed(1)} ms`
 
+/**
+ * CPU seconds of each thread of the process whose command line holds `marker`, sampled from /proc until `done`
+ * settles: the main thread (the one SQLite writer) apart from the workers that parse and classify, which says which
+ * side bounds the import rate (a thread's figure is its last sample, ≤ 200 ms short).
+ */
+async function threadCpu(marker, done) {
+  const last = new Map()
+  let pid
+  let finished = false
+  done.finally(() => { finished = true })
+  while (!finished) {
+    try {
+      if (pid === undefined) {
+        for (const d of readdirSync('/proc')) {
+          if (!/^\d+$/.test(d)) continue
+          try {
+            const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8')
+            if (cmd.includes(marker) && cmd.includes('import') && !cmd.startsWith('/usr/bin/time')) pid = Number(d)
+          } catch {}
+        }
+      }
+      if (pid !== undefined) {
+        for (const t of readdirSync(`/proc/${pid}/task`)) {
+          try {
+            const f = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1].split(' ')
+            last.set(Number(t), (Number(f[11]) + Number(f[12])) / 100)
+          } catch {}
+        }
+      }
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  const main = last.get(pid) ?? 0
+  const others = [...last].filter(([t]) => t !== pid).map(([, c]) => c).sort((a, b) => b - a)
+  return { main, busiest: others[0] ?? 0, rest: others.slice(1).reduce((a, b) => a + b, 0) }
+}
+
 async function importWith(db, file) {
-  const r = await timed(process.execPath, [BT, 'import', file, '--db', db, '--json', '-q'], { timeoutMs: 3_600_000 })
+  const run = timed(process.execPath, [BT, 'import', file, '--db', db, '--json', '-q'], { timeoutMs: 3_600_000 })
+  const threads = await threadCpu(db, run)
+  const r = await run
   if (r.code !== 0) throw new Error(`bt import failed: ${r.output}`)
   const summary = JSON.parse(r.output.trim().split('\n').pop())
-  return { rate: summary.added / summary.seconds, seconds: summary.seconds, wall: r.wall, cpu: r.cpu, rssMiB: r.rssKiB / 1024, added: summary.added }
+  return { rate: summary.added / summary.seconds, seconds: summary.seconds, wall: r.wall, cpu: r.cpu, rssMiB: r.rssKiB / 1024, added: summary.added, threads }
 }
 
 /** Queries as users type them: two words of a title that exists, that torrent's type, newest first. */
@@ -234,6 +273,9 @@ const results = {}
 async function runBackend(name, dbWith, dbWithout, open, size) {
   const imp = await importWith(dbWith, withFiles)
   console.log(`${name}: import ${imp.added} with files: ${Math.round(imp.rate)}/s (${imp.seconds.toFixed(1)} s; ${Math.round(imp.added / imp.cpu)} per CPU second of bt, ${(imp.cpu / imp.added * 1e6).toFixed(0)} CPU ms per 1000; peak RSS ${imp.rssMiB.toFixed(0)} MiB)`)
+  const us = (sec) => ((sec / imp.added) * 1e6).toFixed(0)
+  // The import rate can be no higher than what its busiest thread allows (1e6 / µs per torrent), whatever the cores.
+  console.log(`${name}: CPU µs per torrent by thread: main (writes) ${us(imp.threads.main)}, busiest worker ${us(imp.threads.busiest)}, others ${us(imp.threads.rest)}; bound by one thread: ${Math.round(imp.added / Math.max(imp.threads.main, imp.threads.busiest, 1e-9))}/s`)
   const imp2 = await importWith(dbWithout, noFiles)
   console.log(`${name}: import without files: ${Math.round(imp2.rate)}/s (${Math.round(imp2.added / imp2.cpu)} per CPU second of bt; peak RSS ${imp2.rssMiB.toFixed(0)} MiB)`)
   const store = await open(dbWith)

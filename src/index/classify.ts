@@ -215,7 +215,9 @@ export function classify(name: string, files?: readonly IndexedFile[]): Classifi
   let mainQ: Quality | undefined
   if (isVideo && summary?.kind === 'video' && summary.mainName) {
     const mb = splitExtension(summary.mainName).base
-    mainQ = scanQuality(spaced(mb, styleOf(mb)))
+    // Most releases name their video file after the torrent (`Name/Name.mkv`, or the single file itself): the
+    // same text says the same, and scanning it twice was a tenth of classifying such a torrent.
+    mainQ = mb === base ? undefined : scanQuality(spaced(mb, styleOf(mb)))
   }
   const field = (get: (x: Quality) => Hit[], accept?: (h: Hit) => boolean) => pick(get(q), accept) ?? (mainQ ? pick(get(mainQ), accept) : undefined)
   if (isVideo) {

@@ -20,6 +20,8 @@ import type { IndexStore, SearchOptions, SearchResult, StoredTorrent, TorrentRec
 const APPLICATION_ID = 0x62746978
 const KEY_SPAN = 2 ** 20
 const BUSY_TIMEOUT_MS = 15_000
+/** Search statements kept prepared per connection (each holds a little memory in SQLite). */
+const MAX_STATEMENTS = 200
 const MMAP_BYTES = 256 * 1024 * 1024
 /** Page cache sizes (negative: KiB), in general and while a bulk import writes. */
 const CACHE_KIB = -32768
@@ -154,6 +156,11 @@ export class SqliteIndex implements IndexStore {
   private heldSince = 0
   /** Whether this connection wrote (close then runs PRAGMA optimize; a search alone skips it). */
   private wrote = false
+  /**
+   * Search statements by SQL text: a search's SQL depends only on the query's shape (values are bound), and
+   * preparing it again on every call was a good part of a cheap search's CPU. Bounded; oldest out first.
+   */
+  private readonly statements = new Map<string, Database.Statement>()
 
   private constructor(path: string, db: Database.Database) {
     this.location = path
@@ -409,6 +416,21 @@ export class SqliteIndex implements IndexStore {
     return t
   }
 
+  /** A prepared statement for `sql`, from the cache (see `statements`). */
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql)
+    if (st) {
+      // Most recently used last, so the first key is the one to drop.
+      this.statements.delete(sql)
+      this.statements.set(sql, st)
+      return st
+    }
+    st = this.db.prepare(sql)
+    if (this.statements.size >= MAX_STATEMENTS) this.statements.delete(this.statements.keys().next().value!)
+    this.statements.set(sql, st)
+    return st
+  }
+
   /** FROM and WHERE of a search, with its parameters; `ranked` adds the bm25 score. */
   private where(query: Query, ranked: boolean): { from: string; where: string; params: unknown[]; text: boolean; fts: boolean; score: string } {
     const b = new Params('sqlite')
@@ -451,21 +473,21 @@ export class SqliteIndex implements IndexStore {
       name: `t.name COLLATE NOCASE, ${key} DESC`,
     }[sort]
     // limit 0: counts and facets only (the HTTP APIs ask for them apart from pages).
-    const rows = limit === 0 ? [] : this.db.prepare<unknown[], Row>(`SELECT ${COLUMNS}${w.score} FROM ${w.from} WHERE ${w.where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`).all(...w.params)
+    const rows = limit === 0 ? [] : this.statement(`SELECT ${COLUMNS}${w.score} FROM ${w.from} WHERE ${w.where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...w.params, limit, offset) as Row[]
     const result: SearchResult = { items: rows.map(rowToTorrent) }
     const cap = Number.isInteger(options.countLimit) && options.countLimit! > 0 ? options.countLimit! : undefined
     if (options.facets) {
       // One pass: the matches grouped by every facet column at once; their sum is the count. With a cap, the first
       // `cap` matches; only when they fill it, a second walk (not grouped) says whether there are more.
       const sql = cap
-        ? `SELECT *, count(*) AS n FROM (SELECT ${FACET_COLUMNS('t')} FROM ${w.from} WHERE ${w.where} LIMIT ${cap}) GROUP BY ${FACET_GROUP}`
+        ? `SELECT *, count(*) AS n FROM (SELECT ${FACET_COLUMNS('t')} FROM ${w.from} WHERE ${w.where} LIMIT ?) GROUP BY ${FACET_GROUP}`
         : `SELECT ${FACET_COLUMNS('t')}, count(*) AS n FROM ${w.from} WHERE ${w.where} GROUP BY ${FACET_GROUP}`
-      const { facets, total } = facetsFrom(this.db.prepare<unknown[], FacetRow>(sql).all(...w.params))
+      const { facets, total } = facetsFrom(this.statement(sql).all(...w.params, ...(cap ? [cap] : [])) as FacetRow[])
       result.facets = facets
       result.total = total
-      if (cap && total === cap && this.db.prepare(`SELECT 1 FROM ${w.from} WHERE ${w.where} LIMIT 1 OFFSET ${cap}`).get(...w.params)) result.totalIsEstimate = true
+      if (cap && total === cap && this.statement(`SELECT 1 FROM ${w.from} WHERE ${w.where} LIMIT 1 OFFSET ?`).get(...w.params, cap)) result.totalIsEstimate = true
     } else if (options.count) {
-      const n = this.db.prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM ${cap ? `(SELECT 1 FROM ${w.from} WHERE ${w.where} LIMIT ${cap + 1})` : `${w.from} WHERE ${w.where}`}`).get(...w.params)!.n
+      const n = (this.statement(`SELECT count(*) AS n FROM ${cap ? `(SELECT 1 FROM ${w.from} WHERE ${w.where} LIMIT ?)` : `${w.from} WHERE ${w.where}`}`).get(...w.params, ...(cap ? [cap + 1] : [])) as { n: number }).n
       result.total = cap && n > cap ? cap : n
       if (cap && n > cap) result.totalIsEstimate = true
     }

@@ -228,9 +228,11 @@ export class Daemon extends EventEmitter {
     }
     this.entries.set(infoHash, e)
     this.cumulative.filesAdded += e.metainfo?.files.length ?? 0
-    // Saved before answering, so a torrent the client was told about survives a kill -9 right after.
-    await this.save()
+    // Launched first: the peers are dialled while the state is written (a client that adds a magnet and streams it
+    // at once waits for the metadata, not for our disk). Still saved before answering, so a torrent the client was
+    // told about survives a kill -9 right after.
     if (!rec.paused) this.launch(e)
+    await this.save()
     this.emit('added', e)
     return { entry: e, duplicate: false }
   }
@@ -335,8 +337,11 @@ export class Daemon extends EventEmitter {
   private applyPriorities(e: Entry): void {
     const t = e.torrent
     if (!t?.picker || !e.metainfo) return
-    if (e.priorityHandle?.torrent !== t) e.priorityHandle = { torrent: t, handle: t.createPriorityHandle() }
     const ranges = highPriorityRanges(e.metainfo, e.record.priorities, (i) => e.selected(i))
+    // No high-priority file and no wish to undo: no handle (a handle's change refills every peer's pipeline, and in
+    // the ready event that would come before a waiting stream has marked its piece).
+    if (ranges.length === 0 && e.priorityHandle?.torrent !== t) return
+    if (e.priorityHandle?.torrent !== t) e.priorityHandle = { torrent: t, handle: t.createPriorityHandle() }
     e.priorityHandle.handle.set(ranges.map((r) => ({ ...r, priority: Priority.high })))
   }
 

@@ -183,7 +183,10 @@ export async function transmissionPlugin(app: FastifyInstance, opts: { daemon: D
   // fresh answer (its gzip included) is built behind it, so a poller never waits for a rebuild. Any change to the
   // list (add, remove, start, stop, settings) clears it, so a client sees its own changes at once; the requests
   // that arrive while the new answer is built all wait for that one build (src/server/rebuild-cache.ts).
-  const CACHE_MS = 500
+  // One build per engine tick (the daemon's is 1 s, Transmission's stats move once a second too): with a thousand
+  // torrents a build of every field is ~17 ms of main-thread CPU plus a gzip of 1.7 MB (bench/serve.js api), and on a
+  // machine whose cores are shared every millisecond of it lands in some poller's tail. 500 ms built it twice a tick.
+  const CACHE_MS = 1000
   const STALE_MS = 5_000
   // A rebuilt answer is gzipped before it is swapped in only while gzip clients are about: compressing a megabyte
   // every CACHE_MS for plain clients alone would be wasted work.

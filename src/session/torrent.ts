@@ -289,9 +289,14 @@ export class Torrent extends EventEmitter {
     const urls = [...new Set([...m.urlList, ...(this.opts.webSeeds ?? [])])].filter((u) => /^https?:\/\//i.test(u))
     const host = { picker: () => this.picker, completed: (prog: PieceProgress) => this.verifyPiece(prog), stopped: () => this.destroyed, warn: (message: string) => this.emit('warning', message) }
     if (urls.length) this.webSeeds = new WebSeeds(urls, m, host, this.downBandwidth, this.down, this.abort.signal)
-    for (const peer of this.peers.values()) this.onPeerReady(peer)
+    // Peers are greeted (our pieces, our interest) before 'ready' and asked for pieces after it: a listener — a stream
+    // request waiting for this torrent — marks the piece it reads first, so a seeder that unchoked us early gets that
+    // request first, not a pipeline of rarest-first ones to cancel a moment later.
+    const present = [...this.peers.values()]
+    for (const peer of present) this.onPeerReady(peer, false, false)
     this.startTrackers()
     this.emit('ready')
+    for (const peer of present) if (!this.destroyed && this.peers.get(peer.key) === peer) this.afterPeerHas(peer)
     this.updateDoneState()
     this.webSeeds?.serve()
     if (!this.done) {
@@ -486,11 +491,12 @@ export class Torrent extends EventEmitter {
   }
 
   /** Things to do once both the peer is attached and metadata is known. */
-  private onPeerReady(peer: Peer, atAttach = false): void {
+  private onPeerReady(peer: Peer, atAttach = false, request = true): void {
     const p = this.picker
     if (!p || peer.wire.destroyed) return
     greetPeer(peer, p, this.infoHashBuffer, atAttach)
-    this.afterPeerHas(peer)
+    if (request) this.afterPeerHas(peer)
+    else this.requests.updateInterest(peer)
     if (peer.wire.peerInterested) this.choker.interested(peer)
   }
 

@@ -3,6 +3,7 @@
 
 import type { FastifyInstance } from 'fastify'
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { defaultIndexPath, isPostgresUrl, openIndex } from '../../index/open.js'
 import type { IndexStore } from '../../index/types.js'
 import { ApiError } from '../errors.js'
@@ -11,6 +12,12 @@ import { lazyIndex, type IndexHandle } from './common.js'
 import { graphqlPlugin } from './graphql.js'
 import { jsonSearchPlugin } from './json-search.js'
 import { torznabPlugin } from './torznab.js'
+
+/** Search threads: $BT_SEARCH_THREADS (0 searches on the event loop), else one per core, at most 4. */
+const SEARCH_THREADS = (() => {
+  const n = Number(process.env.BT_SEARCH_THREADS)
+  return process.env.BT_SEARCH_THREADS !== undefined && Number.isInteger(n) && n >= 0 ? n : Math.min(4, availableParallelism())
+})()
 
 const whereOf = (db: string | undefined) => db || process.env.BT_DB || defaultIndexPath()
 const sqlitePath = (where: string) => where.replace(/^sqlite:(\/\/)?/i, '')
@@ -21,7 +28,8 @@ async function openExisting(db: string | undefined): Promise<IndexStore> {
   if (!isPostgresUrl(where) && !existsSync(sqlitePath(where))) {
     throw new ApiError('unavailable', `no search index at ${where} yet (bt import adds torrents to it)`)
   }
-  return openIndex(where)
+  // Searches on worker threads, one per core (at most 4): the event loop only parses HTTP and writes answers.
+  return openIndex(where, process.env, { searchThreads: SEARCH_THREADS })
 }
 
 export function searchPlugins(db?: string, handle: IndexHandle = lazyIndex(() => openExisting(db))): Array<(app: FastifyInstance) => Promise<void>> {

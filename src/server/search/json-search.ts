@@ -95,19 +95,31 @@ export function jsonSearchPlugin(index: IndexHandle, cache?: AnswerCache) {
       const r = searchRequest((req.query ?? {}) as Record<string, unknown>)
       const compute = async () => {
         const store = await index.get()
-        const res = cache ? { ...(await countsOf(store, r)), items: (await store.search(r.query, { ...r.options, count: false, facets: false })).items } : await store.search(r.query, r.options)
-        const total = res.total ?? res.items.length
-        const body = {
-          items: res.items.map(itemJson),
+        let res: { total?: number; totalIsEstimate?: boolean; facets?: Facets }
+        let page: { text: string; count: number }
+        if (cache) {
+          // The page is searched and its items rendered to JSON where the search runs (a worker thread, see
+          // renderers.ts); the counts come apart, from the cache when this query was counted before.
+          const { renderedSearch } = await import('./renderers.js')
+          ;[res, page] = await Promise.all([countsOf(store, r), renderedSearch(store, r.query, { ...r.options, count: false, facets: false }, 'jsonItems')])
+        } else {
+          const full = await store.search(r.query, r.options)
+          res = full
+          page = { text: JSON.stringify(full.items.map(itemJson)), count: full.items.length }
+        }
+        const total = res.total ?? page.count
+        const rest = {
           total,
           // Past COUNT_LIMIT matches the store stops counting: "at least total".
           totalIsEstimate: res.totalIsEstimate ?? false,
           facets: res.facets,
           limit: r.options.limit,
           offset: r.options.offset,
-          hasMore: res.items.length === r.options.limit && (res.totalIsEstimate === true || r.options.offset + res.items.length < total),
+          hasMore: page.count === r.options.limit && (res.totalIsEstimate === true || r.options.offset + page.count < total),
         }
-        return { body: Buffer.from(JSON.stringify(body)), type: 'application/json; charset=utf-8' }
+        // {"items":[…], then the rest: the same text JSON.stringify of the whole object gives.
+        const body = `{"items":${page.text},${JSON.stringify(rest).slice(1)}`
+        return { body: Buffer.from(body), type: 'application/json; charset=utf-8' }
       }
       // Parsed first, so a bad request is a 400 and never a cache entry; the key is the URL, API key redacted.
       const answer = cache ? await cache.get(`json ${req.url.replace(/([?&]apikey=)[^&]*/gi, '$1')}`, compute) : await compute()

@@ -207,8 +207,9 @@ export function torznabPlugin(index: IndexHandle, cache?: AnswerCache) {
       // The feed names its own URL (host included): that URL, key redacted, is the cache key.
       const compute = async () => {
         const store = await index.get()
-        const items = (await store.search(s.query, { limit: s.limit, offset: s.offset, sort: s.sort })).items
-        return { body: Buffer.from(rssXml(items, self, s.offset)), type: 'application/rss+xml' }
+        const { renderedSearch } = await import('./renderers.js')
+        const page = await renderedSearch(store, s.query, { limit: s.limit, offset: s.offset, sort: s.sort }, 'torznab', self, s.offset)
+        return { body: Buffer.from(page.text), type: 'application/rss+xml' }
       }
       try {
         const answer = cache ? await cache.get(`torznab ${self}`, compute) : await compute()
