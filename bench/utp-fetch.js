@@ -27,7 +27,7 @@ let connectRetries = 0
 for (;;) {
   if (transport === 'utp') {
     endpoint ??= await UtpEndpoint.open({ port: 0, host: '127.0.0.1' })
-    if (!endpoint) throw new Error('utp-native did not load')
+    if (!endpoint) throw new Error('no uTP binding loaded (npm run build compiles native/utp)')
     sock = endpoint.connect(host, port, 5000)
   } else sock = net.connect(port, host)
   const err = await new Promise((r) => { sock.once('connect', () => r(null)); sock.once('error', r) })

@@ -5,7 +5,7 @@
 // `first: 'utp'` gives libtorrent's order. What worked for a peer (a completed handshake) is tried first next time,
 // and after a failure the other transport is. Pure bookkeeping; the session dials.
 
-import { isIPv4 } from 'node:net'
+import { utpReaches } from './utp.js'
 
 export type Transport = 'utp' | 'tcp'
 
@@ -41,7 +41,7 @@ export class DialPolicy {
 
   /** Transports to try for host:port, first to last; empty when none can reach it (e.g. --no-tcp and IPv6). */
   plan(host: string, port: number): Transport[] {
-    const utp = this.opts.utp && isIPv4(host) // utp-native speaks IPv4 only
+    const utp = this.opts.utp && utpReaches(host) // IPv6 only with bt's own binding (utp-native speaks IPv4 only)
     const tcp = this.opts.tcp
     const m = this.peers.get(key(host, port))
     const preferred = this.opts.first ?? 'tcp'

@@ -1,14 +1,19 @@
 // uTP (BEP 29) as a byte-stream transport: one UDP socket that accepts incoming uTP connections and dials outgoing
 // ones from the same port, each connection a Duplex that the session uses exactly like a net.Socket
 // (`socket.pipe(wire).pipe(socket)`, setTimeout, destroy, remoteAddress, writableLength/'drain').
-// The protocol itself is libutp through the `utp-native` binding (an optional dependency): when it is missing or does
-// not load, open() says why once per process and the caller carries on over TCP alone.
+// The protocol itself is libutp, through one of two backends:
+//   own         bt's binding (native/utp, src/net/utp-own.ts; built by `npm run build`): IPv4 and IPv6 (dual stack
+//               on '::'), prompt close on libtorrent's FIN, batched reads, no timer while idle;
+//   utp-native  the npm binding (src/net/utp-native.ts; optional dependency): IPv4 only; used when ours is not built.
+// BT_UTP_BINDING=own|utp-native picks one. When none loads, open() says why once per process and the caller carries
+// on over TCP alone.
 
-import { createRequire } from 'node:module'
 import { EventEmitter } from 'node:events'
-import { isIPv4 } from 'node:net'
+import { isIPv4, isIPv6 } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { BtError, ExitCode, systemReason } from '../errors.js'
+import { loadOwnBinding, ownBindingError, OwnSocket } from './utp-own.js'
+import { loadUtpNative, UtpNativeBackend } from './utp-native.js'
 
 /** What the session needs of a peer connection, whether it runs over TCP (net.Socket) or uTP. */
 export interface PeerSocket extends Duplex {
@@ -20,9 +25,10 @@ export interface PeerSocket extends Duplex {
 
 export interface UtpOptions {
   port: number
-  /** IPv4 address to bind (default 0.0.0.0): libutp through utp-native speaks IPv4 only. */
+  /** Address to bind (default: '::', dual stack, with the own binding; 0.0.0.0 with utp-native, IPv4 only). */
   host?: string
-  /** The binding to load (tests name a missing one to check the fallback). Default 'utp-native'. */
+  /** The binding to load: 'own', or an npm module name ('utp-native'; tests name a missing one to check the
+   * fallback). Default: BT_UTP_BINDING, else 'own' then 'utp-native'. */
   module?: string
   /** Kernel receive buffer for the UDP socket, bytes; see RECV_BUFFER. */
   recvBuffer?: number
@@ -34,42 +40,23 @@ export interface UtpOptions {
 // net.core.rmem_max (4 MiB here) for unprivileged processes; that is still enough for two full windows.
 const RECV_BUFFER = 8 * 1024 * 1024
 const SEND_BUFFER = 4 * 1024 * 1024
-// libutp hands every packet (~1.4 KB) to JavaScript as its own callback and stream chunk. utp-native can instead
-// gather bytes in native memory until a threshold; whatever sits below it is taken by a timer (copied out), so a
-// lone 17-byte request waits at most FLUSH_MS. Fewer, larger chunks cut bt's CPU per byte received (see bench/utp.js).
-const BATCH_BYTES = Number(process.env.BT_UTP_BATCH ?? 32 * 1024)
-const FLUSH_MS = 4
 /** How long close() waits for libutp to finish closing connections before it lets go of the socket anyway. */
 const CLOSE_GRACE_MS = 2000
 
-interface UtpNative {
-  (opts?: { allowHalfOpen?: boolean }): UtpNativeSocket
+/** What UtpEndpoint needs of a backend. Events: 'connection' (PeerSocket), 'message' (buf, rinfo), 'error'. */
+interface Backend extends EventEmitter {
+  readonly port: number
+  /** 6: the socket is IPv6 (dual stack on '::') and dials both families; 4: IPv4 only. */
+  readonly family: number
+  /** An IPv6 socket on '::' that also speaks IPv4. */
+  readonly dualStack: boolean
+  readonly connections: number
+  address(): string
+  recvBufferSize(): number
+  connect(host: string, port: number): PeerSocket
+  send(buf: Uint8Array, offset: number, length: number, port: number, host: string, cb?: (err: Error | null) => void): void
+  close(graceMs: number): Promise<void>
 }
-interface UtpNativeSocket extends EventEmitter {
-  connections: UtpConnection[]
-  maxConnections: number
-  listen(port: number, host: string): void
-  connect(port: number, host: string): UtpConnection
-  address(): { port: number; address: string }
-  close(cb?: () => void): void
-  send(buf: Uint8Array, offset: number, len: number, port: number, host: string, cb?: (err: Error | null) => void): void
-  setRecvBufferSize(n: number): void
-  setSendBufferSize(n: number): void
-  getRecvBufferSize(): number
-  unref(): void
-}
-interface UtpConnectionInternals {
-  _timeout: { destroy(): void; refresh(): void } | null
-  _connected: boolean
-  _handle: Buffer | null
-  _buffer: Buffer
-  _offset: number
-  /** [0]: bytes native code gathers before calling JavaScript; [1]: bytes gathered so far (at _buffer[_offset]). */
-  _view: Uint32Array
-  _onconnect(): void
-  push(chunk: Buffer | null): boolean
-}
-type UtpConnection = PeerSocket & UtpConnectionInternals
 
 /** What k-rpc uses of a dgram.Socket. */
 export interface DatagramFacade extends EventEmitter {
@@ -81,77 +68,70 @@ export interface DatagramFacade extends EventEmitter {
   unref(): DatagramFacade
 }
 
-let native: UtpNative | null | undefined
-let nativeModule: string | undefined
 let warned = false
+/** Endpoints open now that can dial IPv6 (the own binding on '::' or an IPv6 address). */
+let ipv6Endpoints = 0
 
-/** The binding, or null with the reason given to `warn` the first time it fails to load in this process. */
-function loadNative(name: string, warn: (message: string) => void): UtpNative | null {
-  if (native !== undefined && nativeModule === name) return native
-  nativeModule = name
-  try {
-    const require = createRequire(import.meta.url)
-    native = require(name) as UtpNative
-    adaptConnection(require(`${name}/lib/connection.js`).prototype)
-  } catch (err) {
-    native = null
-    if (!warned) {
-      warned = true
-      const why = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? 'not installed' : (err as Error).message.split('\n')[0]
-      warn(`uTP disabled (${name}: ${why}); using TCP only`)
+/**
+ * Whether uTP can reach this peer address from this process: IPv4 always, IPv6 while an IPv6-capable endpoint is open
+ * (the dial policy asks; an endpoint that cannot dial a family refuses in connect() and the dialer moves on to TCP).
+ */
+export function utpReaches(host: string): boolean {
+  return isIPv4(host) || (ipv6Endpoints > 0 && isIPv6(host))
+}
+
+type Opener = (host: string | undefined, port: number, recvBuffer: number) => Promise<Backend>
+
+/** The backends to try in order for `module`, each with its opener, or the reasons none loads. */
+function backends(module: string | undefined): { opener?: Opener; name: string; why: string[] } {
+  const wanted = module ?? process.env.BT_UTP_BINDING
+  const names = wanted ? [wanted] : ['own', 'utp-native']
+  const why: string[] = []
+  for (const name of names) {
+    if (name === 'own') {
+      const n = loadOwnBinding()
+      if (n) return { name, why, opener: (host, port, recvBuffer) => openOwn(n, host, port, recvBuffer) }
+      why.push(`native/utp: ${ownBindingError()}`)
+    } else {
+      const { utp, why: reason } = loadUtpNative(name)
+      if (utp) {
+        return {
+          name,
+          why,
+          opener: (host, port, recvBuffer) => {
+            const h = host && host !== '::' ? host : '0.0.0.0'
+            if (!isIPv4(h)) throw new BtError(`uTP (utp-native) listens on IPv4 only, not ${h}`, ExitCode.usage)
+            return UtpNativeBackend.open(utp, h, port, recvBuffer, SEND_BUFFER)
+          },
+        }
+      }
+      why.push(`${name}: ${reason}`)
     }
   }
-  return native
+  return { name: names.join(', '), why }
+}
+
+async function openOwn(n: NonNullable<ReturnType<typeof loadOwnBinding>>, host: string | undefined, port: number, recvBuffer: number): Promise<Backend> {
+  const open = (h: string) => new OwnSocket(n, { host: h, port, recvBuffer, sendBuffer: SEND_BUFFER })
+  if (host !== undefined) return open(host)
+  try {
+    return open('::')
+  } catch (err) {
+    // A kernel without IPv6: IPv4 alone.
+    if (['EAFNOSUPPORT', 'EADDRNOTAVAIL'].includes((err as NodeJS.ErrnoException).code ?? '')) return open('0.0.0.0')
+    throw err
+  }
 }
 
 /** Whether uTP can be used at all in this process (loads the binding on first call; never warns). */
-export function utpAvailable(module = 'utp-native'): boolean {
-  return loadNative(module, () => {}) !== null
+export function utpAvailable(module?: string): boolean {
+  return !!backends(module).opener
 }
 
-// utp-native's connection mimics net.Socket but misses a few of the methods the session calls; add them once to its
-// prototype rather than wrapping every connection in a second stream (an extra hop for every packet).
-function adaptConnection(proto: any): void {
-  if (proto.__btAdapted) return
-  proto.__btAdapted = true
-  const setTimeoutOrig = proto.setTimeout
-  proto.setTimeout = function (this: UtpConnection, ms: number, onTimeout?: () => void) {
-    // net.Socket: 0 turns the idle timeout off. utp-native would arm a 0 ms timer that fires at once.
-    if (ms === 0) {
-      this._timeout?.destroy()
-      this._timeout = null
-      if (onTimeout) this.removeListener('timeout', onTimeout)
-      return this
-    }
-    setTimeoutOrig.call(this, ms, onTimeout)
-    return this
-  }
-  // Nagle and keepalive are TCP matters; libutp sends what it has at once and the wire sends its own keepalives.
-  proto.setNoDelay = function () {
-    return this
-  }
-  proto.setKeepAlive = function () {
-    return this
-  }
-  // UTP_ECONNRESET and friends: name them like the TCP errors so messages and counters read the same.
-  const onerror = proto._onerror
-  proto._onerror = function (this: UtpConnection, status: number) {
-    onerror.call(this, status)
-    const err = (this as any)._error as NodeJS.ErrnoException | null
-    if (err?.code?.startsWith('UTP_')) err.code = err.code === 'UTP_UNKNOWN' ? 'ECONNABORTED' : err.code.slice(4)
-  }
-}
-
-/** Moves the bytes native code gathered below the batch threshold into the stream (a copy: native code reuses that
- * memory), exactly where the next threshold callback would have put them. */
-function flushGathered(c: UtpConnection): void {
-  const n = c._view[1]
-  if (n === 0 || !c._handle) return
-  const chunk = Buffer.from(c._buffer.subarray(c._offset, c._offset + n))
-  c._view[1] = 0
-  c._timeout?.refresh()
-  if (!c._connected) c._onconnect() // as utp-native's own read path does: the server side may write after a read
-  c.push(chunk)
+/** Which binding open() uses by default ('own' or 'utp-native'), or undefined when none loads. */
+export function utpBinding(module?: string): string | undefined {
+  const b = backends(module)
+  return b.opener ? b.name : undefined
 }
 
 /**
@@ -160,65 +140,69 @@ function flushGathered(c: UtpConnection): void {
  */
 export class UtpEndpoint extends EventEmitter {
   private closed = false
-  private flushTimer?: NodeJS.Timeout
 
-  private constructor(private readonly socket: UtpNativeSocket, readonly port: number) {
+  private constructor(private readonly backend: Backend, readonly binding: string) {
     super()
-    socket.on('connection', (c: UtpConnection) => {
+    if (backend.family === 6) ipv6Endpoints++
+    backend.on('connection', (c: PeerSocket) => {
       if (this.closed) return void c.destroy()
-      this.batch(c)
       c.on('error', () => {}) // the owner adds its own; an unowned error must not crash the process
       this.emit('connection', c)
     })
-    socket.on('message', (buf: Buffer, rinfo: { address: string; port: number }) => this.emit('message', buf, rinfo))
-    socket.on('error', (err: Error) => this.emit('warning', `uTP socket: ${err.message}`))
+    backend.on('message', (buf: Buffer, rinfo: unknown) => this.emit('message', buf, rinfo))
+    backend.on('error', (err: Error) => this.emit('warning', `uTP socket: ${err.message}`))
   }
 
   /**
-   * Binds the UDP port. Resolves with undefined (after one warning per process through `warn`) when the binding is
-   * unavailable; rejects with a BtError when the port cannot be bound.
+   * Binds the UDP port. Resolves with undefined (after one warning per process through `warn`) when no binding is
+   * available; rejects with a BtError when the port cannot be bound.
    */
   static async open(opts: UtpOptions, warn: (message: string) => void = (m) => process.emitWarning(m)): Promise<UtpEndpoint | undefined> {
-    const utp = loadNative(opts.module ?? 'utp-native', warn)
-    if (!utp) return undefined
-    const host = opts.host && opts.host !== '::' ? opts.host : '0.0.0.0'
-    if (!isIPv4(host)) throw new BtError(`uTP listens on IPv4 only, not ${host}`, ExitCode.usage)
-    const socket = utp({ allowHalfOpen: false })
-    const port = await new Promise<number>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        socket.removeListener('listening', onListening)
-        reject(new BtError(`cannot open uTP port ${opts.port}: ${systemReason(err.code) ?? err.message}`, ExitCode.network))
+    const b = backends(opts.module)
+    if (!b.opener) {
+      if (!warned) {
+        warned = true
+        warn(`uTP disabled (${b.why.join('; ')}); using TCP only`)
       }
-      const onListening = () => {
-        socket.removeListener('error', onError)
-        resolve(socket.address().port)
-      }
-      socket.once('error', onError)
-      socket.once('listening', onListening)
-      socket.listen(opts.port, host)
-    })
-    try {
-      socket.setRecvBufferSize(opts.recvBuffer ?? RECV_BUFFER)
-      socket.setSendBufferSize(SEND_BUFFER)
-    } catch {
-      // The defaults still work, only slower: not worth failing over.
+      return undefined
     }
-    return new UtpEndpoint(socket, port)
+    try {
+      return new UtpEndpoint(await b.opener(opts.host, opts.port, opts.recvBuffer ?? RECV_BUFFER), b.name)
+    } catch (err) {
+      if (err instanceof BtError) throw err
+      const code = (err as NodeJS.ErrnoException).code
+      throw new BtError(`cannot open uTP port ${opts.port}: ${systemReason(code) ?? (err as Error).message}`, ExitCode.network)
+    }
   }
 
-  /** Whether connect() can reach this address (IPv4 only). */
+  /** Whether some endpoint of the default binding could dial this address (IPv6 needs the own binding). */
   static canDial(host: string): boolean {
-    return isIPv4(host)
+    return isIPv4(host) || (isIPv6(host) && utpBinding() === 'own')
+  }
+
+  get port(): number {
+    return this.backend.port
+  }
+
+  /** Whether this endpoint can dial the address (an IPv4 socket cannot reach IPv6 peers, nor the reverse). */
+  canDial(host: string): boolean {
+    return isIPv4(host) ? this.backend.family === 4 || this.backend.dualStack : isIPv6(host) && this.backend.family === 6
   }
 
   /** Kernel receive buffer actually granted (Linux reports twice the request, clamped by rmem_max). */
   recvBufferSize(): number {
-    return this.socket.getRecvBufferSize()
+    return this.backend.recvBufferSize()
+  }
+
+  /** Whether a periodic timer runs for libutp now (the own binding: only while connections exist; utp-native's
+   * fixed 20 ms timer is not visible here). */
+  get timerRunning(): boolean {
+    return (this.backend as { ticking?: boolean }).ticking ?? false
   }
 
   /** Connections open now, incoming and outgoing. */
   get connections(): number {
-    return this.socket.connections.length
+    return this.backend.connections
   }
 
   /**
@@ -227,13 +211,14 @@ export class UtpEndpoint extends EventEmitter {
    */
   connect(host: string, port: number, timeoutMs = 0): PeerSocket {
     if (this.closed) throw new BtError('uTP endpoint is closed', ExitCode.network)
-    if (!isIPv4(host)) throw new BtError(`uTP dials IPv4 addresses only, not ${host}`, ExitCode.usage)
-    const c = this.socket.connect(port, host)
-    this.batch(c)
+    if (!this.canDial(host)) {
+      throw new BtError(`this uTP endpoint dials ${this.backend.family === 4 ? 'IPv4' : 'IPv6'} addresses only, not ${host}`, ExitCode.usage)
+    }
+    const c = this.backend.connect(host, port)
     if (timeoutMs > 0) {
       const timer = setTimeout(() => {
-        const err = Object.assign(new Error(`uTP connect to ${host}:${port} timed out`), { code: 'ETIMEDOUT' })
-        c.destroy(err)
+        const where = isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`
+        c.destroy(Object.assign(new Error(`uTP connect to ${where} timed out`), { code: 'ETIMEDOUT' }))
       }, timeoutMs)
       const stop = () => clearTimeout(timer)
       c.once('connect', stop)
@@ -242,37 +227,36 @@ export class UtpEndpoint extends EventEmitter {
     return c
   }
 
-  private batch(c: UtpConnection): void {
-    if (BATCH_BYTES <= 0) return
-    c._view[0] = Math.min(BATCH_BYTES, 65536) // utp-native's buffers leave room for 64 KiB plus one packet
-    if (!this.flushTimer) {
-      this.flushTimer = setInterval(() => {
-        for (const x of this.socket.connections) flushGathered(x)
-      }, FLUSH_MS)
-      this.flushTimer.unref()
-    }
-  }
-
   /** Sends one raw datagram from this port (for a DHT sharing it). */
   send(buf: Uint8Array, port: number, host: string, cb?: (err: Error | null) => void): void {
-    this.socket.send(buf, 0, buf.length, port, host, cb)
+    this.backend.send(buf, 0, buf.length, port, host, cb)
+  }
+
+  /** Whether one socket serves both families (the own binding on '::'): the IPv6 DHT can share it too. */
+  get dualStack(): boolean {
+    return this.backend.dualStack
   }
 
   /**
-   * A dgram.Socket look-alike over this port for k-rpc (the DHT): uTP packets go to libutp, every other datagram
-   * comes out here, as libtorrent shares its one UDP port. bind() only reports the endpoint's port; close() detaches
-   * the facade and leaves the endpoint to its owner.
+   * A dgram.Socket look-alike over this port for k-rpc (the DHT of `family`): uTP packets go to libutp, every other
+   * datagram from a sender of that family comes out here, as libtorrent shares its one UDP port. bind() only reports
+   * the endpoint's port; close() detaches the facade and leaves the endpoint to its owner.
    */
-  datagramSocket(): DatagramFacade {
+  datagramSocket(family: 4 | 6 = 4): DatagramFacade {
     const facade = new EventEmitter() as DatagramFacade
-    const onMessage = (buf: Buffer, rinfo: unknown) => facade.emit('message', buf, rinfo)
+    const want = family === 4 ? 'IPv4' : 'IPv6'
+    // A dual-stack socket hears senders of both families; each DHT node must see only its own.
+    const onMessage = (buf: Buffer, rinfo: { family?: string }) => {
+      if ((rinfo.family ?? 'IPv4') === want) facade.emit('message', buf, rinfo)
+    }
     this.on('message', onMessage)
     facade.send = (buf, offset, length, port, host, cb) => {
       if (this.closed) return void process.nextTick(() => cb?.(new Error('uTP endpoint is closed')))
-      this.socket.send(buf, offset, length, port, host, cb)
+      this.backend.send(buf, offset, length, port, host, cb)
     }
     facade.bind = () => void process.nextTick(() => facade.emit('listening'))
-    facade.address = () => ({ address: this.socket.address().address, family: 'IPv4', port: this.port })
+    const address = family === 6 ? '::' : this.backend.family === 6 ? '0.0.0.0' : this.backend.address()
+    facade.address = () => ({ address, family: want, port: this.port })
     facade.close = () => {
       this.off('message', onMessage)
       process.nextTick(() => facade.emit('close'))
@@ -285,18 +269,7 @@ export class UtpEndpoint extends EventEmitter {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve()
     this.closed = true
-    clearInterval(this.flushTimer)
-    for (const c of [...this.socket.connections]) c.destroy()
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        // A connection whose peer vanished stays in libutp until its own timeout; don't hold the process for it.
-        this.socket.unref()
-        resolve()
-      }, CLOSE_GRACE_MS)
-      this.socket.close(() => {
-        clearTimeout(timer)
-        resolve()
-      })
-    })
+    if (this.backend.family === 6) ipv6Endpoints--
+    return this.backend.close(CLOSE_GRACE_MS)
   }
 }

@@ -1,13 +1,14 @@
-// The uTP transport (src/net/utp.ts): two endpoints on 127.0.0.1 (stream semantics, backpressure, timeouts, destroy,
-// the fallback when the binding is missing), then real libtorrent peers with TCP switched off, both directions:
-// a BitTorrent handshake and blocks over our outgoing uTP, and a libtorrent leecher that fetches a torrent from us.
+// The uTP transport (src/net/utp.ts) with its default binding (bt's own, native/utp): two endpoints on 127.0.0.1
+// (stream semantics, backpressure, timeouts, destroy, the utp-native fallback, and TCP when no binding loads), then
+// real libtorrent peers with TCP switched off, both directions: a BitTorrent handshake and blocks over our outgoing
+// uTP, and a libtorrent leecher that fetches a torrent from us. IPv6 and libtorrent's close: test/net/utp-own.test.ts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import net from 'node:net'
-import { UtpEndpoint, utpAvailable, type PeerSocket } from '../../src/net/utp.js'
+import { UtpEndpoint, utpAvailable, utpBinding, type PeerSocket } from '../../src/net/utp.js'
 import { PeerWire } from '../../src/wire/peer-wire.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { makeTestTorrent } from '../helpers/swarm.js'
@@ -62,8 +63,28 @@ async function dialLibtorrent(e: UtpEndpoint, port: number): Promise<PeerSocket>
   }
 }
 
-test('the binding loads here (linux-x64 prebuild on Node 20)', () => {
+test('the own binding is the default here (npm run build compiled it); utp-native loads too', () => {
   assert.ok(utpAvailable())
+  assert.is(utpBinding(), 'own')
+  assert.is(utpBinding('utp-native'), 'utp-native')
+})
+
+test('utp-native still works as the fallback backend: connect, echo, end', async () => {
+  const a = await UtpEndpoint.open({ port: 0, host: '127.0.0.1', module: 'utp-native' }, (m) => assert.unreachable(m))
+  const b = await UtpEndpoint.open({ port: 0, host: '127.0.0.1', module: 'utp-native' }, (m) => assert.unreachable(m))
+  endpoints.push(a!, b!)
+  assert.is(a!.binding, 'utp-native')
+  const incoming = once<PeerSocket>(a!, 'connection', 5000)
+  const c = b!.connect('127.0.0.1', a!.port, 5000)
+  await once(c, 'connect', 5000)
+  c.write('via utp-native')
+  const s = await incoming
+  s.pipe(s)
+  assert.is(String(await once<Buffer>(c, 'data', 5000)), 'via utp-native')
+  const closed = once(c, 'close', 10_000)
+  c.end()
+  await closed
+  assert.throws(() => b!.connect('::1', a!.port), /IPv4/)
 })
 
 test('connect, echo, remote address, end closes both sides', async () => {
