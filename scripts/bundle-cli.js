@@ -9,7 +9,7 @@
 // Optional like bundle-yargs: without esbuild the tsc output stays and bt works, only starts slower.
 // Then bundle-help.js renders the help texts the launcher prints without yargs.
 import { existsSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname, relative, resolve } from 'node:path'
 
 const dir = new URL('../dist/cmd/', import.meta.url).pathname
 const entries = [`${dir}bt.js`, `${dir}metainfo-fast.js`]
@@ -26,6 +26,12 @@ try {
   console.error('bundle-cli: esbuild not found; keeping the unbundled command line (bt starts slower)')
 }
 const shared = new Set([`${dir}cli.js`])
+// The fast path takes in what it always loads — the engine modules that read and print a torrent file — instead of
+// importing them one by one (errors.js stays outside: `instanceof BtError` needs the engine's one class).
+const src = new URL('../dist/src/', import.meta.url).pathname
+const inlined = {
+  [`${dir}metainfo-fast.js`]: new Set(['metainfo/metainfo.js', 'metainfo/bdecode.js', 'metainfo/magnet-link.js', 'metainfo/load.js', 'format.js'].map((f) => src + f)),
+}
 for (const entry of esbuild ? entries : []) await esbuild.build({
   entryPoints: [entry],
   outfile: entry,
@@ -52,9 +58,10 @@ for (const entry of esbuild ? entries : []) await esbuild.build({
     setup(build) {
       build.onResolve({ filter: /^\./ }, (args) => {
         const path = resolve(args.resolveDir, args.path)
-        // All bundled modules live in dist/cmd/, as the output does, so a kept specifier still resolves.
+        if (inlined[entry]?.has(path)) return undefined
+        // A kept specifier is written relative to the output, which lives in dist/cmd/.
         if (args.kind === 'dynamic-import' || dirname(path) !== dir.slice(0, -1) || shared.has(path)) {
-          return { path: args.path, external: true }
+          return { path: `./${relative(dir, path)}`.replace(/^\.\/\.\.\//, '../'), external: true }
         }
         return undefined
       })
