@@ -2,6 +2,7 @@
 
 import type { Argv, CommandModule } from 'yargs'
 import type { Facets, StoredTorrent } from '../src/index/types.js'
+import { createRequire } from 'node:module'
 import { fitExamples, out } from './cli.js'
 import { dbOption } from './import.js'
 
@@ -148,7 +149,8 @@ export const searchCommand: CommandModule<object, Args> = {
     const { openIndex, isPostgresUrl, defaultIndexPath } = await import('../src/index/open.js')
     const where = args.db || process.env.BT_DB || defaultIndexPath()
     if (!isPostgresUrl(where)) {
-      const { existsSync } = await import('node:fs')
+      // By require: an ESM import of node:fs loads fs/promises and the streams stack (see cmd/cli.ts).
+      const { existsSync } = createRequire(import.meta.url)('node:fs') as typeof import('node:fs')
       if (!existsSync(where)) throw new BtError(`${where}: no index yet (bt import adds torrents to it)`, ExitCode.io)
     }
     const store = await openIndex(where)

@@ -5,25 +5,34 @@
 // - every `await import(...)`: engine code must stay lazy (bundling it made start-up 5x slower);
 // - dist/src/*: errors.js defines BtError, and `instanceof` needs the one class the engine throws;
 // - cmd/cli.js: it holds state (the verbose flag) that the lazily imported *-run.js modules read.
+// The launcher's fast path for `bt metainfo FILE` (dist/cmd/metainfo-fast.js) is bundled the same way, on its own.
 // Optional like bundle-yargs: without esbuild the tsc output stays and bt works, only starts slower.
+// Then bundle-help.js renders the help texts the launcher prints without yargs.
 import { existsSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname, relative, resolve } from 'node:path'
 
 const dir = new URL('../dist/cmd/', import.meta.url).pathname
-const entry = `${dir}bt.js`
-if (!existsSync(entry)) {
-  console.error(`bundle-cli: ${entry} is missing; run tsc first`)
-  process.exit(1)
+const entries = [`${dir}bt.js`, `${dir}metainfo-fast.js`]
+for (const entry of entries) {
+  if (!existsSync(entry)) {
+    console.error(`bundle-cli: ${entry} is missing; run tsc first`)
+    process.exit(1)
+  }
 }
 let esbuild
 try {
   esbuild = await import('esbuild')
 } catch {
   console.error('bundle-cli: esbuild not found; keeping the unbundled command line (bt starts slower)')
-  process.exit(0)
 }
 const shared = new Set([`${dir}cli.js`])
-await esbuild.build({
+// The fast path takes in what it always loads — the engine modules that read and print a torrent file — instead of
+// importing them one by one (errors.js stays outside: `instanceof BtError` needs the engine's one class).
+const src = new URL('../dist/src/', import.meta.url).pathname
+const inlined = {
+  [`${dir}metainfo-fast.js`]: new Set(['metainfo/metainfo.js', 'metainfo/bdecode.js', 'metainfo/magnet-link.js', 'metainfo/load.js', 'format.js'].map((f) => src + f)),
+}
+for (const entry of esbuild ? entries : []) await esbuild.build({
   entryPoints: [entry],
   outfile: entry,
   allowOverwrite: true,
@@ -49,9 +58,10 @@ await esbuild.build({
     setup(build) {
       build.onResolve({ filter: /^\./ }, (args) => {
         const path = resolve(args.resolveDir, args.path)
-        // All bundled modules live in dist/cmd/, as the output does, so a kept specifier still resolves.
+        if (inlined[entry]?.has(path)) return undefined
+        // A kept specifier is written relative to the output, which lives in dist/cmd/.
         if (args.kind === 'dynamic-import' || dirname(path) !== dir.slice(0, -1) || shared.has(path)) {
-          return { path: args.path, external: true }
+          return { path: `./${relative(dir, path)}`.replace(/^\.\/\.\.\//, '../'), external: true }
         }
         return undefined
       })
@@ -59,3 +69,4 @@ await esbuild.build({
   }],
   logLevel: 'warning',
 })
+await import('./bundle-help.js')

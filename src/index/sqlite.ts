@@ -3,9 +3,9 @@
 // Row keys carry the date: id = published seconds × 2^20 + n, so "newest first" is a backwards walk of the table
 // (and of the FTS5 index, which is ordered by the same key) that stops after LIMIT rows; `added:` is a key range.
 
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
+import { createRequire } from 'node:module'
 import { BtError, ExitCode, errorMessage } from '../errors.js'
 import { ftsExpression } from './query/compile.js'
 import type { Query, Range } from './query/types.js'
@@ -78,6 +78,13 @@ const MIGRATIONS: (string | ((db: Database.Database) => void))[] = [
   // 3: file types per torrent (for the file-type facet), read once from the stored file lists.
   addFileTypes,
 ]
+
+// By require, not import (issue 8: `bt search` as a whole process): an ESM import of this CommonJS package first runs
+// Node's export lexer over its sources (~14 M instructions), and one of node:fs builds its ESM facade, which reads
+// every export and so loads fs/promises and the streams stack (~12 M); together 3-4 ms of every `bt search`.
+const require = createRequire(import.meta.url)
+const SqliteDatabase = require('better-sqlite3') as typeof Database
+const { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } = require('node:fs') as typeof import('node:fs')
 
 function addFileTypes(db: Database.Database): void {
   db.exec('ALTER TABLE torrents ADD COLUMN ftypes INTEGER NOT NULL DEFAULT 0')
@@ -177,7 +184,7 @@ export class SqliteIndex implements IndexStore {
     checkHeader(path)
     let db: Database.Database
     try {
-      db = new Database(path, { timeout: BUSY_TIMEOUT_MS, fileMustExist: Boolean(options.readonly) })
+      db = new SqliteDatabase(path, { timeout: BUSY_TIMEOUT_MS, fileMustExist: Boolean(options.readonly) })
     } catch (err) {
       throw new BtError(`${path}: ${errorMessage(err)}`, ExitCode.io)
     }
