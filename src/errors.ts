@@ -56,6 +56,7 @@ const REASONS: Record<string, string> = {
   EADDRNOTAVAIL: 'address not available on this machine',
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
+  ECONNABORTED: 'connection aborted',
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
   ETIMEDOUT: 'connection timed out',
@@ -65,7 +66,7 @@ const REASONS: Record<string, string> = {
   EAI_AGAIN: 'host not found',
 }
 
-const NETWORK = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_NONAME', 'EAI_AGAIN'])
+const NETWORK = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_NONAME', 'EAI_AGAIN'])
 
 /** The words for an errno code (`ENOENT` → `no such file or directory`), or undefined for an unknown one. */
 export function systemReason(code: string | undefined): string | undefined {

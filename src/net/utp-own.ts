@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Duplex } from 'node:stream'
 import type { PeerSocket } from './utp.js'
+import { systemReason } from '../errors.js'
 
 interface Native {
   open(host: string, port: number, rcvbuf: number, sndbuf: number, data: Buffer, meta: Buffer, onEvents: () => void): [unknown, number, number]
@@ -44,7 +45,6 @@ const DATA_BYTES = 1024 * 1024
 /** libutp wants utp_check_timeouts about every 500 ms (it does nothing more often). */
 const TICK_MS = 500
 const ERROR_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT']
-const ERROR_TEXT = ['connection refused', 'connection reset', 'connection timed out']
 
 let native: Native | null | undefined
 let loadError = ''
@@ -338,7 +338,7 @@ export class OwnConnection extends Duplex implements PeerSocket {
 
   onError(code: number): void {
     const name = ERROR_CODES[code] ?? 'ECONNABORTED'
-    const text = ERROR_TEXT[code] ?? 'connection aborted'
+    const text = systemReason(name)!
     const where = this.remoteAddress ? ` to ${this.remoteAddress.includes(':') ? `[${this.remoteAddress}]` : this.remoteAddress}:${this.remotePort}` : ''
     this.destroy(Object.assign(new Error(`uTP connection${where}: ${text}`), { code: name }))
   }

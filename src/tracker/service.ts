@@ -76,7 +76,9 @@ export async function startTracker(opts: TrackerServiceOptions = {}): Promise<Tr
     const wantBatch = (opts.udpPort ?? 0) >= 0 && opts.udpBatch !== false
     const native = wantBatch ? loadUdpBatch(opts.udpBatchModule) : undefined
     if (wantBatch && !native && process.env.BT_UDP_NATIVE !== '0') log(`warning: no batched UDP I/O, using node's dgram (more CPU per announce): ${nativeUdpMissing()}`)
-    for (const host of await resolveListenHosts(opts.hosts ?? ['127.0.0.1'])) {
+    // No hosts (bt serve --tracker): the core only, answering through serve's own HTTP listener.
+    const hosts = opts.hosts ?? ['127.0.0.1']
+    for (const host of hosts.length > 0 ? await resolveListenHosts(hosts) : []) {
       // The first listener of each kind may pick a port (0); the others of that kind reuse it.
       if ((opts.httpPort ?? 0) >= 0) {
         const port = http[0]?.address.port ?? opts.httpPort ?? 0

@@ -154,6 +154,9 @@ test('a blocked read resumes after a seek elsewhere is served (pread in two plac
 test('removing a torrent ends its blocked reads with EIO and hides it', async () => {
   const t = movie.torrent
   allUnavailable(movie)
+  // The previous test waited on piece 20 too: its wish goes when its file is released, which can lag under load, and
+  // a stale wish would pass the wait below before this read has even opened the file.
+  await waitFor('the previous reads to be released', () => t.wishes.size === 0)
   const c = preadChild(join(mnt, 'movie.bin'), [[5 * MiB, 4096]])
   await waitFor('the read to wait', () => t.priority(20) === Priority.now)
   fs.remove(t)
@@ -168,6 +171,7 @@ test('removing a torrent ends its blocked reads with EIO and hides it', async ()
 test('a blocked read ends with EIO on unmount, and the mount goes away', async () => {
   const t = movie.torrent
   allUnavailable(movie)
+  await waitFor('the previous reads to be released', () => t.wishes.size === 0)
   const c = preadChild(join(mnt, 'movie.bin'), [[4 * MiB + 3, 10_000]])
   await waitFor('the read to wait', () => t.priority(16) === Priority.now)
   await fs.unmount()
