@@ -3,7 +3,7 @@
 
 import net from 'node:net'
 import { BtError, ExitCode, systemReason } from '../errors.js'
-import { UtpEndpoint, type PeerSocket } from './utp.js'
+import { UtpEndpoint, utpBinding, type PeerSocket } from './utp.js'
 import { shareAcceptedReads } from './shared-read.js'
 
 export interface ListenOptions {
@@ -47,9 +47,9 @@ export async function listenTransports(o: ListenOptions): Promise<Listeners> {
             port = (servers[0].address() as net.AddressInfo).port
           }
         }
-        const host = utpHost(o.hosts)
+        const host = o.utp ? utpHost(o.hosts, utpBinding(o.utpModule) === 'own') : null
         if (!o.utp || host === null) {
-          if (!o.tcp) throw new BtError('--no-tcp needs uTP, and uTP runs over IPv4 only: give an IPv4 --bind address', ExitCode.usage)
+          if (!o.tcp) throw new BtError('--no-tcp needs uTP, and uTP (utp-native) runs over IPv4 only: give an IPv4 --bind address', ExitCode.usage)
           return { port, servers }
         }
         const utp = await UtpEndpoint.open({ port, host, module: o.utpModule }, o.warn)
@@ -72,11 +72,14 @@ export async function listenTransports(o: ListenOptions): Promise<Listeners> {
   throw new BtError(`cannot listen on port ${wanted}: ${systemReason(code) ?? (lastErr as Error)?.message}`, ExitCode.network)
 }
 
-// uTP binds IPv4 only: every IPv4 address when TCP listens on all interfaces (or on '::', dual stack), else the first
-// IPv4 listen address; null (no uTP) when only IPv6 addresses are asked for.
-function utpHost(hosts: Array<string | undefined>): string | undefined | null {
+// uTP is one UDP socket: the default address (dual stack with our binding) when TCP listens on all interfaces, else
+// the first IPv4 listen address, else (our binding only: utp-native is IPv4-only) the first IPv6 one; null for none.
+// A list of both families therefore gets uTP on its IPv4 address only.
+function utpHost(hosts: Array<string | undefined>, ipv6: boolean): string | undefined | null {
   if (hosts.some((h) => h === undefined || h === '::' || h === '0.0.0.0')) return undefined
-  return hosts.find((h): h is string => h !== undefined && net.isIPv4(h)) ?? null
+  const v4 = hosts.find((h): h is string => h !== undefined && net.isIPv4(h))
+  if (v4 !== undefined) return v4
+  return (ipv6 ? hosts.find((h): h is string => h !== undefined && net.isIPv6(h)) : undefined) ?? null
 }
 
 function tcpServer(port: number, host: string | undefined, onSocket: (s: net.Socket) => void): Promise<net.Server> {

@@ -193,9 +193,10 @@ export class Client extends EventEmitter implements ClientContext {
     const hostOf = (f: 4 | 6) => (explicit.length ? explicit.find((h) => hostFamily(h) === f) : f === 4 ? '0.0.0.0' : '::')
     const path6 = statePath.replace(/(\.json)?$/, (ext) => `6${ext}`)
     // With uTP on the listen port, the IPv4 node shares that UDP socket (libutp takes its packets, the DHT the rest).
-    let shared = o.port === undefined && this.utp ? this.utp.datagramSocket() : undefined
-    // A dual-stack uTP socket holds the IPv6 port number too: the IPv6 node shares it when it runs on that port.
-    const shared6 = o.port === undefined && this.utp?.dualStack ? this.utp.datagramSocket(6) : undefined
+    let shared = o.port === undefined && this.utp?.canDial('127.0.0.1') ? this.utp.datagramSocket() : undefined
+    // A uTP socket that speaks IPv6 (dual stack, or bound to an IPv6 --bind address) holds the IPv6 port number too:
+    // the IPv6 node shares it when it runs on that port.
+    const shared6 = o.port === undefined && this.utp?.canDial('::1') ? this.utp.datagramSocket(6) : undefined
     const make = (family: 4 | 6, host: string, port: number): DhtNode => {
       const socket = family === 4 ? shared : port === this.listenPort ? shared6 : undefined
       const node = new DhtNode({ family, port, host, socket, bootstrap: o.bootstrap, statePath: family === 4 ? statePath : path6 })

@@ -108,21 +108,30 @@ test('a candidate whose UDP twin is taken fails with a clear error, and the next
   }
 })
 
-test('several listen addresses: TCP on each (one port), uTP on the IPv4 one; IPv6 addresses alone get no uTP', async () => {
+test('several listen addresses: TCP on each (one port), uTP on the IPv4 one; IPv6 addresses alone get uTP on ::1 with our binding, none with utp-native', async () => {
   const both = await listenTransports({ candidates: [0], hosts: ['127.0.0.1', '::1'], tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
   open.push(both)
   assert.is(both.servers.length, 2)
   assert.equal(both.servers.map((s) => (s.address() as net.AddressInfo).port), [both.port, both.port])
   assert.ok(both.utp, 'uTP on 127.0.0.1')
+  assert.ok(both.utp!.canDial('127.0.0.1') && !both.utp!.canDial('::1'), 'the uTP socket is the IPv4 one')
   const v6 = await listenTransports({ candidates: [0], hosts: ['::1'], tcp: true, utp: true, onTcp: noop, onUtp: noop, warn: noop })
   open.push(v6)
   assert.is(v6.servers.length, 1)
-  assert.is(v6.utp, undefined)
+  assert.ok(v6.utp, 'uTP on ::1 (our binding)')
+  assert.is(v6.utp!.port, v6.port)
+  assert.ok(v6.utp!.canDial('::1') && !v6.utp!.canDial('127.0.0.1'), 'the uTP socket is the IPv6 one')
+  const v6only = await listenTransports({ candidates: [0], hosts: ['::1'], tcp: false, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+  open.push(v6only)
+  assert.ok(v6only.utp, '--no-tcp on ::1 listens over uTP')
+  const old = await listenTransports({ candidates: [0], hosts: ['::1'], tcp: true, utp: true, utpModule: 'utp-native', onTcp: noop, onUtp: noop, warn: noop })
+  open.push(old)
+  assert.is(old.utp, undefined, 'utp-native is IPv4-only')
   try {
-    await listenTransports({ candidates: [0], hosts: ['::1'], tcp: false, utp: true, onTcp: noop, onUtp: noop, warn: noop })
+    await listenTransports({ candidates: [0], hosts: ['::1'], tcp: false, utp: true, utpModule: 'utp-native', onTcp: noop, onUtp: noop, warn: noop })
     assert.unreachable('listened on nothing')
   } catch (err) {
-    assert.match((err as Error).message, /uTP runs over IPv4 only/)
+    assert.match((err as Error).message, /uTP \(utp-native\) runs over IPv4 only/)
   }
 })
 

@@ -138,6 +138,21 @@ test('a default client: uTP dual stack on its port, and both DHT nodes share tha
   }
 })
 
+test('a client bound to ::1 only: uTP on ::1 at its port, and its IPv6 DHT node shares that socket', async () => {
+  const c = new Client({ port: 0, hosts: ['::1'], resumeDir: join(tmpDir('bt-resume-'), 'r'), dht: { bootstrap: false, statePath: join(tmpDir('bt-dht-'), 'dht.json') } })
+  try {
+    const port = await c.listen()
+    assert.ok(c.dht6, 'the IPv6 DHT node runs')
+    assert.is(c.dht6!.port, port, 'on the listen port (it shares the uTP socket instead of losing the port to it)')
+    const b = await open('::1')
+    const sock = b.connect('::1', port, 5000)
+    await once(sock, 'connect', 5000)
+    sock.destroy()
+  } finally {
+    await c.destroy()
+  }
+})
+
 // libtorrent with TCP off: only uTP reaches it. A seed meeting a seed is pointless, so libtorrent closes the
 // connection as soon as our bitfield says we have everything: its FIN carries the close reason.
 const UTP_ONLY = { enable_outgoing_tcp: false, enable_incoming_tcp: false }
