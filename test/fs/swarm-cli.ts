@@ -58,7 +58,7 @@ export async function withMount(m: Mount, fn: () => Promise<void>): Promise<void
   try {
     await fn()
   } catch (err) {
-    if (err instanceof Error) err.message += `\n--- torrentfs stderr ---\n${m.child.stderr().slice(-4000)}`
+    if (err instanceof Error) err.message += `\n--- torrentfs stderr ---\n${m.child.stderr().slice(-8000)}`
     throw err
   } finally {
     await stopTorrentfs(m)
