@@ -170,7 +170,7 @@ export class TorrentFS {
     const now = Date.now()
     const old = [...this.pending].filter((r) => now - r.since >= minMs)
     if (old.length === 0) return 0
-    this.log(`torrentfs: ${old.length} of ${this.pending.size} reads waiting for ${minMs / 1000} s or more`)
+    this.log(`torrentfs: ${old.length} of ${this.pending.size} reads waiting for ${minMs / 1000} s or more (${((now - this.mountTime.getTime()) / 1000).toFixed(1)} s after start)`)
     const torrents = new Set<FileNode['torrent']>()
     for (const r of old.slice(0, 64)) {
       const t = r.file.node.torrent

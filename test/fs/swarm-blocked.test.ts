@@ -10,7 +10,7 @@ import { tmpDir } from '../helpers/tmp.js'
 import { makeTestTorrent, seedWith, stopAll, type TestTorrent } from '../helpers/swarm.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { preadChild, delay, start, within, watchdog } from './helpers.js'
-import { KiB, MiB, copyTorrent, freePort, md5Range, mountDirs, startTorrentfs, stopTorrentfs, withMount } from './swarm-cli.js'
+import { KiB, MiB, copyTorrent, freePort, md5Range, mountDirs, seederState, startTorrentfs, stopTorrentfs, withMount } from './swarm-cli.js'
 
 watchdog(58_000)
 
@@ -61,14 +61,14 @@ test('a --peer that is not listening yet: the read completes once a bt seeder st
     const r = await blockedRead(join(m.mnt, 'file.bin'), 3 * MiB + 100, 200 * KiB)
     assert.is(many.stdout(), '', 'reads of pieces nobody has returned')
     const seededAt = Date.now()
-    await seedWith(tt, {}, { port })
-    await within(r.exited, 30_000, 'the blocked read after the seeder started')
+    const seeder = await seedWith(tt, {}, { port })
+    await within(r.exited, 30_000, () => `the blocked read after the seeder started\n${seederState(seeder.torrent)}`)
     log(`re-dial: read done ${Date.now() - seededAt} ms after the seeder started, ${Date.now() - mountedAt} ms after mount`)
     assert.equal(r.results(), [{ offset: 3 * MiB + 100, n: 200 * KiB, md5: md5Range(src, 3 * MiB + 100, 200 * KiB) }])
     // On a timeout: which of the reads ended (the child's stderr), and torrentfs's own list of the reads it still
     // has (withMount appends its log: --verbose lists reads waiting over 5 s, the pieces they miss, the peers).
     const ended = () => many.stderr().split('\n').filter((l) => l.startsWith('read ')).length
-    assert.is(await within(many.exited, 10_000, () => `the twenty-four reads (${ended()} ended ${Date.now() - seededAt} ms after the seeder started):\n${many.stderr()}`), 0, many.stdout() + many.stderr())
+    assert.is(await within(many.exited, 10_000, () => `the twenty-four reads (${ended()} ended ${Date.now() - seededAt} ms after the seeder started):\n${many.stderr()}${seederState(seeder.torrent)}`), 0, many.stdout() + many.stderr())
     assert.equal(JSON.parse(many.stdout()), offsets.map((o) => ({ offset: o, md5: md5Range(src, o, 1000) })))
     manyReadsStderr = m.child.stderr()
   })
