@@ -32,6 +32,17 @@ class ClientMountedTorrent implements MountedTorrent {
   createPriorityHandle(): PriorityHandle {
     return this.torrent.createPriorityHandle()
   }
+  describe(): string {
+    const t = this.torrent
+    const p = t.picker
+    const inFlight = p ? [...p.inProgress.values()].map((x) => `${x.index}${x.complete ? '(written?)' : `(${x.receivedCount}/${x.blocks} got, ${x.pending} asked)`}`) : []
+    const peers = [...t.peers.values()].map((peer) => {
+      const w = peer.wire
+      const s = peer.socket as { bytesRead?: number; bytesWritten?: number; localPort?: number; remotePort?: number; writableLength: number; _handle?: { reading?: boolean } }
+      return `${peer.key}${w.peerChoking ? ' choking us' : ''}${w.amInterested ? '' : ' not interested'} ${peer.outstanding.size} asked (wire ${w.requests.length}), got ${w.downloaded} B; ${s.bytesRead === undefined ? 'uTP' : `TCP ${s.localPort}->${s.remotePort} read ${s.bytesRead} B wrote ${s.bytesWritten} B reading ${s._handle?.reading}`} backlog ${w.backlog}+${s.writableLength}`
+    })
+    return `${t.state}, have ${p?.haveCount ?? 0}/${this.metainfo.pieceCount}, peers [${peers.join('; ')}], pieces in flight [${inFlight.join(' ')}]`
+  }
 }
 
 export interface ClientProviderOptions {

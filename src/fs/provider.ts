@@ -4,7 +4,11 @@
 import type { ReadableTorrent } from '../stream/source.js'
 
 /** A torrent torrentfs can show: readable, with the name of its top-level entry in the mount. */
-export type MountedTorrent = ReadableTorrent & { readonly name: string }
+export type MountedTorrent = ReadableTorrent & {
+  readonly name: string
+  /** One line on the torrent's state (peers, pieces in flight) for diagnostics; optional. */
+  describe?(): string
+}
 
 export type MetainfoKind = 'torrent' | 'magnet'
 

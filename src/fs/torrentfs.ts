@@ -19,8 +19,18 @@ export interface TorrentFSOptions {
 }
 
 interface OpenFile {
+  path: string
   node: FileNode
   reader: Reader
+}
+
+/** A read the kernel is waiting on (for the stall report). */
+interface PendingRead {
+  fd: number
+  file: OpenFile
+  pos: number
+  len: number
+  since: number
 }
 
 // errno values as fuse-native wants them (negative).
@@ -41,15 +51,21 @@ const S_IFDIR = 0o040000
 const S_IFREG = 0o100000
 
 const MOUNT_TIMEOUT_MS = 15_000
+// With a log (verbose), reads that have waited this long are listed every so often: a read that never ends shows
+// up in the log with what it waits for, instead of as a silent hang.
+const STALL_REPORT_MS = 5_000
 
 export class TorrentFS {
   readonly mountDir: string
   readonly tree: TorrentTree
   private readonly readahead: number
   private readonly log: (line: string) => void
+  private readonly logging: boolean
   private readonly debug: boolean
   private readonly mountTime = new Date()
   private readonly files = new Map<number, OpenFile>()
+  private readonly pending = new Set<PendingRead>()
+  private stallTimer: NodeJS.Timeout | undefined
   private nextFd = 1
   private fuse: Fuse | undefined
   private state: 'new' | 'mounting' | 'mounted' | 'unmounting' | 'unmounted' = 'new'
@@ -60,6 +76,7 @@ export class TorrentFS {
     this.mountDir = mountDir
     this.readahead = opts.readahead ?? DEFAULT_READAHEAD
     this.log = opts.log ?? (() => {})
+    this.logging = opts.log !== undefined
     this.debug = opts.debug ?? false
     this.tree = new TorrentTree(this.mountTime)
   }
@@ -118,12 +135,17 @@ export class TorrentFS {
     }
     this.state = 'mounted'
     this.log(`torrentfs: mounted at ${this.mountDir}`)
+    if (this.logging) {
+      this.stallTimer = setInterval(() => this.reportStalls(STALL_REPORT_MS), STALL_REPORT_MS)
+      this.stallTimer.unref()
+    }
   }
 
   /** Fail every waiting read with EIO, then unmount (lazily, so open files do not block it). */
   async unmount(): Promise<void> {
     if (this.state !== 'mounted' && this.state !== 'mounting') return
     this.state = 'unmounting'
+    clearInterval(this.stallTimer)
     for (const f of this.files.values()) f.reader.close()
     const fuse = this.fuse!
     const ok = await new Promise<boolean>((resolve) => fuse.unmount((err) => resolve(!err)))
@@ -133,6 +155,36 @@ export class TorrentFS {
     }
     this.state = 'unmounted'
     this.log(`torrentfs: unmounted ${this.mountDir}`)
+  }
+
+  /** Reads the kernel is waiting on right now. */
+  get pendingReads(): number {
+    return this.pending.size
+  }
+
+  /**
+   * Log the reads that have waited at least `minMs`: file, handle, range, how long, and which of their pieces the
+   * torrent does not have yet; then the torrent's own view (peers, pieces in flight). Returns how many it listed.
+   */
+  reportStalls(minMs = 0): number {
+    const now = Date.now()
+    const old = [...this.pending].filter((r) => now - r.since >= minMs)
+    if (old.length === 0) return 0
+    this.log(`torrentfs: ${old.length} of ${this.pending.size} reads waiting for ${minMs / 1000} s or more (${((now - this.mountTime.getTime()) / 1000).toFixed(1)} s after start)`)
+    const torrents = new Set<FileNode['torrent']>()
+    for (const r of old.slice(0, 64)) {
+      const t = r.file.node.torrent
+      torrents.add(t)
+      const pl = t.metainfo.pieceLength
+      const abs = r.file.node.offset + r.pos
+      const first = Math.floor(abs / pl)
+      const last = Math.floor((abs + Math.max(1, Math.min(r.len, r.file.node.length - r.pos)) - 1) / pl)
+      const missing: number[] = []
+      for (let p = first; p <= last; p++) if (!t.hasPiece(p)) missing.push(p)
+      this.log(`torrentfs:   ${r.file.path} fd ${r.fd} at ${r.pos} +${r.len}: ${((now - r.since) / 1000).toFixed(1)} s, pieces ${first}-${last}, missing ${missing.length ? missing.join(',') : 'none'}${r.file.reader.closed ? ' (reader closed)' : ''}`)
+    }
+    for (const t of torrents) if (t.describe) this.log(`torrentfs:   ${t.name}: ${t.describe()}`)
+    return old.length
   }
 
   private statOf(node: FsNode): FuseNative.Stat {
@@ -198,16 +250,25 @@ export class TorrentFS {
         if ((flags & O_ACCMODE) !== 0 || flags & O_TRUNC) return cb(EROFS)
         const reader = new Reader(node.torrent, { start: node.offset, end: node.offset + node.length, readahead: this.readahead })
         const fd = this.allocFd()
-        this.files.set(fd, { node, reader })
+        this.files.set(fd, { path, node, reader })
         cb(0, fd)
       },
       read: (_path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (code: number) => void) => {
         const f = this.files.get(fd)
         if (!f) return cb(EBADF)
-        f.reader.read(len === buf.length ? buf : buf.subarray(0, len), pos).then(cb, (err) => {
-          if (!f.reader.closed) this.log(`torrentfs: read of ${f.node.torrent.name} at ${pos} failed: ${errorMessage(err)}`)
-          cb(EIO)
-        })
+        const entry: PendingRead = { fd, file: f, pos, len, since: Date.now() }
+        this.pending.add(entry)
+        f.reader.read(len === buf.length ? buf : buf.subarray(0, len), pos).then(
+          (n) => {
+            this.pending.delete(entry)
+            cb(n)
+          },
+          (err) => {
+            this.pending.delete(entry)
+            if (!f.reader.closed) this.log(`torrentfs: read of ${f.node.torrent.name} at ${pos} failed: ${errorMessage(err)}`)
+            cb(EIO)
+          },
+        )
       },
       release: (_path: string, fd: number, cb: (code: number) => void) => {
         const f = this.files.get(fd)

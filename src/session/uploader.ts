@@ -62,7 +62,12 @@ export class Uploader {
     if (!src.have(index)) return respond(new Error('piece not available'))
     // Choking keeps a non-uploading client's peers out, except for BEP 6 allowed-fast pieces: refuse those too.
     if (!src.enabled()) return respond(new Error('not uploading'))
-    peer.uploadQueue.push({ index, offset, length, respond })
+    // bittorrent-protocol pushed this request's entry last, just before emitting it. Served and answered only while
+    // that very entry is still pending: after a choke (which drops every pending request) the peer may ask for the
+    // same block again, and answering the stale entry would take the new one out of the wire unanswered (its respond
+    // matches by piece, offset and length); the peer then waits for a block that never comes.
+    const wireRequest = peer.wire.peerRequests[peer.wire.peerRequests.length - 1]
+    peer.uploadQueue.push({ index, offset, length, respond, wireRequest })
     peer.uploadQueuedBytes += length
     this.pump(peer)
   }
@@ -105,14 +110,15 @@ export class Uploader {
       }
       peer.uploadQueue.shift()
       peer.uploadQueuedBytes -= req.length
-      // Cancelled since it was queued (bittorrent-protocol dropped it): don't spend a read or tokens on it.
-      if (!stillRequested(peer, req.index, req.offset, req.length)) continue
+      // Cancelled or choked since it was queued (bittorrent-protocol dropped it): don't spend a read or tokens on it.
+      if (!stillRequested(peer, req.wireRequest)) continue
       this.bandwidth.consume(req.length)
       peer.uploadsInFlight++
       this.source.read(req.index, req.offset, req.length).then(
         (buf) => {
           peer.uploadsInFlight--
           if (peer.wire.destroyed) return
+          if (!stillRequested(peer, req.wireRequest)) return this.pump(peer)
           peer.up.add(req.length)
           this.meter.add(req.length)
           req.respond(null, buf)
@@ -128,11 +134,9 @@ export class Uploader {
   }
 }
 
-function stillRequested(peer: Peer, index: number, offset: number, length: number): boolean {
-  const pending = peer.wire.peerRequests
-  for (let i = 0; i < pending.length; i++) {
-    const r = pending[i]
-    if (r.piece === index && r.offset === offset && r.length === length) return true
-  }
+/** The wire still holds this very request entry (not merely an equal one asked for again after a choke). */
+function stillRequested(peer: Peer, wireRequest: object | undefined): boolean {
+  const pending = peer.wire.peerRequests as object[]
+  for (let i = 0; i < pending.length; i++) if (pending[i] === wireRequest) return true
   return false
 }

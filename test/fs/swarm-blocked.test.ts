@@ -10,7 +10,7 @@ import { tmpDir } from '../helpers/tmp.js'
 import { makeTestTorrent, seedWith, stopAll, type TestTorrent } from '../helpers/swarm.js'
 import { startLibtorrent, type LtHandle } from '../helpers/libtorrent.js'
 import { preadChild, delay, start, within, watchdog } from './helpers.js'
-import { KiB, MiB, copyTorrent, freePort, md5Range, mountDirs, startTorrentfs, stopTorrentfs, withMount } from './swarm-cli.js'
+import { KiB, MiB, copyTorrent, freePort, md5Range, mountDirs, seederState, startTorrentfs, stopTorrentfs, withMount } from './swarm-cli.js'
 
 watchdog(58_000)
 
@@ -30,11 +30,13 @@ test.after(async () => {
   await Promise.allSettled(lts.map((l) => l.stop()))
 })
 
-// N reads at once on one open file (a thread pool big enough for all of them), one JSON line of {offset, md5}s.
+// N reads at once on one open file (a thread pool big enough for all of them), one JSON line of {offset, md5}s; each
+// read says on stderr when it ends, so a timeout shows which ones did.
 const CONCURRENT = `const { open } = require('node:fs/promises'); const { createHash } = require('node:crypto');
-(async () => { const [file, ...offs] = process.argv.slice(1); const fh = await open(file, 'r');
+(async () => { const [file, ...offs] = process.argv.slice(1); const fh = await open(file, 'r'); const t0 = Date.now();
   const out = await Promise.all(offs.map(async (o) => { const b = Buffer.alloc(1000);
-    const { bytesRead } = await fh.read(b, 0, 1000, Number(o)); return { offset: Number(o), md5: createHash('md5').update(b.subarray(0, bytesRead)).digest('hex') } }));
+    const { bytesRead } = await fh.read(b, 0, 1000, Number(o)); process.stderr.write('read ' + o + ' done at ' + (Date.now() - t0) + ' ms\\n');
+    return { offset: Number(o), md5: createHash('md5').update(b.subarray(0, bytesRead)).digest('hex') } }));
   console.log(JSON.stringify(out)); await fh.close() })().catch((e) => { console.log(JSON.stringify({ error: e.code })); process.exit(1) })`
 
 /** Start a pread that must still be waiting after `ms`. */
@@ -59,11 +61,14 @@ test('a --peer that is not listening yet: the read completes once a bt seeder st
     const r = await blockedRead(join(m.mnt, 'file.bin'), 3 * MiB + 100, 200 * KiB)
     assert.is(many.stdout(), '', 'reads of pieces nobody has returned')
     const seededAt = Date.now()
-    await seedWith(tt, {}, { port })
-    await within(r.exited, 30_000, 'the blocked read after the seeder started')
+    const seeder = await seedWith(tt, {}, { port })
+    await within(r.exited, 30_000, () => `the blocked read after the seeder started\n${seederState(seeder.torrent)}`)
     log(`re-dial: read done ${Date.now() - seededAt} ms after the seeder started, ${Date.now() - mountedAt} ms after mount`)
     assert.equal(r.results(), [{ offset: 3 * MiB + 100, n: 200 * KiB, md5: md5Range(src, 3 * MiB + 100, 200 * KiB) }])
-    assert.is(await within(many.exited, 10_000, 'the twenty-four reads'), 0, many.stdout() + many.stderr())
+    // On a timeout: which of the reads ended (the child's stderr), and torrentfs's own list of the reads it still
+    // has (withMount appends its log: --verbose lists reads waiting over 5 s, the pieces they miss, the peers).
+    const ended = () => many.stderr().split('\n').filter((l) => l.startsWith('read ')).length
+    assert.is(await within(many.exited, 10_000, () => `the twenty-four reads (${ended()} ended ${Date.now() - seededAt} ms after the seeder started):\n${many.stderr()}${seederState(seeder.torrent)}`), 0, many.stdout() + many.stderr())
     assert.equal(JSON.parse(many.stdout()), offsets.map((o) => ({ offset: o, md5: md5Range(src, o, 1000) })))
     manyReadsStderr = m.child.stderr()
   })

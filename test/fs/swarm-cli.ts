@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert'
 import { ROOT } from '../helpers/cli.js'
 import { tmpDir } from '../helpers/tmp.js'
 import type { TestTorrent } from '../helpers/swarm.js'
+import type { Torrent } from '../../src/session/torrent.js'
 import { cleanupMount, isMounted, start, waitFor, within, type Child } from './helpers.js'
 
 export const KiB = 1024
@@ -58,7 +59,7 @@ export async function withMount(m: Mount, fn: () => Promise<void>): Promise<void
   try {
     await fn()
   } catch (err) {
-    if (err instanceof Error) err.message += `\n--- torrentfs stderr ---\n${m.child.stderr().slice(-4000)}`
+    if (err instanceof Error) err.message += `\n--- torrentfs stderr ---\n${m.child.stderr().slice(-8000)}`
     throw err
   } finally {
     await stopTorrentfs(m)
@@ -105,4 +106,17 @@ export async function assertPreads(file: string, src: string, length: number, ra
     const n = Math.min(len, length - off)
     assert.equal(got[i], { offset: off, n, md5: md5Range(src, off, n) }, `pread ${off}:${len}`)
   })
+}
+
+/**
+ * A seeder's side of its connections, one line per peer, for a timeout message: whether it chokes the peer, what the
+ * peer asked that is still queued or being read, what it sent, and the socket's byte counts (compare them with
+ * torrentfs's own line in its --verbose log and with `ss -ti`).
+ */
+export function seederState(t: Torrent): string {
+  const lines = [...t.peers.values()].map((p) => {
+    const s = p.socket as { bytesRead?: number; bytesWritten?: number; localPort?: number; remotePort?: number; writableLength: number }
+    return `seeder peer ${p.key}: ${p.wire.amChoking ? 'choking' : 'unchoked'}, ${p.wire.peerInterested ? 'interested' : 'not interested'}, ${p.wire.peerRequests.length} requests in the wire, ${p.uploadQueue.length} queued, ${p.uploadsInFlight} reading${p.uploadWaiting ? ', waiting for tokens or drain' : ''}, sent ${p.wire.uploaded} B of blocks; socket ${s.localPort}<-${s.remotePort} read ${s.bytesRead} B wrote ${s.bytesWritten} B, ${s.writableLength} B unsent`
+  })
+  return lines.length ? lines.join('\n') : 'seeder has no peers'
 }
