@@ -13,25 +13,12 @@ import { within } from '../helpers/wait.js'
 import { tmpDir } from '../helpers/tmp.js'
 import { join } from 'node:path'
 import { Client } from '../../src/session/client.js'
+import { endpointsFor, once } from './utp-endpoints.js'
 
-const endpoints: UtpEndpoint[] = []
 const peers: LtHandle[] = []
-async function open(host: string): Promise<UtpEndpoint> {
-  const e = await UtpEndpoint.open({ port: 0, host, module: 'own' }, (m) => assert.unreachable(m))
-  if (!e) throw new Error('native/utp did not load')
-  endpoints.push(e)
-  return e
-}
-test.after.each(async () => {
-  await Promise.allSettled(peers.splice(0).map((p) => p.stop()))
-  await Promise.allSettled(endpoints.splice(0).map((e) => e.close()))
-})
+const openEndpoint = endpointsFor(test, () => Promise.allSettled(peers.splice(0).map((p) => p.stop())))
+const open = (host: string) => openEndpoint(host, 'own')
 
-const once = <T = void>(s: NodeJS.EventEmitter, ev: string, ms: number): Promise<T> =>
-  within(new Promise<T>((resolve, reject) => {
-    s.once(ev, resolve as (...a: unknown[]) => void)
-    if (ev !== 'error') s.once('error', reject)
-  }), ms, `'${ev}' event`)
 
 /** b dials a at host and sends a line; resolves with both ends once the line arrived. */
 async function pair(a: UtpEndpoint, b: UtpEndpoint, host: string): Promise<[PeerSocket, PeerSocket]> {

@@ -15,26 +15,11 @@ import { makeTestTorrent } from '../helpers/swarm.js'
 import { seededBytes, tmpDir } from '../helpers/tmp.js'
 import { within, waitFor } from '../helpers/wait.js'
 import { DhtNode } from '../../src/discovery/dht.js'
+import { endpointsFor, once } from './utp-endpoints.js'
 
-const endpoints: UtpEndpoint[] = []
 const peers: LtHandle[] = []
-async function open(): Promise<UtpEndpoint> {
-  const e = await UtpEndpoint.open({ port: 0, host: '127.0.0.1' }, (m) => assert.unreachable(m))
-  if (!e) throw new Error('utp-native did not load')
-  endpoints.push(e)
-  return e
-}
-test.after.each(async () => {
-  await Promise.allSettled(peers.splice(0).map((p) => p.stop()))
-  await Promise.allSettled(endpoints.splice(0).map((e) => e.close()))
-})
+const open = endpointsFor(test, () => Promise.allSettled(peers.splice(0).map((p) => p.stop())))
 
-// Resolves on `ev`; an 'error' first rejects (unless 'error' is the event awaited).
-const once = <T = void>(s: NodeJS.EventEmitter, ev: string, ms: number): Promise<T> =>
-  within(new Promise<T>((resolve, reject) => {
-    s.once(ev, resolve as (...a: unknown[]) => void)
-    if (ev !== 'error') s.once('error', reject)
-  }), ms, `'${ev}' event`)
 
 // Under heavy load (load average 20-30 on this 2-core machine) a first uTP dial to libtorrent has gone unanswered
 // for both its SYN and libutp's retransmission 3 s later (3 of ~12 runs; never in 40 dials on a quieter machine).
@@ -70,9 +55,8 @@ test('the own binding is the default here (npm run build compiled it); utp-nativ
 })
 
 test('utp-native still works as the fallback backend: connect, echo, end', async () => {
-  const a = await UtpEndpoint.open({ port: 0, host: '127.0.0.1', module: 'utp-native' }, (m) => assert.unreachable(m))
-  const b = await UtpEndpoint.open({ port: 0, host: '127.0.0.1', module: 'utp-native' }, (m) => assert.unreachable(m))
-  endpoints.push(a!, b!)
+  const a = await open('127.0.0.1', 'utp-native')
+  const b = await open('127.0.0.1', 'utp-native')
   assert.is(a!.binding, 'utp-native')
   const incoming = once<PeerSocket>(a!, 'connection', 5000)
   const c = b!.connect('127.0.0.1', a!.port, 5000)
