@@ -79,7 +79,8 @@ function utpHost(hosts: Array<string | undefined>, ipv6: boolean): string | unde
   if (hosts.some((h) => h === undefined || h === '::' || h === '0.0.0.0')) return undefined
   const v4 = hosts.find((h): h is string => h !== undefined && net.isIPv4(h))
   if (v4 !== undefined) return v4
-  return (ipv6 ? hosts.find((h): h is string => h !== undefined && net.isIPv6(h)) : undefined) ?? null
+  // An IPv4-mapped address (::ffff:a.b.c.d) cannot be bound by an IPv6 UDP socket (EINVAL): no uTP for it.
+  return (ipv6 ? hosts.find((h): h is string => h !== undefined && net.isIPv6(h) && !/^::ffff:/i.test(h)) : undefined) ?? null
 }
 
 function tcpServer(port: number, host: string | undefined, onSocket: (s: net.Socket) => void): Promise<net.Server> {
