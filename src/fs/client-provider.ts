@@ -10,6 +10,7 @@ import type { PeerAddress } from '../discovery/peer-address.js'
 import type { Client } from '../session/client.js'
 import type { Torrent } from '../session/torrent.js'
 import type { PriorityHandle } from '../session/priority.js'
+import type { FileLease } from '../storage/file-storage.js'
 import type { MetainfoKind, MountedTorrent, TorrentProvider } from './provider.js'
 
 /** A session Torrent whose metadata is known, seen through the ReadableTorrent interface. */
@@ -31,6 +32,10 @@ class ClientMountedTorrent implements MountedTorrent {
   }
   createPriorityHandle(): PriorityHandle {
     return this.torrent.createPriorityHandle()
+  }
+  openForRead(index: number): Promise<FileLease> {
+    if (!this.torrent.storage) return Promise.reject(new BtError(`${this.name}: no storage`, ExitCode.io))
+    return this.torrent.storage.openForRead(index)
   }
   describe(): string {
     const t = this.torrent

@@ -2,12 +2,18 @@
 // again. ClientTorrentProvider (the session Client) is the one torrentfs uses.
 
 import type { ReadableTorrent } from '../stream/source.js'
+import type { FileLease } from '../storage/file-storage.js'
 
 /** A torrent torrentfs can show: readable, with the name of its top-level entry in the mount. */
 export type MountedTorrent = ReadableTorrent & {
   readonly name: string
   /** One line on the torrent's state (peers, pieces in flight) for diagnostics; optional. */
   describe?(): string
+  /**
+   * File `index` of the torrent open for reading (a descriptor the caller reads itself, held until release). For
+   * files whose every piece is verified, so torrentfs can answer the kernel with one pread; optional.
+   */
+  openForRead?(index: number): Promise<FileLease>
 }
 
 export type MetainfoKind = 'torrent' | 'magnet'

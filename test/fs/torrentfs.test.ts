@@ -104,6 +104,31 @@ test('reads at random offsets (pread) return the right bytes', async () => {
   })
 })
 
+test('a file complete at open is read straight from its descriptor; one with a missing piece waits through its Reader', async () => {
+  const t = album.torrent
+  await waitFor('earlier files to be released', () => t.leasesHeld === 0 && t.wishes.size === 0)
+  const [reads, handles, leases] = [t.readAtCalls, t.handlesCreated, t.leasesOpened]
+  assert.is(await catMd5(join(mnt, 'album/one.bin')), md5(album.files.get('one.bin')!))
+  assert.is(t.leasesOpened - leases, 1, 'one descriptor for the open')
+  assert.is(t.readAtCalls - reads, 0, 'no read went through readAt')
+  assert.is(t.handlesCreated - handles, 0, 'no priority handle for a complete file')
+  await waitFor('the descriptor to be released', () => t.leasesHeld === 0)
+
+  // two.bin starts at 3 MiB + 5 with 64 KiB pieces: its bytes at 1000 are in piece 48, bytes that ARE on disk.
+  const data = album.files.get('sub/two.bin')!
+  const piece = Math.floor((3 * MiB + 5 + 1000) / (64 * KiB))
+  t.makeUnavailable(piece)
+  const c = preadChild(join(mnt, 'album/sub/two.bin'), [[1000, 4096]])
+  await waitFor('the read to wait for the piece', () => t.priority(piece) === Priority.now)
+  assert.is(t.leasesOpened - leases, 1, 'no descriptor for an incomplete file')
+  await delay(100)
+  assert.equal(c.results(), [], 'answered before the piece was verified')
+  t.makeAvailable(piece)
+  assert.is(await c.exited, 0)
+  assert.is(c.results()[0].md5, md5(data.subarray(1000, 5096)))
+  assert.is(t.badReads, 0)
+})
+
 test('two processes read different files at once', async () => {
   const [a, b] = await Promise.all([catMd5(join(mnt, 'album/one.bin')), catMd5(join(mnt, 'movie.bin'))])
   assert.is(a, md5(album.files.get('one.bin')!))

@@ -24,6 +24,11 @@ export class ScriptedTorrent implements MountedTorrent {
   readAtCalls = 0
   /** A readAt of a piece that was not available: the Reader read too early. */
   badReads = 0
+  /** File descriptors handed out by openForRead, and how many of them are still held. */
+  leasesOpened = 0
+  leasesHeld = 0
+  /** Where file i's own bytes are (openForRead); unset: the torrent offers no direct reads. */
+  filePath: ((i: number) => string) | undefined
   private readonly blob: string
   private fh: Promise<FileHandle> | undefined
   private readonly waiters = new Map<number, Set<() => void>>()
@@ -115,6 +120,24 @@ export class ScriptedTorrent implements MountedTorrent {
     return bytesRead
   }
 
+  openForRead?(i: number): Promise<{ fd: number; release(): void }> {
+    if (!this.filePath) return Promise.reject(new Error('no direct reads'))
+    return open(this.filePath(i), 'r').then((fh) => {
+      this.leasesOpened++
+      this.leasesHeld++
+      let held = true
+      return {
+        fd: fh.fd,
+        release: () => {
+          if (!held) return
+          held = false
+          this.leasesHeld--
+          void fh.close()
+        },
+      }
+    })
+  }
+
   createPriorityHandle(): PriorityHandle {
     this.handlesCreated++
     const key = {}
@@ -172,7 +195,9 @@ export async function makeFixture(dir: string, name: string, files: Record<strin
   const blob = join(dir, `blob-${name}`)
   const parts = metainfo.files.map((f) => contents.get(opts.single ? name : f.path.slice(1).join('/'))!)
   writeFileSync(blob, Buffer.concat(parts))
-  return { torrent: new ScriptedTorrent(metainfo, blob), torrentFile, dataDir, files: contents }
+  const torrent = new ScriptedTorrent(metainfo, blob)
+  torrent.filePath = (i) => join(dataDir, ...metainfo.files[i].path)
+  return { torrent, torrentFile, dataDir, files: contents }
 }
 
 export function md5(b: Buffer): string {
