@@ -8,23 +8,13 @@
 // The launcher's fast path for `bt metainfo FILE` (dist/cmd/metainfo-fast.js) is bundled the same way, on its own.
 // Optional like bundle-yargs: without esbuild the tsc output stays and bt works, only starts slower.
 // Then bundle-help.js renders the help texts the launcher prints without yargs.
-import { existsSync } from 'node:fs'
 import { dirname, relative, resolve } from 'node:path'
+import { loadEsbuild, requireBuilt } from './build-inputs.js'
 
 const dir = new URL('../dist/cmd/', import.meta.url).pathname
 const entries = [`${dir}bt.js`, `${dir}metainfo-fast.js`]
-for (const entry of entries) {
-  if (!existsSync(entry)) {
-    console.error(`bundle-cli: ${entry} is missing; run tsc first`)
-    process.exit(1)
-  }
-}
-let esbuild
-try {
-  esbuild = await import('esbuild')
-} catch {
-  console.error('bundle-cli: esbuild not found; keeping the unbundled command line (bt starts slower)')
-}
+requireBuilt('bundle-cli', entries)
+const esbuild = await loadEsbuild('bundle-cli', 'the unbundled command line (bt starts slower)')
 const shared = new Set([`${dir}cli.js`])
 // The fast path takes in what it always loads — the engine modules that read and print a torrent file — instead of
 // importing them one by one (errors.js stays outside: `instanceof BtError` needs the engine's one class).

@@ -12,6 +12,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { isBuiltin } from 'node:module'
+import { loadEsbuild } from './build-inputs.js'
 
 const dir = new URL('../dist/cmd/', import.meta.url).pathname
 const entries = ['download-run.js', 'seed-run.js'].map((f) => `${dir}${f}`).filter((f) => existsSync(f))
@@ -19,13 +20,8 @@ if (entries.length === 0) {
   console.error(`bundle-engine: nothing to bundle in ${dir}; run tsc first`)
   process.exit(1)
 }
-let esbuild
-try {
-  esbuild = await import('esbuild')
-} catch {
-  console.error('bundle-engine: esbuild not found; keeping the unbundled engine (bt download starts slower)')
-  process.exit(0)
-}
+const esbuild = await loadEsbuild('bundle-engine', 'the unbundled engine (bt download starts slower)')
+if (!esbuild) process.exit(0)
 const keep = new Set([resolve(dir, '../src/errors.js'), resolve(dir, '../src/format.js'), resolve(dir, 'cli.js')])
 for (const entry of entries) {
   await esbuild.build({

@@ -3,21 +3,14 @@
 // (a re-export of yargs) load it through a V8 code cache (cmd/code-cache.ts), so starting `bt` reads one module
 // instead of ~50 and, from the second start on, does not compile it. Optional: without esbuild (a dependency of tsx,
 // so present wherever the TypeScript build ran) the re-export stays and bt works, only starts slower.
-import { existsSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { loadEsbuild, requireBuilt } from './build-inputs.js'
 
 const file = new URL('../dist/cmd/yargs.js', import.meta.url).pathname
-if (!existsSync(file)) {
-  console.error(`bundle-yargs: ${file} is missing; run tsc first`)
-  process.exit(1)
-}
-let esbuild
-try {
-  esbuild = await import('esbuild')
-} catch {
-  console.error('bundle-yargs: esbuild not found; keeping the unbundled yargs (bt starts slower)')
-  process.exit(0)
-}
+requireBuilt('bundle-yargs', [file])
+const esbuild = await loadEsbuild('bundle-yargs', 'the unbundled yargs (bt starts slower)')
+if (!esbuild) process.exit(0)
 const cjs = file.replace(/\.js$/, '.cjs')
 await esbuild.build({
   // What cmd/yargs.ts re-exports (not the file itself, which a second run would find replaced by the loader below).

@@ -166,11 +166,6 @@ export class TorrentFS {
     this.log(`torrentfs: unmounted ${this.mountDir}`)
   }
 
-  /** Reads the kernel is waiting on right now. */
-  get pendingReads(): number {
-    return this.pending.size
-  }
-
   /**
    * Log the reads that have waited at least `minMs`: file, handle, range, how long, and which of their pieces the
    * torrent does not have yet; then the torrent's own view (peers, pieces in flight). Returns how many it listed.
@@ -184,10 +179,7 @@ export class TorrentFS {
     for (const r of old.slice(0, 64)) {
       const t = r.file.node.torrent
       torrents.add(t)
-      const pl = t.metainfo.pieceLength
-      const abs = r.file.node.offset + r.pos
-      const first = Math.floor(abs / pl)
-      const last = Math.floor((abs + Math.max(1, Math.min(r.len, r.file.node.length - r.pos)) - 1) / pl)
+      const [first, last] = pieceSpan(r.file.node, r.pos, Math.max(1, Math.min(r.len, r.file.node.length - r.pos)))
       const missing: number[] = []
       for (let p = first; p <= last; p++) if (!t.hasPiece(p)) missing.push(p)
       this.log(`torrentfs:   ${r.file.path} fd ${r.fd} at ${r.pos} +${r.len}: ${((now - r.since) / 1000).toFixed(1)} s, pieces ${first}-${last}, missing ${missing.length ? missing.join(',') : 'none'}${r.file.reader.closed ? ' (reader closed)' : ''}`)
@@ -226,10 +218,8 @@ export class TorrentFS {
   /** Whether every piece holding the file's bytes is verified (and so on disk: hasPiece is set after the write). */
   private static complete(node: FileNode): boolean {
     if (node.length === 0) return false
-    const t = node.torrent
-    const pl = t.metainfo.pieceLength
-    const last = Math.floor((node.offset + node.length - 1) / pl)
-    for (let p = Math.floor(node.offset / pl); p <= last; p++) if (!t.hasPiece(p)) return false
+    const [first, last] = pieceSpan(node, 0, node.length)
+    for (let p = first; p <= last; p++) if (!node.torrent.hasPiece(p)) return false
     return true
   }
 
@@ -248,15 +238,16 @@ export class TorrentFS {
   }
 
   private readViaReader(f: OpenFile, fd: number, buf: Buffer, len: number, pos: number, cb: (code: number) => void): void {
-    const entry: PendingRead = { fd, file: f, pos, len, since: Date.now() }
-    this.pending.add(entry)
+    // Tracked for the stall report only, which runs only with a log.
+    const entry: PendingRead | undefined = this.logging ? { fd, file: f, pos, len, since: Date.now() } : undefined
+    if (entry) this.pending.add(entry)
     f.reader.read(len === buf.length ? buf : buf.subarray(0, len), pos).then(
       (n) => {
-        this.pending.delete(entry)
+        if (entry) this.pending.delete(entry)
         cb(n)
       },
       (err) => {
-        this.pending.delete(entry)
+        if (entry) this.pending.delete(entry)
         if (!f.reader.closed) this.log(`torrentfs: read of ${f.node.torrent.name} at ${pos} failed: ${errorMessage(err)}`)
         cb(EIO)
       },
@@ -370,4 +361,11 @@ export class TorrentFS {
     }
     return ops
   }
+}
+
+/** The first and last piece holding `len` (≥ 1) bytes of the file from `pos`. */
+function pieceSpan(node: FileNode, pos: number, len: number): [number, number] {
+  const pl = node.torrent.metainfo.pieceLength
+  const abs = node.offset + pos
+  return [Math.floor(abs / pl), Math.floor((abs + len - 1) / pl)]
 }
