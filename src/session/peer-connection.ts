@@ -31,7 +31,7 @@ export interface PeerEvents {
   uninterested(peer: Peer): void
   /** It stopped answering our requests in time. */
   snubbed(peer: Peer): void
-  request(peer: Peer, index: number, offset: number, length: number, respond: Respond): void
+  request(peer: Peer, index: number, offset: number, length: number, respond: Respond, wireRequest: object): void
   /** Its extended handshake arrived (reqq, listen port, ut_metadata size are known now). */
   extendedHandshake(peer: Peer): void
   /** It told us its DHT port (BEP 5). */
@@ -98,7 +98,7 @@ export function attachPeer(wire: PeerWire, socket: Socket, address: PeerAddress,
   wire.on('interested', () => events.interested(peer))
   wire.on('uninterested', () => events.uninterested(peer))
   wire.on('timeout', () => events.snubbed(peer))
-  wire.on('request', (index: number, offset: number, length: number, respond: Respond) => events.request(peer, index, offset, length, respond))
+  wire.on('request', (index: number, offset: number, length: number, respond: Respond, request: object) => events.request(peer, index, offset, length, respond, request))
   wire.on('extended', (ext: string, data: any) => {
     if (ext !== 'handshake' || !data) return
     if (typeof data.reqq === 'number' && data.reqq > 0) peer.reqq = Math.min(data.reqq, MAX_PEER_REQQ)

@@ -30,7 +30,7 @@ export class Peer implements PickPeer, ChokablePeer {
   /** Blocks this peer sent that completed pieces which failed the hash. */
   strikes = 0
   /** Its requests we have yet to read from disk and send. */
-  readonly uploadQueue: Array<{ index: number; offset: number; length: number; respond: (err: Error | null, buf?: Uint8Array) => void; wireRequest?: object }> = []
+  readonly uploadQueue: Array<{ index: number; offset: number; length: number; respond: (err: Error | null, buf?: Uint8Array) => void; wireRequest: object }> = []
   /** Bytes its queued requests ask for (bounded: a peer past the bound is dropped as a flood). */
   uploadQueuedBytes = 0
   uploadsInFlight = 0

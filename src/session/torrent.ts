@@ -197,7 +197,7 @@ export class Torrent extends EventEmitter {
       interested: (peer) => this.choker.interested(peer),
       uninterested: (peer) => this.choker.uninterested(peer),
       snubbed: (peer) => this.requests.snubbed(peer),
-      request: (peer, index, offset, length, respond) => this.uploader.request(peer, index, offset, length, respond),
+      request: (peer, index, offset, length, respond, wireRequest) => this.uploader.request(peer, index, offset, length, respond, wireRequest),
       extendedHandshake: (peer) => this.onExtendedHandshake(peer),
       dhtPort: (host, port) => this.ctx.dhtNode?.(host, port),
       closed: (peer) => this.detach(peer),

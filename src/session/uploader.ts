@@ -46,7 +46,7 @@ export class Uploader {
   ) {}
 
   /** A peer's request: a bad one breaks the protocol, a flood drops the peer, the rest are queued and served. */
-  request(peer: Peer, index: number, offset: number, length: number, respond: Respond): void {
+  request(peer: Peer, index: number, offset: number, length: number, respond: Respond, wireRequest: object): void {
     const src = this.source
     if (!src.ready()) return respond(new Error('no metadata'))
     if (index >= src.pieceCount() || length === 0 || length > MAX_REQUEST_LENGTH || offset + length > src.pieceSize(index)) {
@@ -62,11 +62,8 @@ export class Uploader {
     if (!src.have(index)) return respond(new Error('piece not available'))
     // Choking keeps a non-uploading client's peers out, except for BEP 6 allowed-fast pieces: refuse those too.
     if (!src.enabled()) return respond(new Error('not uploading'))
-    // bittorrent-protocol pushed this request's entry last, just before emitting it. Served and answered only while
-    // that very entry is still pending: after a choke (which drops every pending request) the peer may ask for the
-    // same block again, and answering the stale entry would take the new one out of the wire unanswered (its respond
-    // matches by piece, offset and length); the peer then waits for a block that never comes.
-    const wireRequest = peer.wire.peerRequests[peer.wire.peerRequests.length - 1]
+    // Read and answered only while the wire still holds this very request: a choke drops every pending one, and the
+    // peer may then ask for the same block again (a request of its own, with its own queue entry).
     peer.uploadQueue.push({ index, offset, length, respond, wireRequest })
     peer.uploadQueuedBytes += length
     this.pump(peer)
@@ -135,7 +132,7 @@ export class Uploader {
 }
 
 /** The wire still holds this very request entry (not merely an equal one asked for again after a choke). */
-function stillRequested(peer: Peer, wireRequest: object | undefined): boolean {
+function stillRequested(peer: Peer, wireRequest: object): boolean {
   const pending = peer.wire.peerRequests as object[]
   for (let i = 0; i < pending.length; i++) if (pending[i] === wireRequest) return true
   return false

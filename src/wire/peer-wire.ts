@@ -199,6 +199,34 @@ export class PeerWire extends Wire {
     proto._onHandshake.apply(this, args)
   }
 
+  // The original's `respond` takes the first pending request EQUAL to its own (piece, offset, length) out of
+  // peerRequests: after a choke dropped the original, a late respond for it would take out a newer equal request (the
+  // peer asked for the block again) and send nothing, and the peer would wait for a block that never comes. Here a
+  // respond answers only its own request, which is also passed with the event so the session can tell whether it is
+  // still pending (src/session/uploader.ts).
+  _onRequest(index: number, offset: number, length: number): void {
+    // A reject is sent as a bare message: the original's reject() also takes an equal request out of peerRequests.
+    const reject = () => (this as any)._message(0x10, [index, offset, length], null)
+    if (this.amChoking && !(this.hasFast && (this as any).allowedFastSet.includes(index))) {
+      if (this.hasFast) reject()
+      return
+    }
+    const request: WireRequest = { piece: index, offset, length, callback: noop }
+    const respond = (err: Error | null, buffer?: Uint8Array): void => {
+      const i = this.peerRequests.indexOf(request)
+      if (i < 0) return
+      this.peerRequests.splice(i, 1)
+      if (err) {
+        if (this.hasFast) reject()
+        return
+      }
+      this.piece(index, offset, buffer!)
+    }
+    request.callback = respond
+    this.peerRequests.push(request)
+    this.emit('request', index, offset, length, respond, request)
+  }
+
   _debug(): void {
     // eslint-disable-next-line prefer-rest-params
     if (DEBUG_WIRE) proto._debug.apply(this, arguments)

@@ -33,7 +33,7 @@ test('a block asked again after a choke and unchoke is sent, though the stale re
     new Bandwidth(() => undefined),
     new RateMeter(),
   )
-  seed.on('request', (i: number, o: number, l: number, respond: (e: Error | null, b?: Uint8Array) => void) => uploader.request(peer, i, o, l, respond))
+  seed.on('request', (i: number, o: number, l: number, respond: (e: Error | null, b?: Uint8Array) => void, request: object) => uploader.request(peer, i, o, l, respond, request))
   const until = async (what: string, ok: () => boolean) => {
     for (let k = 0; k < 200 && !ok(); k++) await new Promise((r) => setTimeout(r, 5))
     assert.ok(ok(), what)
